@@ -1,0 +1,137 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/choso/choso"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket names. Every bucket is created at Open, so transactions never
+// create buckets and a missing bucket is a bug.
+var (
+	bucketMeta = []byte("meta")
+)
+
+// buckets lists every bucket of the current schema.
+var buckets = [][]byte{
+	bucketMeta,
+}
+
+// Meta keys the store itself uses.
+const (
+	metaSchemaVersion = "schema_version" // uint64, big-endian
+	metaCreatedAt     = "created_at"     // RFC 3339 time the store was created or first versioned
+)
+
+// A migration brings the store from version-1 to version. It runs in one
+// transaction together with the version bump, so a crash leaves the store at
+// either the old version or the new one, never between.
+type migration struct {
+	version int
+	name    string
+	apply   func(tx *bolt.Tx, now time.Time) error
+}
+
+// migrations is the history of the layout, oldest first. Append only: a
+// released migration is never edited, because stores in the field have run it.
+var migrations = []migration{
+	{1, "record the schema version and the store's creation time", migrateV1},
+}
+
+// currentVersion is the schema version this binary writes.
+func currentVersion(migs []migration) int {
+	if len(migs) == 0 {
+		return 0
+	}
+	return migs[len(migs)-1].version
+}
+
+// migrateV1 versions a store. Version 0 is any bbolt file written before the
+// store recorded a version; buckets it holds are kept as they are.
+func migrateV1(tx *bolt.Tx, now time.Time) error {
+	b, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	if b.Get([]byte(metaCreatedAt)) == nil {
+		return b.Put([]byte(metaCreatedAt), []byte(now.UTC().Format(time.RFC3339)))
+	}
+	return nil
+}
+
+// schemaVersion reads the version recorded in tx; 0 when none is.
+func schemaVersion(tx *bolt.Tx) int {
+	b := tx.Bucket(bucketMeta)
+	if b == nil {
+		return 0
+	}
+	v := b.Get([]byte(metaSchemaVersion))
+	if len(v) != 8 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint64(v))
+}
+
+func putSchemaVersion(tx *bolt.Tx, version int) error {
+	b, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(metaSchemaVersion), binary.BigEndian.AppendUint64(nil, uint64(version)))
+}
+
+// migrate applies, in order, each migration newer than the file, then makes
+// sure every bucket exists. A file newer than this binary is refused rather
+// than written by code that does not know its layout.
+func (db *DB) migrate(migs []migration) error {
+	var have int
+	if err := db.db.View(func(tx *bolt.Tx) error { have = schemaVersion(tx); return nil }); err != nil {
+		return translate(err)
+	}
+	if want := currentVersion(migs); have > want {
+		return choso.Errorf(choso.EUnavailable,
+			"store %s has schema version %d, newer than this choso understands (%d): run a newer choso", db.path, have, want)
+	}
+	for _, m := range migs {
+		if m.version <= have {
+			continue
+		}
+		err := db.db.Update(func(tx *bolt.Tx) error {
+			if err := m.apply(tx, db.now()); err != nil {
+				return err
+			}
+			return putSchemaVersion(tx, m.version)
+		})
+		if err != nil {
+			return choso.WrapError(choso.EUnavailable,
+				fmt.Sprintf("store %s: migration to version %d (%s) failed; the store is left at version %d", db.path, m.version, m.name, have),
+				translate(err))
+		}
+		have = m.version
+	}
+	return translate(db.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range buckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	}))
+}
+
+// checkVersionReadable refuses a read-only open of a file newer than this
+// binary. An older file opens, and Check reports it as not migrated.
+func (db *DB) checkVersionReadable(migs []migration) error {
+	var have int
+	if err := db.db.View(func(tx *bolt.Tx) error { have = schemaVersion(tx); return nil }); err != nil {
+		return translate(err)
+	}
+	if want := currentVersion(migs); have > want {
+		return choso.Errorf(choso.EUnavailable,
+			"store %s has schema version %d, newer than this choso understands (%d): run a newer choso", db.path, have, want)
+	}
+	return nil
+}
