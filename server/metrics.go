@@ -1,0 +1,88 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the Prometheus figures the server exports on /metrics. One
+// registry per server, so tests can run servers side by side.
+type Metrics struct {
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	txLatency *prometheus.HistogramVec
+	txErrors  *prometheus.CounterVec
+}
+
+// NewMetrics returns a registry with the Go runtime and process collectors
+// and the server's own figures.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "choso_http_requests_total",
+			Help: "HTTP requests served, by method, route template and status.",
+		}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "choso_http_request_duration_seconds",
+			Help:    "Time from the request reaching the router to the response being written, by method, route template and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route", "status"}),
+		txLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "choso_store_tx_duration_seconds",
+			Help:    "Store transaction duration, commit and fsync included, by kind (update, view, backup, check).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5, 30},
+		}, []string{"kind"}),
+		txErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "choso_store_tx_errors_total",
+			Help: "Store transactions that returned an error, by kind and error code.",
+		}, []string{"kind", "code"}),
+	}
+	m.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.latency, m.txLatency, m.txErrors,
+	)
+	return m
+}
+
+// ObserveTx records one store transaction. Pass it to the store as its
+// ObserveTx option.
+func (m *Metrics) ObserveTx(kind string, d time.Duration, err error) {
+	m.txLatency.WithLabelValues(kind).Observe(d.Seconds())
+	if err != nil {
+		m.txErrors.WithLabelValues(kind, choso.ErrorCode(err)).Inc()
+	}
+}
+
+func (m *Metrics) observeRequest(method, route string, status int, d time.Duration) {
+	s := strconv.Itoa(status)
+	m.requests.WithLabelValues(method, route, s).Inc()
+	m.latency.WithLabelValues(method, route, s).Observe(d.Seconds())
+}
+
+// watchStore exports the store's size and schema version, read at scrape time.
+func (m *Metrics) watchStore(store choso.Store) {
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "choso_store_size_bytes",
+			Help: "Bytes the store occupies on disk.",
+		}, func() float64 { return float64(store.Stats().SizeBytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "choso_store_open_read_transactions",
+			Help: "Read transactions open now; a long one delays the store's growth.",
+		}, func() float64 { return float64(store.Stats().OpenTxs) }),
+	)
+}
+
+// handler serves the registry in the Prometheus text format.
+func (m *Metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}

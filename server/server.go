@@ -1,0 +1,209 @@
+// Package server is Chợ Số's HTTP layer: the Echo router, its middleware,
+// the handlers, and the http.Server that carries them. It is the only
+// package that imports Echo; echo.Context never leaves it.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/labstack/echo/v4"
+)
+
+// Config holds what the server needs. Zero durations take the defaults below.
+type Config struct {
+	Addr        string // listen address, host:port; port 0 picks a free port
+	TLSCertFile string // PEM certificate; with TLSKeyFile the server speaks HTTPS
+	TLSKeyFile  string
+
+	// TrustedProxies are the networks whose X-Forwarded-For the server
+	// believes. Empty: the client IP is the connection's peer address.
+	TrustedProxies []*net.IPNet
+
+	Store   choso.Store
+	Metrics *Metrics     // nil: a fresh registry
+	Logger  *slog.Logger // nil: slog.Default()
+	Now     choso.Clock  // nil: time.Now
+	Version string       // reported by /healthz
+
+	ReadHeaderTimeout time.Duration // default 5s: slow-header clients are cut off
+	ReadTimeout       time.Duration // default 30s
+	WriteTimeout      time.Duration // default 60s
+	IdleTimeout       time.Duration // default 120s
+	MaxHeaderBytes    int           // default 16 KiB
+}
+
+// Server serves Chợ Số over HTTP.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	now      choso.Clock
+	store    choso.Store
+	metrics  *Metrics
+	echo     *echo.Echo
+	docsHTML []byte
+	http     *http.Server
+	ln       net.Listener
+	serving  sync.WaitGroup
+	serveMu  sync.Mutex
+	serveErr error
+}
+
+// New builds the server and its routes. It does not listen yet: see Open.
+func New(cfg Config) *Server {
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = 5 * time.Second
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 60 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 120 * time.Second
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = 16 << 10
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		store:   cfg.Store,
+		metrics: cfg.Metrics,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	if s.store != nil {
+		s.metrics.watchStore(s.store)
+	}
+	docs, err := renderDocs()
+	if err != nil {
+		// The document is embedded at build time; a test renders it.
+		panic("server: embedded OpenAPI document does not render: " + err.Error())
+	}
+	s.docsHTML = docs
+	s.echo = s.newEcho()
+	s.http = &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+func (s *Server) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Debug = false
+	e.HTTPErrorHandler = s.handleError
+	e.JSONSerializer = strictJSON{}
+	if len(s.cfg.TrustedProxies) == 0 {
+		e.IPExtractor = echo.ExtractIPDirect()
+	} else {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range s.cfg.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
+	e.Use(
+		s.requestID,
+		s.observe,
+		s.recoverPanic,
+		s.securityHeaders(s.cfg.TLSCertFile != ""),
+		limitBody(defaultBodyLimit),
+	)
+	s.registerRoutes(e)
+	return e
+}
+
+// registerRoutes is the one place that lists every resource's routes.
+func (s *Server) registerRoutes(e *echo.Echo) {
+	s.registerOpsRoutes(e)
+}
+
+// Handler returns the server's HTTP handler, for tests that drive it
+// without a listener.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Open listens on the configured address and serves in the background. It
+// returns once the socket is bound, so a busy port fails here.
+func (s *Server) Open() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	if s.cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, s.http.TLSConfig)
+	}
+	s.ln = ln
+	s.serving.Go(func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.serveMu.Lock()
+			s.serveErr = err
+			s.serveMu.Unlock()
+			s.log.Error("http server stopped", "err", err)
+		}
+	})
+	return nil
+}
+
+// Addr returns the address the server listens on, with the real port when
+// the configured one was 0.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return s.cfg.Addr
+	}
+	return s.ln.Addr().String()
+}
+
+// Port returns the port the server listens on.
+func (s *Server) Port() int {
+	if s.ln == nil {
+		return 0
+	}
+	return s.ln.Addr().(*net.TCPAddr).Port
+}
+
+// Close stops accepting connections, closes idle ones, and waits for
+// requests in flight until ctx is done; then it closes what remains. It does
+// not close the store: the caller owns it and closes it after Close returns.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		// Out of time: cut the remaining connections rather than hang.
+		s.http.Close()
+	}
+	s.serving.Wait()
+	s.serveMu.Lock()
+	defer s.serveMu.Unlock()
+	return errors.Join(err, s.serveErr)
+}
