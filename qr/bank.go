@@ -1,0 +1,202 @@
+package qr
+
+import (
+	_ "embed"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// banksTSV is the NAPAS bank directory of ../shared/data/banks.tsv: one row per
+// BIN, with the sources and disagreements between the lists it was built from.
+//
+//go:embed banks.tsv
+var banksTSV string
+
+// AppSupport says whether a bank's app can pay a VietQR (scan and transfer).
+// Receiving needs only a BIN: every bank with a BIN can receive.
+type AppSupport string
+
+// The values of AppSupport.
+const (
+	AppPays        AppSupport = "yes"
+	AppDoesNotPay  AppSupport = "no" // receive-only banks, and banks no list supports
+	AppSupportUnknown AppSupport = "unknown"
+)
+
+// Bank is one institution of the NAPAS directory.
+type Bank struct {
+	BIN       string     `json:"bin"`        // the BIN the VietQR bank lists use; encode with this one
+	OtherBINs []string   `json:"other_bins"` // BINs the SBV list gives where it differs (CIMB 970459); accepted when decoding
+	ShortName string     `json:"short_name"` // "MBBank"; not unique across lists, see BanksByShortName
+	Code      string     `json:"code"`       // NAPAS/vietqr.io code ("MB"), "" when none is known
+	Name      string     `json:"name"`       // full Vietnamese name, with diacritics
+	SWIFT     string     `json:"swift"`      // "" when none is known
+	AppCanPay AppSupport `json:"vietqr_app_can_pay"`
+	// OtherCodes are codes other lists use for this bank ("STP" in the NAPAS
+	// list for Sacombank's STB). They collide across banks (vietnam-qr-pay's
+	// "BVB" is Viet Capital Bank, vietqr.io's "BVB" is BaoViet Bank), so only
+	// LookupBanks matches them.
+	OtherCodes []string `json:"other_codes,omitempty"`
+}
+
+// directory is the parsed banks.tsv, built once at start-up.
+type directory struct {
+	banks  []Bank          // sorted for a picker
+	byBIN  map[string]int  // every BIN, SBV ones included → index in banks
+	byCode map[string]int  // upper-cased primary code → index
+}
+
+var banks = parseDirectory(banksTSV)
+
+// sbvAlias matches the flag banks.tsv puts on a row whose BIN only the SBV list
+// uses: "CIMB: SBV BIN 970459, but VietQR lists (…) use 422589".
+var sbvAlias = regexp.MustCompile(`SBV BIN (\d{6}), but [^|]*? uses? (\d{6})`)
+
+func parseDirectory(tsv string) directory {
+	type row struct {
+		bank  Bank
+		alias string // the VietQR BIN this row's SBV BIN stands for
+	}
+	var rows []row
+	lines := strings.Split(strings.TrimRight(tsv, "\n"), "\n")
+	for _, line := range lines[1:] {
+		f := strings.Split(strings.TrimRight(line, "\r"), "\t")
+		if len(f) < 12 {
+			panic("qr: banks.tsv: short row " + line)
+		}
+		bin := f[0]
+		if len(bin) != 6 || !isDigits(bin) {
+			continue // no BIN, so it cannot receive a VietQR and has no place in the directory
+		}
+		b := Bank{BIN: bin, ShortName: f[1], Name: f[2], Code: f[3], SWIFT: f[4]}
+		switch f[5] {
+		case "yes":
+			b.AppCanPay = AppPays
+		case "no", "receive-only":
+			b.AppCanPay = AppDoesNotPay
+		default:
+			b.AppCanPay = AppSupportUnknown
+		}
+		for _, oc := range strings.Split(f[9], ",") {
+			if _, code, ok := strings.Cut(strings.TrimSpace(oc), "="); ok && code != "" && !strings.EqualFold(code, b.Code) {
+				b.OtherCodes = append(b.OtherCodes, code)
+			}
+		}
+		var alias string
+		if m := sbvAlias.FindStringSubmatch(f[11]); m != nil && m[1] == bin {
+			alias = m[2]
+		}
+		rows = append(rows, row{b, alias})
+	}
+
+	d := directory{byBIN: map[string]int{}, byCode: map[string]int{}}
+	for _, r := range rows {
+		if r.alias == "" {
+			d.banks = append(d.banks, r.bank)
+		}
+	}
+	sort.SliceStable(d.banks, func(i, j int) bool {
+		a, b := strings.ToLower(d.banks[i].ShortName), strings.ToLower(d.banks[j].ShortName)
+		if a != b {
+			return a < b
+		}
+		return d.banks[i].BIN < d.banks[j].BIN
+	})
+	for i, b := range d.banks {
+		d.byBIN[b.BIN] = i
+		if b.Code != "" {
+			d.byCode[strings.ToUpper(b.Code)] = i
+		}
+	}
+	for _, r := range rows {
+		if r.alias == "" {
+			continue
+		}
+		i, ok := d.byBIN[r.alias]
+		if !ok {
+			panic("qr: banks.tsv: " + r.bank.BIN + " is flagged as the SBV BIN of " + r.alias + ", which has no row")
+		}
+		b := &d.banks[i]
+		b.OtherBINs = append(b.OtherBINs, r.bank.BIN)
+		if b.Name == "" {
+			b.Name = r.bank.Name
+		}
+		d.byBIN[r.bank.BIN] = i
+	}
+	return d
+}
+
+// Banks returns every bank that can receive a VietQR (every bank with a BIN),
+// sorted by short name, case-insensitively, for a picker. The slice is a copy.
+func Banks() []Bank {
+	out := make([]Bank, len(banks.banks))
+	copy(out, banks.banks)
+	return out
+}
+
+// BankByBIN finds a bank by any of its BINs: the one VietQR lists use or the
+// SBV one where they differ (970459 and 422589 are both CIMB).
+func BankByBIN(bin string) (Bank, bool) {
+	i, ok := banks.byBIN[bin]
+	if !ok {
+		return Bank{}, false
+	}
+	return banks.banks[i], true
+}
+
+// BankByCode finds a bank by its NAPAS/vietqr.io code ("VCB", "MB"),
+// case-insensitively. Codes are unique; short names are not.
+func BankByCode(code string) (Bank, bool) {
+	i, ok := banks.byCode[strings.ToUpper(strings.TrimSpace(code))]
+	if !ok {
+		return Bank{}, false
+	}
+	return banks.banks[i], true
+}
+
+// BanksByShortName returns every bank whose short name matches,
+// case-insensitively. More than one result means the name is ambiguous and
+// the caller must ask for a BIN or code.
+func BanksByShortName(name string) []Bank {
+	var out []Bank
+	for _, b := range banks.banks {
+		if strings.EqualFold(b.ShortName, strings.TrimSpace(name)) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// LookupBanks matches key against every identifier a person might type: BIN
+// (either one), code, short name, and the codes other lists use. It returns
+// all matches, without duplicates, in picker order; a key such as "BVB"
+// (BaoViet Bank's code, and Viet Capital Bank's code in vietnam-qr-pay) gives
+// two.
+func LookupBanks(key string) []Bank {
+	key = strings.TrimSpace(key)
+	var out []Bank
+	for i, b := range banks.banks {
+		match := strings.EqualFold(b.Code, key) || strings.EqualFold(b.ShortName, key)
+		if j, ok := banks.byBIN[key]; ok && j == i {
+			match = true
+		}
+		for _, oc := range b.OtherCodes {
+			match = match || strings.EqualFold(oc, key)
+		}
+		if match {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// EncodeBIN returns the BIN to put in a VietQR for bin: the VietQR lists' BIN
+// when bin is a bank's SBV BIN (970459 → 422589, DESIGN.md §4), bin itself
+// otherwise, including BINs the directory does not know.
+func EncodeBIN(bin string) string {
+	if i, ok := banks.byBIN[bin]; ok {
+		return banks.banks[i].BIN
+	}
+	return bin
+}

@@ -1,0 +1,221 @@
+package qr
+
+import (
+	"strconv"
+)
+
+// Service is the NAPAS service code in 38.02.
+type Service string
+
+// The NAPAS service codes. Only the two transfer services can be encoded.
+const (
+	ServiceAccount Service = "QRIBFTTA" // NAPAS247 fast transfer to an account
+	ServiceCard    Service = "QRIBFTTC" // NAPAS247 fast transfer to a card
+	ServicePush    Service = "QRPUSH"   // NAPAS merchant payment; not a transfer
+	ServiceCash    Service = "QRCASH"   // ATM cash withdrawal; not a transfer
+)
+
+// NAPASGUID is the application identifier in 38.00 of every VietQR.
+const NAPASGUID = "A000000727"
+
+// Limits the encoder enforces (VIETQR.md §3–§6, DESIGN.md §3).
+const (
+	MaxAccountLen      = 19          // 38.01.01
+	MaxPurposeLen      = 25          // 62.08
+	MaxMerchantNameLen = 25          // 59
+	MaxCityLen         = 15          // 60
+	MaxAmount          = 999_999_999 // nine digits; NAPAS247 caps a transfer below 500,000,000 đồng
+)
+
+// Transfer describes a VietQR transfer code to encode.
+type Transfer struct {
+	BIN     string  // the beneficiary bank's 6-digit BIN; an SBV BIN is replaced by the VietQR one (EncodeBIN)
+	Account string  // account or card number: 1–19 ASCII letters and digits (aliases and virtual accounts have letters)
+	Service Service // ServiceAccount (the default when empty) or ServiceCard
+	Amount  int64   // đồng; 0 makes a static code (01=11, no 54), 1–999,999,999 a dynamic one (01=12)
+
+	// Reference is a payment reference (NewReference) put first in 62.08, so
+	// the bank's credit notification can be matched to the sale. Upper-cased;
+	// letters and digits only.
+	Reference string
+	// Purpose is the transfer message in 62.08, after Reference and a space.
+	// It is folded to ASCII (Fold); the whole of 62.08 must fit MaxPurposeLen
+	// (BuildPurpose cuts text to fit).
+	Purpose string
+	// MerchantName (59, folded, ≤ 25) and City (60, folded, ≤ 15) are
+	// optional: banking apps show the holder's name from NAPAS's lookup, not
+	// from the code, so transfer codes usually leave them out.
+	MerchantName string
+	City         string
+}
+
+// Error is a Transfer the encoder refuses, naming the field at fault.
+type Error struct {
+	Field   string // the Transfer field: "BIN", "Account", "Amount", …
+	Message string
+}
+
+// Error implements error.
+func (e *Error) Error() string { return "qr: " + e.Field + ": " + e.Message }
+
+func fieldError(field, msg string) error { return &Error{Field: field, Message: msg} }
+
+// Encode builds the payload of a VietQR transfer code: ASCII, with the CRC in
+// upper-case hex. It returns an *Error for a transfer it cannot encode
+// faithfully; it never truncates or guesses.
+func Encode(t Transfer) (string, error) {
+	var buf [256]byte
+	b, err := AppendEncode(buf[:0], t)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// AppendEncode is Encode appending to dst, for callers that reuse a buffer.
+func AppendEncode(dst []byte, t Transfer) ([]byte, error) {
+	bin := EncodeBIN(t.BIN)
+	if len(bin) != 6 || !isDigits(bin) {
+		return dst, fieldError("BIN", "want 6 digits, got "+strconv.Quote(t.BIN))
+	}
+	if t.Account == "" || len(t.Account) > MaxAccountLen || !isAlnumString(t.Account) {
+		return dst, fieldError("Account", "want 1–19 ASCII letters or digits, got "+strconv.Quote(t.Account))
+	}
+	svc := t.Service
+	if svc == "" {
+		svc = ServiceAccount
+	}
+	if svc != ServiceAccount && svc != ServiceCard {
+		return dst, fieldError("Service", "want "+string(ServiceAccount)+" or "+string(ServiceCard)+", got "+strconv.Quote(string(svc)))
+	}
+	if t.Amount < 0 || t.Amount > MaxAmount {
+		return dst, fieldError("Amount", "want 0 (static) or 1–999999999 đồng, got "+strconv.FormatInt(t.Amount, 10))
+	}
+
+	// 62.08: reference, then the folded purpose. Folding allocates only when
+	// the text is not already in folded form.
+	purpose := foldIfNeeded(t.Purpose)
+	ref := t.Reference
+	if ref != "" && !isAlnumString(ref) {
+		return dst, fieldError("Reference", "want ASCII letters and digits, got "+strconv.Quote(ref))
+	}
+	ref = upperIfNeeded(ref)
+	msgLen := len(ref) + len(purpose)
+	if ref != "" && purpose != "" {
+		msgLen++
+	}
+	if msgLen > MaxPurposeLen {
+		return dst, fieldError("Purpose", "62.08 would be "+strconv.Itoa(msgLen)+" characters, the limit is 25 (see BuildPurpose)")
+	}
+	name := foldIfNeeded(t.MerchantName)
+	if len(name) > MaxMerchantNameLen {
+		return dst, fieldError("MerchantName", "folded name "+strconv.Quote(name)+" is over 25 characters")
+	}
+	city := foldIfNeeded(t.City)
+	if len(city) > MaxCityLen {
+		return dst, fieldError("City", "folded city "+strconv.Quote(city)+" is over 15 characters")
+	}
+
+	start := len(dst)
+	dst = append(dst, "000201"...)
+	if t.Amount > 0 {
+		dst = append(dst, "010212"...)
+	} else {
+		dst = append(dst, "010211"...)
+	}
+	// 38 = 00 GUID (14) + 01 beneficiary (4 + 10 + 4 + account) + 02 service (4 + 8).
+	beneficiary := 10 + 4 + len(t.Account)
+	dst = appendHeader(dst, "38", 14+4+beneficiary+4+len(svc))
+	dst = append(dst, "0010"+NAPASGUID...)
+	dst = appendHeader(dst, "01", beneficiary)
+	dst = AppendTLV(dst, "00", bin)
+	dst = AppendTLV(dst, "01", t.Account)
+	dst = AppendTLV(dst, "02", string(svc))
+	dst = append(dst, "5303704"...)
+	if t.Amount > 0 {
+		var digits [20]byte
+		d := strconv.AppendInt(digits[:0], t.Amount, 10)
+		dst = append(appendHeader(dst, "54", len(d)), d...)
+	}
+	dst = append(dst, "5802VN"...)
+	if name != "" {
+		dst = AppendTLV(dst, "59", name)
+	}
+	if city != "" {
+		dst = AppendTLV(dst, "60", city)
+	}
+	if msgLen > 0 {
+		dst = appendHeader(dst, "62", 4+msgLen)
+		dst = appendHeader(dst, "08", msgLen)
+		dst = append(dst, ref...)
+		if ref != "" && purpose != "" {
+			dst = append(dst, ' ')
+		}
+		dst = append(dst, purpose...)
+	}
+	dst = append(dst, "6304"...)
+	return appendCRCHex(dst, crc16Bytes(dst[start:])), nil
+}
+
+// BuildPurpose makes the content of 62.08 for a dynamic code: the reference,
+// a space, and as much of the folded text as fits in 25 characters, cut at a
+// word boundary. The reference comes first so it survives a bank cutting the
+// message further (VIETQR.md §5).
+func BuildPurpose(ref, text string) string {
+	ref = upperIfNeeded(ref)
+	if ref == "" {
+		return FoldMax(text, MaxPurposeLen)
+	}
+	rest := FoldMax(text, MaxPurposeLen-len(ref)-1)
+	if rest == "" {
+		return ref
+	}
+	return ref + " " + rest
+}
+
+func appendHeader(dst []byte, id string, n int) []byte {
+	return append(append(dst, id...), byte('0'+n/10), byte('0'+n%10))
+}
+
+// foldIfNeeded skips Fold's allocation for text already folded, the common
+// case for stored, pre-folded stall fields.
+func foldIfNeeded(s string) string {
+	prevSpace := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			prevSpace = false
+		case c == ' ' && !prevSpace:
+			prevSpace = true
+		default:
+			return Fold(s)
+		}
+	}
+	if prevSpace && len(s) > 0 {
+		return Fold(s)
+	}
+	return s
+}
+
+func upperIfNeeded(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 'a' && s[i] <= 'z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				b[j] = upper(b[j])
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+func isAlnumString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isAlnum(s[i]) {
+			return false
+		}
+	}
+	return true
+}
