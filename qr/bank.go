@@ -19,8 +19,8 @@ type AppSupport string
 
 // The values of AppSupport.
 const (
-	AppPays        AppSupport = "yes"
-	AppDoesNotPay  AppSupport = "no" // receive-only banks, and banks no list supports
+	AppPays           AppSupport = "yes"
+	AppDoesNotPay     AppSupport = "no" // receive-only banks, and banks no list supports
 	AppSupportUnknown AppSupport = "unknown"
 )
 
@@ -42,9 +42,9 @@ type Bank struct {
 
 // directory is the parsed banks.tsv, built once at start-up.
 type directory struct {
-	banks  []Bank          // sorted for a picker
-	byBIN  map[string]int  // every BIN, SBV ones included → index in banks
-	byCode map[string]int  // upper-cased primary code → index
+	banks  []Bank         // sorted for a picker
+	byBIN  map[string]int // every BIN, SBV ones included → index in banks
+	byCode map[string]int // upper-cased primary code → index
 }
 
 var banks = parseDirectory(banksTSV)

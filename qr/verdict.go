@@ -36,18 +36,18 @@ const (
 	causeNone causeCode = iota
 	causeEmpty
 	causeNotEMV
-	causeCRCMismatch   // n: stated, m: computed
-	causeCRCNotHex     // text: stated
-	causeCRCShort      // text: stated
-	causeCRCEmpty      // "6304" with nothing after it
-	causeCRCMissing    // no 6304 at the end
-	causeSyntax        // syntax
-	causeCRCNotLast    // 6304xxxx at the end is not where the structure puts 63
-	causeNoFormat      // first object is not 00
-	causeFormat        // text: 00's value
-	causeInitiation    // text: 01's value
-	cause38Syntax      // syntax
-	cause38NoGUID      // 38.00 missing
+	causeCRCMismatch // n: stated, m: computed
+	causeCRCNotHex   // text: stated
+	causeCRCShort    // text: stated
+	causeCRCEmpty    // "6304" with nothing after it
+	causeCRCMissing  // no 6304 at the end
+	causeSyntax      // syntax
+	causeCRCNotLast  // 6304xxxx at the end is not where the structure puts 63
+	causeNoFormat    // first object is not 00
+	causeFormat      // text: 00's value
+	causeInitiation  // text: 01's value
+	cause38Syntax    // syntax
+	cause38NoGUID    // 38.00 missing
 	cause38NoBeneficiary
 	cause38BIN         // text
 	cause38NoAccount   // 38.01.01 missing or empty
