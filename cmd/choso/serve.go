@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/choso/choso/internal/store/bolt"
+	"github.com/choso/choso/server"
+)
+
+// runServe runs the server until ctx is done (SIGINT or SIGTERM), then shuts
+// down in order: stop accepting, let requests in flight finish, close the
+// store.
+func runServe(ctx context.Context, e *env, args []string) error {
+	cfg, fs, err := parseConfig("serve", e, args, true)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "choso serve: unexpected arguments %q\n", fs.Args())
+		return errUsage
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	log.Info("starting", append([]any{"version", buildVersion()}, cfg.LogAttrs()...)...)
+
+	if err := os.MkdirAll(filepath.Dir(cfg.storePath), 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	metrics := server.NewMetrics()
+	start := time.Now()
+	db, err := bolt.Open(cfg.storePath, bolt.Options{ObserveTx: metrics.ObserveTx})
+	if err != nil {
+		return err
+	}
+	st := db.Stats()
+	log.Info("store open", "path", cfg.storePath, "size_bytes", st.SizeBytes, "schema_version", st.SchemaVersion,
+		"open_ms", time.Since(start).Milliseconds())
+
+	srv := server.New(server.Config{
+		Addr:           cfg.Addr,
+		TLSCertFile:    cfg.TLSCert,
+		TLSKeyFile:     cfg.TLSKey,
+		TrustedProxies: cfg.proxies,
+		Store:          db,
+		Metrics:        metrics,
+		Logger:         log,
+		Version:        buildVersion(),
+	})
+	if err := srv.Open(); err != nil {
+		db.Close()
+		return err
+	}
+	log.Info("listening", "addr", srv.Addr(), "tls", cfg.TLSCert != "")
+
+	<-ctx.Done()
+	log.Info("shutting down", "grace", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	httpErr := srv.Close(shutdownCtx)
+	if httpErr != nil {
+		log.Error("http shutdown", "err", httpErr)
+	}
+	if err := db.Close(); err != nil {
+		log.Error("closing store", "err", err)
+		return err
+	}
+	log.Info("stopped")
+	return httpErr
+}
