@@ -208,3 +208,24 @@ func TestDeps_PureCodeReadsNoClock(t *testing.T) {
 		t.Fatal("no files checked")
 	}
 }
+
+// TestSource_Gofmt fails when a Go file is not gofmt-formatted, so CI
+// catches what an editor missed.
+func TestSource_Gofmt(t *testing.T) {
+	gofmt := filepath.Join(runtimeGOROOT(t), "bin", "gofmt")
+	out, err := exec.Command(gofmt, "-l", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("gofmt: %v\n%s", err, out)
+	}
+	if files := strings.TrimSpace(string(out)); files != "" {
+		t.Fatalf("not gofmt-formatted (run gofmt -w):\n%s", files)
+	}
+}
+
+func runtimeGOROOT(t *testing.T) string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}

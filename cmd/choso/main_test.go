@@ -23,7 +23,7 @@ var (
 	buildErr  error
 )
 
-func choso(t *testing.T) string {
+func chosoBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "choso-bin-")
@@ -63,7 +63,7 @@ type process struct {
 
 func start(t *testing.T, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(choso(t), args...)
+	cmd := exec.Command(chosoBinary(t), args...)
 	cmd.Env = cleanEnv()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -140,7 +140,7 @@ func cleanEnv() []string {
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(choso(t), args...)
+	cmd := exec.Command(chosoBinary(t), args...)
 	cmd.Env = cleanEnv()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
