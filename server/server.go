@@ -55,6 +55,9 @@ type Server struct {
 	serving  sync.WaitGroup
 	serveMu  sync.Mutex
 	serveErr error
+
+	connMu sync.Mutex
+	fresh  map[net.Conn]struct{} // accepted connections that have not sent a request yet
 }
 
 // New builds the server and its routes. It does not listen yet: see Open.
@@ -108,7 +111,9 @@ func New(cfg Config) *Server {
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ConnState:         s.trackConn,
 	}
+	s.fresh = map[net.Conn]struct{}{}
 	return s
 }
 
@@ -193,11 +198,47 @@ func (s *Server) Port() int {
 	return s.ln.Addr().(*net.TCPAddr).Port
 }
 
-// Close stops accepting connections, closes idle ones, and waits for
+// trackConn keeps the set of connections that have not sent a request.
+func (s *Server) trackConn(c net.Conn, state http.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if state == http.StateNew {
+		s.fresh[c] = struct{}{}
+	} else {
+		delete(s.fresh, c)
+	}
+}
+
+func (s *Server) closeFreshConns() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	for c := range s.fresh {
+		c.Close()
+		delete(s.fresh, c)
+	}
+}
+
+// Close stops accepting connections, closes idle and never-used ones, and waits for
 // requests in flight until ctx is done; then it closes what remains. It does
 // not close the store: the caller owns it and closes it after Close returns.
 func (s *Server) Close(ctx context.Context) error {
-	err := s.http.Shutdown(ctx)
+	// http.Server.Shutdown treats a connection that never sent a request as
+	// busy for its first 5 seconds; at market close thousands of phones may
+	// hold such connections, so close them as soon as the listener is shut.
+	done := make(chan error, 1)
+	go func() { done <- s.http.Shutdown(ctx) }()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+wait:
+	for {
+		s.closeFreshConns()
+		select {
+		case err = <-done:
+			break wait
+		case <-tick.C:
+		}
+	}
 	if err != nil {
 		// Out of time: cut the remaining connections rather than hang.
 		s.http.Close()

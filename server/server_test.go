@@ -459,3 +459,96 @@ func TestServer_IPExtractor(t *testing.T) {
 		t.Errorf("untrusted peer: RealIP = %s, want the peer 203.0.113.7", got)
 	}
 }
+
+func TestServer_Close_FinishesRequestsInFlight(t *testing.T) {
+	ts := newTestServer(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	ts.echo.GET("/test/slow", func(c echo.Context) error {
+		close(entered)
+		<-release
+		return c.String(http.StatusOK, "finished")
+	})
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		res, err := http.Get(ts.URL + "/test/slow")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		got <- result{status: res.StatusCode, body: string(b)}
+	}()
+	<-entered
+
+	closed := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		closed <- ts.Close(ctx)
+	}()
+	// New connections are refused once shutdown has begun.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := net.DialTimeout("tcp", ts.Addr(), time.Second); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server still accepts connections during shutdown")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a request was in flight", err)
+	default:
+	}
+	close(release)
+	r := <-got
+	if r.err != nil || r.status != http.StatusOK || r.body != "finished" {
+		t.Fatalf("in-flight request: %+v, want 200 finished", r)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+// A connection that never sends a request must not hold shutdown: Go's
+// http.Server alone would wait up to 5 s for it.
+func TestServer_Close_DropsNeverUsedConnections(t *testing.T) {
+	ts := newTestServer(t)
+	var conns []net.Conn
+	for range 20 {
+		c, err := net.Dial("tcp", ts.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	// And one idle keep-alive connection that has served a request.
+	client := &http.Client{Transport: &http.Transport{}}
+	res, err := client.Get(ts.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := ts.Close(ctx); err != nil {
+		t.Fatalf("Close with never-used connections open: %v, want nil well before 5 s", err)
+	}
+	for _, c := range conns {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("never-used connection after Close: read %v, want EOF", err)
+		}
+	}
+}
