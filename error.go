@@ -19,8 +19,9 @@ const (
 	EInternal     = "internal"     // a bug or an unexpected failure; details are logged only
 
 	// Specific codes, for cases where a client must act differently.
-	EMethodNotAllowed = "method_not_allowed" // the path exists, but not with this method
-	EUpgradeRequired  = "upgrade_required"   // the client speaks a protocol version the server no longer takes
+	EMethodNotAllowed = "method_not_allowed"     // the path exists, but not with this method
+	EUnsupportedMedia = "unsupported_media_type" // the body is not in a format the route takes
+	EUpgradeRequired  = "upgrade_required"       // the client speaks a protocol version the server no longer takes
 )
 
 // Error is the error type of the domain. Code is one of the E* constants;

@@ -41,8 +41,18 @@ type Store interface {
 }
 
 // Tx is one transaction over the store. Each noun adds its narrow methods to
-// this interface as it arrives; backends implement them atomically.
+// this interface through its own interface (RegionTx in region.go, …);
+// backends implement them atomically. Methods that return objects return
+// copies the caller owns. Writing methods return EInvalid in a read-only
+// transaction.
 type Tx interface {
+	RegionTx
+	UserTx
+	SessionTx
+	MarketTx
+	StallTx
+	AuditTx
+
 	// Meta returns the operational value stored under key, or nil if there
 	// is none. Meta keys belong to the operator (schema version, readiness
 	// probe, instance id), never to the domain.
