@@ -43,7 +43,7 @@ type Bank struct {
 // directory is the parsed banks.tsv, built once at start-up.
 type directory struct {
 	banks  []Bank         // sorted for a picker
-	byBIN  map[string]int // every BIN, SBV ones included → index in banks
+	byBIN  map[uint32]int // every BIN as a number, SBV ones included → index in banks; a number hashes faster, and the decoder looks up every payload's BIN
 	byCode map[string]int // upper-cased primary code → index
 }
 
@@ -90,7 +90,7 @@ func parseDirectory(tsv string) directory {
 		rows = append(rows, row{b, alias})
 	}
 
-	d := directory{byBIN: map[string]int{}, byCode: map[string]int{}}
+	d := directory{byBIN: map[uint32]int{}, byCode: map[string]int{}}
 	for _, r := range rows {
 		if r.alias == "" {
 			d.banks = append(d.banks, r.bank)
@@ -104,7 +104,7 @@ func parseDirectory(tsv string) directory {
 		return d.banks[i].BIN < d.banks[j].BIN
 	})
 	for i, b := range d.banks {
-		d.byBIN[b.BIN] = i
+		d.byBIN[binKey(b.BIN)] = i
 		if b.Code != "" {
 			d.byCode[strings.ToUpper(b.Code)] = i
 		}
@@ -113,7 +113,7 @@ func parseDirectory(tsv string) directory {
 		if r.alias == "" {
 			continue
 		}
-		i, ok := d.byBIN[r.alias]
+		i, ok := d.byBIN[binKey(r.alias)]
 		if !ok {
 			panic("qr: banks.tsv: " + r.bank.BIN + " is flagged as the SBV BIN of " + r.alias + ", which has no row")
 		}
@@ -122,7 +122,7 @@ func parseDirectory(tsv string) directory {
 		if b.Name == "" {
 			b.Name = r.bank.Name
 		}
-		d.byBIN[r.bank.BIN] = i
+		d.byBIN[binKey(r.bank.BIN)] = i
 	}
 	return d
 }
@@ -138,7 +138,7 @@ func Banks() []Bank {
 // BankByBIN finds a bank by any of its BINs: the one VietQR lists use or the
 // SBV one where they differ (970459 and 422589 are both CIMB).
 func BankByBIN(bin string) (Bank, bool) {
-	i, ok := banks.byBIN[bin]
+	i, ok := banks.lookupBIN(bin)
 	if !ok {
 		return Bank{}, false
 	}
@@ -178,7 +178,7 @@ func LookupBanks(key string) []Bank {
 	var out []Bank
 	for i, b := range banks.banks {
 		match := strings.EqualFold(b.Code, key) || strings.EqualFold(b.ShortName, key)
-		if j, ok := banks.byBIN[key]; ok && j == i {
+		if j, ok := banks.lookupBIN(key); ok && j == i {
 			match = true
 		}
 		for _, oc := range b.OtherCodes {
@@ -195,8 +195,26 @@ func LookupBanks(key string) []Bank {
 // when bin is a bank's SBV BIN (970459 → 422589, DESIGN.md §4), bin itself
 // otherwise, including BINs the directory does not know.
 func EncodeBIN(bin string) string {
-	if i, ok := banks.byBIN[bin]; ok {
+	if i, ok := banks.lookupBIN(bin); ok {
 		return banks.banks[i].BIN
 	}
 	return bin
+}
+
+// lookupBIN finds the index of the bank with the given BIN.
+func (d *directory) lookupBIN(bin string) (int, bool) {
+	if len(bin) != 6 || !isDigits(bin) {
+		return 0, false
+	}
+	i, ok := d.byBIN[binKey(bin)]
+	return i, ok
+}
+
+// binKey is a 6-digit BIN as a number.
+func binKey(bin string) uint32 {
+	var k uint32
+	for i := 0; i < len(bin); i++ {
+		k = k*10 + uint32(bin[i]-'0')
+	}
+	return k
 }

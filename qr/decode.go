@@ -22,8 +22,17 @@ type Result struct {
 	// fallback for generators that count that way (VIETQR.md §2).
 	ByteLengths bool
 
-	cause cause
+	cause          cause
+	brokenOptional int         // optional templates that failed to parse
+	kids           []span      // kids[i]: where the children of Tree[i] are; they are contiguous
+	rootAt         [100]uint16 // rootAt[id]: 1 + index of the first root object with that ID, 0 when absent
+	merchants      uint64      // bit id is set when merchant template id (26–51) is present
+	bankBIN        string      // the directory's VietQR BIN for Fields.BIN, "" when unknown
+	ascii          bool        // the payload is all ASCII, so characters are bytes
 }
+
+// span is a range of indexes into Result.Tree.
+type span struct{ from, to int32 }
 
 // Initiation is the point of initiation method (01) in words.
 type Initiation string
@@ -76,7 +85,7 @@ func Decode(payload string) Result {
 // DecodeInto is Decode writing into r and reusing its Tree and Warnings
 // storage: decoding a valid payload into a reused Result allocates nothing.
 func DecodeInto(r *Result, payload string) {
-	*r = Result{Tree: r.Tree[:0], Warnings: r.Warnings[:0]}
+	*r = Result{Tree: r.Tree[:0], Warnings: r.Warnings[:0], kids: r.kids[:0]}
 	r.decode(payload)
 	if r.Verdict == "" {
 		r.Verdict = VerdictOK
@@ -119,38 +128,50 @@ func (r *Result) decode(payload string) {
 		r.fail(VerdictEmpty, cause{code: causeEmpty})
 		return
 	}
+	if len(s) > MaxPayloadLen {
+		r.Family = FamilyNotEMV
+		r.fail(VerdictTooLong, cause{code: causeTooLong, n: len(s)})
+		return
+	}
 	if len(s) < 2 || s[:2] != "00" {
 		r.Family = FamilyNotEMV
 		r.fail(VerdictNotEMV, cause{code: causeNotEMV})
 		return
 	}
-	ascii := isASCII(s)
+	// The CRC first (DESIGN.md §4): it is the one check that tells damage from
+	// a generator's quirks. A missing CRC is judged after parsing, which tells
+	// a cut string (truncated) from one that never had a CRC. The same pass
+	// over the bytes says whether they are all ASCII.
+	crcMissing, ascii := r.checkCRC(s)
+	r.ascii = ascii
 	if !ascii {
 		r.warn(Warning{Code: WarnNonASCII})
 	}
 
-	// The CRC first (DESIGN.md §4): it is the one check that tells damage from
-	// a generator's quirks. A missing CRC is judged after parsing, which tells
-	// a cut string (truncated) from one that never had a CRC.
-	crcMissing := r.checkCRC(s)
-
 	// Structure: characters first, UTF-8 bytes if that fails (VIETQR.md §2).
-	rootErr, err38, err62 := r.buildTree(s, true)
-	if !ascii && (rootErr.Problem != ProblemNone || err38.Problem != ProblemNone || err62.Problem != ProblemNone || r.brokenTemplates() > 0) {
-		mark := len(r.Tree)
-		br, b38, b62 := r.buildTreeAt(mark, s, false)
-		if br.Problem == ProblemNone && b38.Problem == ProblemNone && b62.Problem == ProblemNone && r.brokenTemplatesFrom(mark) == 0 {
-			r.Tree = append(r.Tree[:0], r.Tree[mark:]...)
-			for i := range r.Tree {
-				if r.Tree[i].Parent >= 0 {
-					r.Tree[i].Parent -= mark
-				}
-			}
-			rootErr, err38, err62 = br, b38, b62
+	// In ASCII the two agree, and counting bytes is faster.
+	var st treeState
+	if !ascii {
+		st = r.saveTree()
+	}
+	te := r.buildTree(s, !ascii)
+	if !ascii && te.failed() {
+		r.undoTree(st)
+		if tb := r.buildTree(s, false); !tb.failed() {
+			te = tb
 			r.ByteLengths = true
 			r.warn(Warning{Code: WarnByteLengths})
 		} else {
-			r.Tree = r.Tree[:mark]
+			r.undoTree(st)
+			te = r.buildTree(s, true)
+		}
+	}
+	rootErr, err38, err62 := te.root, te.t38, te.t62
+	r.brokenOptional = te.broken
+	if f := &r.Fields; f.BIN != "" {
+		if k, ok := banks.lookupBIN(f.BIN); ok {
+			f.Bank = banks.banks[k].ShortName
+			r.bankBIN = banks.banks[k].BIN
 		}
 	}
 
@@ -189,7 +210,6 @@ func (r *Result) decode(payload string) {
 	}
 	r.EMVOK = r.CRCValid && structureOK && headerOK
 
-	r.readFields()
 	napas38 := r.judge38(err38)
 	if !napas38 && rootErr.Problem != ProblemNone && r.rootIndex("38") < 0 {
 		// Cut or broken before 38 could be read: still name the family
@@ -204,22 +224,23 @@ func (r *Result) decode(payload string) {
 	r.Transfer = transfer && r.Verdict == ""
 }
 
-// checkCRC verifies a trailing 6304xxxx. It reports whether there is no CRC
-// object at all, leaving that verdict to the caller.
-func (r *Result) checkCRC(s string) (missing bool) {
+// checkCRC verifies a trailing 6304xxxx and reports whether the payload is
+// ASCII. It reports whether there is no CRC object at all, leaving that
+// verdict to the caller.
+func (r *Result) checkCRC(s string) (missing, ascii bool) {
 	n := len(s)
 	if n >= 8 && s[n-8:n-4] == "6304" {
+		want, ascii := crcASCII(s[:n-4])
 		stated := s[n-4:]
 		r.Fields.CRC = stated
 		got, ok := parseCRCHex(stated)
 		if !ok {
 			r.fail(VerdictBadCRC, cause{code: causeCRCNotHex, text: stated})
-			return false
+			return false, ascii && isASCII(stated)
 		}
-		want := CRC16(s[:n-4])
 		if got != want {
 			r.fail(VerdictBadCRC, cause{code: causeCRCMismatch, n: int(got), m: int(want)})
-			return false
+			return false, ascii
 		}
 		r.CRCValid = true
 		for i := n - 4; i < n; i++ {
@@ -228,8 +249,9 @@ func (r *Result) checkCRC(s string) (missing bool) {
 				break
 			}
 		}
-		return false
+		return false, ascii
 	}
+	ascii = isASCII(s)
 	for k := 3; k >= 0; k-- {
 		if n >= 4+k && s[n-4-k:n-k] == "6304" && isHex(s[n-k:]) {
 			if k == 0 {
@@ -238,234 +260,10 @@ func (r *Result) checkCRC(s string) (missing bool) {
 				r.Fields.CRC = s[n-k:]
 				r.fail(VerdictBadCRC, cause{code: causeCRCShort, text: s[n-k:]})
 			}
-			return false
+			return false, ascii
 		}
 	}
-	return true
-}
-
-// buildTree parses s into r.Tree, descending into the templates it knows. It
-// returns the root's syntax error and those of the two templates a transfer
-// depends on, 38 (with 38.01) and 62. Other templates that fail to parse keep
-// no children; brokenTemplates finds them.
-func (r *Result) buildTree(s string, byChars bool) (root, t38, t62 SyntaxError) {
-	return r.buildTreeAt(0, s, byChars)
-}
-
-// buildTreeAt builds the tree after the first mark elements of r.Tree, so a
-// second attempt (by bytes) can sit beside the first until one is chosen.
-func (r *Result) buildTreeAt(mark int, s string, byChars bool) (root, t38, t62 SyntaxError) {
-	r.Tree, root = parseRun(r.Tree, s, 0, len(s), -1, byChars)
-	// Parent indexes are absolute in r.Tree; the caller shifts them if it
-	// moves this attempt down to index 0.
-	end := len(r.Tree)
-	for i := mark; i < end; i++ {
-		e := r.Tree[i]
-		switch {
-		case e.ID == "38":
-			var err SyntaxError
-			r.Tree, err = r.parseChildren(i, byChars)
-			if err.Problem != ProblemNone {
-				err.Context = "38"
-				t38 = err
-				break
-			}
-			if j := r.child(i, "01"); j >= 0 {
-				r.Tree, err = r.parseChildren(j, byChars)
-				if err.Problem != ProblemNone {
-					err.Context = "38.01"
-					t38 = err
-				}
-			}
-		case e.ID == "62":
-			var err SyntaxError
-			r.Tree, err = r.parseChildren(i, byChars)
-			if err.Problem != ProblemNone {
-				err.Context = "62"
-				t62 = err
-			}
-		case isOptionalTemplate(e.ID) || e.ID >= "80":
-			// 80–99 are templates by the spec, but Techcombank (8315T…),
-			// TPBank (8707CLASSIC) and MoMo (8003046) put plain values there:
-			// a failed parse there just means a plain value.
-			before := len(r.Tree)
-			var err SyntaxError
-			r.Tree, err = r.parseChildren(i, byChars)
-			if err.Problem != ProblemNone {
-				r.Tree = r.Tree[:before]
-			}
-		}
-	}
-	return root, t38, t62
-}
-
-func (r *Result) parseChildren(i int, byChars bool) ([]Element, SyntaxError) {
-	e := r.Tree[i]
-	start := e.Offset + 4
-	return parseRun(r.Tree, r.Payload, start, start+len(e.Value), i, byChars)
-}
-
-// isOptionalTemplate reports whether a root ID is a template whose failure to
-// parse is only a warning: the merchant templates other than NAPAS's 38 (26–51)
-// and the alternate-language template 64.
-func isOptionalTemplate(id string) bool {
-	return id != "38" && isMerchantTemplate(id) || id == "64"
-}
-
-// brokenTemplates counts the optional templates that have a value but no
-// children: they failed to parse.
-func (r *Result) brokenTemplates() int { return r.brokenTemplatesFrom(0) }
-
-func (r *Result) brokenTemplatesFrom(mark int) int {
-	n := 0
-	for i := mark; i < len(r.Tree); i++ {
-		e := r.Tree[i]
-		if e.Parent != -1 || e.Value == "" || !isOptionalTemplate(e.ID) {
-			continue
-		}
-		if r.child(i, "") < 0 {
-			n++
-		}
-	}
-	return n
-}
-
-// child finds the first child of the element at index p whose ID is id (any
-// ID when id is ""). Children always follow their parent.
-func (r *Result) child(p int, id string) int {
-	for i := p + 1; i < len(r.Tree); i++ {
-		if r.Tree[i].Parent == p && (id == "" || r.Tree[i].ID == id) {
-			return i
-		}
-	}
-	return -1
-}
-
-func (r *Result) childValue(p int, id string) string {
-	if i := r.child(p, id); i >= 0 {
-		return r.Tree[i].Value
-	}
-	return ""
-}
-
-func (r *Result) rootIndex(id string) int {
-	for i, e := range r.Tree {
-		if e.Parent == -1 && e.ID == id {
-			return i
-		}
-	}
-	return -1
-}
-
-func (r *Result) lastRoot() int {
-	for i := len(r.Tree) - 1; i >= 0; i-- {
-		if r.Tree[i].Parent == -1 {
-			return i
-		}
-	}
-	return -1
-}
-
-// readFields copies the common fields out of the tree, first occurrence wins,
-// and warns about empty and repeated data objects.
-func (r *Result) readFields() {
-	f := &r.Fields
-	var seen [100]bool // root IDs seen
-	for i, e := range r.Tree {
-		if e.Value == "" {
-			r.warn(Warning{Code: WarnZeroLength, Path: r.path(i)})
-		}
-		if e.Parent != -1 {
-			continue
-		}
-		id := int(e.ID[0]-'0')*10 + int(e.ID[1]-'0')
-		if seen[id] {
-			r.warn(Warning{Code: WarnDuplicateTag, Path: e.ID})
-			continue
-		}
-		seen[id] = true
-		switch e.ID {
-		case "00":
-			f.FormatIndicator = e.Value
-		case "01":
-			f.POI = e.Value
-			switch e.Value {
-			case "11":
-				f.Initiation = Static
-			case "12":
-				f.Initiation = Dynamic
-			}
-		case "38":
-			f.GUID = r.childValue(i, "00")
-			if j := r.child(i, "01"); j >= 0 {
-				f.BIN = r.childValue(j, "00")
-				f.Account = r.childValue(j, "01")
-			}
-			f.Service = Service(r.childValue(i, "02"))
-		case "52":
-			f.MCC = e.Value
-		case "53":
-			f.Currency = e.Value
-		case "54":
-			f.AmountText = e.Value
-		case "58":
-			f.Country = e.Value
-		case "59":
-			f.MerchantName = e.Value
-		case "60":
-			f.City = e.Value
-		case "61":
-			f.PostalCode = e.Value
-		case "62":
-			for j := i + 1; j < len(r.Tree); j++ {
-				c := r.Tree[j]
-				if c.Parent != i {
-					continue
-				}
-				var dst *string
-				switch c.ID {
-				case "01":
-					dst = &f.BillNumber
-				case "02":
-					dst = &f.MobileNumber
-				case "03":
-					dst = &f.StoreLabel
-				case "04":
-					dst = &f.LoyaltyNumber
-				case "05":
-					dst = &f.ReferenceLabel
-				case "06":
-					dst = &f.CustomerLabel
-				case "07":
-					dst = &f.TerminalLabel
-				case "08":
-					dst = &f.Purpose
-				}
-				if dst != nil && *dst == "" {
-					*dst = c.Value
-				}
-			}
-		}
-	}
-	if f.BIN != "" {
-		if b, ok := BankByBIN(f.BIN); ok {
-			f.Bank = b.ShortName
-		}
-	}
-}
-
-// path names the element at i the way the spec does: "62.08", "38.01.00".
-// Root IDs cost nothing; nested paths allocate, but only warnings use them.
-func (r *Result) path(i int) string {
-	e := r.Tree[i]
-	if e.Parent < 0 {
-		return e.ID
-	}
-	switch p := r.Tree[e.Parent]; {
-	case p.Parent < 0 && p.ID == "62" && e.ID == "08":
-		return "62.08"
-	}
-	return r.path(e.Parent) + "." + e.ID
+	return true, ascii
 }
 
 // judge38 checks the NAPAS template and reports whether the payload carries
@@ -476,7 +274,7 @@ func (r *Result) judge38(err38 SyntaxError) bool {
 		return false
 	}
 	v := r.Tree[i].Value
-	napas := strings.EqualFold(r.Fields.GUID, NAPASGUID) || err38.Problem != ProblemNone && len(v) >= 14 && strings.EqualFold(v[:14], "0010"+NAPASGUID)
+	napas := r.Fields.GUID == NAPASGUID || strings.EqualFold(r.Fields.GUID, NAPASGUID) || err38.Problem != ProblemNone && len(v) >= 14 && strings.EqualFold(v[:14], "0010"+NAPASGUID)
 	if !napas {
 		return false
 	}
@@ -496,15 +294,8 @@ func (r *Result) judge38(err38 SyntaxError) bool {
 		r.fail(VerdictBadTag38, cause{code: cause38BIN, text: f.BIN})
 	case f.Account == "":
 		r.fail(VerdictBadTag38, cause{code: cause38NoAccount})
-	case len([]rune(f.Account)) > MaxAccountLen:
+	case len(f.Account) > MaxAccountLen && len([]rune(f.Account)) > MaxAccountLen:
 		r.fail(VerdictBadTag38, cause{code: cause38LongAccount, n: len([]rune(f.Account))})
-	}
-	if j >= 0 {
-		for k := j + 1; k < len(r.Tree); k++ {
-			if c := r.Tree[k]; c.Parent == j && c.ID != "00" && c.ID != "01" {
-				r.warn(Warning{Code: WarnExtraSubtag, Path: "38.01", Text: c.ID})
-			}
-		}
 	}
 	switch f.Service {
 	case ServiceAccount, ServiceCard, ServicePush, ServiceCash:
@@ -515,10 +306,10 @@ func (r *Result) judge38(err38 SyntaxError) bool {
 	default:
 		r.fail(VerdictBadTag38, cause{code: cause38Service, text: string(f.Service)})
 	}
-	if f.BIN != "" && len(f.BIN) == 6 {
-		if b, ok := BankByBIN(f.BIN); !ok {
+	if len(f.BIN) == 6 {
+		if r.bankBIN == "" {
 			r.warn(Warning{Code: WarnUnknownBIN, Text: f.BIN})
-		} else if b.BIN != f.BIN {
+		} else if r.bankBIN != f.BIN {
 			r.warn(Warning{Code: WarnSBVBIN, Text: f.BIN})
 		}
 	}
@@ -569,12 +360,14 @@ func (r *Result) judgeCommon(transfer bool, err62 SyntaxError) {
 			r.warn(Warning{Code: WarnBadTemplate, Text: err62.Error()})
 		}
 	}
-	if r.brokenTemplates() > 0 {
+	if r.brokenOptional > 0 {
 		for i, e := range r.Tree {
-			if e.Parent != -1 || e.Value == "" || !isOptionalTemplate(e.ID) || r.child(i, "") >= 0 {
+			if e.Parent != -1 || e.Value == "" || !isOptionalTemplate(idNum(e.ID)) || r.child(i, "") >= 0 {
 				continue
 			}
-			_, err := parseRun(nil, r.Payload, e.Offset+4, e.Offset+4+len(e.Value), i, !r.ByteLengths)
+			end := e.Offset + 4 + len(e.Value)
+			_, bad := parseRun(nil, r.Payload, e.Offset+4, end, i, !r.ByteLengths)
+			err := syntaxErrorAt(r.Payload, max(bad, e.Offset+4), end, !r.ByteLengths)
 			err.Context = e.ID
 			r.warn(Warning{Code: WarnBadTemplate, Path: e.ID, Text: err.Error()})
 		}
@@ -588,7 +381,11 @@ func (r *Result) warnLong(v, path string, max int) {
 	if len(v) <= max {
 		return
 	}
-	if n := len([]rune(v)); n > max {
+	n := len(v)
+	if !r.ascii {
+		n = len([]rune(v))
+	}
+	if n > max {
 		r.warn(Warning{Code: WarnLongValue, Path: path, N: n, Max: max})
 	}
 }

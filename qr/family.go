@@ -40,21 +40,22 @@ const (
 // too, so a code with a bad CRC is still named.
 func (r *Result) classify(napas38 bool) Family {
 	var zalo, momo, airpay, vnpay, msb bool
-	for i, e := range r.Tree {
-		if e.Parent != -1 || !isMerchantTemplate(e.ID) {
+	for id := 26; r.merchants>>id != 0; id++ {
+		if r.merchants&(1<<id) == 0 {
 			continue
 		}
+		i := int(r.rootAt[id]) - 1
 		guid := r.childValue(i, "00")
 		switch {
 		case guid == guidZaloPay:
 			zalo = true
 		case guid == guidMoMo:
 			momo = true
-		case guid == guidAirPay || strings.Contains(strings.ToLower(guid), "shopeepay"):
+		case guid == guidAirPay || containsFold(guid, "shopeepay"):
 			airpay = true
 		case strings.EqualFold(guid, guidVNPay):
 			vnpay = true
-		case e.ID == "26" && guid == binMSB:
+		case id == 26 && guid == binMSB:
 			msb = true
 		}
 	}
@@ -90,13 +91,24 @@ func (r *Result) classify(napas38 bool) Family {
 
 // isMerchantTemplate reports whether a root ID is one of the merchant account
 // templates, 26–51, which carry a GUID in sub-ID 00.
-func isMerchantTemplate(id string) bool {
-	return id >= "26" && id <= "51"
+func isMerchantTemplate(id int) bool {
+	return id >= 26 && id <= 51
 }
 
 func (r *Result) hasRootValue(v string) bool {
 	for _, e := range r.Tree {
 		if e.Parent == -1 && e.Value == v {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold is strings.Contains ignoring ASCII case, without the copy
+// strings.ToLower would make.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
 			return true
 		}
 	}

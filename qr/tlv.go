@@ -65,8 +65,10 @@ func (e *SyntaxError) Error() string {
 // characters as NAPAS specifies. Zero-length values are accepted (real
 // Techcombank codes carry them); templates are not descended into.
 func ParseTLV(s string) ([]Element, error) {
-	els, serr := parseRun(nil, s, 0, len(s), -1, !isASCII(s))
-	if serr.Problem != ProblemNone {
+	byChars := !isASCII(s)
+	els, bad := parseRun(nil, s, 0, len(s), -1, byChars)
+	if bad >= 0 {
+		serr := syntaxErrorAt(s, bad, len(s), byChars)
 		return els, &serr
 	}
 	return els, nil
@@ -85,52 +87,79 @@ func AppendTLV(dst []byte, id string, value string) []byte {
 
 // parseRun appends the data objects of payload[start:end] to tree. With
 // byChars, a length counts UTF-8 characters (NAPAS's rule); otherwise bytes
-// (the fallback some generators force on us, VIETQR.md §2). The error is
-// returned by value so the success path does not allocate; the caller fills in
-// its Context.
-func parseRun(tree []Element, payload string, start, end, parent int, byChars bool) ([]Element, SyntaxError) {
+// (the fallback some generators force on us, VIETQR.md §2). It returns the
+// offset of the object it could not read, or -1; syntaxErrorAt says why.
+// Keeping the result small matters: this is the decoder's inner loop.
+func parseRun(tree []Element, payload string, start, end, parent int, byChars bool) ([]Element, int) {
 	i := start
 	for i < end {
 		if end-i < 4 {
-			return tree, SyntaxError{Problem: ProblemDangling, Offset: i, Field: payload[i:end]}
+			return tree, i
 		}
-		id := payload[i : i+2]
-		if !isDigits(id) {
-			return tree, SyntaxError{Problem: ProblemBadID, Offset: i, Field: id}
+		// Unsigned wrap-around makes each test one comparison.
+		i0, i1, l0, l1 := payload[i]-'0', payload[i+1]-'0', payload[i+2]-'0', payload[i+3]-'0'
+		if i0 > 9 || i1 > 9 || l0 > 9 || l1 > 9 {
+			return tree, i
 		}
-		ln := payload[i+2 : i+4]
-		if !isDigits(ln) {
-			return tree, SyntaxError{Problem: ProblemBadLength, Offset: i, ID: id, Field: ln}
-		}
-		n := int(ln[0]-'0')*10 + int(ln[1]-'0')
 		vs := i + 4
-		ve := vs + n
+		ve := vs + int(l0)*10 + int(l1)
 		if byChars {
-			ve = vs
-			for k := 0; k < n; k++ {
-				if ve >= end {
-					ve = end + 1 // mark the overrun
-					break
-				}
-				if payload[ve] < utf8.RuneSelf {
-					ve++
-				} else {
-					_, w := utf8.DecodeRuneInString(payload[ve:end])
-					ve += w
-				}
-			}
+			ve = skipChars(payload, vs, end, int(l0)*10+int(l1))
 		}
 		if ve > end {
-			remain := end - vs
-			if byChars {
-				remain = utf8.RuneCountInString(payload[vs:end])
-			}
-			return tree, SyntaxError{Problem: ProblemOverrun, Offset: i, ID: id, Declared: n, Remain: remain}
+			return tree, i
 		}
-		tree = append(tree, Element{ID: id, Value: payload[vs:ve], Parent: parent, Offset: i})
+		// Growing by hand and filling in place is markedly faster than
+		// appending a composite literal.
+		if len(tree) == cap(tree) {
+			tree = append(tree, Element{})[:len(tree)]
+		}
+		tree = tree[:len(tree)+1]
+		el := &tree[len(tree)-1]
+		el.ID, el.Value, el.Parent, el.Offset = payload[i:i+2], payload[vs:ve], parent, i
 		i = ve
 	}
-	return tree, SyntaxError{}
+	return tree, -1
+}
+
+// skipChars returns the byte offset n characters after vs, or end+1 when the
+// run ends first.
+func skipChars(payload string, vs, end, n int) int {
+	ve := vs
+	for k := 0; k < n; k++ {
+		if ve >= end {
+			return end + 1
+		}
+		if payload[ve] < utf8.RuneSelf {
+			ve++
+		} else {
+			_, w := utf8.DecodeRuneInString(payload[ve:end])
+			ve += w
+		}
+	}
+	return ve
+}
+
+// syntaxErrorAt describes why parseRun stopped at offset i of a run ending
+// at end.
+func syntaxErrorAt(payload string, i, end int, byChars bool) SyntaxError {
+	if end-i < 4 {
+		return SyntaxError{Problem: ProblemDangling, Offset: i, Field: payload[i:end]}
+	}
+	id := payload[i : i+2]
+	if !isDigits(id) {
+		return SyntaxError{Problem: ProblemBadID, Offset: i, Field: id}
+	}
+	ln := payload[i+2 : i+4]
+	if !isDigits(ln) {
+		return SyntaxError{Problem: ProblemBadLength, Offset: i, ID: id, Field: ln}
+	}
+	n := idNum(ln)
+	remain := end - (i + 4)
+	if byChars {
+		remain = utf8.RuneCountInString(payload[i+4 : end])
+	}
+	return SyntaxError{Problem: ProblemOverrun, Offset: i, ID: id, Declared: n, Remain: remain}
 }
 
 func isDigits(s string) bool {
@@ -143,10 +172,10 @@ func isDigits(s string) bool {
 }
 
 func isASCII(s string) bool {
+	// OR-ing every byte and testing once avoids a branch per byte.
+	var or byte
 	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
+		or |= s[i]
 	}
-	return true
+	return or < utf8.RuneSelf
 }

@@ -16,6 +16,7 @@ const (
 	VerdictOK          Verdict = "ok"           // valid for its family
 	VerdictEmpty       Verdict = "empty"        // nothing but whitespace
 	VerdictNotEMV      Verdict = "not_emv"      // does not start like an EMV payload ("00…")
+	VerdictTooLong     Verdict = "too_long"     // longer than any QR code can hold (MaxPayloadLen)
 	VerdictNoCRC       Verdict = "no_crc"       // no CRC object (6304xxxx) at the end
 	VerdictBadCRC      Verdict = "bad_crc"      // the CRC does not match, or is not four hex digits
 	VerdictTruncated   Verdict = "truncated"    // no CRC, and a declared length runs past the end: the string was cut
@@ -29,6 +30,11 @@ const (
 	VerdictBadCountry  Verdict = "bad_country"  // a transfer without 58 = VN
 )
 
+// MaxPayloadLen is the longest payload Decode reads: a version 40 QR code
+// holds at most 4,296 characters (alphanumeric mode), so anything longer did
+// not come from a scan.
+const MaxPayloadLen = 4296
+
 // causeCode says which message explains a verdict.
 type causeCode uint8
 
@@ -36,6 +42,7 @@ const (
 	causeNone causeCode = iota
 	causeEmpty
 	causeNotEMV
+	causeTooLong     // n: length
 	causeCRCMismatch // n: stated, m: computed
 	causeCRCNotHex   // text: stated
 	causeCRCShort    // text: stated
@@ -78,6 +85,8 @@ func (c cause) message() string {
 		return "the payload is empty"
 	case causeNotEMV:
 		return "not an EMV QR payload: it does not start with the payload format indicator 00"
+	case causeTooLong:
+		return "the payload has " + strconv.Itoa(c.n) + " bytes, more than any QR code holds"
 	case causeCRCMismatch:
 		return "CRC mismatch: the payload states " + hex4(uint16(c.n)) + " but its content computes to " + hex4(uint16(c.m))
 	case causeCRCNotHex:

@@ -1,0 +1,286 @@
+package qr
+
+// The decoder's tree: every data object of a payload in one flat, reusable
+// slice, built in one pass that also reads the common fields, so decoding a
+// valid payload touches each object once and allocates nothing.
+
+// treeErrors are the syntax errors of one attempt at building the tree: the
+// root's, and those of the two templates a transfer depends on, 38 (with
+// 38.01) and 62. Optional templates that fail to parse keep no children and
+// are only counted.
+type treeErrors struct {
+	root, t38, t62 SyntaxError
+	broken         int
+}
+
+func (te treeErrors) failed() bool {
+	return te.root.Problem != ProblemNone || te.t38.Problem != ProblemNone || te.t62.Problem != ProblemNone || te.broken > 0
+}
+
+// treeState is what building the tree changes in a Result besides Tree, so a
+// failed attempt can be undone before the next.
+type treeState struct {
+	fields   Fields
+	warnings int
+}
+
+func (r *Result) saveTree() treeState { return treeState{r.Fields, len(r.Warnings)} }
+
+func (r *Result) undoTree(st treeState) {
+	r.Fields = st.fields
+	r.Warnings = r.Warnings[:st.warnings]
+	r.Tree = r.Tree[:0]
+	r.kids = r.kids[:0]
+	r.rootAt = [100]uint16{}
+	r.merchants = 0
+}
+
+// buildTree parses s into r.Tree, descends into the templates it knows and
+// reads the common fields; where an ID repeats, the first wins. With byChars,
+// lengths count characters, otherwise bytes.
+func (r *Result) buildTree(s string, byChars bool) (te treeErrors) {
+	var bad int
+	if r.Tree, bad = parseRun(r.Tree[:0], s, 0, len(s), -1, byChars); bad >= 0 {
+		te.root = syntaxErrorAt(s, bad, len(s), byChars)
+	}
+	f := &r.Fields
+	end := len(r.Tree)
+	for i := 0; i < end; i++ {
+		idStr, v := r.Tree[i].ID, r.Tree[i].Value
+		id := idNum(idStr)
+		if v == "" {
+			r.warn(Warning{Code: WarnZeroLength, Path: idStr})
+		}
+		if r.rootAt[id] != 0 {
+			r.warn(Warning{Code: WarnDuplicateTag, Path: idStr})
+			continue
+		}
+		r.rootAt[id] = uint16(i + 1) // MaxPayloadLen keeps the tree far below 65,535
+		switch {
+		case id == 0:
+			f.FormatIndicator = v
+		case id == 1:
+			f.POI = v
+			switch v {
+			case "11":
+				f.Initiation = Static
+			case "12":
+				f.Initiation = Dynamic
+			}
+		case id == 38:
+			te.t38 = r.read38(i, byChars)
+		case id == 52:
+			f.MCC = v
+		case id == 53:
+			f.Currency = v
+		case id == 54:
+			f.AmountText = v
+		case id == 58:
+			f.Country = v
+		case id == 59:
+			f.MerchantName = v
+		case id == 60:
+			f.City = v
+		case id == 61:
+			f.PostalCode = v
+		case id == 62:
+			te.t62 = r.read62(i, byChars)
+		case isOptionalTemplate(id), id >= 80:
+			if isMerchantTemplate(id) {
+				r.merchants |= 1 << id
+			}
+			// 80–99 are templates by the spec, but Techcombank (8315T…),
+			// TPBank (8707CLASSIC) and MoMo (8003046) put plain values
+			// there: a failed parse there just means a plain value.
+			before := len(r.Tree)
+			if err := r.parseChildren(i, byChars); err.Problem != ProblemNone {
+				r.Tree = r.Tree[:before]
+				if id < 80 && v != "" {
+					te.broken++
+				}
+				break
+			}
+			r.setKids(i, before)
+		}
+	}
+	return te
+}
+
+// read38 parses NAPAS's template and its beneficiary template 38.01.
+func (r *Result) read38(i int, byChars bool) SyntaxError {
+	f := &r.Fields
+	from := len(r.Tree)
+	err := r.parseChildren(i, byChars)
+	r.setKids(i, from)
+	if err.Problem != ProblemNone {
+		err.Context = "38"
+	}
+	to := len(r.Tree)
+	for j := from; j < to; j++ {
+		c := &r.Tree[j]
+		if c.Value == "" {
+			r.warn(Warning{Code: WarnZeroLength, Path: r.path(j)})
+		}
+		switch c.ID {
+		case "00":
+			if f.GUID == "" {
+				f.GUID = c.Value
+			}
+		case "02":
+			if f.Service == "" {
+				f.Service = Service(c.Value)
+			}
+		case "01":
+			if r.child(i, "01") != j || err.Problem != ProblemNone {
+				continue // a repeat, or 38 itself is broken
+			}
+			from := len(r.Tree)
+			e01 := r.parseChildren(j, byChars)
+			r.setKids(j, from)
+			if e01.Problem != ProblemNone {
+				e01.Context = "38.01"
+				err = e01
+			}
+			for k := from; k < len(r.Tree); k++ {
+				g := &r.Tree[k]
+				if g.Value == "" {
+					r.warn(Warning{Code: WarnZeroLength, Path: r.path(k)})
+				}
+				switch g.ID {
+				case "00":
+					if f.BIN == "" {
+						f.BIN = g.Value
+					}
+				case "01":
+					if f.Account == "" {
+						f.Account = g.Value
+					}
+				default:
+					r.warn(Warning{Code: WarnExtraSubtag, Path: "38.01", Text: g.ID})
+				}
+			}
+		}
+	}
+	return err
+}
+
+// read62 parses the additional-data template.
+func (r *Result) read62(i int, byChars bool) SyntaxError {
+	f := &r.Fields
+	from := len(r.Tree)
+	err := r.parseChildren(i, byChars)
+	r.setKids(i, from)
+	if err.Problem != ProblemNone {
+		err.Context = "62"
+	}
+	for j := from; j < len(r.Tree); j++ {
+		c := &r.Tree[j]
+		if c.Value == "" {
+			r.warn(Warning{Code: WarnZeroLength, Path: r.path(j)})
+		}
+		var dst *string
+		switch c.ID {
+		case "01":
+			dst = &f.BillNumber
+		case "02":
+			dst = &f.MobileNumber
+		case "03":
+			dst = &f.StoreLabel
+		case "04":
+			dst = &f.LoyaltyNumber
+		case "05":
+			dst = &f.ReferenceLabel
+		case "06":
+			dst = &f.CustomerLabel
+		case "07":
+			dst = &f.TerminalLabel
+		case "08":
+			dst = &f.Purpose
+		}
+		if dst != nil && *dst == "" {
+			*dst = c.Value
+		}
+	}
+	return err
+}
+
+// parseChildren appends the children of template Tree[i] to the tree.
+func (r *Result) parseChildren(i int, byChars bool) SyntaxError {
+	start := r.Tree[i].Offset + 4
+	end := start + len(r.Tree[i].Value)
+	var bad int
+	if r.Tree, bad = parseRun(r.Tree, r.Payload, start, end, i, byChars); bad >= 0 {
+		return syntaxErrorAt(r.Payload, bad, end, byChars)
+	}
+	return SyntaxError{}
+}
+
+// setKids records that the children of Tree[p] are Tree[from:]; children are
+// always appended together, right after their parent is read.
+func (r *Result) setKids(p, from int) {
+	if n := len(r.kids); n <= p {
+		if p < cap(r.kids) {
+			r.kids = r.kids[:p+1]
+			clear(r.kids[n:])
+		} else {
+			r.kids = append(r.kids, make([]span, p+1-n)...)
+		}
+	}
+	r.kids[p] = span{int32(from), int32(len(r.Tree))}
+}
+
+// idNum is a data object's ID as a number; IDs are two digits by construction.
+func idNum(id string) int {
+	return int(id[0]-'0')*10 + int(id[1]-'0')
+}
+
+// isOptionalTemplate reports whether a root ID is a template whose failure to
+// parse is only a warning: the merchant templates other than NAPAS's 38 (26–51)
+// and the alternate-language template 64.
+func isOptionalTemplate(id int) bool {
+	return id != 38 && isMerchantTemplate(id) || id == 64
+}
+
+// child finds the first child of Tree[p] whose ID is id (any ID when id is "").
+func (r *Result) child(p int, id string) int {
+	if p >= len(r.kids) {
+		return -1
+	}
+	k := r.kids[p]
+	for i := k.from; i < k.to; i++ {
+		if id == "" || r.Tree[i].ID == id {
+			return int(i)
+		}
+	}
+	return -1
+}
+
+func (r *Result) childValue(p int, id string) string {
+	if i := r.child(p, id); i >= 0 {
+		return r.Tree[i].Value
+	}
+	return ""
+}
+
+func (r *Result) rootIndex(id string) int {
+	return int(r.rootAt[idNum(id)]) - 1 // a uint16 minus one: -1 when absent
+}
+
+func (r *Result) lastRoot() int {
+	for i := len(r.Tree) - 1; i >= 0; i-- {
+		if r.Tree[i].Parent == -1 {
+			return i
+		}
+	}
+	return -1
+}
+
+// path names the element at i the way the spec does: "62.08", "38.01.00".
+// Root IDs cost nothing; nested paths allocate, but only warnings use them.
+func (r *Result) path(i int) string {
+	e := r.Tree[i]
+	if e.Parent < 0 {
+		return e.ID
+	}
+	return r.path(e.Parent) + "." + e.ID
+}
