@@ -13,11 +13,38 @@ import (
 // create buckets and a missing bucket is a bug.
 var (
 	bucketMeta = []byte("meta")
+
+	bucketRegions        = []byte("regions")         // code → Region
+	bucketRegionChildren = []byte("region_children") // parent + "/" + code → nothing; provinces under ""
+
+	bucketUsers     = []byte("users")      // ID → userRecord
+	bucketUserNames = []byte("user_names") // username → ID
+
+	bucketSessions     = []byte("sessions")      // token hash → sessionRecord
+	bucketSessionUsers = []byte("session_users") // user ID + "/" + hex(token hash) → nothing
+
+	bucketMarkets         = []byte("markets")          // ID → Market
+	bucketMarketCommunes  = []byte("market_communes")  // commune + "/" + ID → nothing
+	bucketMarketProvinces = []byte("market_provinces") // province + "/" + ID → nothing
+
+	bucketStalls      = []byte("stalls")       // ID → Stall
+	bucketStallCodes  = []byte("stall_codes")  // market ID + "/" + code → stall ID
+	bucketStallPhones = []byte("stall_phones") // phone + "/" + stall ID → nothing
+
+	bucketAudit        = []byte("audit")         // seq (uint64 BE) → AuditEntry
+	bucketAuditObjects = []byte("audit_objects") // object ID + "/" + seq BE → nothing
+	bucketAuditActors  = []byte("audit_actors")  // actor ID + "/" + seq BE → nothing
 )
 
 // buckets lists every bucket of the current schema.
 var buckets = [][]byte{
 	bucketMeta,
+	bucketRegions, bucketRegionChildren,
+	bucketUsers, bucketUserNames,
+	bucketSessions, bucketSessionUsers,
+	bucketMarkets, bucketMarketCommunes, bucketMarketProvinces,
+	bucketStalls, bucketStallCodes, bucketStallPhones,
+	bucketAudit, bucketAuditObjects, bucketAuditActors,
 }
 
 // Meta keys the store itself uses.
