@@ -1,6 +1,10 @@
 package choso
 
-import "time"
+import (
+	"context"
+	"strconv"
+	"time"
+)
 
 // AuditEntry records one change: who, when, what, and the fields it changed.
 // Account numbers and phones appear masked.
@@ -37,4 +41,31 @@ type AuditTx interface {
 	AppendAudit(e *AuditEntry) error
 	// ListAudit returns up to f.Limit entries matching f, newest first.
 	ListAudit(f AuditFilter) ([]*AuditEntry, error)
+}
+
+// ListAudit returns a page of the audit log, newest first; admin only.
+func (r *Registry) ListAudit(ctx context.Context, p *Principal, f AuditFilter) (*Page[*AuditEntry], error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	want := pageLimit(f.Limit)
+	f.Limit = want + 1
+	var es []*AuditEntry
+	err := r.Store.View(ctx, func(tx Tx) error {
+		var err error
+		es, err = tx.ListAudit(f)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	page := &Page[*AuditEntry]{Data: es}
+	if len(es) > want {
+		page.Data, page.HasMore = es[:want], true
+		page.NextCursor = strconv.FormatUint(es[want-1].Seq, 10)
+	}
+	if page.Data == nil {
+		page.Data = []*AuditEntry{}
+	}
+	return page, nil
 }

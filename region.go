@@ -1,6 +1,11 @@
 package choso
 
 import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
 	"strings"
 	"unicode/utf8"
 )
@@ -83,4 +88,137 @@ type RegionTx interface {
 	ListRegions(parent string) ([]*Region, error)
 	// CountRegions returns how many regions are stored.
 	CountRegions() (int, error)
+}
+
+// ListRegions returns the provinces (parent "") or one province's communes,
+// to any signed-in user.
+func (r *Registry) ListRegions(ctx context.Context, p *Principal, parent string) ([]*Region, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	var out []*Region
+	err := r.Store.View(ctx, func(tx Tx) error {
+		var err error
+		out, err = tx.ListRegions(parent)
+		return err
+	})
+	return out, err
+}
+
+// PutRegions creates or replaces regions in one transaction, provinces
+// before communes, and audits each change. Admin only. It returns how many
+// regions were created and how many changed.
+func (r *Registry) PutRegions(ctx context.Context, p *Principal, regions []*Region) (created, changed int, err error) {
+	if err := requireAdmin(p); err != nil {
+		return 0, 0, err
+	}
+	for i, reg := range regions {
+		if err := reg.Validate(); err != nil {
+			if len(regions) > 1 {
+				return 0, 0, Errorf(EInvalid, "region %d (%s): %s", i+1, reg.Code, ErrorMessage(err))
+			}
+			return 0, 0, err
+		}
+	}
+	sorted := make([]*Region, 0, len(regions))
+	for _, level := range []RegionLevel{LevelProvince, LevelCommune} {
+		for _, reg := range regions {
+			if reg.Level == level {
+				sorted = append(sorted, reg)
+			}
+		}
+	}
+	now := r.now()
+	err = r.Store.Update(ctx, func(tx Tx) error {
+		created, changed = 0, 0
+		for _, reg := range sorted {
+			old, err := tx.FindRegion(reg.Code)
+			switch {
+			case ErrorCode(err) == ENotFound:
+				created++
+			case err != nil:
+				return err
+			case *old == *reg:
+				continue
+			default:
+				changed++
+			}
+			if err := tx.PutRegion(reg); err != nil {
+				return err
+			}
+			var cs changeSet
+			if old != nil {
+				cs.add("name", old.Name, reg.Name)
+				cs.add("parent_code", old.ParentCode, reg.ParentCode)
+			} else {
+				cs.add("name", "", reg.Name)
+			}
+			// A bulk import of the national list would write 3,000 entries
+			// of noise; audit individual changes, and imports as one entry.
+			if len(sorted) == 1 {
+				if err := audit(tx, p, now, "region.put", "region", reg.Code, cs, ""); err != nil {
+					return err
+				}
+			}
+		}
+		if len(sorted) > 1 {
+			return audit(tx, p, now, "region.import", "region", "", nil,
+				fmt.Sprintf("%d regions: %d created, %d changed", len(sorted), created, changed))
+		}
+		return nil
+	})
+	return created, changed, err
+}
+
+// ParseRegionCSV reads regions from CSV with a header naming at least the
+// columns code, name and parent_code (division_type optional), as in the
+// statistics office's list. Errors name the line.
+func ParseRegionCSV(rd io.Reader) ([]*Region, error) {
+	cr := csv.NewReader(stripBOM(rd))
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return nil, Errorf(EInvalid, "region CSV: cannot read the header: %v", err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimSpace(strings.ToLower(h))] = i
+	}
+	for _, need := range []string{"code", "name", "parent_code"} {
+		if _, ok := col[need]; !ok {
+			return nil, Errorf(EInvalid, "region CSV: no %q column in the header", need)
+		}
+	}
+	field := func(rec []string, name string) string {
+		if i, ok := col[name]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	var out []*Region
+	for line := 2; ; line++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, Errorf(EInvalid, "region CSV line %d: %v", line, err)
+		}
+		reg := &Region{Code: field(rec, "code"), Name: field(rec, "name"), ParentCode: field(rec, "parent_code"), Kind: field(rec, "division_type")}
+		if err := reg.Validate(); err != nil {
+			return nil, Errorf(EInvalid, "region CSV line %d: %s", line, ErrorMessage(err))
+		}
+		out = append(out, reg)
+	}
+	return out, nil
+}
+
+// stripBOM drops a UTF-8 byte order mark, which Excel puts at the start of
+// the CSV files it saves.
+func stripBOM(rd io.Reader) io.Reader {
+	br := bufio.NewReader(rd)
+	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
+		br.Discard(3)
+	}
+	return br
 }

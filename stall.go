@@ -1,6 +1,8 @@
 package choso
 
 import (
+	"context"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -175,10 +177,10 @@ func (s *Stall) Validate(banks BankDirectory) error {
 		}
 		s.Vendor.Phone = phone
 	}
-	if err := s.Payout.Validate(banks); err != nil {
-		return err
+	if s.ErasedAt != nil {
+		return nil // the payout account was masked on erasure; it is kept as it is
 	}
-	return nil
+	return s.Payout.Validate(banks)
 }
 
 // StallFilter selects stalls of one market, in code order.
@@ -210,4 +212,336 @@ type StallTx interface {
 	FindStallsByPhone(phone string) ([]*Stall, error)
 	// CountStalls returns how many stalls a market has ("" for all markets).
 	CountStalls(marketID string) (int, error)
+}
+
+// Masked returns a copy of s with the vendor's phone and the account number
+// masked, for lists (DESIGN.md §11).
+func (s *Stall) Masked() *Stall {
+	c := *s
+	c.Vendor.Phone = MaskPhone(c.Vendor.Phone)
+	c.Payout.Account = MaskAccount(c.Payout.Account)
+	if c.PendingPayout != nil {
+		pp := *c.PendingPayout
+		pp.Account.Account = MaskAccount(pp.Account.Account)
+		c.PendingPayout = &pp
+	}
+	return &c
+}
+
+// NewStall is what a volunteer gives to register a stall. ConsentGiven
+// records that the vendor agreed to the privacy notice of NoticeVersion
+// (CurrentNoticeVersion when empty); without it nothing is stored.
+type NewStall struct {
+	Code          string
+	Name          string
+	Category      string
+	VendorName    string
+	VendorPhone   string
+	Payout        PayoutAccount
+	ConsentGiven  bool
+	NoticeVersion string
+}
+
+// newStall validates in as a stall of m, without storing it.
+func (r *Registry) newStall(p *Principal, m *Market, in NewStall, now time.Time) (*Stall, error) {
+	if !in.ConsentGiven {
+		return nil, Errorf(EInvalid, "record the vendor's consent (consent_given) before registering their data")
+	}
+	notice := in.NoticeVersion
+	if notice == "" {
+		notice = CurrentNoticeVersion
+	}
+	s := &Stall{
+		ID: NewID(PrefixStall), MarketID: m.ID, CommuneCode: m.CommuneCode, ProvinceCode: m.ProvinceCode,
+		Code: in.Code, Name: in.Name, Category: in.Category,
+		Vendor: Vendor{Name: in.VendorName, Phone: in.VendorPhone}, Payout: in.Payout,
+		Status: StallActive, QRVersion: 1, ConfigVersion: 1,
+		Consent:   Consent{RecordedBy: p.UserID, RecordedAt: now, NoticeVersion: notice},
+		CreatedAt: now, UpdatedAt: now, CreatedBy: p.UserID,
+	}
+	if err := s.Validate(r.Banks); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func stallCreatedChanges(s *Stall) changeSet {
+	var cs changeSet
+	cs.add("code", "", s.Code)
+	cs.add("name", "", s.Name)
+	cs.add("category", "", s.Category)
+	cs.add("vendor_name", "", s.Vendor.Name)
+	cs.add("vendor_phone", "", MaskPhone(s.Vendor.Phone))
+	cs.add("payout", "", payoutSummary(s.Payout))
+	cs.add("consent", "", s.Consent.NoticeVersion)
+	return cs
+}
+
+// payoutSummary describes an account for the audit log, number masked.
+func payoutSummary(p PayoutAccount) string {
+	return p.BIN + " " + MaskAccount(p.Account) + " " + string(p.Service) + " " + p.Holder
+}
+
+// requireWrite returns EForbidden for a principal that only reads.
+func requireWrite(p *Principal, what string) error {
+	if !p.CanWrite() {
+		return Errorf(EForbidden, "officials read figures; they do not %s", what)
+	}
+	return nil
+}
+
+// CreateStall registers a stall in a market of p's scope.
+func (r *Registry) CreateStall(ctx context.Context, p *Principal, marketID string, in NewStall) (*Stall, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	now := r.now()
+	var s *Stall
+	err := r.Store.Update(ctx, func(tx Tx) error {
+		m, err := findMarketInScope(tx, p, marketID)
+		if err != nil {
+			return err
+		}
+		if err := requireWrite(p, "register stalls"); err != nil {
+			return err
+		}
+		if s, err = r.newStall(p, m, in, now); err != nil {
+			return err
+		}
+		if err := tx.CreateStall(s); err != nil {
+			return err
+		}
+		return audit(tx, p, now, "stall.create", "stall", s.ID, stallCreatedChanges(s), "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// findStallInScope returns the stall, or ENotFound when it does not exist or
+// its market lies outside p's scope.
+func findStallInScope(tx Tx, p *Principal, id string) (*Stall, error) {
+	if !ValidID(PrefixStall, id) {
+		return nil, Errorf(ENotFound, "no such stall")
+	}
+	s, err := tx.FindStall(id)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Covers(s.CommuneCode, s.ProvinceCode) {
+		return nil, Errorf(ENotFound, "no such stall")
+	}
+	return s, nil
+}
+
+// FindStall returns a stall in p's scope.
+func (r *Registry) FindStall(ctx context.Context, p *Principal, id string) (*Stall, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	var s *Stall
+	err := r.Store.View(ctx, func(tx Tx) error {
+		var err error
+		s, err = findStallInScope(tx, p, id)
+		return err
+	})
+	return s, err
+}
+
+// ListStalls returns a page of a market's stalls in code order.
+func (r *Registry) ListStalls(ctx context.Context, p *Principal, f StallFilter) (*Page[*Stall], error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	want := pageLimit(f.Limit)
+	f.Limit = want + 1
+	var ss []*Stall
+	err := r.Store.View(ctx, func(tx Tx) error {
+		if _, err := findMarketInScope(tx, p, f.MarketID); err != nil {
+			return err
+		}
+		var err error
+		ss, err = tx.ListStalls(f)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	page := &Page[*Stall]{Data: ss}
+	if len(ss) > want {
+		page.Data, page.HasMore = ss[:want], true
+		page.NextCursor = ss[want-1].Code
+	}
+	if page.Data == nil {
+		page.Data = []*Stall{}
+	}
+	return page, nil
+}
+
+// StallPatch changes a stall's own fields; nil fields stay. The payout
+// account changes only through ProposePayoutChange and a second person's
+// approval.
+type StallPatch struct {
+	Code        *string
+	Name        *string
+	Category    *string
+	VendorName  *string
+	VendorPhone *string
+	Status      *StallStatus
+}
+
+// UpdateStall applies patch to a stall in p's scope. Suspending or
+// reactivating bumps the config version, so phones learn of it.
+func (r *Registry) UpdateStall(ctx context.Context, p *Principal, id string, patch StallPatch) (*Stall, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	now := r.now()
+	var s *Stall
+	err := r.Store.Update(ctx, func(tx Tx) error {
+		var err error
+		if s, err = findStallInScope(tx, p, id); err != nil {
+			return err
+		}
+		if err := requireWrite(p, "change stalls"); err != nil {
+			return err
+		}
+		before := *s
+		set := func(dst *string, v *string) {
+			if v != nil {
+				*dst = *v
+			}
+		}
+		set(&s.Code, patch.Code)
+		set(&s.Name, patch.Name)
+		set(&s.Category, patch.Category)
+		if s.ErasedAt != nil && (patch.VendorName != nil || patch.VendorPhone != nil) {
+			return Errorf(EConflict, "this vendor's personal data was erased; register the stall anew")
+		}
+		set(&s.Vendor.Name, patch.VendorName)
+		set(&s.Vendor.Phone, patch.VendorPhone)
+		if patch.Status != nil {
+			s.Status = *patch.Status
+		}
+		if err := s.Validate(r.Banks); err != nil {
+			return err
+		}
+		var cs changeSet
+		cs.add("code", before.Code, s.Code)
+		cs.add("name", before.Name, s.Name)
+		cs.add("category", before.Category, s.Category)
+		cs.add("vendor_name", before.Vendor.Name, s.Vendor.Name)
+		cs.add("vendor_phone", MaskPhone(before.Vendor.Phone), MaskPhone(s.Vendor.Phone))
+		cs.add("status", string(before.Status), string(s.Status))
+		if len(cs) == 0 {
+			return nil
+		}
+		s.ConfigVersion++ // every field here shows on the phone
+		s.UpdatedAt = now
+		if err := tx.UpdateStall(s); err != nil {
+			return err
+		}
+		return audit(tx, p, now, "stall.update", "stall", s.ID, cs, "")
+	})
+	return s, err
+}
+
+// ProposePayoutChange records a new payout account for a stall, to take
+// effect when a second person approves it. A new proposal replaces a
+// pending one.
+func (r *Registry) ProposePayoutChange(ctx context.Context, p *Principal, id string, account PayoutAccount) (*Stall, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	if err := account.Validate(r.Banks); err != nil {
+		return nil, err
+	}
+	now := r.now()
+	var s *Stall
+	err := r.Store.Update(ctx, func(tx Tx) error {
+		var err error
+		if s, err = findStallInScope(tx, p, id); err != nil {
+			return err
+		}
+		if err := requireWrite(p, "change payout accounts"); err != nil {
+			return err
+		}
+		if account == s.Payout {
+			return Errorf(EInvalid, "this is the stall's current payout account")
+		}
+		old := ""
+		if s.PendingPayout != nil {
+			old = payoutSummary(s.PendingPayout.Account)
+		}
+		s.PendingPayout = &PayoutChange{Account: account, ProposedBy: p.UserID, ProposedAt: now}
+		s.UpdatedAt = now
+		if err := tx.UpdateStall(s); err != nil {
+			return err
+		}
+		return audit(tx, p, now, "stall.payout_propose", "stall", s.ID,
+			[]FieldChange{{Field: "pending_payout", Before: old, After: payoutSummary(account)}},
+			"current payout "+payoutSummary(s.Payout))
+	})
+	return s, err
+}
+
+// ApprovePayoutChange applies a stall's pending payout account. The approver
+// must be another person than the proposer: a volunteer in scope or an admin.
+// The change bumps the QR version (printed cards show it) and the config
+// version (phones pull the new QR).
+func (r *Registry) ApprovePayoutChange(ctx context.Context, p *Principal, id string) (*Stall, error) {
+	return r.decidePayoutChange(ctx, p, id, true)
+}
+
+// RejectPayoutChange drops a stall's pending payout account. Anyone who may
+// write the stall may reject, the proposer included.
+func (r *Registry) RejectPayoutChange(ctx context.Context, p *Principal, id string) (*Stall, error) {
+	return r.decidePayoutChange(ctx, p, id, false)
+}
+
+func (r *Registry) decidePayoutChange(ctx context.Context, p *Principal, id string, approve bool) (*Stall, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	now := r.now()
+	var s *Stall
+	err := r.Store.Update(ctx, func(tx Tx) error {
+		var err error
+		if s, err = findStallInScope(tx, p, id); err != nil {
+			return err
+		}
+		if err := requireWrite(p, "approve payout accounts"); err != nil {
+			return err
+		}
+		pending := s.PendingPayout
+		if pending == nil {
+			return Errorf(EConflict, "this stall has no pending payout change")
+		}
+		s.PendingPayout = nil
+		s.UpdatedAt = now
+		if !approve {
+			if err := tx.UpdateStall(s); err != nil {
+				return err
+			}
+			return audit(tx, p, now, "stall.payout_reject", "stall", s.ID,
+				[]FieldChange{{Field: "pending_payout", Before: payoutSummary(pending.Account), After: ""}}, "")
+		}
+		if pending.ProposedBy == p.UserID {
+			return Errorf(EForbidden, "a payout change needs a second person: ask another volunteer or an admin to approve it")
+		}
+		before := s.Payout
+		s.Payout = pending.Account
+		s.QRVersion++
+		s.ConfigVersion++
+		if err := tx.UpdateStall(s); err != nil {
+			return err
+		}
+		return audit(tx, p, now, "stall.payout_approve", "stall", s.ID,
+			[]FieldChange{
+				{Field: "payout", Before: payoutSummary(before), After: payoutSummary(s.Payout)},
+				{Field: "qr_version", Before: strconv.Itoa(s.QRVersion - 1), After: strconv.Itoa(s.QRVersion)},
+			}, "proposed by "+pending.ProposedBy)
+	})
+	return s, err
 }

@@ -1,6 +1,9 @@
 package choso
 
 import (
+	"context"
+	"crypto/rand"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -94,67 +97,278 @@ func ValidatePassword(pw string) error {
 	return nil
 }
 
-// Session is a signed-in user's server-side session. The client holds an
-// opaque token; the store keeps only its SHA-256.
-type Session struct {
-	TokenHash  []byte    `json:"-"`
-	UserID     string    `json:"user_id"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastSeenAt time.Time `json:"last_seen_at"`
-	// PasswordChangedAt is the user's at sign-in; a session from before a
-	// password change is dead.
-	PasswordChangedAt time.Time `json:"-"`
+// PasswordHasher hashes and verifies passwords. It is slow on purpose, so
+// callers hash outside store transactions.
+type PasswordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	Verify(ctx context.Context, hash, password string) (bool, error)
 }
 
-// Session lifetimes (DESIGN.md §3, RELIABILITY.md): 30 minutes idle, 12 hours
-// at most.
-const (
-	SessionIdleTimeout     = 30 * time.Minute
-	SessionAbsoluteTimeout = 12 * time.Hour
-)
-
-// Expired reports whether s has passed its idle or absolute limit at now.
-func (s *Session) Expired(now time.Time) bool {
-	return now.Sub(s.LastSeenAt) > SessionIdleTimeout || now.Sub(s.CreatedAt) > SessionAbsoluteTimeout
+// NewUser is what an admin gives to create a user. An empty Password makes
+// the server generate one, returned once by CreateUser.
+type NewUser struct {
+	Username string
+	Role     Role
+	Scope    []string
+	Password string
 }
 
-// ExpiresAt is when s ends if it stays idle.
-func (s *Session) ExpiresAt() time.Time {
-	idle := s.LastSeenAt.Add(SessionIdleTimeout)
-	abs := s.CreatedAt.Add(SessionAbsoluteTimeout)
-	if idle.Before(abs) {
-		return idle
+// CreateUser creates a user; admin only. It returns the user and the
+// password, generated when none was given (shown once, never stored).
+func (r *Registry) CreateUser(ctx context.Context, p *Principal, in NewUser) (*User, string, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, "", err
 	}
-	return abs
+	now := r.now()
+	u := &User{ID: NewID(PrefixUser), Username: in.Username, Role: in.Role, Scope: in.Scope, CreatedAt: now, UpdatedAt: now, PasswordChangedAt: now}
+	if err := u.Validate(); err != nil {
+		return nil, "", err
+	}
+	password := in.Password
+	if password == "" {
+		password = GeneratePassword()
+	}
+	if err := ValidatePassword(password); err != nil {
+		return nil, "", err
+	}
+	hash, err := r.Hasher.Hash(ctx, password)
+	if err != nil {
+		return nil, "", err
+	}
+	u.PasswordHash = hash
+	err = r.Store.Update(ctx, func(tx Tx) error {
+		if err := checkScopeExists(tx, u.Scope); err != nil {
+			return err
+		}
+		if err := tx.CreateUser(u); err != nil {
+			return err
+		}
+		var cs changeSet
+		cs.add("username", "", u.Username)
+		cs.add("role", "", string(u.Role))
+		cs.add("scope", "", strings.Join(u.Scope, ","))
+		return audit(tx, p, now, "user.create", "user", u.ID, cs, "")
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return u, password, nil
 }
 
-// UserTx keeps users.
-type UserTx interface {
-	// CreateUser stores a new user. Returns EConflict if the username is taken.
-	CreateUser(u *User) error
-	// UpdateUser replaces a stored user. Returns ENotFound if there is none
-	// with u.ID and EConflict if a changed username is taken.
-	UpdateUser(u *User) error
-	// FindUserByID returns ENotFound if there is no such user.
-	FindUserByID(id string) (*User, error)
-	// FindUserByUsername takes a normalized username; ENotFound if none.
-	FindUserByUsername(username string) (*User, error)
-	// ListUsers returns every user in username order.
-	ListUsers() ([]*User, error)
-	// CountUsers returns how many users exist.
-	CountUsers() (int, error)
+// checkScopeExists returns EInvalid when a scope code names no region.
+func checkScopeExists(tx Tx, scope []string) error {
+	for _, code := range scope {
+		if _, err := tx.FindRegion(code); err != nil {
+			if ErrorCode(err) == ENotFound {
+				return Errorf(EInvalid, "scope: no region with code %s", code)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
-// SessionTx keeps sign-in sessions, keyed by the token's hash.
-type SessionTx interface {
-	// PutSession creates or replaces a session.
-	PutSession(s *Session) error
-	// FindSession returns ENotFound if no session has tokenHash.
-	FindSession(tokenHash []byte) (*Session, error)
-	// DeleteSession removes a session; removing a missing one is no error.
-	DeleteSession(tokenHash []byte) error
-	// DeleteUserSessions removes every session of a user and returns how many.
-	DeleteUserSessions(userID string) (int, error)
-	// DeleteExpiredSessions removes sessions Expired at now and returns how many.
-	DeleteExpiredSessions(now time.Time) (int, error)
+// UserPatch changes a user's role, scope or status; nil fields stay.
+type UserPatch struct {
+	Role     *Role
+	Scope    *[]string
+	Disabled *bool
+}
+
+// UpdateUser applies patch to a user; admin only. A change of role, scope
+// or status ends the user's sessions, so it takes effect at once.
+func (r *Registry) UpdateUser(ctx context.Context, p *Principal, id string, patch UserPatch) (*User, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	now := r.now()
+	var u *User
+	err := r.Store.Update(ctx, func(tx Tx) error {
+		var err error
+		if u, err = tx.FindUserByID(id); err != nil {
+			return err
+		}
+		before := *u
+		if patch.Role != nil {
+			u.Role = *patch.Role
+		}
+		if patch.Scope != nil {
+			u.Scope = *patch.Scope
+		}
+		if patch.Disabled != nil {
+			u.Disabled = *patch.Disabled
+		}
+		if err := u.Validate(); err != nil {
+			return err
+		}
+		if err := checkScopeExists(tx, u.Scope); err != nil {
+			return err
+		}
+		if u.ID == p.UserID && (u.Role != RoleAdmin || u.Disabled) {
+			return Errorf(EConflict, "an admin cannot demote or disable themselves; ask another admin")
+		}
+		var cs changeSet
+		cs.add("role", string(before.Role), string(u.Role))
+		cs.add("scope", strings.Join(before.Scope, ","), strings.Join(u.Scope, ","))
+		cs.add("disabled", strconv.FormatBool(before.Disabled), strconv.FormatBool(u.Disabled))
+		if len(cs) == 0 {
+			return nil
+		}
+		u.UpdatedAt = now
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteUserSessions(u.ID); err != nil {
+			return err
+		}
+		return audit(tx, p, now, "user.update", "user", u.ID, cs, "")
+	})
+	return u, err
+}
+
+// SetPassword sets a user's password and ends all their sessions. An admin
+// may set anyone's; a user may set their own when they give the current one.
+// An empty password generates one, which is returned.
+func (r *Registry) SetPassword(ctx context.Context, p *Principal, id, current, password string) (string, error) {
+	if err := requireUser(p); err != nil {
+		return "", err
+	}
+	if !p.IsAdmin() && p.UserID != id {
+		return "", Errorf(ENotFound, "no such user")
+	}
+	if password == "" {
+		password = GeneratePassword()
+	}
+	if err := ValidatePassword(password); err != nil {
+		return "", err
+	}
+	if !p.IsAdmin() {
+		var u *User
+		if err := r.Store.View(ctx, func(tx Tx) error {
+			var err error
+			u, err = tx.FindUserByID(id)
+			return err
+		}); err != nil {
+			return "", err
+		}
+		ok, err := r.Hasher.Verify(ctx, u.PasswordHash, current)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", Errorf(EInvalid, "the current password is wrong")
+		}
+	}
+	hash, err := r.Hasher.Hash(ctx, password)
+	if err != nil {
+		return "", err
+	}
+	now := r.now()
+	err = r.Store.Update(ctx, func(tx Tx) error {
+		u, err := tx.FindUserByID(id)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash, u.PasswordChangedAt, u.UpdatedAt = hash, now, now
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteUserSessions(u.ID); err != nil {
+			return err
+		}
+		return audit(tx, p, now, "user.password", "user", u.ID, nil, "password changed; sessions ended")
+	})
+	return password, err
+}
+
+// FindUserByUsername returns a user by name; admin only.
+func (r *Registry) FindUserByUsername(ctx context.Context, p *Principal, username string) (*User, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	var u *User
+	err := r.Store.View(ctx, func(tx Tx) error {
+		var err error
+		u, err = tx.FindUserByUsername(NormalizeUsername(username))
+		return err
+	})
+	return u, err
+}
+
+// FindUser returns a user by ID: an admin sees anyone, others only themselves.
+func (r *Registry) FindUser(ctx context.Context, p *Principal, id string) (*User, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	if !p.IsAdmin() && p.UserID != id {
+		return nil, Errorf(ENotFound, "no such user")
+	}
+	var u *User
+	err := r.Store.View(ctx, func(tx Tx) error {
+		var err error
+		u, err = tx.FindUserByID(id)
+		return err
+	})
+	return u, err
+}
+
+// ListUsers returns every user; admin only.
+func (r *Registry) ListUsers(ctx context.Context, p *Principal) ([]*User, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	var out []*User
+	err := r.Store.View(ctx, func(tx Tx) error {
+		var err error
+		out, err = tx.ListUsers()
+		return err
+	})
+	return out, err
+}
+
+// EnsureFirstAdmin creates the user "admin" with a generated password when
+// the store has no users at all, in one transaction so two starts cannot
+// both create one. It returns the password, or "" when users existed.
+func (r *Registry) EnsureFirstAdmin(ctx context.Context) (string, error) {
+	password := GeneratePassword()
+	hash, err := r.Hasher.Hash(ctx, password)
+	if err != nil {
+		return "", err
+	}
+	now := r.now()
+	created := false
+	err = r.Store.Update(ctx, func(tx Tx) error {
+		n, err := tx.CountUsers()
+		if err != nil || n > 0 {
+			return err
+		}
+		u := &User{ID: NewID(PrefixUser), Username: "admin", Role: RoleAdmin, PasswordHash: hash, PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now}
+		if err := tx.CreateUser(u); err != nil {
+			return err
+		}
+		created = true
+		return audit(tx, SystemPrincipal("system"), now, "user.create", "user", u.ID, []FieldChange{{Field: "username", After: "admin"}, {Field: "role", After: "admin"}}, "first admin")
+	})
+	if err != nil || !created {
+		return "", err
+	}
+	return password, nil
+}
+
+// GeneratePassword returns 16 random characters from an alphabet without
+// look-alikes (no 0/O, 1/l/I): about 90 bits.
+func GeneratePassword() string {
+	const alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	const limit = 256 - 256%len(alphabet) // reject bytes past it: no modulo bias
+	out := make([]byte, 0, 16)
+	var buf [32]byte
+	for len(out) < 16 {
+		rand.Read(buf[:])
+		for _, c := range buf {
+			if int(c) < limit && len(out) < 16 {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
+		}
+	}
+	return string(out)
 }
