@@ -69,3 +69,14 @@ func (r *Registry) ListAudit(ctx context.Context, p *Principal, f AuditFilter) (
 	}
 	return page, nil
 }
+
+// RecordBackup audits an admin's hot backup before it streams; admin only.
+func (r *Registry) RecordBackup(ctx context.Context, p *Principal) error {
+	if err := requireAdmin(p); err != nil {
+		return err
+	}
+	now := r.now()
+	return r.Store.Update(ctx, func(tx Tx) error {
+		return audit(tx, p, now, "store.backup", "store", "", nil, "hot backup downloaded")
+	})
+}

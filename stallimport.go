@@ -50,7 +50,7 @@ func ParseStallCSV(rd io.Reader) ([]StallCSVRow, error) {
 		return nil, Errorf(EInvalid, "the file is empty; the first line must name the columns: %s", strings.Join(StallCSVColumns, ","))
 	}
 	if err != nil {
-		return nil, Errorf(EInvalid, "line 1: %s", csvMessage(err))
+		return nil, csvError(1, err)
 	}
 	col := map[string]int{}
 	for i, h := range header {
@@ -82,11 +82,7 @@ func ParseStallCSV(rd io.Reader) ([]StallCSVRow, error) {
 			break
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, Errorf(EInvalid, "line %d: %s", pe.Line, csvMessage(err))
-			}
-			return nil, Errorf(EInvalid, "cannot read the file: %v", err)
+			return nil, csvError(0, err)
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rows) >= MaxImportRows {
@@ -110,12 +106,21 @@ func ParseStallCSV(rd io.Reader) ([]StallCSVRow, error) {
 	return rows, nil
 }
 
-func csvMessage(err error) string {
+// csvError reports a CSV reading error with its line. An error of the body
+// itself (too large) passes through with its own code.
+func csvError(line int, err error) error {
+	var ce *Error
+	if errors.As(err, &ce) {
+		return ce
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return pe.Err.Error()
+		return Errorf(EInvalid, "line %d: %v", pe.Line, pe.Err)
 	}
-	return err.Error()
+	if line > 0 {
+		return Errorf(EInvalid, "line %d: %v", line, err)
+	}
+	return Errorf(EInvalid, "cannot read the file: %v", err)
 }
 
 func contains(list []string, s string) bool {

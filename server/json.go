@@ -48,6 +48,17 @@ func decodeJSON(c echo.Context, v any) error {
 	return unmarshalStrict(data, v)
 }
 
+// requireMediaType returns EUnsupportedMedia unless the request body is of
+// the given media type.
+func requireMediaType(c echo.Context, want string) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != want {
+		return choso.Errorf(choso.EUnsupportedMedia, "request body must be %s, got %q", want, ct)
+	}
+	return nil
+}
+
 // unmarshalStrict decodes data into v with the rules of decodeJSON.
 func unmarshalStrict(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/choso/choso"
+	"github.com/choso/choso/internal/auth"
 	"github.com/labstack/echo/v4"
 )
 
@@ -28,11 +29,12 @@ type Config struct {
 	// believes. Empty: the client IP is the connection's peer address.
 	TrustedProxies []*net.IPNet
 
-	Store   choso.Store
-	Metrics *Metrics     // nil: a fresh registry
-	Logger  *slog.Logger // nil: slog.Default()
-	Now     choso.Clock  // nil: time.Now
-	Version string       // reported by /healthz
+	Store    choso.Store
+	Registry *choso.Registry // the registry's rules over Store
+	Metrics  *Metrics        // nil: a fresh registry
+	Logger   *slog.Logger    // nil: slog.Default()
+	Now      choso.Clock     // nil: time.Now
+	Version  string          // reported by /healthz
 
 	ReadHeaderTimeout time.Duration // default 5s: slow-header clients are cut off
 	ReadTimeout       time.Duration // default 30s
@@ -48,13 +50,16 @@ type Server struct {
 	now      choso.Clock
 	store    choso.Store
 	metrics  *Metrics
-	echo     *echo.Echo
-	docsHTML []byte
-	http     *http.Server
-	ln       net.Listener
-	serving  sync.WaitGroup
-	serveMu  sync.Mutex
-	serveErr error
+	registry *choso.Registry
+
+	loginByUser, loginByIP *auth.Limiter
+	echo                   *echo.Echo
+	docsHTML               []byte
+	http                   *http.Server
+	ln                     net.Listener
+	serving                sync.WaitGroup
+	serveMu                sync.Mutex
+	serveErr               error
 
 	connMu sync.Mutex
 	fresh  map[net.Conn]struct{} // accepted connections that have not sent a request yet
@@ -78,11 +83,12 @@ func New(cfg Config) *Server {
 		cfg.MaxHeaderBytes = 16 << 10
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		now:     cfg.Now,
-		store:   cfg.Store,
-		metrics: cfg.Metrics,
+		cfg:      cfg,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		store:    cfg.Store,
+		metrics:  cfg.Metrics,
+		registry: cfg.Registry,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -90,6 +96,7 @@ func New(cfg Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.loginByUser, s.loginByIP = newLoginLimiters(s.now)
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
@@ -145,8 +152,17 @@ func (s *Server) newEcho() *echo.Echo {
 }
 
 // registerRoutes is the one place that lists every resource's routes.
+// Everything under /v1 but signing in needs a session: default deny.
 func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerOpsRoutes(e)
+	s.registerAuthRoutes(e)
+	v1 := e.Group("/v1", s.requireSession)
+	s.registerRegionRoutes(v1)
+	s.registerMarketRoutes(v1)
+	s.registerStallRoutes(v1)
+	s.registerUserRoutes(v1)
+	s.registerAuditRoutes(v1)
+	s.registerAdminRoutes(v1)
 }
 
 // Handler returns the server's HTTP handler, for tests that drive it

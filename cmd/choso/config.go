@@ -26,6 +26,7 @@ type Config struct {
 	TrustedProxies  string        // --trusted-proxies, CHOSO_TRUSTED_PROXIES: comma-separated CIDRs
 	LogLevel        string        // --log-level, CHOSO_LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout time.Duration // --shutdown-timeout, CHOSO_SHUTDOWN_TIMEOUT: grace for requests in flight
+	Demo            bool          // --demo, CHOSO_DEMO: seed a demo market into an empty store
 
 	// Derived by Validate.
 	storePath string
@@ -49,6 +50,7 @@ type flagSpec struct {
 	name, env, usage string
 	str              *string
 	dur              *time.Duration
+	boolean          *bool
 }
 
 func (c *Config) specs(serving bool) []flagSpec {
@@ -64,6 +66,7 @@ func (c *Config) specs(serving bool) []flagSpec {
 			flagSpec{name: "tls-key", env: "CHOSO_TLS_KEY", usage: "PEM private key file for --tls-cert", str: &c.TLSKey},
 			flagSpec{name: "trusted-proxies", env: "CHOSO_TRUSTED_PROXIES", usage: "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed", str: &c.TrustedProxies},
 			flagSpec{name: "shutdown-timeout", env: "CHOSO_SHUTDOWN_TIMEOUT", usage: "how long requests in flight may run after SIGTERM", dur: &c.ShutdownTimeout},
+			flagSpec{name: "demo", env: "CHOSO_DEMO", usage: "seed two demo markets, 40 stalls and demo logins into a store without markets", boolean: &c.Demo},
 		)
 	}
 	return specs
@@ -91,6 +94,15 @@ func (c *Config) bindFlags(fs *flag.FlagSet, serving bool) error {
 				*s.dur = d
 			}
 			fs.DurationVar(s.dur, s.name, *s.dur, usage)
+		case s.boolean != nil:
+			if hasEnv {
+				b, err := strconv.ParseBool(env)
+				if err != nil {
+					return fmt.Errorf("%s=%q: want true or false", s.env, env)
+				}
+				*s.boolean = b
+			}
+			fs.BoolVar(s.boolean, s.name, *s.boolean, usage)
 		}
 	}
 	return nil
@@ -169,6 +181,7 @@ func (c *Config) LogAttrs() []any {
 		"trusted_proxies", c.TrustedProxies,
 		"log_level", c.LogLevel,
 		"shutdown_timeout", c.ShutdownTimeout.String(),
+		"demo", c.Demo,
 	}
 }
 

@@ -64,6 +64,8 @@ func commands() []command {
 		{"backup", "[flags] FILE|-", "write a consistent copy of a stopped server's store to FILE, or to stdout with -", runBackup},
 		{"check", "[flags]", "verify a stopped server's store; exit 1 when it has problems", runCheck},
 		{"compact", "[flags]", "rewrite a stopped server's store without its free pages", runCompact},
+		{"user", "add|passwd|list", "manage users on a stopped server's store (a running one: /v1/admin/users)", runUser},
+		{"region", "import FILE.csv", "load regions (code,name,parent_code) into a stopped server's store", runRegion},
 		{"healthcheck", "[--url URL]", "probe a server's /healthz; exit 0 when it answers 200", runHealthcheck},
 		{"version", "", "print the version", runVersion},
 	}

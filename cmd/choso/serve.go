@@ -8,9 +8,32 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/choso/choso"
 	"github.com/choso/choso/internal/store/bolt"
 	"github.com/choso/choso/server"
 )
+
+// prepareStore loads the region list into an empty store, creates the
+// first admin when there are no users (DESIGN.md §9), and seeds the demo.
+func prepareStore(ctx context.Context, reg *choso.Registry, cfg *Config, log *slog.Logger) error {
+	if err := seedRegions(ctx, reg, log); err != nil {
+		return fmt.Errorf("load regions: %w", err)
+	}
+	password, err := reg.EnsureFirstAdmin(ctx)
+	if err != nil {
+		return fmt.Errorf("create first admin: %w", err)
+	}
+	if password != "" {
+		// Shown once: the operator signs in with it and changes it.
+		log.Info("admin created", "username", "admin", "password", password)
+	}
+	if cfg.Demo {
+		if err := seedDemo(ctx, reg, log); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	return nil
+}
 
 // runServe runs the server until ctx is done (SIGINT or SIGTERM), then shuts
 // down in order: stop accepting, let requests in flight finish, close the
@@ -40,12 +63,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	log.Info("store open", "path", cfg.storePath, "size_bytes", st.SizeBytes, "schema_version", st.SchemaVersion,
 		"open_ms", time.Since(start).Milliseconds())
 
+	reg := newRegistry(db)
+	if err := prepareStore(ctx, reg, cfg, log); err != nil {
+		db.Close()
+		return err
+	}
+
 	srv := server.New(server.Config{
 		Addr:           cfg.Addr,
 		TLSCertFile:    cfg.TLSCert,
 		TLSKeyFile:     cfg.TLSKey,
 		TrustedProxies: cfg.proxies,
 		Store:          db,
+		Registry:       reg,
 		Metrics:        metrics,
 		Logger:         log,
 		Version:        buildVersion(),
