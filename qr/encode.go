@@ -92,28 +92,9 @@ func AppendEncode(dst []byte, t Transfer) ([]byte, error) {
 		return dst, fieldError("Amount", "want 0 (static) or 1–999999999 đồng, got "+strconv.FormatInt(t.Amount, 10))
 	}
 
-	// 62.08: reference, then the folded purpose. Folding allocates only when
-	// the text is not already in folded form.
-	purpose := foldIfNeeded(t.Purpose)
 	ref := t.Reference
 	if ref != "" && !isAlnumString(ref) {
 		return dst, fieldError("Reference", "want ASCII letters and digits, got "+strconv.Quote(ref))
-	}
-	ref = upperIfNeeded(ref)
-	msgLen := len(ref) + len(purpose)
-	if ref != "" && purpose != "" {
-		msgLen++
-	}
-	if msgLen > MaxPurposeLen {
-		return dst, fieldError("Purpose", "62.08 would be "+strconv.Itoa(msgLen)+" characters, the limit is 25 (see BuildPurpose)")
-	}
-	name := foldIfNeeded(t.MerchantName)
-	if len(name) > MaxMerchantNameLen {
-		return dst, fieldError("MerchantName", "folded name "+strconv.Quote(name)+" is over 25 characters")
-	}
-	city := foldIfNeeded(t.City)
-	if len(city) > MaxCityLen {
-		return dst, fieldError("City", "folded city "+strconv.Quote(city)+" is over 15 characters")
 	}
 
 	start := len(dst)
@@ -138,20 +119,41 @@ func AppendEncode(dst []byte, t Transfer) ([]byte, error) {
 		dst = append(appendHeader(dst, "54", len(d)), d...)
 	}
 	dst = append(dst, "5802VN"...)
-	if name != "" {
-		dst = AppendTLV(dst, "59", name)
+
+	// Text is folded straight into dst behind a header whose length is
+	// filled in once known, so encoding does not allocate for it.
+	var n int
+	if dst, n = appendFoldedTLV(dst, "59", t.MerchantName); n > MaxMerchantNameLen {
+		return dst[:start], fieldError("MerchantName", "folded name "+strconv.Quote(Fold(t.MerchantName))+" is over 25 characters")
 	}
-	if city != "" {
-		dst = AppendTLV(dst, "60", city)
+	if dst, n = appendFoldedTLV(dst, "60", t.City); n > MaxCityLen {
+		return dst[:start], fieldError("City", "folded city "+strconv.Quote(Fold(t.City))+" is over 15 characters")
 	}
-	if msgLen > 0 {
-		dst = appendHeader(dst, "62", 4+msgLen)
-		dst = appendHeader(dst, "08", msgLen)
-		dst = append(dst, ref...)
-		if ref != "" && purpose != "" {
+	// 62.08: the reference, upper-cased, then the folded purpose.
+	if ref != "" || t.Purpose != "" {
+		h := len(dst)
+		dst = append(dst, "62000800"...)
+		for i := 0; i < len(ref); i++ {
+			dst = append(dst, upper(ref[i]))
+		}
+		if ref != "" {
 			dst = append(dst, ' ')
 		}
-		dst = append(dst, purpose...)
+		p := len(dst)
+		dst = appendFold(dst, t.Purpose)
+		if len(dst) == p && ref != "" {
+			dst = dst[:p-1] // no purpose after all: drop the separating space
+		}
+		msgLen := len(dst) - h - 8
+		if msgLen > MaxPurposeLen {
+			return dst[:start], fieldError("Purpose", "62.08 would be "+strconv.Itoa(msgLen)+" characters, the limit is 25 (see BuildPurpose)")
+		}
+		if msgLen == 0 {
+			dst = dst[:h]
+		} else {
+			putLen(dst[h+2:], 4+msgLen)
+			putLen(dst[h+6:], msgLen)
+		}
 	}
 	dst = append(dst, "6304"...)
 	return appendCRCHex(dst, crc16Bytes(dst[start:])), nil
@@ -177,25 +179,28 @@ func appendHeader(dst []byte, id string, n int) []byte {
 	return append(append(dst, id...), byte('0'+n/10), byte('0'+n%10))
 }
 
-// foldIfNeeded skips Fold's allocation for text already folded, the common
-// case for stored, pre-folded stall fields.
-func foldIfNeeded(s string) string {
-	prevSpace := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-			prevSpace = false
-		case c == ' ' && !prevSpace:
-			prevSpace = true
-		default:
-			return Fold(s)
-		}
+func putLen(b []byte, n int) {
+	b[0], b[1] = byte('0'+n/10), byte('0'+n%10)
+}
+
+// appendFoldedTLV appends data object id with text folded as its value, and
+// returns the value's length; it appends nothing for text that folds to "".
+// The caller checks the length against the field's limit (at most 99 is
+// written, so a too-long value is still well-formed until the caller drops it).
+func appendFoldedTLV(dst []byte, id, text string) ([]byte, int) {
+	if text == "" {
+		return dst, 0
 	}
-	if prevSpace && len(s) > 0 {
-		return Fold(s)
+	h := len(dst)
+	dst = append(dst, id...)
+	dst = append(dst, "00"...)
+	dst = appendFold(dst, text)
+	n := len(dst) - h - 4
+	if n == 0 {
+		return dst[:h], 0
 	}
-	return s
+	putLen(dst[h+2:], min(n, 99))
+	return dst, n
 }
 
 func upperIfNeeded(s string) string {

@@ -25,16 +25,50 @@ var foldGroups = [...]struct {
 	{'Z', "žźżŽŹŻ"},
 }
 
-var foldTable = buildFoldTable()
+// foldASCII maps an ASCII byte to what Fold writes: its capital, itself for
+// capitals and digits, ' ' for the punctuation that separates words, 0 for
+// symbols to drop.
+var foldASCII = buildFoldASCII()
 
-func buildFoldTable() map[rune]byte {
-	t := make(map[rune]byte, 256)
-	for _, g := range foldGroups {
-		for _, r := range g.letters {
-			t[r] = g.base
-		}
+func buildFoldASCII() (t [utf8.RuneSelf]byte) {
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c
+	}
+	for c := byte('A'); c <= 'Z'; c++ {
+		t[c], t[c+'a'-'A'] = c, c
+	}
+	for _, c := range []byte(" \t\n\r-_/.,;:+&|") {
+		t[c] = ' '
 	}
 	return t
+}
+
+// foldLatin and foldViet map the two Unicode blocks the letters above live in
+// (Latin-1 Supplement to Latin Extended-B, and Latin Extended Additional,
+// where the precomposed Vietnamese vowels with tones are) to their ASCII
+// capital, 0 for characters to drop. Arrays, not a map: folding runs on every
+// encode.
+var foldLatin, foldViet = buildFoldTables()
+
+const (
+	foldLatinFirst, foldLatinEnd = 0xC0, 0x250
+	foldVietFirst, foldVietEnd   = 0x1EA0, 0x1F00
+)
+
+func buildFoldTables() (latin [foldLatinEnd - foldLatinFirst]byte, viet [foldVietEnd - foldVietFirst]byte) {
+	for _, g := range foldGroups {
+		for _, r := range g.letters {
+			switch {
+			case r >= foldLatinFirst && r < foldLatinEnd:
+				latin[r-foldLatinFirst] = g.base
+			case r >= foldVietFirst && r < foldVietEnd:
+				viet[r-foldVietFirst] = g.base
+			default:
+				panic("qr: fold letter outside the tables: " + string(r))
+			}
+		}
+	}
+	return latin, viet
 }
 
 // Fold turns text into what a QR payload may carry: ASCII capitals, digits and
@@ -43,37 +77,49 @@ func buildFoldTable() map[rune]byte {
 // dropped, because banking apps and NAPAS reject or mangle it (VIETQR.md §5,
 // §10). Combining marks (text typed in decomposed form) are dropped too.
 func Fold(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
+	return string(appendFold(make([]byte, 0, len(s)), s))
+}
+
+// appendFold appends the folded form of s to dst.
+func appendFold(dst []byte, s string) []byte {
+	start := len(dst)
 	space := false // a separator is pending; written only before the next kept character
-	for _, r := range s {
-		var c byte
-		switch {
-		case r >= 'a' && r <= 'z':
-			c = byte(r) - 'a' + 'A'
-		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-			c = byte(r)
-		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '-' || r == '_' || r == '/' ||
-			r == '.' || r == ',' || r == ';' || r == ':' || r == '+' || r == '&' || r == '|' || r == 0xA0:
-			space = b.Len() > 0
-			continue
-		case r < utf8.RuneSelf:
-			continue // other ASCII symbols
-		case r >= 0x300 && r <= 0x36F:
-			continue // combining diacritical marks
-		default:
-			var ok bool
-			if c, ok = foldTable[r]; !ok {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch c = foldASCII[c]; c {
+			case 0:
+				continue // other ASCII symbols
+			case ' ':
+				space = len(dst) > start
+				continue
+			}
+		} else {
+			r, w := utf8.DecodeRuneInString(s[i:])
+			i += w
+			switch {
+			case r == 0xA0: // no-break space
+				space = len(dst) > start
+				continue
+			case r >= foldLatinFirst && r < foldLatinEnd:
+				c = foldLatin[r-foldLatinFirst]
+			case r >= foldVietFirst && r < foldVietEnd:
+				c = foldViet[r-foldVietFirst]
+			default:
+				continue // combining marks, symbols, other scripts
+			}
+			if c == 0 {
 				continue
 			}
 		}
 		if space {
-			b.WriteByte(' ')
+			dst = append(dst, ' ')
 			space = false
 		}
-		b.WriteByte(c)
+		dst = append(dst, c)
 	}
-	return b.String()
+	return dst
 }
 
 // FoldMax is Fold cut to at most max characters, at a word boundary when one
