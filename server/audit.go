@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-func (s *Server) registerAuditRoutes(g *echo.Group) {
+func (s *Server) registerAuditRoutes(g routeGroup) {
 	g.GET("/admin/audit", s.handleAuditList)
 }
 

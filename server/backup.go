@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-func (s *Server) registerAdminRoutes(g *echo.Group) {
+func (s *Server) registerAdminRoutes(g routeGroup) {
 	g.GET("/admin/backup", s.handleBackup)
 	g.POST("/admin/vendors/export", s.handleVendorExport)
 	g.POST("/admin/stalls/:id/erase", s.handleVendorErase)

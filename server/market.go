@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-func (s *Server) registerMarketRoutes(g *echo.Group) {
+func (s *Server) registerMarketRoutes(g routeGroup) {
 	g.GET("/markets", s.handleMarketList)
 	g.POST("/markets", s.handleMarketCreate)
 	g.GET("/markets/:id", s.handleMarketView)

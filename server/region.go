@@ -7,7 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-func (s *Server) registerRegionRoutes(g *echo.Group) {
+func (s *Server) registerRegionRoutes(g routeGroup) {
 	g.GET("/regions", s.handleRegionList)
 	g.POST("/regions", s.handleRegionCreate)
 }

@@ -156,7 +156,9 @@ func (s *Server) newEcho() *echo.Echo {
 func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerOpsRoutes(e)
 	s.registerAuthRoutes(e)
-	v1 := e.Group("/v1", s.requireSession)
+	// Route middleware, not group middleware: Echo gives a group with
+	// middleware catch-all routes, which would answer 401 for unknown paths.
+	v1 := routeGroup{g: e.Group("/v1"), mw: []echo.MiddlewareFunc{s.requireSession}}
 	s.registerRegionRoutes(v1)
 	s.registerMarketRoutes(v1)
 	s.registerStallRoutes(v1)
@@ -263,4 +265,26 @@ wait:
 	s.serveMu.Lock()
 	defer s.serveMu.Unlock()
 	return errors.Join(err, s.serveErr)
+}
+
+// routeGroup registers routes under a prefix with middleware of their own.
+type routeGroup struct {
+	g  *echo.Group
+	mw []echo.MiddlewareFunc
+}
+
+func (r routeGroup) add(method, path string, h echo.HandlerFunc, m []echo.MiddlewareFunc) {
+	r.g.Add(method, path, h, append(append([]echo.MiddlewareFunc(nil), r.mw...), m...)...)
+}
+
+func (r routeGroup) GET(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	r.add(http.MethodGet, path, h, m)
+}
+
+func (r routeGroup) POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	r.add(http.MethodPost, path, h, m)
+}
+
+func (r routeGroup) PATCH(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	r.add(http.MethodPatch, path, h, m)
 }

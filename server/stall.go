@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-func (s *Server) registerStallRoutes(g *echo.Group) {
+func (s *Server) registerStallRoutes(g routeGroup) {
 	g.GET("/markets/:id/stalls", s.handleStallList)
 	g.POST("/markets/:id/stalls", s.handleStallCreate)
 	g.POST("/markets/:id/stalls/import", s.handleStallImport, bodyLimit(ImportBodyLimit))

@@ -7,7 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-func (s *Server) registerUserRoutes(g *echo.Group) {
+func (s *Server) registerUserRoutes(g routeGroup) {
 	g.GET("/admin/users", s.handleUserList)
 	g.POST("/admin/users", s.handleUserCreate)
 	g.GET("/admin/users/:id", s.handleUserView)
