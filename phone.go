@@ -11,11 +11,11 @@ import "strings"
 func NormalizePhone(s string) (string, error) {
 	orig := s
 	var b strings.Builder
-	for i, r := range strings.TrimSpace(s) {
+	for _, r := range strings.TrimSpace(s) {
 		switch {
 		case r >= '0' && r <= '9':
 			b.WriteRune(r)
-		case r == '+' && i == 0:
+		case r == '+' && b.Len() == 0:
 			b.WriteRune(r)
 		case r == ' ' || r == '.' || r == '-' || r == '(' || r == ')' || r == '\u00a0':
 		default:
