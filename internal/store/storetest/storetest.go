@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -30,10 +31,7 @@ type Harness struct {
 
 // Run runs the whole suite as subtests of t.
 func Run(t *testing.T, h Harness) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, Harness)
-	}{
+	tests := []testCase{
 		{"Update_CommitsWhenFnReturnsNil", testUpdateCommits},
 		{"Update_RollsBackWhenFnFails", testUpdateRollsBackOnError},
 		{"Update_RollsBackWhenFnPanics", testUpdateRollsBackOnPanic},
@@ -45,7 +43,9 @@ func Run(t *testing.T, h Harness) {
 		{"Check_FreshStore_Clean", testCheckClean},
 		{"Backup_RestoresEveryCommittedWrite", testBackupRestore},
 		{"Stats_ReportsSchemaVersion", testStats},
+		{"View_RefusesEveryWriteMethod", testViewRefusesEveryWrite},
 	}
+	tests = slices.Concat(tests, regionTests, userTests, sessionTests, marketTests, stallTests, auditTests)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, h) })
 	}
