@@ -84,22 +84,6 @@ func crcUpdate[T string | []byte](c uint16, s T) uint16 {
 	return c
 }
 
-// crc16Slow is the bit-at-a-time definition the tables are checked against.
-func crc16Slow(s string) uint16 {
-	c := uint16(crcInit)
-	for i := 0; i < len(s); i++ {
-		c ^= uint16(s[i]) << 8
-		for range 8 {
-			if c&0x8000 != 0 {
-				c = c<<1 ^ crcPoly
-			} else {
-				c <<= 1
-			}
-		}
-	}
-	return c
-}
-
 const upperHex = "0123456789ABCDEF"
 
 // appendCRCHex appends c as four upper-case hex digits, zero-padded: dropping

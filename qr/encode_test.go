@@ -235,3 +235,19 @@ func TestCRC16_AgreesWithTheBitwiseDefinitionAtEveryLength(t *testing.T) {
 		b = append(b, byte(n*131+7))
 	}
 }
+
+// crc16Slow is the bit-at-a-time definition the tables are checked against.
+func crc16Slow(s string) uint16 {
+	c := uint16(crcInit)
+	for i := 0; i < len(s); i++ {
+		c ^= uint16(s[i]) << 8
+		for range 8 {
+			if c&0x8000 != 0 {
+				c = c<<1 ^ crcPoly
+			} else {
+				c <<= 1
+			}
+		}
+	}
+	return c
+}
