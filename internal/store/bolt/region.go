@@ -87,11 +87,15 @@ func (tx *Tx) CountRegions() (int, error) {
 
 // Page sizes for ListMarkets, ListStalls and ListAudit: a Limit of 0 or less
 // means DefaultListLimit, and no page holds more than MaxListLimit, so no
-// request can hold a read transaction open over the whole store.
+// request can hold a read transaction open over the whole store. The
+// registry asks for choso.MaxPageSize+1 items to learn whether another page
+// follows, so MaxListLimit must stay above that.
 const (
-	DefaultListLimit = 50
+	DefaultListLimit = choso.DefaultPageSize
 	MaxListLimit     = 500
 )
+
+var _ = [MaxListLimit - choso.MaxPageSize - 1]struct{}{} // compile error if MaxListLimit ≤ choso.MaxPageSize
 
 // listLimit returns the page size for a requested limit.
 func listLimit(n int) int {

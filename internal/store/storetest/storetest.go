@@ -44,6 +44,7 @@ func Run(t *testing.T, h Harness) {
 		{"Backup_RestoresEveryCommittedWrite", testBackupRestore},
 		{"Stats_ReportsSchemaVersion", testStats},
 		{"View_RefusesEveryWriteMethod", testViewRefusesEveryWrite},
+		{"List_HonoursTheRegistrysPageLimit", testListHonoursRegistryPageLimit},
 	}
 	tests = slices.Concat(tests, regionTests, userTests, sessionTests, marketTests, stallTests, auditTests)
 	for _, tt := range tests {
