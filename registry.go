@@ -16,15 +16,10 @@ type Registry struct {
 	Store  Store
 	Banks  BankDirectory
 	Hasher PasswordHasher
-	Now    Clock // nil: time.Now
+	Now    Clock // required: the registry never reads the system clock itself
 }
 
-func (r *Registry) now() time.Time {
-	if r.Now != nil {
-		return r.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (r *Registry) now() time.Time { return r.Now().UTC() }
 
 // SystemPrincipal is an admin acting from the operator's shell or from the
 // server itself (first admin, demo data). name appears in the audit log.

@@ -416,7 +416,7 @@ func TestRegistry_Users_AdminOnlyAndFirstAdminOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	empty := &choso.Registry{Store: db, Banks: fakeBanks{}, Hasher: auth.NewHasher(2)}
+	empty := &choso.Registry{Store: db, Banks: fakeBanks{}, Hasher: auth.NewHasher(2), Now: time.Now}
 	pw, err := empty.EnsureFirstAdmin(f.ctx)
 	if err != nil || len(pw) != 16 {
 		t.Fatalf("first admin: %q, %v", pw, err)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/choso/choso"
 	"github.com/choso/choso/internal/auth"
@@ -39,7 +40,7 @@ func (bankDirectory) LookupBIN(bin string) (string, string, bool) {
 // newRegistry returns the registry's rules over store, with one password
 // hash at a time per core.
 func newRegistry(store choso.Store) *choso.Registry {
-	return &choso.Registry{Store: store, Banks: bankDirectory{}, Hasher: auth.NewHasher(runtime.NumCPU())}
+	return &choso.Registry{Store: store, Banks: bankDirectory{}, Hasher: auth.NewHasher(runtime.NumCPU()), Now: time.Now}
 }
 
 // seedRegions loads the embedded region list into a store that has none.

@@ -1,0 +1,417 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/choso/choso/internal/store/bolt"
+)
+
+// testBanks knows a few real BINs.
+type testBanks struct{}
+
+func (testBanks) LookupBIN(bin string) (string, string, bool) {
+	switch bin {
+	case "970436", "970418", "970422":
+		return bin, "bank", true
+	}
+	return "", "", false
+}
+
+// plainHasher stands in for argon2id, which internal/auth tests.
+type plainHasher struct{}
+
+func (plainHasher) Hash(_ context.Context, pw string) (string, error) { return "plain$" + pw, nil }
+func (plainHasher) Verify(_ context.Context, hash, pw string) (bool, error) {
+	return subtle.ConstantTimeCompare([]byte(hash), []byte("plain$"+pw)) == 1, nil
+}
+
+// registryServer is a test server with the registry's rules over a real
+// bbolt store, some regions, and users of every role.
+type registryServer struct {
+	*testServer
+	reg   *choso.Registry
+	users map[string]*choso.User // by principal name
+	pw    map[string]string
+}
+
+func newRegistryServer(t *testing.T) *registryServer {
+	t.Helper()
+	var reg *choso.Registry
+	ts := newTestServer(t, func(cfg *Config) {
+		reg = &choso.Registry{Store: cfg.Store, Banks: testBanks{}, Hasher: plainHasher{}, Now: time.Now}
+		cfg.Registry = reg
+	})
+	ctx := context.Background()
+	admin := choso.SystemPrincipal("test")
+	if _, _, err := reg.PutRegions(ctx, admin, []*choso.Region{
+		{Code: "24", Name: "Tỉnh Bắc Ninh"},
+		{Code: "07210", Name: "Phường Bắc Giang", ParentCode: "24"},
+		{Code: "01", Name: "Thành phố Hà Nội"},
+		{Code: "00004", Name: "Phường Ba Đình", ParentCode: "01"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rs := &registryServer{testServer: ts, reg: reg, users: map[string]*choso.User{}, pw: map[string]string{}}
+	for _, u := range []struct {
+		name  string
+		role  choso.Role
+		scope []string
+	}{
+		{"admin", choso.RoleAdmin, nil},
+		{"volin", choso.RoleVolunteer, []string{"07210"}},
+		{"volpeer", choso.RoleVolunteer, []string{"07210"}},
+		{"volout", choso.RoleVolunteer, []string{"00004"}},
+		{"official", choso.RoleOfficial, []string{"24"}},
+	} {
+		created, pw, err := reg.CreateUser(ctx, admin, choso.NewUser{Username: u.name, Role: u.role, Scope: u.scope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs.users[u.name], rs.pw[u.name] = created, pw
+	}
+	return rs
+}
+
+// token signs name in (through the registry, not the rate-limited route).
+func (rs *registryServer) token(t *testing.T, name string) string {
+	t.Helper()
+	if name == "anonymous" {
+		return ""
+	}
+	tok, _, _, err := rs.reg.Login(context.Background(), name, rs.pw[name])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// objects are fresh registry objects for one request of the matrix.
+type objects struct {
+	market, stall, foreignMarket string
+}
+
+func (rs *registryServer) objects(t *testing.T, pendingPayout bool) objects {
+	t.Helper()
+	ctx := context.Background()
+	volin := rs.users["volin"].Principal()
+	m, err := rs.reg.CreateMarket(ctx, volin, choso.NewMarket{Name: "Chợ Thương", CommuneCode: "07210"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rs.reg.CreateStall(ctx, volin, m.ID, choso.NewStall{
+		Code: "A-1", Name: "Bún chả cô Lan", VendorName: "Nguyễn Thị Lan", VendorPhone: "0912345678",
+		Payout: choso.PayoutAccount{BIN: "970436", Account: "0011001234567", Holder: "NGUYEN THI LAN"}, ConsentGiven: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pendingPayout {
+		if _, err := rs.reg.ProposePayoutChange(ctx, rs.users["volpeer"].Principal(), s.ID,
+			choso.PayoutAccount{BIN: "970418", Account: "58110000715752", Holder: "NGUYEN THI LAN"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fm, err := rs.reg.CreateMarket(ctx, rs.users["volout"].Principal(), choso.NewMarket{Name: "Chợ Đồng Xuân", CommuneCode: "00004"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objects{market: m.ID, stall: s.ID, foreignMarket: fm.ID}
+}
+
+// matrixRow says who may succeed on one route. Everyone else must fail;
+// anonymous callers with 401, and volout, for whom the objects are foreign,
+// with 404 on routes that name an object.
+type matrixRow struct {
+	allowed     []string
+	body        string
+	contentType string
+	pending     bool // the stall has a payout change proposed by volpeer
+	scoped      bool // the path names an object in volin's scope
+}
+
+var principals = []string{"admin", "volin", "volout", "official", "anonymous"}
+
+const stallBody = `{"code":"B-2","name":"Rau sạch","vendor_name":"Lê Thị Hoa","vendor_phone":"0387 654 321","payout":{"bin":"970422","account":"0123456789","holder_name":"LE THI HOA"},"consent_given":true}`
+
+func registryMatrix() map[string]matrixRow {
+	everyone := []string{"admin", "volin", "volout", "official", "anonymous"}
+	users := []string{"admin", "volin", "volout", "official"}
+	inScope := []string{"admin", "volin", "official"}
+	writers := []string{"admin", "volin"}
+	admin := []string{"admin"}
+	return map[string]matrixRow{
+		"GET /healthz":                               {allowed: everyone},
+		"GET /readyz":                                {allowed: everyone},
+		"GET /metrics":                               {allowed: everyone},
+		"GET /openapi.json":                          {allowed: everyone},
+		"GET /docs":                                  {allowed: everyone},
+		"GET /docs/docs.css":                         {allowed: everyone},
+		"POST /v1/auth/logout":                       {allowed: everyone},
+		"GET /v1/auth/me":                            {allowed: users},
+		"POST /v1/auth/password":                     {allowed: users, body: `{"current_password":"PASSWORD","new_password":"a brand new password"}`},
+		"GET /v1/regions":                            {allowed: users},
+		"POST /v1/regions":                           {allowed: admin, body: `{"code":"07228","name":"Phường Đa Mai","parent_code":"24"}`},
+		"GET /v1/markets":                            {allowed: users},
+		"POST /v1/markets":                           {allowed: writers, body: `{"name":"Chợ mới","commune_code":"07210"}`},
+		"GET /v1/markets/{id}":                       {allowed: inScope, scoped: true},
+		"PATCH /v1/markets/{id}":                     {allowed: writers, scoped: true, body: `{"name":"Chợ Thương mới"}`},
+		"GET /v1/markets/{id}/stalls":                {allowed: inScope, scoped: true},
+		"POST /v1/markets/{id}/stalls":               {allowed: writers, scoped: true, body: stallBody},
+		"POST /v1/markets/{id}/stalls/import":        {allowed: writers, scoped: true, contentType: "text/csv", body: importCSV},
+		"GET /v1/stalls/{id}":                        {allowed: inScope, scoped: true},
+		"PATCH /v1/stalls/{id}":                      {allowed: writers, scoped: true, body: `{"category":"Ăn uống"}`},
+		"POST /v1/stalls/{id}/payout-change":         {allowed: writers, scoped: true, body: `{"bin":"970418","account":"58110000715752","holder_name":"NGUYEN THI LAN"}`},
+		"POST /v1/stalls/{id}/payout-change/approve": {allowed: writers, scoped: true, pending: true},
+		"POST /v1/stalls/{id}/payout-change/reject":  {allowed: writers, scoped: true, pending: true},
+		"GET /v1/admin/users":                        {allowed: admin},
+		"POST /v1/admin/users":                       {allowed: admin, body: `{"username":"newvol","role":"volunteer","scope":["07210"]}`},
+		"GET /v1/admin/users/{id}":                   {allowed: admin},
+		"PATCH /v1/admin/users/{id}":                 {allowed: admin, body: `{"scope":["07210","00004"]}`},
+		"POST /v1/admin/users/{id}/password":         {allowed: admin, body: `{}`},
+		"GET /v1/admin/audit":                        {allowed: admin},
+		"GET /v1/admin/backup":                       {allowed: admin},
+		"POST /v1/admin/vendors/export":              {allowed: admin, body: `{"phone":"0912 345 678"}`},
+		"POST /v1/admin/stalls/{id}/erase":           {allowed: admin, scoped: true},
+		"POST /v1/auth/login":                        {}, // tested on its own: it is how a principal comes to be
+	}
+}
+
+const importCSV = "code,name,category,vendor_name,vendor_phone,bin,account,service,holder_name\nC-1,Gạo ngon,Gạo,Đỗ Thị Thu,0901234567,970436,0099887766,account,DO THI THU\n"
+
+func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
+	rs := newRegistryServer(t)
+	matrix := registryMatrix()
+	for route := range routerRoutes(rs.Server) {
+		if _, ok := matrix[route]; !ok {
+			t.Errorf("route %s has no row in the authorization matrix", route)
+		}
+	}
+	for route, row := range matrix {
+		if route == "POST /v1/auth/login" {
+			continue
+		}
+		for _, who := range principals {
+			t.Run(route+" as "+who, func(t *testing.T) {
+				obj := rs.objects(t, row.pending)
+				method, path, _ := strings.Cut(route, " ")
+				switch {
+				case strings.HasPrefix(path, "/v1/markets/{id}"):
+					path = strings.Replace(path, "{id}", obj.market, 1)
+				case strings.HasPrefix(path, "/v1/stalls/{id}"), strings.HasPrefix(path, "/v1/admin/stalls/{id}"):
+					path = strings.Replace(path, "{id}", obj.stall, 1)
+				case strings.HasPrefix(path, "/v1/admin/users/{id}"):
+					path = strings.Replace(path, "{id}", rs.users["volpeer"].ID, 1)
+				}
+				body := strings.ReplaceAll(row.body, "PASSWORD", rs.pw[who])
+				hdr := []string{}
+				if body != "" {
+					ct := row.contentType
+					if ct == "" {
+						ct = "application/json"
+					}
+					hdr = append(hdr, "Content-Type", ct)
+				}
+				if path == strings.Replace("/v1/markets/{id}/stalls/import", "{id}", obj.market, 1) {
+					path += "?consent_given=true"
+				}
+				if tok := rs.token(t, who); tok != "" {
+					hdr = append(hdr, "Authorization", "Bearer "+tok)
+				}
+				res := rs.do(t, method, path, strings.NewReader(body), hdr...)
+				got, _ := io.ReadAll(res.Body)
+				if route == "POST /v1/auth/password" && who != "anonymous" {
+					// Put the password back for the cases after this one.
+					rs.reg.SetPassword(context.Background(), choso.SystemPrincipal("test"), rs.users[who].ID, "", rs.pw[who])
+				}
+				allowed := contains(row.allowed, who)
+				ok := res.StatusCode >= 200 && res.StatusCode < 300
+				switch {
+				case allowed && !ok:
+					t.Fatalf("%s may, got %d: %s", who, res.StatusCode, got)
+				case !allowed && ok:
+					t.Fatalf("%s may not, got %d: %s", who, res.StatusCode, got)
+				case !allowed && who == "anonymous" && res.StatusCode != http.StatusUnauthorized:
+					t.Fatalf("anonymous got %d, want 401", res.StatusCode)
+				case !allowed && who == "volout" && row.scoped && res.StatusCode != http.StatusNotFound:
+					t.Fatalf("volout on a foreign object got %d, want 404 (no existence leak)", res.StatusCode)
+				}
+				// Lists never carry objects outside the caller's scope.
+				if ok && who == "volout" && (strings.Contains(string(got), obj.market) || strings.Contains(string(got), obj.stall)) {
+					t.Fatalf("volout's response carries a foreign object: %s", got)
+				}
+				if ok && who == "volin" && strings.Contains(string(got), obj.foreignMarket) {
+					t.Fatalf("volin's response carries a foreign object: %s", got)
+				}
+			})
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestLogin_RateLimitedPerUsername(t *testing.T) {
+	rs := newRegistryServer(t)
+	var last *http.Response
+	for i := range 6 {
+		last = rs.do(t, "POST", "/v1/auth/login", strings.NewReader(`{"username":"volin","password":"wrong"}`), "Content-Type", "application/json")
+		if i < 5 && last.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d, want 401", i+1, last.StatusCode)
+		}
+	}
+	wantError(t, last, http.StatusTooManyRequests, choso.ERateLimited)
+	if ra := last.Header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("Retry-After = %q, want seconds", ra)
+	}
+	// The right password is refused too while the user is locked out.
+	res := rs.do(t, "POST", "/v1/auth/login", strings.NewReader(`{"username":"volin","password":"`+rs.pw["volin"]+`"}`), "Content-Type", "application/json")
+	wantError(t, res, http.StatusTooManyRequests, choso.ERateLimited)
+	// Another user is not.
+	res = rs.do(t, "POST", "/v1/auth/login", strings.NewReader(`{"username":"official","password":"`+rs.pw["official"]+`"}`), "Content-Type", "application/json")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("other user's login: %d", res.StatusCode)
+	}
+}
+
+func TestLogin_CookieSessionAndCrossSiteRefusal(t *testing.T) {
+	rs := newRegistryServer(t)
+	res := rs.do(t, "POST", "/v1/auth/login", strings.NewReader(`{"username":"volin","password":"`+rs.pw["volin"]+`"}`), "Content-Type", "application/json")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d", res.StatusCode)
+	}
+	var body loginResponse
+	json.NewDecoder(res.Body).Decode(&body)
+	if body.Token == "" || body.User == nil || body.User.Username != "volin" || body.ExpiresAt.IsZero() {
+		t.Fatalf("login response = %+v", body)
+	}
+	var cookie *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == sessionCookie {
+			cookie = c
+		}
+	}
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Value != body.Token {
+		t.Fatalf("session cookie = %+v, want HttpOnly SameSite=Strict with the token", cookie)
+	}
+	if strings.Contains(string(mustJSON(body.User)), "plain$") {
+		t.Fatal("the user in the login response carries the password hash")
+	}
+	ck := "choso_session=" + cookie.Value
+	if res := rs.do(t, "GET", "/v1/auth/me", nil, "Cookie", ck); res.StatusCode != http.StatusOK {
+		t.Fatalf("GET me with the cookie: %d", res.StatusCode)
+	}
+	res = rs.do(t, "POST", "/v1/markets", strings.NewReader(`{"name":"Chợ","commune_code":"07210"}`),
+		"Cookie", ck, "Content-Type", "application/json", "Origin", "https://evil.example")
+	wantError(t, res, http.StatusForbidden, choso.EForbidden)
+	res = rs.do(t, "POST", "/v1/markets", strings.NewReader(`{"name":"Chợ","commune_code":"07210"}`),
+		"Cookie", ck, "Content-Type", "application/json", "Origin", rs.URL)
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("same-origin POST with the cookie: %d", res.StatusCode)
+	}
+	if res := rs.do(t, "POST", "/v1/auth/logout", nil, "Cookie", ck); res.StatusCode != http.StatusNoContent {
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	wantError(t, rs.do(t, "GET", "/v1/auth/me", nil, "Cookie", ck), http.StatusUnauthorized, choso.EUnauthorized)
+}
+
+func TestRegistryRoutes_RefuseServerOwnedFields(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	tok := rs.token(t, "admin")
+	for _, tt := range []struct{ method, path, body, field string }{
+		{"PATCH", "/v1/markets/" + obj.market, `{"id":"mkt_x"}`, "id"},
+		{"PATCH", "/v1/markets/" + obj.market, `{"commune_code":"00004"}`, "commune_code"},
+		{"PATCH", "/v1/markets/" + obj.market, `{"created_at":"2020-01-01T00:00:00Z"}`, "created_at"},
+		{"PATCH", "/v1/stalls/" + obj.stall, `{"payout":{"bin":"970418"}}`, "payout"},
+		{"PATCH", "/v1/stalls/" + obj.stall, `{"qr_version":9}`, "qr_version"},
+		{"PATCH", "/v1/stalls/" + obj.stall, `{"market_id":"` + obj.foreignMarket + `"}`, "market_id"},
+		{"POST", "/v1/markets", `{"name":"Chợ","commune_code":"07210","province_code":"01"}`, "province_code"},
+		{"PATCH", "/v1/admin/users/" + rs.users["volin"].ID, `{"password_hash":"x"}`, "password_hash"},
+	} {
+		res := rs.do(t, tt.method, tt.path, strings.NewReader(tt.body), "Content-Type", "application/json", "Authorization", "Bearer "+tok)
+		msg := wantError(t, res, http.StatusBadRequest, choso.EInvalid)
+		if !strings.Contains(msg, tt.field) {
+			t.Errorf("%s %s: message %q does not name %s", tt.method, tt.path, msg, tt.field)
+		}
+	}
+}
+
+func TestStallList_MasksPersonalData(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	tok := rs.token(t, "volin")
+	res := rs.do(t, "GET", "/v1/markets/"+obj.market+"/stalls", nil, "Authorization", "Bearer "+tok)
+	b, _ := io.ReadAll(res.Body)
+	if strings.Contains(string(b), "+84912345678") || strings.Contains(string(b), "0011001234567") {
+		t.Fatalf("stall list shows an unmasked phone or account: %s", b)
+	}
+	if !strings.Contains(string(b), "*********4567") {
+		t.Fatalf("stall list lacks the masked account: %s", b)
+	}
+}
+
+func TestImportRoute_Limits(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	tok := rs.token(t, "volin")
+	path := "/v1/markets/" + obj.market + "/stalls/import?consent_given=true"
+	res := rs.do(t, "POST", path, strings.NewReader(importCSV), "Content-Type", "application/json", "Authorization", "Bearer "+tok)
+	wantError(t, res, http.StatusUnsupportedMediaType, choso.EUnsupportedMedia)
+	huge := importCSV + strings.Repeat("x", ImportBodyLimit)
+	res = rs.do(t, "POST", path, strings.NewReader(huge), "Content-Type", "text/csv", "Authorization", "Bearer "+tok)
+	wantError(t, res, http.StatusRequestEntityTooLarge, choso.ETooLarge)
+	bad := importCSV + "C-2,Gạo,Gạo,Đỗ Thị Thu,12,970436,0099887766,account,DO THI THU\n"
+	res = rs.do(t, "POST", path, strings.NewReader(bad), "Content-Type", "text/csv", "Authorization", "Bearer "+tok)
+	var report choso.ImportReport
+	json.NewDecoder(res.Body).Decode(&report)
+	if res.StatusCode != http.StatusUnprocessableEntity || report.Created != 0 || len(report.Errors) != 1 || report.Errors[0].Line != 3 {
+		t.Fatalf("import with a bad row: %d %+v", res.StatusCode, report)
+	}
+}
+
+func TestBackupRoute_StreamsAStoreThatChecksClean(t *testing.T) {
+	rs := newRegistryServer(t)
+	rs.objects(t, false)
+	res := rs.do(t, "GET", "/v1/admin/backup", nil, "Authorization", "Bearer "+rs.token(t, "admin"))
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/octet-stream" {
+		t.Fatalf("backup: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	path := filepath.Join(t.TempDir(), "backup.db")
+	b, _ := io.ReadAll(res.Body)
+	if err := writeFile(path, b); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if problems := db.Check(context.Background()); len(problems) > 0 {
+		t.Fatalf("backup check: %v", problems)
+	}
+	var n int
+	db.View(context.Background(), func(tx choso.Tx) error { n, _ = tx.CountMarkets(); return nil })
+	if n != 2 {
+		t.Fatalf("backup holds %d markets, want 2", n)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
