@@ -239,4 +239,3 @@ func (r *Registry) ImportStalls(ctx context.Context, p *Principal, marketID stri
 	}
 	return report, nil
 }
-
