@@ -138,6 +138,12 @@ func (r *Registry) PutRegions(ctx context.Context, p *Principal, regions []*Regi
 				created++
 			case err != nil:
 				return err
+			}
+			if old != nil && reg.Kind == "" {
+				reg.Kind = old.Kind // a file without division_type keeps the kind known
+			}
+			switch {
+			case old == nil:
 			case *old == *reg:
 				continue
 			default:
