@@ -391,9 +391,11 @@ type StallPatch struct {
 	Status      *StallStatus
 }
 
-// UpdateStall applies patch to a stall in p's scope. Suspending or
-// reactivating bumps the config version, so phones learn of it.
-func (r *Registry) UpdateStall(ctx context.Context, p *Principal, id string, patch StallPatch) (*Stall, error) {
+// changeStall runs change on a stall of p's scope inside one write
+// transaction, after the checks every stall change shares: a signed-in
+// principal who may write (what names the act for the error), and a stall
+// that exists in scope.
+func (r *Registry) changeStall(ctx context.Context, p *Principal, id, what string, change func(tx Tx, s *Stall, now time.Time) error) (*Stall, error) {
 	if err := requireUser(p); err != nil {
 		return nil, err
 	}
@@ -404,9 +406,18 @@ func (r *Registry) UpdateStall(ctx context.Context, p *Principal, id string, pat
 		if s, err = findStallInScope(tx, p, id); err != nil {
 			return err
 		}
-		if err := requireWrite(p, "change stalls"); err != nil {
+		if err := requireWrite(p, what); err != nil {
 			return err
 		}
+		return change(tx, s, now)
+	})
+	return s, err
+}
+
+// UpdateStall applies patch to a stall in p's scope. Suspending or
+// reactivating bumps the config version, so phones learn of it.
+func (r *Registry) UpdateStall(ctx context.Context, p *Principal, id string, patch StallPatch) (*Stall, error) {
+	return r.changeStall(ctx, p, id, "change stalls", func(tx Tx, s *Stall, now time.Time) error {
 		before := *s
 		set := func(dst *string, v *string) {
 			if v != nil {
@@ -444,7 +455,6 @@ func (r *Registry) UpdateStall(ctx context.Context, p *Principal, id string, pat
 		}
 		return audit(tx, p, now, "stall.update", "stall", s.ID, cs, "")
 	})
-	return s, err
 }
 
 // ProposePayoutChange records a new payout account for a stall, to take
@@ -457,16 +467,7 @@ func (r *Registry) ProposePayoutChange(ctx context.Context, p *Principal, id str
 	if err := account.Validate(r.Banks); err != nil {
 		return nil, err
 	}
-	now := r.now()
-	var s *Stall
-	err := r.Store.Update(ctx, func(tx Tx) error {
-		var err error
-		if s, err = findStallInScope(tx, p, id); err != nil {
-			return err
-		}
-		if err := requireWrite(p, "change payout accounts"); err != nil {
-			return err
-		}
+	return r.changeStall(ctx, p, id, "change payout accounts", func(tx Tx, s *Stall, now time.Time) error {
 		if account == s.Payout {
 			return Errorf(EInvalid, "this is the stall's current payout account")
 		}
@@ -483,7 +484,6 @@ func (r *Registry) ProposePayoutChange(ctx context.Context, p *Principal, id str
 			[]FieldChange{{Field: "pending_payout", Before: old, After: payoutSummary(account)}},
 			"current payout "+payoutSummary(s.Payout))
 	})
-	return s, err
 }
 
 // ApprovePayoutChange applies a stall's pending payout account. The approver
@@ -501,19 +501,7 @@ func (r *Registry) RejectPayoutChange(ctx context.Context, p *Principal, id stri
 }
 
 func (r *Registry) decidePayoutChange(ctx context.Context, p *Principal, id string, approve bool) (*Stall, error) {
-	if err := requireUser(p); err != nil {
-		return nil, err
-	}
-	now := r.now()
-	var s *Stall
-	err := r.Store.Update(ctx, func(tx Tx) error {
-		var err error
-		if s, err = findStallInScope(tx, p, id); err != nil {
-			return err
-		}
-		if err := requireWrite(p, "approve payout accounts"); err != nil {
-			return err
-		}
+	return r.changeStall(ctx, p, id, "approve payout accounts", func(tx Tx, s *Stall, now time.Time) error {
 		pending := s.PendingPayout
 		if pending == nil {
 			return Errorf(EConflict, "this stall has no pending payout change")
@@ -543,5 +531,4 @@ func (r *Registry) decidePayoutChange(ctx context.Context, p *Principal, id stri
 				{Field: "qr_version", Before: strconv.Itoa(s.QRVersion - 1), After: strconv.Itoa(s.QRVersion)},
 			}, "proposed by "+pending.ProposedBy)
 	})
-	return s, err
 }
