@@ -155,6 +155,7 @@ func (s *Server) newEcho() *echo.Echo {
 // Everything under /v1 but signing in needs a session: default deny.
 func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerOpsRoutes(e)
+	s.registerAssetRoutes(e)
 	s.registerAuthRoutes(e)
 	// Route middleware, not group middleware: Echo gives a group with
 	// middleware catch-all routes, which would answer 401 for unknown paths.
@@ -162,6 +163,8 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerRegionRoutes(v1)
 	s.registerMarketRoutes(v1)
 	s.registerStallRoutes(v1)
+	s.registerQRRoutes(v1)
+	s.registerCardRoutes(v1)
 	s.registerUserRoutes(v1)
 	s.registerAuditRoutes(v1)
 	s.registerAdminRoutes(v1)

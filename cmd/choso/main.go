@@ -66,6 +66,7 @@ func commands() []command {
 		{"compact", "[flags]", "rewrite a stopped server's store without its free pages", runCompact},
 		{"user", "add|passwd|list", "manage users on a stopped server's store (a running one: /v1/admin/users)", runUser},
 		{"region", "import FILE.csv", "load regions (code,name,parent_code) into a stopped server's store", runRegion},
+		{"qr", "encode|decode", "make a VietQR payload (and image), or decode any code to JSON", runQR},
 		{"healthcheck", "[--url URL]", "probe a server's /healthz; exit 0 when it answers 200", runHealthcheck},
 		{"version", "", "print the version", runVersion},
 	}
@@ -91,6 +92,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitOK
 		case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
 			return exitUsage
+		case errors.Is(err, errNotTransfer):
+			return exitError // the JSON lines already say why
 		default:
 			fmt.Fprintf(stderr, "choso %s: %v\n", name, err)
 			return exitError
