@@ -24,6 +24,14 @@ type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error
 
+	// Batch is Update for many concurrent callers: the store may run several
+	// callers' fns in one transaction, and one commit (one fsync) serves
+	// them all. When one fn fails, the others are run again, each alone, so
+	// fn may run more than once: it must derive everything from tx, reset
+	// whatever it returns to its caller at its start, and have no effect
+	// outside tx. Batch returns only after the commit is durable.
+	Batch(ctx context.Context, fn func(Tx) error) error
+
 	// Backup writes a consistent copy of the whole store to w while the store
 	// stays open for reads and writes, and returns the bytes written. The copy
 	// is a store file of the same backend that Open accepts.
@@ -52,6 +60,9 @@ type Tx interface {
 	MarketTx
 	StallTx
 	AuditTx
+	DeviceTx
+	EnrollmentTx
+	SyncTx
 
 	// Meta returns the operational value stored under key, or nil if there
 	// is none. Meta keys belong to the operator (schema version, readiness
