@@ -34,6 +34,19 @@ var (
 	bucketAudit        = []byte("audit")         // seq (uint64 BE) → AuditEntry
 	bucketAuditObjects = []byte("audit_objects") // object ID + "/" + seq BE → nothing
 	bucketAuditActors  = []byte("audit_actors")  // actor ID + "/" + seq BE → nothing
+
+	bucketDevices      = []byte("devices")       // ID → deviceRecord
+	bucketDeviceTokens = []byte("device_tokens") // token hash (current and previous) → device ID
+	bucketStallDevices = []byte("stall_devices") // stall ID + "/" + device ID → nothing
+
+	bucketEnrollments = []byte("enrollments") // code hash → Enrollment
+
+	bucketResults    = []byte("results")     // device ID + "/" + seq BE → EventResult (binary)
+	bucketEntities   = []byte("entities")    // client ULID → Entity (binary)
+	bucketEvents     = []byte("events")      // server_seq BE (the bucket's NextSequence) → Event (binary)
+	bucketStallDays  = []byte("stall_days")  // stall ID + "/" + YYYY-MM-DD → StallDay (binary)
+	bucketDeviceDays = []byte("device_days") // device ID + "/" + YYYY-MM-DD → DeviceDay (binary)
+	bucketChanges    = []byte("changes")     // change_seq BE (the bucket's NextSequence) → Change (binary)
 )
 
 // buckets lists every bucket of the current schema.
@@ -45,6 +58,9 @@ var buckets = [][]byte{
 	bucketMarkets, bucketMarketCommunes, bucketMarketProvinces,
 	bucketStalls, bucketStallCodes, bucketStallPhones,
 	bucketAudit, bucketAuditObjects, bucketAuditActors,
+	bucketDevices, bucketDeviceTokens, bucketStallDevices,
+	bucketEnrollments,
+	bucketResults, bucketEntities, bucketEvents, bucketStallDays, bucketDeviceDays, bucketChanges,
 }
 
 // Meta keys the store itself uses.

@@ -1,0 +1,206 @@
+package bolt
+
+import (
+	"bytes"
+	"slices"
+	"time"
+
+	"github.com/choso/choso"
+	bolt "go.etcd.io/bbolt"
+)
+
+// deviceRecord is a device as stored. choso.Device keeps its token hashes,
+// boot ID and last good business day out of JSON, so the API never shows
+// them; the store must keep them, under their own tags.
+type deviceRecord struct {
+	choso.Device
+	TokenHash            []byte    `json:"token_hash,omitempty"`
+	PrevTokenHash        []byte    `json:"prev_token_hash,omitempty"`
+	PrevTokenUntil       time.Time `json:"prev_token_until"`
+	TokenIssuedAt        time.Time `json:"token_issued_at"`
+	BootID               string    `json:"boot_id,omitempty"`
+	LastGoodBusinessDate string    `json:"last_good_business_date,omitempty"`
+}
+
+func (tx *Tx) getDevice(id string) (*choso.Device, error) {
+	var rec deviceRecord
+	found, err := getJSON(tx.bucket(bucketDevices), []byte(id), &rec)
+	if err != nil {
+		return nil, err
+	}
+	if !found || id == "" {
+		return nil, choso.Errorf(choso.ENotFound, "no device with ID %q", id)
+	}
+	d := rec.Device
+	d.TokenHash, d.PrevTokenHash = rec.TokenHash, rec.PrevTokenHash
+	d.PrevTokenUntil, d.TokenIssuedAt = rec.PrevTokenUntil, rec.TokenIssuedAt
+	d.BootID, d.LastGoodBusinessDate = rec.BootID, rec.LastGoodBusinessDate
+	return &d, nil
+}
+
+func (tx *Tx) putDevice(d *choso.Device) error {
+	return putJSON(tx.bucket(bucketDevices), []byte(d.ID), deviceRecord{
+		Device:    *d,
+		TokenHash: d.TokenHash, PrevTokenHash: d.PrevTokenHash,
+		PrevTokenUntil: d.PrevTokenUntil, TokenIssuedAt: d.TokenIssuedAt,
+		BootID: d.BootID, LastGoodBusinessDate: d.LastGoodBusinessDate,
+	})
+}
+
+// checkDeviceKeys refuses a device whose ID or stall ID cannot be an index key.
+func checkDeviceKeys(d *choso.Device) error {
+	if err := checkKeyPart("device ID", d.ID); err != nil {
+		return err
+	}
+	return checkKeyPart("device stall ID", d.StallID)
+}
+
+// tokenHashes returns the device's non-empty token hashes, current first.
+func tokenHashes(d *choso.Device) [][]byte {
+	var hashes [][]byte
+	for _, h := range [][]byte{d.TokenHash, d.PrevTokenHash} {
+		if len(h) > 0 {
+			hashes = append(hashes, h)
+		}
+	}
+	return hashes
+}
+
+// claimTokens returns EConflict if one of d's token hashes already names
+// another device. A random token's hash never collides; a caller that
+// reuses one has a bug that would hand one phone another's stall.
+func claimTokens(tokens *bolt.Bucket, d *choso.Device) error {
+	for _, h := range tokenHashes(d) {
+		if id := tokens.Get(h); id != nil && string(id) != d.ID {
+			return choso.Errorf(choso.EConflict, "device %s: token is already another device's", d.ID)
+		}
+	}
+	return nil
+}
+
+// CreateDevice stores a new device with its token and stall index entries;
+// see choso.DeviceTx. It also returns EConflict if a token hash belongs to
+// another device, and EInvalid for an empty ID or stall ID.
+func (tx *Tx) CreateDevice(d *choso.Device) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	if err := checkDeviceKeys(d); err != nil {
+		return err
+	}
+	if tx.bucket(bucketDevices).Get([]byte(d.ID)) != nil {
+		return choso.Errorf(choso.EConflict, "device %s already exists", d.ID)
+	}
+	tokens := tx.bucket(bucketDeviceTokens)
+	if err := claimTokens(tokens, d); err != nil {
+		return err
+	}
+	for _, h := range tokenHashes(d) {
+		if err := tokens.Put(copyBytes(h), []byte(d.ID)); err != nil {
+			return err
+		}
+	}
+	if err := tx.bucket(bucketStallDevices).Put(joinKey(d.StallID, d.ID), nil); err != nil {
+		return err
+	}
+	return tx.putDevice(d)
+}
+
+// UpdateDevice replaces a device, removing from the token index the hashes
+// it no longer has, adding the new ones, and moving its stall index entry
+// when its stall changes; see choso.DeviceTx. It also returns EConflict if a
+// new token hash belongs to another device, and then changes nothing.
+func (tx *Tx) UpdateDevice(d *choso.Device) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	if err := checkDeviceKeys(d); err != nil {
+		return err
+	}
+	old, err := tx.getDevice(d.ID)
+	if err != nil {
+		return err
+	}
+	tokens := tx.bucket(bucketDeviceTokens)
+	if err := claimTokens(tokens, d); err != nil {
+		return err
+	}
+	oldHashes, newHashes := tokenHashes(old), tokenHashes(d)
+	for _, h := range oldHashes {
+		if !slices.ContainsFunc(newHashes, func(n []byte) bool { return bytes.Equal(n, h) }) {
+			if err := tokens.Delete(h); err != nil {
+				return err
+			}
+		}
+	}
+	for _, h := range newHashes {
+		if !slices.ContainsFunc(oldHashes, func(o []byte) bool { return bytes.Equal(o, h) }) {
+			if err := tokens.Put(copyBytes(h), []byte(d.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	if old.StallID != d.StallID {
+		stalls := tx.bucket(bucketStallDevices)
+		if err := stalls.Delete(joinKey(old.StallID, d.ID)); err != nil {
+			return err
+		}
+		if err := stalls.Put(joinKey(d.StallID, d.ID), nil); err != nil {
+			return err
+		}
+	}
+	return tx.putDevice(d)
+}
+
+// FindDevice returns the device with id; see choso.DeviceTx.
+func (tx *Tx) FindDevice(id string) (*choso.Device, error) {
+	return tx.getDevice(id)
+}
+
+// FindDeviceByToken returns the device whose current or previous token has
+// the hash, through the token index; see choso.DeviceTx. Whether the
+// previous token is still within its overlap is the caller's rule.
+func (tx *Tx) FindDeviceByToken(tokenHash []byte) (*choso.Device, error) {
+	var id []byte
+	if len(tokenHash) > 0 {
+		id = tx.bucket(bucketDeviceTokens).Get(tokenHash)
+	}
+	if id == nil {
+		return nil, choso.Errorf(choso.ENotFound, "no device has this token")
+	}
+	d, err := tx.getDevice(string(id))
+	if choso.ErrorCode(err) == choso.ENotFound {
+		return nil, choso.Errorf(choso.EInternal, "token index names device %s, which is not stored", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(d.TokenHash, tokenHash) && !bytes.Equal(d.PrevTokenHash, tokenHash) {
+		return nil, choso.Errorf(choso.EInternal, "token index names device %s, which no longer has the token", id)
+	}
+	return d, nil
+}
+
+// ListStallDevices returns a stall's devices, oldest enrollment first and in
+// ID order among equals, from the stall index; see choso.DeviceTx. A stall
+// has a handful of phones, so sorting after the scan costs nothing.
+func (tx *Tx) ListStallDevices(stallID string) ([]*choso.Device, error) {
+	if checkKeyPart("stall ID", stallID) != nil {
+		return nil, nil
+	}
+	prefix := joinKey(stallID, "")
+	var list []*choso.Device
+	for k := range ascend(tx.bucket(bucketStallDevices), prefix, nil) {
+		id := string(k[len(prefix):])
+		d, err := tx.getDevice(id)
+		if choso.ErrorCode(err) == choso.ENotFound {
+			return nil, choso.Errorf(choso.EInternal, "stall index names device %s, which is not stored", id)
+		}
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, d)
+	}
+	slices.SortStableFunc(list, func(a, b *choso.Device) int { return a.EnrolledAt.Compare(b.EnrolledAt) })
+	return list, nil
+}

@@ -1,0 +1,496 @@
+package bolt
+
+import (
+	"bytes"
+	"encoding/binary"
+
+	"github.com/choso/choso"
+	bolt "go.etcd.io/bbolt"
+)
+
+// MaxScanLimit caps a page of ListEvents and ListChanges. The partner feed
+// and exports read the logs in chunks (up to a thousand items and one more
+// to learn whether another page follows), each in its own short read
+// transaction; the cap keeps any one of them from walking the whole log. A
+// limit of 0 or less means DefaultListLimit.
+const MaxScanLimit = 10_000
+
+func scanLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultListLimit
+	case n > MaxScanLimit:
+		return MaxScanLimit
+	}
+	return n
+}
+
+// seqPartKey is prefix + "/" + seq BE: a device's result key. The prefix
+// holds no separator, so each device's keys are a range of their own, in
+// seq order.
+func seqPartKey(prefix string, seq uint64) []byte {
+	k := make([]byte, 0, len(prefix)+len(keySep)+8)
+	k = append(k, prefix...)
+	k = append(k, keySep...)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// checkDate returns EInvalid unless date has the form YYYY-MM-DD, so that
+// days sort by date and a range is a scan.
+func checkDate(date string) error {
+	if !isDate(date) {
+		return choso.Errorf(choso.EInvalid, "business date %q: want YYYY-MM-DD", date)
+	}
+	return nil
+}
+
+func isDate(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	for i := range len(s) {
+		if i != 4 && i != 7 && (s[i] < '0' || s[i] > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// FindResult returns the result of a device's seq; see choso.SyncTx.
+func (tx *Tx) FindResult(deviceID string, seq uint64) (*choso.EventResult, error) {
+	var v []byte
+	if checkKeyPart("device ID", deviceID) == nil {
+		v = tx.bucket(bucketResults).Get(seqPartKey(deviceID, seq))
+	}
+	if v == nil {
+		return nil, choso.Errorf(choso.ENotFound, "no result for seq %d of device %q", seq, deviceID)
+	}
+	return decodeResult(v)
+}
+
+// PutResult stores the result of a device's seq; see choso.SyncTx. It
+// returns EInvalid for an empty device ID or seq 0 (seqs start at 1).
+func (tx *Tx) PutResult(deviceID string, seq uint64, r *choso.EventResult) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	if err := checkKeyPart("device ID", deviceID); err != nil {
+		return err
+	}
+	if seq == 0 {
+		return choso.Errorf(choso.EInvalid, "device %s: seq 0 (seqs start at 1)", deviceID)
+	}
+	return tx.bucket(bucketResults).Put(seqPartKey(deviceID, seq), encodeResult(r))
+}
+
+// FindEntity returns the entity of a client ULID; see choso.SyncTx.
+func (tx *Tx) FindEntity(id string) (*choso.Entity, error) {
+	var v []byte
+	if id != "" {
+		v = tx.bucket(bucketEntities).Get([]byte(id))
+	}
+	if v == nil {
+		return nil, choso.Errorf(choso.ENotFound, "no entity with ID %q", id)
+	}
+	return decodeEntity(v)
+}
+
+// PutEntity creates or replaces the entity of a client ULID; see
+// choso.SyncTx. It returns EInvalid for an empty ID.
+func (tx *Tx) PutEntity(id string, e *choso.Entity) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	if id == "" {
+		return choso.Errorf(choso.EInvalid, "entity ID is empty")
+	}
+	return tx.bucket(bucketEntities).Put([]byte(id), encodeEntity(e))
+}
+
+// AppendEvent stores e under the events bucket's next sequence; see
+// choso.SyncTx. The sequence lives in the bucket, inside the transaction, so
+// a rolled-back append leaves no hole and a committed one is never reused.
+func (tx *Tx) AppendEvent(e *choso.Event) (uint64, error) {
+	if err := tx.writable(); err != nil {
+		return 0, err
+	}
+	b := tx.bucket(bucketEvents)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	e.ServerSeq = seq
+	return seq, b.Put(seqKey(seq), encodeEvent(e))
+}
+
+// ListEvents returns up to limit events after the server seq after, in
+// order; see choso.SyncTx. Limit 0 or less means DefaultListLimit, and it is
+// capped at MaxScanLimit.
+func (tx *Tx) ListEvents(after uint64, limit int) ([]*choso.Event, error) {
+	return scanSeqs(tx.bucket(bucketEvents), after, limit, decodeEvent)
+}
+
+// FindStallDay returns a stall's totals of one day; see choso.SyncTx.
+func (tx *Tx) FindStallDay(stallID, date string) (*choso.StallDay, error) {
+	var v []byte
+	if checkKeyPart("stall ID", stallID) == nil && isDate(date) {
+		v = tx.bucket(bucketStallDays).Get(joinKey(stallID, date))
+	}
+	if v == nil {
+		return nil, choso.Errorf(choso.ENotFound, "no totals of stall %q on %q", stallID, date)
+	}
+	return decodeStallDay(v)
+}
+
+// PutStallDay creates or replaces a stall's totals of one day; see
+// choso.SyncTx. It returns EInvalid for an empty stall ID or a date not in
+// the form YYYY-MM-DD.
+func (tx *Tx) PutStallDay(d *choso.StallDay) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	if err := checkKeyPart("stall ID", d.StallID); err != nil {
+		return err
+	}
+	if err := checkDate(d.Date); err != nil {
+		return err
+	}
+	return tx.bucket(bucketStallDays).Put(joinKey(d.StallID, d.Date), encodeStallDay(d))
+}
+
+// ListStallDays returns a stall's days from from to to, both inclusive, in
+// date order, by one scan of the stall's range; see choso.SyncTx. An empty
+// from or to leaves that end open.
+func (tx *Tx) ListStallDays(stallID, from, to string) ([]*choso.StallDay, error) {
+	if checkKeyPart("stall ID", stallID) != nil {
+		return nil, nil
+	}
+	prefix := joinKey(stallID, "")
+	c := tx.bucket(bucketStallDays).Cursor()
+	var list []*choso.StallDay
+	for k, v := c.Seek(joinKey(stallID, from)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if to != "" && string(k[len(prefix):]) > to {
+			break
+		}
+		d, err := decodeStallDay(v)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, d)
+	}
+	return list, nil
+}
+
+// FindDeviceDay returns a device's tally of one day; see choso.SyncTx.
+func (tx *Tx) FindDeviceDay(deviceID, date string) (*choso.DeviceDay, error) {
+	var v []byte
+	if checkKeyPart("device ID", deviceID) == nil && isDate(date) {
+		v = tx.bucket(bucketDeviceDays).Get(joinKey(deviceID, date))
+	}
+	if v == nil {
+		return nil, choso.Errorf(choso.ENotFound, "no tally of device %q on %q", deviceID, date)
+	}
+	return decodeDeviceDay(v)
+}
+
+// PutDeviceDay creates or replaces a device's tally of one day; see
+// choso.SyncTx. It returns EInvalid for an empty device ID or a date not in
+// the form YYYY-MM-DD.
+func (tx *Tx) PutDeviceDay(d *choso.DeviceDay) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	if err := checkKeyPart("device ID", d.DeviceID); err != nil {
+		return err
+	}
+	if err := checkDate(d.Date); err != nil {
+		return err
+	}
+	return tx.bucket(bucketDeviceDays).Put(joinKey(d.DeviceID, d.Date), encodeDeviceDay(d))
+}
+
+// AppendChange stores c under the changes bucket's next sequence; see
+// choso.SyncTx and AppendEvent.
+func (tx *Tx) AppendChange(c *choso.Change) (uint64, error) {
+	if err := tx.writable(); err != nil {
+		return 0, err
+	}
+	b := tx.bucket(bucketChanges)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	c.ChangeSeq = seq
+	return seq, b.Put(seqKey(seq), encodeChange(c))
+}
+
+// ListChanges returns up to limit changes after the change seq after, in
+// order; see choso.SyncTx. Limit 0 or less means DefaultListLimit, and it is
+// capped at MaxScanLimit.
+func (tx *Tx) ListChanges(after uint64, limit int) ([]*choso.Change, error) {
+	return scanSeqs(tx.bucket(bucketChanges), after, limit, decodeChange)
+}
+
+// scanSeqs decodes up to limit values of a log keyed by seq BE, after the
+// key of after.
+func scanSeqs[T any](b *bolt.Bucket, after uint64, limit int, decode func([]byte) (*T, error)) ([]*T, error) {
+	limit = scanLimit(limit)
+	var list []*T
+	for _, v := range ascend(b, nil, seqKey(after)) {
+		x, err := decode(v)
+		if err != nil {
+			return nil, err
+		}
+		if list = append(list, x); len(list) == limit {
+			break
+		}
+	}
+	return list, nil
+}
+
+// The record codecs. Each writes every field of its type in declaration
+// order; see the binary form in encoding.go.
+
+func encodeResult(r *choso.EventResult) []byte {
+	e := newEncoder(16 + len(r.Status) + len(r.Code) + len(r.Message) + len(r.Hash) + len(r.Note))
+	e.str(r.Status)
+	e.str(r.Code)
+	e.str(r.Message)
+	e.bytes(r.Hash)
+	e.uint(r.ServerSeq)
+	e.str(r.Note)
+	return e.b
+}
+
+func decodeResult(v []byte) (*choso.EventResult, error) {
+	d := newDecoder(v)
+	r := &choso.EventResult{
+		Status:    d.str(),
+		Code:      d.str(),
+		Message:   d.str(),
+		Hash:      d.bytes(),
+		ServerSeq: d.uint(),
+		Note:      d.str(),
+	}
+	return r, d.done("event result")
+}
+
+func encodeEntity(x *choso.Entity) []byte {
+	e := newEncoder(40 + len(x.DeviceID) + len(x.Hash) + len(x.Type) + len(x.StallID) + len(x.BusinessDate) +
+		len(x.Method) + len(x.VoidedBy) + len(x.PendingVoid))
+	e.str(x.DeviceID)
+	e.uint(x.Seq)
+	e.bytes(x.Hash)
+	e.uint(x.ServerSeq)
+	e.str(x.Type)
+	e.str(x.StallID)
+	e.str(x.BusinessDate)
+	e.str(x.Method)
+	e.int(x.Amount)
+	e.str(x.VoidedBy)
+	e.str(x.PendingVoid)
+	return e.b
+}
+
+func decodeEntity(v []byte) (*choso.Entity, error) {
+	d := newDecoder(v)
+	x := &choso.Entity{
+		DeviceID:     d.str(),
+		Seq:          d.uint(),
+		Hash:         d.bytes(),
+		ServerSeq:    d.uint(),
+		Type:         d.str(),
+		StallID:      d.str(),
+		BusinessDate: d.str(),
+		Method:       d.str(),
+		Amount:       d.int(),
+		VoidedBy:     d.str(),
+		PendingVoid:  d.str(),
+	}
+	return x, d.done("entity")
+}
+
+func encodeEvent(x *choso.Event) []byte {
+	e := newEncoder(80 + len(x.DeviceID) + len(x.StallID) + len(x.MarketID) + len(x.ID) + len(x.Type) +
+		len(x.Payload) + len(x.BusinessDate) + len(x.DeviceBusinessDate) + len(x.HLC) + len(x.TimeQuality))
+	e.uint(x.ServerSeq)
+	e.str(x.DeviceID)
+	e.str(x.StallID)
+	e.str(x.MarketID)
+	e.uint(x.Seq)
+	e.str(x.ID)
+	e.str(x.Type)
+	e.int(int64(x.V))
+	e.bytes(x.Payload)
+	e.str(x.BusinessDate)
+	e.str(x.DeviceBusinessDate)
+	e.int(x.WallMs)
+	e.int(x.AnchoredMs)
+	e.str(x.HLC)
+	e.int(x.EffectiveMs)
+	e.str(x.TimeQuality)
+	e.time(x.ReceivedAt)
+	return e.b
+}
+
+func decodeEvent(v []byte) (*choso.Event, error) {
+	d := newDecoder(v)
+	x := &choso.Event{
+		ServerSeq:          d.uint(),
+		DeviceID:           d.str(),
+		StallID:            d.str(),
+		MarketID:           d.str(),
+		Seq:                d.uint(),
+		ID:                 d.str(),
+		Type:               d.str(),
+		V:                  int(d.int()),
+		Payload:            d.bytes(),
+		BusinessDate:       d.str(),
+		DeviceBusinessDate: d.str(),
+		WallMs:             d.int(),
+		AnchoredMs:         d.int(),
+		HLC:                d.str(),
+		EffectiveMs:        d.int(),
+		TimeQuality:        d.str(),
+		ReceivedAt:         d.time(),
+	}
+	return x, d.done("event")
+}
+
+// methodTotals writes a map's length plus one, so nil stays apart from
+// empty, then its entries.
+func (e *encoder) methodTotals(m map[string]choso.MethodTotals) {
+	if m == nil {
+		e.uint(0)
+		return
+	}
+	e.uint(uint64(len(m)) + 1)
+	for k, t := range m {
+		e.str(k)
+		e.totals(t)
+	}
+}
+
+func (e *encoder) totals(t choso.MethodTotals) {
+	e.int(t.Count)
+	e.int(t.Amount)
+}
+
+func (d *decoder) methodTotals() map[string]choso.MethodTotals {
+	n := d.uint()
+	if n == 0 {
+		return nil
+	}
+	n--
+	if n > uint64(len(d.b)) { // each entry takes at least three bytes
+		d.bad, d.b = true, nil
+		return nil
+	}
+	m := make(map[string]choso.MethodTotals, n)
+	for range n {
+		k := d.str()
+		m[k] = d.totals()
+	}
+	return m
+}
+
+func (d *decoder) totals() choso.MethodTotals {
+	return choso.MethodTotals{Count: d.int(), Amount: d.int()}
+}
+
+func methodTotalsSize(m map[string]choso.MethodTotals) int {
+	n := 1
+	for k := range m {
+		n += 1 + len(k) + 2*binary.MaxVarintLen64
+	}
+	return n
+}
+
+func (e *encoder) stallDay(x *choso.StallDay) {
+	e.str(x.StallID)
+	e.str(x.MarketID)
+	e.str(x.CommuneCode)
+	e.str(x.ProvinceCode)
+	e.str(x.Date)
+	e.methodTotals(x.ByMethod)
+	e.totals(x.Voids)
+	e.totals(x.ConfirmedQR)
+	e.uint(x.Revision)
+	e.uint(x.LastServerSeq)
+	e.time(x.UpdatedAt)
+}
+
+func (d *decoder) stallDay() choso.StallDay {
+	return choso.StallDay{
+		StallID:       d.str(),
+		MarketID:      d.str(),
+		CommuneCode:   d.str(),
+		ProvinceCode:  d.str(),
+		Date:          d.str(),
+		ByMethod:      d.methodTotals(),
+		Voids:         d.totals(),
+		ConfirmedQR:   d.totals(),
+		Revision:      d.uint(),
+		LastServerSeq: d.uint(),
+		UpdatedAt:     d.time(),
+	}
+}
+
+func stallDaySize(x *choso.StallDay) int {
+	return 100 + len(x.StallID) + len(x.MarketID) + len(x.CommuneCode) + len(x.ProvinceCode) + len(x.Date) +
+		methodTotalsSize(x.ByMethod)
+}
+
+func encodeStallDay(x *choso.StallDay) []byte {
+	e := newEncoder(stallDaySize(x))
+	e.stallDay(x)
+	return e.b
+}
+
+func decodeStallDay(v []byte) (*choso.StallDay, error) {
+	d := newDecoder(v)
+	x := d.stallDay()
+	return &x, d.done("stall day")
+}
+
+func encodeDeviceDay(x *choso.DeviceDay) []byte {
+	e := newEncoder(40 + len(x.DeviceID) + len(x.Date) + methodTotalsSize(x.ByMethod))
+	e.str(x.DeviceID)
+	e.str(x.Date)
+	e.methodTotals(x.ByMethod)
+	e.uint(x.MinSeq)
+	e.uint(x.MaxSeq)
+	e.int(x.Sales)
+	return e.b
+}
+
+func decodeDeviceDay(v []byte) (*choso.DeviceDay, error) {
+	d := newDecoder(v)
+	x := &choso.DeviceDay{
+		DeviceID: d.str(),
+		Date:     d.str(),
+		ByMethod: d.methodTotals(),
+		MinSeq:   d.uint(),
+		MaxSeq:   d.uint(),
+		Sales:    d.int(),
+	}
+	return x, d.done("device day")
+}
+
+func encodeChange(x *choso.Change) []byte {
+	e := newEncoder(24 + stallDaySize(&x.Day))
+	e.uint(x.ChangeSeq)
+	e.stallDay(&x.Day)
+	e.time(x.At)
+	return e.b
+}
+
+func decodeChange(v []byte) (*choso.Change, error) {
+	d := newDecoder(v)
+	x := &choso.Change{
+		ChangeSeq: d.uint(),
+		Day:       d.stallDay(),
+		At:        d.time(),
+	}
+	return x, d.done("change")
+}
