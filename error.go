@@ -21,6 +21,8 @@ const (
 	// Specific codes, for cases where a client must act differently.
 	EMethodNotAllowed = "method_not_allowed"     // the path exists, but not with this method
 	EUnsupportedMedia = "unsupported_media_type" // the body is not in a format the route takes
+	EDeviceRevoked    = "device_revoked"         // the phone was removed from its stall: stop syncing, keep the outbox
+	EDeviceSuspended  = "device_suspended"       // the phone's stall is suspended: keep the outbox, try later
 	EUpgradeRequired  = "upgrade_required"       // the client speaks a protocol version the server no longer takes
 )
 

@@ -20,6 +20,8 @@ var statusOf = map[string]int{
 	choso.ETooLarge:         http.StatusRequestEntityTooLarge,
 	choso.EUnsupportedMedia: http.StatusUnsupportedMediaType,
 	choso.EUpgradeRequired:  http.StatusUpgradeRequired,
+	choso.EDeviceRevoked:    http.StatusForbidden,
+	choso.EDeviceSuspended:  http.StatusForbidden,
 	choso.ERateLimited:      http.StatusTooManyRequests,
 	choso.EInternal:         http.StatusInternalServerError,
 	choso.EUnavailable:      http.StatusServiceUnavailable,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/choso/choso"
+	chosync "github.com/choso/choso/sync"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -19,6 +20,9 @@ type Metrics struct {
 	latency   *prometheus.HistogramVec
 	txLatency *prometheus.HistogramVec
 	txErrors  *prometheus.CounterVec
+	batch     prometheus.Histogram
+	results   *prometheus.CounterVec
+	gaps      prometheus.Counter
 }
 
 // NewMetrics returns a registry with the Go runtime and process collectors
@@ -44,11 +48,24 @@ func NewMetrics() *Metrics {
 			Name: "choso_store_tx_errors_total",
 			Help: "Store transactions that returned an error, by kind and error code.",
 		}, []string{"kind", "code"}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "choso_sync_push_events",
+			Help:    "Events in one sync push.",
+			Buckets: []float64{1, 5, 10, 25, 50, 100, 250, 500},
+		}),
+		results: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "choso_sync_events_total",
+			Help: "Pushed events by result status and code (applied, duplicate, rejected with its code, not_processed) and time quality.",
+		}, []string{"status", "code", "time_quality"}),
+		gaps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "choso_sync_gaps_total",
+			Help: "Pushes that started past the next expected seq.",
+		}),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.latency, m.txLatency, m.txErrors,
+		m.requests, m.latency, m.txLatency, m.txErrors, m.batch, m.results, m.gaps,
 	)
 	return m
 }
@@ -85,4 +102,15 @@ func (m *Metrics) watchStore(store choso.Store) {
 // handler serves the registry in the Prometheus text format.
 func (m *Metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// observePush records one committed push.
+func (m *Metrics) observePush(events int, res *chosync.PushResponse) {
+	m.batch.Observe(float64(events))
+	for _, r := range res.Results {
+		m.results.WithLabelValues(r.Status, r.Code, r.TimeQuality).Inc()
+	}
+	if res.Gap != nil {
+		m.gaps.Inc()
+	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/choso/choso"
 	"github.com/choso/choso/internal/auth"
+	chosync "github.com/choso/choso/sync"
 	"github.com/labstack/echo/v4"
 )
 
@@ -31,10 +32,13 @@ type Config struct {
 
 	Store    choso.Store
 	Registry *choso.Registry // the registry's rules over Store
-	Metrics  *Metrics        // nil: a fresh registry
-	Logger   *slog.Logger    // nil: slog.Default()
-	Now      choso.Clock     // nil: time.Now
-	Version  string          // reported by /healthz
+	// PushLimits bound the sync write path; the zero value takes
+	// DefaultPushLimits.
+	PushLimits PushLimits
+	Metrics    *Metrics     // nil: a fresh registry
+	Logger     *slog.Logger // nil: slog.Default()
+	Now        choso.Clock  // nil: time.Now
+	Version    string       // reported by /healthz
 
 	ReadHeaderTimeout time.Duration // default 5s: slow-header clients are cut off
 	ReadTimeout       time.Duration // default 30s
@@ -52,14 +56,18 @@ type Server struct {
 	metrics  *Metrics
 	registry *choso.Registry
 
-	loginByUser, loginByIP *auth.Limiter
-	echo                   *echo.Echo
-	docsHTML               []byte
-	http                   *http.Server
-	ln                     net.Listener
-	serving                sync.WaitGroup
-	serveMu                sync.Mutex
-	serveErr               error
+	loginByUser, loginByIP    *auth.Limiter
+	enrollByIP, enrollByStall *auth.Limiter
+	pushGate                  *pushGate
+	pusher                    *chosync.Pusher
+	zones                     sync.Map // time zone name → *time.Location
+	echo                      *echo.Echo
+	docsHTML                  []byte
+	http                      *http.Server
+	ln                        net.Listener
+	serving                   sync.WaitGroup
+	serveMu                   sync.Mutex
+	serveErr                  error
 
 	connMu sync.Mutex
 	fresh  map[net.Conn]struct{} // accepted connections that have not sent a request yet
@@ -97,6 +105,12 @@ func New(cfg Config) *Server {
 		s.now = time.Now
 	}
 	s.loginByUser, s.loginByIP = newLoginLimiters(s.now)
+	s.enrollByIP, s.enrollByStall = newEnrollLimiters(s.now)
+	if cfg.PushLimits == (PushLimits{}) {
+		cfg.PushLimits = DefaultPushLimits
+	}
+	s.pushGate = newPushGate(cfg.PushLimits, s.now)
+	s.pusher = &chosync.Pusher{Loc: s.location}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
@@ -165,6 +179,8 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerStallRoutes(v1)
 	s.registerQRRoutes(v1)
 	s.registerCardRoutes(v1)
+	s.registerDeviceRoutes(e, v1)
+	s.registerSyncRoutes(e)
 	s.registerUserRoutes(v1)
 	s.registerAuditRoutes(v1)
 	s.registerAdminRoutes(v1)

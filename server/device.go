@@ -1,0 +1,102 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/choso/choso/internal/auth"
+	"github.com/choso/choso/qr"
+	"github.com/labstack/echo/v4"
+)
+
+func (s *Server) registerDeviceRoutes(e *echo.Echo, users routeGroup) {
+	users.POST("/stalls/:id/enrollments", s.handleEnrollmentCreate)
+	users.GET("/stalls/:id/devices", s.handleDeviceList)
+	users.POST("/devices/:id/revoke", s.handleDeviceRevoke)
+	e.POST("/v1/devices/enroll", s.handleDeviceEnroll)
+}
+
+// Enrollment limits: an IP gets 10 tries at once and one more every 6
+// seconds (a 60-bit code cannot be guessed, but nothing should be free to
+// hammer); a stall gets 10 new phones an hour.
+func newEnrollLimiters(now func() time.Time) (byIP, byStall *auth.Limiter) {
+	return auth.NewLimiter(10, 6*time.Second, now), auth.NewLimiter(10, 6*time.Minute, now)
+}
+
+type enrollmentResponse struct {
+	Code        string    `json:"code"`         // 12 characters, as the app sends it back
+	CodeDisplay string    `json:"code_display"` // grouped for reading aloud: ABCD-EFGH-JKMN
+	ExpiresAt   time.Time `json:"expires_at"`
+	QRPayload   string    `json:"qr_payload"` // what the QR holds: choso:enroll:CODE
+	QRSVG       string    `json:"qr_svg"`     // the QR, for a page to show
+}
+
+func (s *Server) handleEnrollmentCreate(c echo.Context) error {
+	code, e, err := s.registry.CreateEnrollment(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	payload := "choso:enroll:" + code
+	var svg bytes.Buffer
+	if err := qr.RenderSVG(&svg, payload, qr.LevelM, 0); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, enrollmentResponse{
+		Code: code, CodeDisplay: code[:4] + "-" + code[4:8] + "-" + code[8:], ExpiresAt: e.ExpiresAt,
+		QRPayload: payload, QRSVG: svg.String(),
+	})
+}
+
+type enrollRequest struct {
+	Code       string `json:"code"` // as typed or scanned: case, dashes and spaces do not matter
+	AppVersion string `json:"app_version"`
+}
+
+type enrollResponse struct {
+	DeviceID     string `json:"device_id"`
+	Token        string `json:"token"` // the device's secret: send as Authorization: Bearer
+	StallID      string `json:"stall_id"`
+	ServerTimeMs int64  `json:"server_time_ms"`
+}
+
+// handleDeviceEnroll redeems an enrollment code for a device and its token.
+func (s *Server) handleDeviceEnroll(c echo.Context) error {
+	var req enrollRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if ok, wait := s.enrollByIP.Allow(c.RealIP()); !ok {
+		return rateLimited(c, wait, "enrollment attempts from your network")
+	}
+	req.Code = strings.TrimPrefix(strings.TrimSpace(req.Code), "choso:enroll:")
+	d, token, err := s.registry.RedeemEnrollment(c.Request().Context(), req.Code, req.AppVersion)
+	if err != nil {
+		return err
+	}
+	if ok, wait := s.enrollByStall.Allow(d.StallID); !ok {
+		// The device exists but this stall is enrolling phones faster than a
+		// market does: take it back and say so.
+		s.registry.RevokeDevice(c.Request().Context(), choso.SystemPrincipal("system"), d.ID)
+		return rateLimited(c, wait, "phones enrolled for this stall")
+	}
+	return c.JSON(http.StatusCreated, enrollResponse{DeviceID: d.ID, Token: token, StallID: d.StallID, ServerTimeMs: s.now().UnixMilli()})
+}
+
+func (s *Server) handleDeviceList(c echo.Context) error {
+	devices, err := s.registry.ListStallDevices(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": devices})
+}
+
+func (s *Server) handleDeviceRevoke(c echo.Context) error {
+	d, err := s.registry.RevokeDevice(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}

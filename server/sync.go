@@ -1,0 +1,360 @@
+package server
+
+import (
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/choso/choso/internal/auth"
+	"github.com/choso/choso/qr"
+	chosync "github.com/choso/choso/sync"
+	"github.com/labstack/echo/v4"
+)
+
+func (s *Server) registerSyncRoutes(e *echo.Echo) {
+	dev := routeGroup{g: e.Group("/v1/sync"), mw: []echo.MiddlewareFunc{s.requireDevice}}
+	dev.POST("/push", s.handleSyncPush, bodyLimit(chosync.MaxWireBytes))
+	dev.GET("/config", s.handleSyncConfig)
+	dev.GET("/totals", s.handleSyncTotals)
+	dev.GET("/status", s.handleSyncStatus)
+}
+
+const (
+	ctxDevice       = "device"
+	ctxUsedPrevious = "device_used_previous_token"
+)
+
+// requireDevice authenticates a phone by its device token.
+func (s *Server) requireDevice(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token, _ := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+		d, usedPrev, err := s.registry.AuthenticateDevice(c.Request().Context(), strings.TrimSpace(token))
+		if err != nil {
+			return err
+		}
+		c.Set(ctxDevice, d)
+		c.Set(ctxUsedPrevious, usedPrev)
+		return next(c)
+	}
+}
+
+func device(c echo.Context) *choso.Device {
+	d, _ := c.Get(ctxDevice).(*choso.Device)
+	return d
+}
+
+// PushLimits bound the sync write path.
+type PushLimits struct {
+	// Burst and Interval are each device's token bucket: Burst pushes at
+	// once, one more every Interval. Burst 0 turns the limit off (for
+	// benchmarks).
+	Burst    int
+	Interval time.Duration
+	// Concurrent pushes waiting for or holding the writer at most; a push
+	// that cannot get in within QueueWait is answered 503 with a jittered
+	// Retry-After, not left to time out on a phone's 3G link.
+	Concurrent int
+	QueueWait  time.Duration
+}
+
+// DefaultPushLimits: a phone pushes a batch every few seconds at most; 256
+// pushes queue for the writer at once.
+var DefaultPushLimits = PushLimits{Burst: 10, Interval: time.Second, Concurrent: 256, QueueWait: 2 * time.Second}
+
+// pushGate admits pushes to the writer.
+type pushGate struct {
+	slots   chan struct{}
+	wait    time.Duration
+	limiter *auth.Limiter // nil: no per-device limit
+}
+
+func newPushGate(l PushLimits, now func() time.Time) *pushGate {
+	if l.Concurrent <= 0 {
+		l.Concurrent = DefaultPushLimits.Concurrent
+	}
+	if l.QueueWait <= 0 {
+		l.QueueWait = DefaultPushLimits.QueueWait
+	}
+	g := &pushGate{slots: make(chan struct{}, l.Concurrent), wait: l.QueueWait}
+	if l.Burst > 0 && l.Interval > 0 {
+		g.limiter = auth.NewLimiter(l.Burst, l.Interval, now)
+	}
+	return g
+}
+
+// overloaded answers 503 with a Retry-After of 5–30 s, jittered so phones
+// told to wait do not come back together.
+func overloaded(c echo.Context) error {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(5+rand.IntN(26)))
+	return choso.Errorf(choso.EUnavailable, "the server is busy; nothing was taken, push again after Retry-After")
+}
+
+var gzipReaders sync.Pool
+
+// readPushBody returns the push body, gunzipped through a reader capped at
+// MaxDecodedBytes: Echo v4's Decompress middleware has no cap, so a 50 MB
+// zip bomb would be inflated whole.
+func readPushBody(c echo.Context) ([]byte, error) {
+	req := c.Request()
+	var r io.Reader = req.Body
+	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get(echo.HeaderContentEncoding))); enc {
+	case "", "identity":
+	case "gzip":
+		zr, _ := gzipReaders.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(req.Body)
+		} else {
+			err = zr.Reset(req.Body)
+		}
+		if err != nil {
+			return nil, bodyError(err, "the gzip body is corrupt")
+		}
+		defer gzipReaders.Put(zr)
+		r = zr
+	default:
+		return nil, choso.Errorf(choso.EUnsupportedMedia, "Content-Encoding %q: send gzip or nothing", enc)
+	}
+	data, err := io.ReadAll(io.LimitReader(r, chosync.MaxDecodedBytes+1))
+	if err != nil {
+		return nil, bodyError(err, "the gzip body is corrupt")
+	}
+	if len(data) > chosync.MaxDecodedBytes {
+		return nil, choso.Errorf(choso.ETooLarge, "the body inflates past %d MiB; send fewer events", chosync.MaxDecodedBytes>>20)
+	}
+	return data, nil
+}
+
+func bodyError(err error, msg string) error {
+	var ce *choso.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return choso.WrapError(choso.EInvalid, msg, err)
+}
+
+// handleSyncPush applies a batch of a phone's events (SYNC.md §6.5) and
+// answers only after the commit is on disk.
+func (s *Server) handleSyncPush(c echo.Context) error {
+	d := device(c)
+	if s.pushGate.limiter != nil {
+		if ok, wait := s.pushGate.limiter.Allow(d.ID); !ok {
+			return rateLimited(c, wait, "pushes from this phone")
+		}
+	}
+	if err := requireMediaType(c, echo.MIMEApplicationJSON); err != nil {
+		return err
+	}
+	data, err := readPushBody(c)
+	if err != nil {
+		return err
+	}
+	var req chosync.PushRequest
+	if err := unmarshalStrict(data, &req); err != nil {
+		return err
+	}
+	if err := chosync.CheckBatch(&req); err != nil {
+		return err
+	}
+
+	timer := time.NewTimer(s.pushGate.wait)
+	select {
+	case s.pushGate.slots <- struct{}{}:
+		timer.Stop()
+	case <-timer.C:
+		return overloaded(c)
+	case <-c.Request().Context().Done():
+		timer.Stop()
+		return choso.Errorf(choso.EUnavailable, "the request was cancelled")
+	}
+	defer func() { <-s.pushGate.slots }()
+
+	call := chosync.Call{DeviceID: d.ID, Request: &req, Now: s.now(), UsedPreviousToken: c.Get(ctxUsedPrevious) == true}
+	var res *chosync.PushResponse
+	err = s.store.Batch(c.Request().Context(), func(tx choso.Tx) error {
+		res = nil // Batch may run this again: start clean
+		r, err := s.pusher.Push(tx, call)
+		if err != nil {
+			return err
+		}
+		res = r
+		return nil
+	})
+	if err != nil {
+		if code := choso.ErrorCode(err); code == choso.EInternal {
+			// Nothing was acked: a phone may retry safely.
+			return choso.WrapError(choso.EUnavailable, "the push could not be applied; nothing was taken, push again", err)
+		}
+		return err
+	}
+	s.metrics.observePush(len(req.Events), res)
+	return c.JSON(http.StatusOK, res)
+}
+
+// syncConfig is the snapshot a phone keeps: enough to record sales and
+// make dynamic QR codes offline.
+type syncConfig struct {
+	ConfigVersion int            `json:"config_version"`
+	Stall         syncStall      `json:"stall"`
+	QR            syncQR         `json:"qr"`
+	Banks         []syncBank     `json:"banks"`
+	ServerTimeMs  int64          `json:"server_time_ms"`
+	Device        *choso.Device  `json:"device"`
+	Limits        map[string]int `json:"limits"`
+	Methods       []string       `json:"methods"`
+	Market        syncMarket     `json:"market"`
+}
+
+type syncStall struct {
+	ID        string `json:"id"`
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	Category  string `json:"category"`
+	Status    string `json:"status"`
+	QRVersion int    `json:"qr_version"`
+}
+
+type syncMarket struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	TimeZone string `json:"time_zone"`
+}
+
+// syncQR is the stall's VietQR template: the phone adds amount, reference
+// and purpose to make a dynamic code offline.
+type syncQR struct {
+	BIN           string `json:"bin"`
+	BankShortName string `json:"bank_short_name"`
+	Account       string `json:"account"`
+	Service       string `json:"service"`
+	Holder        string `json:"holder_name"`
+	StaticPayload string `json:"static_payload"`
+}
+
+type syncBank struct {
+	BIN       string `json:"bin"`
+	ShortName string `json:"short_name"`
+	Name      string `json:"name"`
+	AppCanPay string `json:"vietqr_app_can_pay"`
+}
+
+// banksVersion fingerprints the bank directory, so a new directory in a
+// new release changes every phone's config ETag.
+var banksVersion = func() string {
+	h := sha256.New()
+	for _, b := range qr.Banks() {
+		fmt.Fprintf(h, "%s|%s|%s|%s\n", b.BIN, b.ShortName, b.Name, b.AppCanPay)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
+}()
+
+func (s *Server) handleSyncConfig(c echo.Context) error {
+	dc, err := s.registry.LoadDeviceContext(c.Request().Context(), device(c).ID)
+	if err != nil {
+		return err
+	}
+	st := dc.Stall
+	etag := fmt.Sprintf(`"cfg-%d-%d-%s"`, st.ConfigVersion, st.QRVersion, banksVersion)
+	c.Response().Header().Set("ETag", etag)
+	c.Response().Header().Set("Cache-Control", "private, no-cache")
+	if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	cfg := syncConfig{
+		ConfigVersion: st.ConfigVersion,
+		Stall:         syncStall{ID: st.ID, Code: st.Code, Name: st.Name, Category: st.Category, Status: string(st.Status), QRVersion: st.QRVersion},
+		Market:        syncMarket{ID: dc.Market.ID, Name: dc.Market.Name, TimeZone: dc.Market.TimeZone},
+		ServerTimeMs:  s.now().UnixMilli(),
+		Device:        dc.Device,
+		Methods:       []string{choso.MethodCash, choso.MethodQR, choso.MethodTransfer},
+		Limits:        map[string]int{"max_events": chosync.MaxEvents, "max_wire_bytes": chosync.MaxWireBytes, "max_decoded_bytes": chosync.MaxDecodedBytes},
+	}
+	if st.ErasedAt == nil {
+		cfg.QR = syncQR{BIN: st.Payout.BIN, Account: st.Payout.Account, Service: string(st.Payout.Service), Holder: st.Payout.Holder}
+		if b, ok := qr.BankByBIN(st.Payout.BIN); ok {
+			cfg.QR.BankShortName = b.ShortName
+		}
+		if p, err := qr.Encode(stallTransfer(st)); err == nil {
+			cfg.QR.StaticPayload = p
+		}
+	}
+	for _, b := range qr.Banks() {
+		cfg.Banks = append(cfg.Banks, syncBank{BIN: b.BIN, ShortName: b.ShortName, Name: b.Name, AppCanPay: string(b.AppCanPay)})
+	}
+	return c.JSON(http.StatusOK, cfg)
+}
+
+type syncTotals struct {
+	TotalsVersion uint64            `json:"totals_version"`
+	From          string            `json:"from"`
+	To            string            `json:"to"`
+	Days          []*choso.StallDay `json:"days"`
+}
+
+// handleSyncTotals returns the stall's server-side day totals, from every
+// device of the stall, for the last ?days=N business days (default 7, at
+// most 92) in the market's time zone.
+func (s *Server) handleSyncTotals(c echo.Context) error {
+	days := 7
+	if v := c.QueryParam("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 92 {
+			return choso.Errorf(choso.EInvalid, "days must be 1–92")
+		}
+		days = n
+	}
+	dc, err := s.registry.LoadDeviceContext(c.Request().Context(), device(c).ID)
+	if err != nil {
+		return err
+	}
+	loc, err := s.location(dc.Market.TimeZone)
+	if err != nil {
+		return err
+	}
+	today := s.now().In(loc)
+	out := syncTotals{To: today.Format(time.DateOnly), From: today.AddDate(0, 0, -(days - 1)).Format(time.DateOnly)}
+	if out.Days, err = s.registry.StallDays(c.Request().Context(), dc.Stall.ID, out.From, out.To); err != nil {
+		return err
+	}
+	for _, d := range out.Days {
+		out.TotalsVersion = max(out.TotalsVersion, d.Revision)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) handleSyncStatus(c echo.Context) error {
+	dc, err := s.registry.LoadDeviceContext(c.Request().Context(), device(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"device": dc.Device, "next_expected_seq": dc.Device.AppliedSeq + 1,
+		"stall_status": dc.Stall.Status, "config_version": dc.Stall.ConfigVersion, "server_time_ms": s.now().UnixMilli(),
+	})
+}
+
+// location loads a time zone once.
+func (s *Server) location(name string) (*time.Location, error) {
+	if name == "" {
+		name = choso.DefaultTimeZone
+	}
+	if l, ok := s.zones.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	s.zones.Store(name, l)
+	return l, nil
+}

@@ -1,0 +1,62 @@
+package sync
+
+import (
+	"time"
+
+	"github.com/choso/choso"
+)
+
+// Plausibility window of an event's time (SYNC.md §6.10): not before a day
+// before the device was enrolled, not after five minutes past its arrival.
+const (
+	maxBeforeEnrollment = 24 * time.Hour
+	maxAhead            = 5 * time.Minute
+	maxDateDisagreement = 24 * time.Hour
+)
+
+// eventTime is what the server makes of an event's time: the effective
+// time, how much it trusts it, and the business day it counts the event on.
+type eventTime struct {
+	effectiveMs int64
+	quality     string
+	date        string
+}
+
+// timeOf derives an event's business day in the market's time zone. The
+// anchored time (the phone's monotonic clock tied to a server response this
+// boot) beats the wall clock. An implausible time is marked suspect and the
+// event is counted on the day of the device's previous plausible event, or
+// failing that on the day it arrived: money is never rejected for a clock.
+func (a *applier) timeOf(ev *Event) eventTime {
+	t := eventTime{effectiveMs: ev.AnchoredMs, quality: choso.TimeAnchored}
+	if t.effectiveMs <= 0 {
+		t.effectiveMs, t.quality = ev.WallMs, choso.TimeWall
+	}
+	lo := a.dev.EnrolledAt.Add(-maxBeforeEnrollment).UnixMilli()
+	hi := a.now.Add(maxAhead).UnixMilli()
+	suspect := t.effectiveMs <= 0 || t.effectiveMs < lo || t.effectiveMs > hi
+	if !suspect {
+		eff := time.UnixMilli(t.effectiveMs).In(a.loc)
+		t.date = eff.Format(time.DateOnly)
+		if ev.BusinessDate != "" {
+			if claimed, err := time.ParseInLocation(time.DateOnly, ev.BusinessDate, a.loc); err == nil {
+				if d := eff.Sub(claimed); d < -maxDateDisagreement || d > 2*maxDateDisagreement {
+					// The phone's own day is more than a day off its clock.
+					suspect = true
+				}
+			}
+		}
+	}
+	if suspect {
+		t.quality = choso.TimeSuspect
+		t.date = a.dev.LastGoodBusinessDate
+		if t.date == "" {
+			t.date = a.now.In(a.loc).Format(time.DateOnly)
+		}
+		a.dev.SuspectEvents++
+		a.dev.SetFlag(choso.FlagSuspectClock)
+		return t
+	}
+	a.dev.LastGoodBusinessDate = t.date
+	return t
+}

@@ -1,0 +1,583 @@
+package sync
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/choso/choso"
+)
+
+// CheckBatch validates a push as a whole before any transaction: version,
+// size, and seqs strictly increasing from 1. A bad batch is a client bug; it
+// is refused whole (EInvalid or ETooLarge) and nothing is consumed.
+func CheckBatch(req *PushRequest) error {
+	if req.Protocol < 1 || req.Protocol > ProtocolVersion {
+		return choso.Errorf(choso.EInvalid, "protocol %d is not spoken here (1–%d)", req.Protocol, ProtocolVersion)
+	}
+	if len(req.Events) > MaxEvents {
+		return choso.Errorf(choso.ETooLarge, "%d events in one push; at most %d", len(req.Events), MaxEvents)
+	}
+	var prev uint64
+	for i, e := range req.Events {
+		if e.Seq == 0 {
+			return choso.Errorf(choso.EInvalid, "event %d: seq starts at 1", i)
+		}
+		if i > 0 && e.Seq <= prev {
+			return choso.Errorf(choso.EInvalid, "event %d: seqs must be strictly increasing (%d after %d)", i, e.Seq, prev)
+		}
+		prev = e.Seq
+	}
+	return nil
+}
+
+// Pusher applies pushes. Its fields are the only outside inputs the rules
+// take.
+type Pusher struct {
+	// Loc resolves a market's time zone name; nil means time.LoadLocation.
+	// The zone database is read once per zone, by the caller's choice.
+	Loc func(name string) (*time.Location, error)
+}
+
+// Call is one push as the server received it.
+type Call struct {
+	DeviceID string
+	Request  *PushRequest
+	Now      time.Time // when it arrived
+	// UsedPreviousToken is true when the device authenticated with the
+	// previous token of a pending rotation: it missed the new one.
+	UsedPreviousToken bool
+}
+
+// Push applies a call's request inside tx and returns the
+// response. It follows SYNC.md §6.5 exactly. A permanent failure of one
+// event is a rejected result; an error returned is transient or a refusal
+// of the whole push (device revoked or suspended), and the caller must roll
+// tx back and ack nothing. Push derives everything from tx and keeps no
+// state between calls, so it may run again on a retried transaction.
+func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
+	req, now := call.Request, call.Now
+	dev, err := tx.FindDevice(call.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	if dev.Status == choso.DeviceRevoked {
+		return nil, choso.Errorf(choso.EDeviceRevoked, "this phone was removed from the stall; ask a volunteer to enroll it again")
+	}
+	stall, err := tx.FindStall(dev.StallID)
+	if err != nil {
+		return nil, err
+	}
+	if stall.Status != choso.StallActive {
+		return nil, choso.Errorf(choso.EDeviceSuspended, "the stall is suspended; sales stay on the phone until it is reactivated")
+	}
+	market, err := tx.FindMarket(stall.MarketID)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := p.location(market.TimeZone)
+	if err != nil {
+		return nil, err
+	}
+	a := &applier{tx: tx, dev: dev, stall: stall, market: market, loc: loc, now: now, days: map[string]*choso.StallDay{}, devDays: map[string]*choso.DeviceDay{}}
+	res := &PushResponse{Results: make([]Result, 0, len(req.Events)), ServerTimeMs: now.UnixMilli()}
+
+	for i := range req.Events {
+		ev := &req.Events[i]
+		switch {
+		case ev.Seq <= dev.AppliedSeq:
+			r, stop, err := a.duplicate(ev)
+			if err != nil {
+				return nil, err
+			}
+			res.Results = append(res.Results, r)
+			if stop {
+				// A cloned install: nothing after the reused seq can be
+				// trusted to be in order. Say so and apply nothing more.
+				for _, rest := range req.Events[i+1:] {
+					res.Results = append(res.Results, Result{Seq: rest.Seq, Status: StatusNotProcessed})
+				}
+				goto done
+			}
+		case ev.Seq == dev.AppliedSeq+1:
+			r, err := a.apply(ev)
+			if err != nil {
+				return nil, err
+			}
+			stored := &choso.EventResult{Status: r.Status, Code: r.Code, Message: r.Message, Hash: a.hash, ServerSeq: r.ServerSeq, Note: r.Note}
+			if err := tx.PutResult(dev.ID, ev.Seq, stored); err != nil {
+				return nil, err
+			}
+			dev.AppliedSeq = ev.Seq
+			res.Results = append(res.Results, r)
+		default:
+			res.Gap = &Gap{Expected: dev.AppliedSeq + 1, Received: ev.Seq}
+			dev.SetFlag(choso.FlagGap)
+			dev.LastError = fmt.Sprintf("gap: expected seq %d, received %d", dev.AppliedSeq+1, ev.Seq)
+			for _, rest := range req.Events[i:] {
+				res.Results = append(res.Results, Result{Seq: rest.Seq, Status: StatusNotProcessed})
+			}
+			goto done
+		}
+	}
+done:
+	if err := a.flush(); err != nil {
+		return nil, err
+	}
+	res.TotalsVersion = a.totalsVersion
+	dev.LastSeenAt, dev.LastPushAt = now, now
+	dev.AppVersion, dev.Protocol, dev.BootID = req.AppVersion, req.Protocol, req.Client.BootID
+	dev.PendingCount, dev.OldestPendingWallMs = req.Client.PendingCount, req.Client.OldestPendingWallMs
+	if req.Client.WallMs > 0 {
+		dev.ClockOffsetMs = now.UnixMilli() - req.Client.WallMs
+	}
+	res.Token = choso.RotateDeviceToken(dev, now, call.UsedPreviousToken)
+	if err := tx.UpdateDevice(dev); err != nil {
+		return nil, err
+	}
+	res.AckSeq, res.NextExpectedSeq = dev.AppliedSeq, dev.AppliedSeq+1
+	res.ConfigVersion = stall.ConfigVersion
+	return res, nil
+}
+
+func (p *Pusher) location(name string) (*time.Location, error) {
+	if name == "" {
+		name = choso.DefaultTimeZone
+	}
+	if p.Loc != nil {
+		return p.Loc(name)
+	}
+	return time.LoadLocation(name)
+}
+
+// applier holds one push's working state: the device and its stall, and
+// the day totals it touched, written once at the end.
+type applier struct {
+	tx            choso.Tx
+	dev           *choso.Device
+	stall         *choso.Stall
+	market        *choso.Market
+	loc           *time.Location
+	now           time.Time
+	days          map[string]*choso.StallDay  // by stall + date
+	devDays       map[string]*choso.DeviceDay // by device + date
+	hash          []byte                      // fingerprint of the event being applied
+	totalsVersion uint64
+}
+
+// duplicate answers a seq the device already consumed. stop is true when
+// the seq comes back with other content: the install was cloned.
+func (a *applier) duplicate(ev *Event) (Result, bool, error) {
+	stored, err := a.tx.FindResult(a.dev.ID, ev.Seq)
+	if choso.ErrorCode(err) == choso.ENotFound {
+		return Result{Seq: ev.Seq, Status: StatusDuplicate, Note: NoteExpired}, false, nil
+	}
+	if err != nil {
+		return Result{}, false, err
+	}
+	_, hash := fingerprint(ev)
+	if !bytes.Equal(hash, stored.Hash) {
+		a.dev.SetFlag(choso.FlagCloned)
+		a.dev.LastError = fmt.Sprintf("seq %d came back with other content: a restored or cloned install; enroll the phone again", ev.Seq)
+		return Result{Seq: ev.Seq, Status: StatusRejected, Code: CodeSeqReused,
+			Message: "this seq was already used for another event; enroll the phone again"}, true, nil
+	}
+	return Result{Seq: ev.Seq, Status: StatusDuplicate, ServerSeq: stored.ServerSeq, Code: stored.Code, Note: stored.Note,
+		Original: &Original{Status: stored.Status, Code: stored.Code, ServerSeq: stored.ServerSeq}}, false, nil
+}
+
+func rejected(seq uint64, code, format string, args ...any) Result {
+	return Result{Seq: seq, Status: StatusRejected, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// apply applies the device's next event. Permanent failures come back as a
+// rejected result; an error is transient.
+func (a *applier) apply(ev *Event) (Result, error) {
+	decoded, hash := fingerprint(ev)
+	a.hash = hash
+	if r, bad := validate(ev, decoded); bad {
+		return r, nil
+	}
+	ent, err := a.tx.FindEntity(ev.ID)
+	switch {
+	case choso.ErrorCode(err) == choso.ENotFound:
+		ent = nil
+	case err != nil:
+		return Result{}, err
+	case ent.PendingVoid != "" && ent.Type == "":
+		// A placeholder: a void of this sale arrived first. Apply the sale,
+		// then the void it waited for.
+	case bytes.Equal(ent.Hash, hash):
+		return Result{Seq: ev.Seq, Status: StatusApplied, ServerSeq: ent.ServerSeq, Note: NoteEntityExists}, nil
+	default:
+		return rejected(ev.Seq, CodeIDConflict, "id %s was already used for another event", ev.ID), nil
+	}
+	when := a.timeOf(ev)
+	stored := &choso.Event{
+		DeviceID: a.dev.ID, StallID: a.stall.ID, MarketID: a.stall.MarketID, Seq: ev.Seq, ID: ev.ID, Type: ev.Type, V: ev.V,
+		Payload: canonicalPayload(decoded), BusinessDate: when.date, DeviceBusinessDate: ev.BusinessDate,
+		WallMs: ev.WallMs, AnchoredMs: ev.AnchoredMs, HLC: ev.HLC, EffectiveMs: when.effectiveMs, TimeQuality: when.quality, ReceivedAt: a.now,
+	}
+	switch v := decoded.(type) {
+	case *SaleRecord:
+		return a.applySale(ev, stored, v, ent, hash, when)
+	case *SaleVoid:
+		return a.applyVoid(ev, stored, v, hash, when)
+	case *DayClose:
+		stored.BusinessDate = ev.BusinessDate // the phone's own day is what it closes
+		return a.applyDayClose(ev, stored, v, hash)
+	}
+	return rejected(ev.Seq, CodeUnknownType, "no event type %q", ev.Type), nil
+}
+
+func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, placeholder *choso.Entity, hash []byte, when eventTime) (Result, error) {
+	seq, err := a.tx.AppendEvent(stored)
+	if err != nil {
+		return Result{}, err
+	}
+	day, err := a.stallDay(a.stall.ID, when.date)
+	if err != nil {
+		return Result{}, err
+	}
+	addTo(day.ByMethod, sale.Method, 1, sale.Amount)
+	day.LastServerSeq = seq
+	dd, err := a.deviceDay(a.dev.ID, when.date)
+	if err != nil {
+		return Result{}, err
+	}
+	addTo(dd.ByMethod, sale.Method, 1, sale.Amount)
+	dd.Sales++
+	if dd.MinSeq == 0 || ev.Seq < dd.MinSeq {
+		dd.MinSeq = ev.Seq
+	}
+	dd.MaxSeq = max(dd.MaxSeq, ev.Seq)
+	ent := &choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type,
+		StallID: a.stall.ID, BusinessDate: when.date, Method: sale.Method, Amount: sale.Amount}
+	r := Result{Seq: ev.Seq, Status: StatusApplied, ServerSeq: seq, TimeQuality: when.quality}
+	if placeholder != nil {
+		// The void that came first undoes the sale now.
+		if err := a.undo(ent, placeholder.PendingVoid); err != nil {
+			return Result{}, err
+		}
+		r.Note = "voided by " + placeholder.PendingVoid
+	}
+	if err := a.tx.PutEntity(ev.ID, ent); err != nil {
+		return Result{}, err
+	}
+	return r, nil
+}
+
+// undo takes a sale out of its day's totals, once.
+func (a *applier) undo(sale *choso.Entity, voidID string) error {
+	day, err := a.stallDay(sale.StallID, sale.BusinessDate)
+	if err != nil {
+		return err
+	}
+	addTo(day.ByMethod, sale.Method, -1, -sale.Amount)
+	day.Voids.Count++
+	day.Voids.Amount += sale.Amount
+	dd, err := a.deviceDay(sale.DeviceID, sale.BusinessDate)
+	if err != nil {
+		return err
+	}
+	addTo(dd.ByMethod, sale.Method, -1, -sale.Amount)
+	sale.VoidedBy = voidID
+	return nil
+}
+
+func (a *applier) applyVoid(ev *Event, stored *choso.Event, v *SaleVoid, hash []byte, when eventTime) (Result, error) {
+	sale, err := a.tx.FindEntity(v.SaleID)
+	notFound := choso.ErrorCode(err) == choso.ENotFound
+	if err != nil && !notFound {
+		return Result{}, err
+	}
+	switch {
+	case notFound:
+	case sale.Type == "" && sale.PendingVoid != "":
+		return rejected(ev.Seq, CodeAlreadyVoided, "sale %s already has a void waiting for it", v.SaleID), nil
+	case sale.Type != choso.EventSaleRecord:
+		return rejected(ev.Seq, CodeInvalidPayload, "%s is not a sale", v.SaleID), nil
+	case sale.StallID != a.stall.ID:
+		return rejected(ev.Seq, CodeForeignSale, "sale %s belongs to another stall", v.SaleID), nil
+	case sale.VoidedBy != "":
+		return rejected(ev.Seq, CodeAlreadyVoided, "sale %s was already voided", v.SaleID), nil
+	}
+	seq, err := a.tx.AppendEvent(stored)
+	if err != nil {
+		return Result{}, err
+	}
+	r := Result{Seq: ev.Seq, Status: StatusApplied, ServerSeq: seq, TimeQuality: when.quality}
+	if notFound {
+		// The sale is on another phone that has not synced: keep the void
+		// waiting on a placeholder for the sale's ULID.
+		if err := a.tx.PutEntity(v.SaleID, &choso.Entity{PendingVoid: ev.ID, StallID: a.stall.ID}); err != nil {
+			return Result{}, err
+		}
+		r.Note = NotePendingReference
+	} else {
+		if err := a.undo(sale, ev.ID); err != nil {
+			return Result{}, err
+		}
+		if err := a.tx.PutEntity(v.SaleID, sale); err != nil {
+			return Result{}, err
+		}
+		day, err := a.stallDay(sale.StallID, sale.BusinessDate)
+		if err != nil {
+			return Result{}, err
+		}
+		day.LastServerSeq = seq
+	}
+	err = a.tx.PutEntity(ev.ID, &choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type, StallID: a.stall.ID})
+	return r, err
+}
+
+func (a *applier) applyDayClose(ev *Event, stored *choso.Event, c *DayClose, hash []byte) (Result, error) {
+	seq, err := a.tx.AppendEvent(stored)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := a.tx.PutEntity(ev.ID, &choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type}); err != nil {
+		return Result{}, err
+	}
+	r := Result{Seq: ev.Seq, Status: StatusApplied, ServerSeq: seq}
+	dd, err := a.deviceDay(a.dev.ID, ev.BusinessDate)
+	if err != nil {
+		return Result{}, err
+	}
+	var count, amount int64
+	for _, t := range dd.ByMethod {
+		count += t.Count
+		amount += t.Amount
+	}
+	if count != c.Count || amount != c.Amount {
+		seqs := "none"
+		if dd.MaxSeq > 0 {
+			seqs = fmt.Sprintf("%d–%d", dd.MinSeq, dd.MaxSeq)
+		}
+		msg := fmt.Sprintf("day %s: the phone counts %d sales for %d đồng, the server has %d for %d đồng (server has this phone's seqs %s of that day)",
+			ev.BusinessDate, c.Count, c.Amount, count, amount, seqs)
+		a.dev.SetFlag(choso.FlagDayCloseMismatch)
+		a.dev.LastError = msg
+		r.Note, r.Message = NoteDayCloseMismatch, msg
+	}
+	return r, nil
+}
+
+func addTo(m map[string]choso.MethodTotals, method string, count, amount int64) {
+	t := m[method]
+	t.Count += count
+	t.Amount += amount
+	m[method] = t
+}
+
+// stallDay returns the day totals a push works on, read once per push.
+func (a *applier) stallDay(stallID, date string) (*choso.StallDay, error) {
+	key := stallID + "/" + date
+	if d := a.days[key]; d != nil {
+		return d, nil
+	}
+	d, err := a.tx.FindStallDay(stallID, date)
+	switch {
+	case choso.ErrorCode(err) == choso.ENotFound:
+		d = &choso.StallDay{StallID: stallID, Date: date}
+	case err != nil:
+		return nil, err
+	}
+	if d.ByMethod == nil {
+		d.ByMethod = map[string]choso.MethodTotals{}
+	}
+	d.MarketID, d.CommuneCode, d.ProvinceCode = a.stall.MarketID, a.stall.CommuneCode, a.stall.ProvinceCode
+	a.days[key] = d
+	return d, nil
+}
+
+func (a *applier) deviceDay(deviceID, date string) (*choso.DeviceDay, error) {
+	key := deviceID + "/" + date
+	if d := a.devDays[key]; d != nil {
+		return d, nil
+	}
+	d, err := a.tx.FindDeviceDay(deviceID, date)
+	switch {
+	case choso.ErrorCode(err) == choso.ENotFound:
+		d = &choso.DeviceDay{DeviceID: deviceID, Date: date}
+	case err != nil:
+		return nil, err
+	}
+	if d.ByMethod == nil {
+		d.ByMethod = map[string]choso.MethodTotals{}
+	}
+	a.devDays[key] = d
+	return d, nil
+}
+
+// flush writes every day the push touched, each with one feed change: a
+// revision per stall-day per transaction.
+func (a *applier) flush() error {
+	for _, d := range a.devDays {
+		if err := a.tx.PutDeviceDay(d); err != nil {
+			return err
+		}
+	}
+	for _, key := range sortedKeys(a.days) {
+		d := a.days[key]
+		d.UpdatedAt = a.now
+		ch := &choso.Change{Day: *d, At: a.now}
+		seq, err := a.tx.AppendChange(ch)
+		if err != nil {
+			return err
+		}
+		d.Revision = seq
+		if err := a.tx.PutStallDay(d); err != nil {
+			return err
+		}
+		a.totalsVersion = max(a.totalsVersion, seq)
+	}
+	return nil
+}
+
+// fingerprint decodes an event's payload by its type and version and
+// hashes its decoded content (type, v, business_date, canonical payload),
+// so a retry that serialises differently is still a duplicate. decoded is
+// nil for a payload that does not decode.
+func fingerprint(ev *Event) (decoded any, hash []byte) {
+	decoded = decodePayload(ev)
+	h := sha256.New()
+	h.Write([]byte(ev.Type))
+	h.Write([]byte{0})
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(ev.V))
+	h.Write(v[:])
+	h.Write([]byte(ev.BusinessDate))
+	h.Write([]byte{0})
+	h.Write([]byte(ev.ID))
+	h.Write([]byte{0})
+	if decoded != nil {
+		h.Write(canonicalPayload(decoded))
+	} else {
+		var buf bytes.Buffer
+		if json.Compact(&buf, ev.Payload) == nil {
+			h.Write(buf.Bytes())
+		} else {
+			h.Write(ev.Payload)
+		}
+	}
+	return decoded, h.Sum(nil)
+}
+
+// decodePayload decodes a known type and version strictly, or returns nil.
+func decodePayload(ev *Event) any {
+	if ev.V != 1 || len(ev.Payload) > MaxPayloadBytes {
+		return nil
+	}
+	var v any
+	switch ev.Type {
+	case choso.EventSaleRecord:
+		v = new(SaleRecord)
+	case choso.EventSaleVoid:
+		v = new(SaleVoid)
+	case choso.EventDayClose:
+		v = new(DayClose)
+	default:
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(ev.Payload))
+	dec.DisallowUnknownFields()
+	if dec.Decode(v) != nil || dec.More() {
+		return nil
+	}
+	return v
+}
+
+func canonicalPayload(v any) []byte {
+	b, _ := json.Marshal(v) // struct fields marshal in a fixed order
+	return b
+}
+
+// validate checks an event against its type's rules. A failure is a
+// rejected result: permanent, consumed.
+func validate(ev *Event, decoded any) (Result, bool) {
+	switch {
+	case !validULID(ev.ID):
+		return rejected(ev.Seq, CodeInvalidID, "id %q is not a ULID", ev.ID), true
+	case ev.Type != choso.EventSaleRecord && ev.Type != choso.EventSaleVoid && ev.Type != choso.EventDayClose:
+		return rejected(ev.Seq, CodeUnknownType, "no event type %q", ev.Type), true
+	case ev.V != 1:
+		return rejected(ev.Seq, CodeUnsupportedVersion, "%s v%d is not known; this server takes v1", ev.Type, ev.V), true
+	case len(ev.Payload) > MaxPayloadBytes:
+		return rejected(ev.Seq, CodePayloadTooLarge, "payload over %d bytes", MaxPayloadBytes), true
+	case decoded == nil:
+		return rejected(ev.Seq, CodeInvalidPayload, "payload does not decode as %s v1", ev.Type), true
+	case ev.BusinessDate != "" && !validDate(ev.BusinessDate):
+		return rejected(ev.Seq, CodeInvalidDate, "business_date %q is not YYYY-MM-DD", ev.BusinessDate), true
+	}
+	switch v := decoded.(type) {
+	case *SaleRecord:
+		switch {
+		case v.Amount < 1 || v.Amount > MaxSaleAmount:
+			return rejected(ev.Seq, CodeInvalidAmount, "amount %d: want 1–%d đồng", v.Amount, MaxSaleAmount), true
+		case v.Method != choso.MethodCash && v.Method != choso.MethodQR && v.Method != choso.MethodTransfer:
+			return rejected(ev.Seq, CodeInvalidMethod, "method %q: want cash, qr or transfer", v.Method), true
+		case len(v.Items) > 200 || len(v.Ref) > 64:
+			return rejected(ev.Seq, CodeInvalidPayload, "too many items or too long a ref"), true
+		}
+	case *SaleVoid:
+		if !validULID(v.SaleID) {
+			return rejected(ev.Seq, CodeInvalidPayload, "sale_id %q is not a ULID", v.SaleID), true
+		}
+	case *DayClose:
+		switch {
+		case !validDate(ev.BusinessDate):
+			return rejected(ev.Seq, CodeInvalidDate, "day.close needs the business_date it closes"), true
+		case v.Count < 0 || v.Amount < 0:
+			return rejected(ev.Seq, CodeInvalidAmount, "count and amount must not be negative"), true
+		}
+	}
+	return Result{}, false
+}
+
+// MaxSaleAmount bounds one sale: a billion đồng is far past any market sale
+// (NAPAS caps a transfer below 500 million).
+const MaxSaleAmount = 1_000_000_000
+
+// validULID reports whether s is 26 characters of Crockford base32 with a
+// first character of at most 7 (a 128-bit value).
+func validULID(s string) bool {
+	if len(s) != 26 || s[0] > '7' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') || c == 'I' || c == 'L' || c == 'O' || c == 'U' {
+			return false
+		}
+	}
+	return true
+}
+
+func validDate(s string) bool {
+	if len(s) != 10 {
+		return false
+	}
+	_, err := time.Parse(time.DateOnly, s)
+	return err == nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && strings.Compare(keys[j-1], keys[j]) > 0; j-- {
+			keys[j-1], keys[j] = keys[j], keys[j-1]
+		}
+	}
+	return keys
+}
