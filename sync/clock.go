@@ -38,7 +38,9 @@ func (a *applier) timeOf(ev *Event) eventTime {
 	if !suspect {
 		eff := time.UnixMilli(t.effectiveMs).In(a.loc)
 		t.date = eff.Format(time.DateOnly)
-		if ev.BusinessDate != "" {
+		// An anchored time is the server's own clock carried forward; only a
+		// wall time is doubted when the phone's own day disagrees with it.
+		if t.quality == choso.TimeWall && ev.BusinessDate != "" {
 			if claimed, err := time.ParseInLocation(time.DateOnly, ev.BusinessDate, a.loc); err == nil {
 				if d := eff.Sub(claimed); d < -maxDateDisagreement || d > 2*maxDateDisagreement {
 					// The phone's own day is more than a day off its clock.

@@ -1,0 +1,698 @@
+package sync_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/choso/choso/internal/store/bolt"
+	chosync "github.com/choso/choso/sync"
+)
+
+type plainHasher struct{}
+
+func (plainHasher) Hash(_ context.Context, pw string) (string, error) { return "plain$" + pw, nil }
+func (plainHasher) Verify(_ context.Context, hash, pw string) (bool, error) {
+	return subtle.ConstantTimeCompare([]byte(hash), []byte("plain$"+pw)) == 1, nil
+}
+
+type banks struct{}
+
+func (banks) LookupBIN(bin string) (string, string, bool) { return bin, "bank", bin == "970436" }
+
+// world is one market with one stall and its enrolled phones, over a real
+// bbolt file, with a settable clock.
+type world struct {
+	t      *testing.T
+	db     *bolt.DB
+	reg    *choso.Registry
+	pusher *chosync.Pusher
+	stall  *choso.Stall
+	now    time.Time
+	mu     sync.Mutex
+}
+
+var hcm, _ = time.LoadLocation("Asia/Ho_Chi_Minh")
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "choso.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if p := db.Check(context.Background()); len(p) > 0 {
+			t.Errorf("store check: %v", p)
+		}
+		db.Close()
+	})
+	w := &world{t: t, db: db, pusher: &chosync.Pusher{}, now: time.Date(2026, 11, 26, 9, 0, 0, 0, hcm)}
+	w.reg = &choso.Registry{Store: db, Banks: banks{}, Hasher: plainHasher{}, Now: w.clock}
+	ctx := context.Background()
+	admin := choso.SystemPrincipal("test")
+	if _, _, err := w.reg.PutRegions(ctx, admin, []*choso.Region{{Code: "24", Name: "Tỉnh Bắc Ninh"}, {Code: "07210", Name: "Phường Bắc Giang", ParentCode: "24"}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := w.reg.CreateMarket(ctx, admin, choso.NewMarket{Name: "Chợ Thương", CommuneCode: "07210"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.stall, err = w.reg.CreateStall(ctx, admin, m.ID, choso.NewStall{Code: "A-1", Name: "Bún chả cô Lan", VendorName: "Nguyễn Thị Lan", VendorPhone: "0912345678",
+		Payout: choso.PayoutAccount{BIN: "970436", Account: "0011001234567", Holder: "NGUYEN THI LAN"}, ConsentGiven: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) clock() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.now
+}
+
+func (w *world) setNow(t time.Time) {
+	w.mu.Lock()
+	w.now = t
+	w.mu.Unlock()
+}
+
+// phone enrolls a device and numbers its events.
+type phone struct {
+	w   *world
+	id  string
+	seq uint64
+}
+
+func (w *world) phone() *phone {
+	w.t.Helper()
+	code, _, err := w.reg.CreateEnrollment(context.Background(), choso.SystemPrincipal("test"), w.stall.ID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	d, _, err := w.reg.RedeemEnrollment(context.Background(), code, "1.0.0")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return &phone{w: w, id: d.ID}
+}
+
+// newULID makes a valid ULID for a test event.
+func newULID() string {
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	var b [26]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[b[i]%32]
+	}
+	b[0] = '0'
+	return string(b[:])
+}
+
+// sale makes the phone's next sale event, at the world's time on a
+// correctly set clock.
+func (p *phone) sale(amount int64, method string) chosync.Event {
+	p.seq++
+	now := p.w.clock()
+	payload, _ := json.Marshal(chosync.SaleRecord{Amount: amount, Method: method})
+	return chosync.Event{Seq: p.seq, ID: newULID(), Type: choso.EventSaleRecord, V: 1, WallMs: now.UnixMilli(), AnchoredMs: now.UnixMilli(),
+		BusinessDate: now.Format(time.DateOnly), Payload: payload}
+}
+
+func (p *phone) event(typ string, payload any) chosync.Event {
+	p.seq++
+	now := p.w.clock()
+	b, _ := json.Marshal(payload)
+	return chosync.Event{Seq: p.seq, ID: newULID(), Type: typ, V: 1, WallMs: now.UnixMilli(), AnchoredMs: now.UnixMilli(), BusinessDate: now.Format(time.DateOnly), Payload: b}
+}
+
+func (p *phone) push(events ...chosync.Event) (*chosync.PushResponse, error) {
+	return p.pushVia(p.w.db.Update, events...)
+}
+
+func (p *phone) pushVia(run func(context.Context, func(choso.Tx) error) error, events ...chosync.Event) (*chosync.PushResponse, error) {
+	req := &chosync.PushRequest{Protocol: 1, AppVersion: "1.0.0", Client: chosync.ClientState{WallMs: p.w.clock().UnixMilli(), PendingCount: len(events)}, Events: events}
+	if err := chosync.CheckBatch(req); err != nil {
+		return nil, err
+	}
+	var res *chosync.PushResponse
+	err := run(context.Background(), func(tx choso.Tx) error {
+		res = nil
+		r, err := p.w.pusher.Push(tx, chosync.Call{DeviceID: p.id, Request: req, Now: p.w.clock()})
+		res = r
+		return err
+	})
+	return res, err
+}
+
+func (p *phone) mustPush(events ...chosync.Event) *chosync.PushResponse {
+	p.w.t.Helper()
+	res, err := p.push(events...)
+	if err != nil {
+		p.w.t.Fatalf("push: %v", err)
+	}
+	return res
+}
+
+func statuses(res *chosync.PushResponse) string {
+	var s []string
+	for _, r := range res.Results {
+		x := r.Status
+		if r.Code != "" {
+			x += ":" + r.Code
+		}
+		s = append(s, x)
+	}
+	return strings.Join(s, " ")
+}
+
+// totals returns the stall's day totals as "method=count/amount" sorted, for a date.
+func (w *world) totals(date string) map[string]choso.MethodTotals {
+	w.t.Helper()
+	var d *choso.StallDay
+	w.db.View(context.Background(), func(tx choso.Tx) error {
+		var err error
+		d, err = tx.FindStallDay(w.stall.ID, date)
+		if choso.ErrorCode(err) == choso.ENotFound {
+			d, err = &choso.StallDay{ByMethod: map[string]choso.MethodTotals{}}, nil
+		}
+		return err
+	})
+	return d.ByMethod
+}
+
+func (w *world) device(id string) *choso.Device {
+	var d *choso.Device
+	w.db.View(context.Background(), func(tx choso.Tx) error {
+		var err error
+		d, err = tx.FindDevice(id)
+		return err
+	})
+	return d
+}
+
+func (w *world) eventCount() int {
+	n := 0
+	w.db.View(context.Background(), func(tx choso.Tx) error {
+		evs, err := tx.ListEvents(0, 100000)
+		n = len(evs)
+		return err
+	})
+	return n
+}
+
+const today = "2026-11-26"
+
+func Test01_DuplicateBatch_AllDuplicateWithOriginals(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	batch := []chosync.Event{p.sale(45000, "cash"), p.sale(30000, "qr"), p.sale(20000, "transfer")}
+	first := p.mustPush(batch...)
+	second := p.mustPush(batch...)
+	if statuses(first) != "applied applied applied" || statuses(second) != "duplicate duplicate duplicate" {
+		t.Fatalf("first %q, second %q", statuses(first), statuses(second))
+	}
+	for i, r := range second.Results {
+		if r.Original == nil || r.Original.Status != "applied" || r.Original.ServerSeq != first.Results[i].ServerSeq || r.ServerSeq != first.Results[i].ServerSeq {
+			t.Fatalf("duplicate %d = %+v, want the original applied result with server_seq %d", i, r, first.Results[i].ServerSeq)
+		}
+	}
+	if first.AckSeq != 3 || second.AckSeq != 3 || w.eventCount() != 3 {
+		t.Fatalf("ack %d/%d, %d events; want 3, 3 and 3", first.AckSeq, second.AckSeq, w.eventCount())
+	}
+	if got := w.totals(today); got["cash"].Amount != 45000 || got["qr"].Amount != 30000 || got["transfer"].Count != 1 {
+		t.Fatalf("totals %v", got)
+	}
+}
+
+// Scenario 2 and 8: the server committed, the response never reached the
+// phone; the retry gets duplicates and the totals stay.
+func Test02_CrashAfterCommitBeforeResponse_RetryIsDuplicate(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	batch := []chosync.Event{p.sale(10000, "cash"), p.sale(15000, "qr")}
+	p.mustPush(batch...) // the response is lost
+	retry := p.mustPush(batch...)
+	if statuses(retry) != "duplicate duplicate" || retry.AckSeq != 2 {
+		t.Fatalf("retry: %q ack %d", statuses(retry), retry.AckSeq)
+	}
+	if got := w.totals(today); got["cash"].Amount != 10000 || got["qr"].Amount != 15000 || got["cash"].Count != 1 {
+		t.Fatalf("totals %v, want each sale once", got)
+	}
+}
+
+// failingTx fails AppendEvent for the event with one device seq, as a
+// storage error would: transient.
+type failingTx struct {
+	choso.Tx
+	failSeq uint64
+}
+
+func (f failingTx) AppendEvent(e *choso.Event) (uint64, error) {
+	if e.Seq == f.failSeq {
+		return 0, choso.Errorf(choso.EUnavailable, "injected: disk hiccup")
+	}
+	return f.Tx.AppendEvent(e)
+}
+
+// Scenarios 3 and 7: a transient failure inside the transaction rolls the
+// whole push back; the retry applies everything once.
+func Test03and07_TransientFailureMidBatch_RollsBackEverything(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	var batch []chosync.Event
+	for range 50 {
+		batch = append(batch, p.sale(1000, "cash"))
+	}
+	failing := func(ctx context.Context, fn func(choso.Tx) error) error {
+		return w.db.Update(ctx, func(tx choso.Tx) error { return fn(failingTx{Tx: tx, failSeq: 44}) })
+	}
+	_, err := p.pushVia(failing, batch...)
+	if choso.ErrorCode(err) != choso.EUnavailable {
+		t.Fatalf("push with a failure at seq 44: %v, want unavailable", err)
+	}
+	if d := w.device(p.id); d.AppliedSeq != 0 || w.eventCount() != 0 || len(w.totals(today)) != 0 {
+		t.Fatalf("after rollback: ack %d, %d events, totals %v; want nothing", d.AppliedSeq, w.eventCount(), w.totals(today))
+	}
+	res := p.mustPush(batch...)
+	if res.AckSeq != 50 || w.eventCount() != 50 || w.totals(today)["cash"].Amount != 50000 {
+		t.Fatalf("retry: ack %d, %d events, totals %v", res.AckSeq, w.eventCount(), w.totals(today))
+	}
+}
+
+func Test04_OutOfOrderBatch_GapAppliesNothing(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	var first []chosync.Event
+	for range 40 {
+		first = append(first, p.sale(1000, "cash"))
+	}
+	p.mustPush(first...)
+	p.sale(1, "cash") // 41 and 42 stay on the phone
+	p.sale(1, "cash")
+	var late []chosync.Event
+	for range 8 {
+		late = append(late, p.sale(5000, "qr"))
+	}
+	res := p.mustPush(late...)
+	if res.Gap == nil || res.Gap.Expected != 41 || res.Gap.Received != 43 || res.AckSeq != 40 || res.NextExpectedSeq != 41 {
+		t.Fatalf("gap response %+v", res)
+	}
+	if strings.Count(statuses(res), "not_processed") != 8 || w.totals(today)["qr"].Count != 0 {
+		t.Fatalf("statuses %q, qr totals %v: want nothing applied", statuses(res), w.totals(today)["qr"])
+	}
+	if d := w.device(p.id); !d.HasFlag(choso.FlagGap) {
+		t.Fatal("device not flagged gap")
+	}
+}
+
+func Test05_OverlappingBatch_DuplicatesThenApplied(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	var all []chosync.Event
+	for range 60 {
+		all = append(all, p.sale(100, "cash"))
+	}
+	p.mustPush(all[:45]...)
+	res := p.mustPush(all[40:]...)
+	want := strings.TrimSpace(strings.Repeat("duplicate ", 5) + strings.Repeat("applied ", 15))
+	if statuses(res) != want || res.AckSeq != 60 {
+		t.Fatalf("overlap: %q ack %d", statuses(res), res.AckSeq)
+	}
+	if got := w.totals(today)["cash"]; got.Count != 60 || got.Amount != 6000 {
+		t.Fatalf("totals %v, want 60 sales", got)
+	}
+}
+
+func Test06_PermanentRejectionMidBatch_ConsumedQueueMoves(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	batch := []chosync.Event{p.sale(1000, "cash"), p.sale(1000, "cash"), p.sale(0, "cash"), p.sale(1000, "card"), p.sale(2000, "qr")}
+	bad := p.event("sale.refund", map[string]int{"amount": 1})
+	batch = append(batch, bad, p.sale(3000, "qr"))
+	batch[6].Payload = json.RawMessage(`{"amount":3000,"method":"qr","tip":5}`)
+	res := p.mustPush(batch...)
+	want := "applied applied rejected:invalid_amount rejected:invalid_method applied rejected:unknown_type rejected:invalid_payload"
+	if statuses(res) != want || res.AckSeq != 7 {
+		t.Fatalf("statuses %q ack %d, want %q and 7", statuses(res), res.AckSeq, want)
+	}
+	again := p.mustPush(batch...)
+	if !strings.Contains(statuses(again), "duplicate:invalid_amount") {
+		t.Fatalf("a rejected seq resent: %q, want duplicate with the original code", statuses(again))
+	}
+}
+
+// Scenario 9: two requests with the same seqs at once, through Batch as the
+// server runs them: one applies, the other sees duplicates.
+func Test09_ConcurrentPushesFromOneDevice_NoDoubleEffects(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	var batch []chosync.Event
+	for range 20 {
+		batch = append(batch, p.sale(500, "qr"))
+	}
+	var wg sync.WaitGroup
+	results := make([]string, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			res, err := p.pushVia(w.db.Batch, batch...)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			results[i] = statuses(res)
+		})
+	}
+	wg.Wait()
+	applied := 0
+	for _, r := range results {
+		if strings.HasPrefix(r, "applied") {
+			applied++
+		}
+	}
+	if applied != 1 || w.eventCount() != 20 {
+		t.Fatalf("%d pushes applied, %d events; want 1 and 20 (%v)", applied, w.eventCount(), results)
+	}
+	if got := w.totals(today)["qr"]; got.Count != 20 || got.Amount != 10000 {
+		t.Fatalf("totals %v", got)
+	}
+}
+
+// Scenario 11: the phone lost its local data but kept its token and starts
+// again at seq 1 with other events.
+func Test11_ResetDeviceWithLostState_SeqReusedAndCloned(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	p.mustPush(p.sale(1000, "cash"), p.sale(2000, "cash"))
+	p.seq = 0
+	res := p.mustPush(p.sale(7000, "qr"), p.sale(8000, "qr"), p.sale(9000, "qr"))
+	if statuses(res) != "rejected:seq_reused not_processed not_processed" {
+		t.Fatalf("statuses %q", statuses(res))
+	}
+	d := w.device(p.id)
+	if !d.HasFlag(choso.FlagCloned) || d.AppliedSeq != 2 || w.totals(today)["qr"].Count != 0 {
+		t.Fatalf("device %+v, qr %v: want cloned, ack 2, nothing applied", d, w.totals(today)["qr"])
+	}
+}
+
+// Scenario 12: a backup restored onto a new phone replays the same ULIDs
+// under a new device: applied once.
+func Test12_BackupRestoredOnNewPhone_EntityExistsNoDoubleMoney(t *testing.T) {
+	w := newWorld(t)
+	old := w.phone()
+	batch := []chosync.Event{old.sale(45000, "qr"), old.sale(15000, "cash")}
+	old.mustPush(batch...)
+	restored := w.phone()
+	res := restored.mustPush(batch...) // same seqs 1, 2 and ULIDs, new device
+	for _, r := range res.Results {
+		if r.Status != "applied" || r.Note != chosync.NoteEntityExists {
+			t.Fatalf("replayed on a new device: %+v, want applied entity_exists", r)
+		}
+	}
+	if got := w.totals(today); got["qr"].Amount != 45000 || got["cash"].Amount != 15000 {
+		t.Fatalf("totals %v: money counted twice", got)
+	}
+}
+
+func Test13_SameULIDDifferentContent_IDConflict(t *testing.T) {
+	w := newWorld(t)
+	a, b := w.phone(), w.phone()
+	ev := a.sale(45000, "qr")
+	a.mustPush(ev)
+	forged := b.sale(99000, "qr")
+	forged.ID = ev.ID
+	res := b.mustPush(forged)
+	if statuses(res) != "rejected:id_conflict" || w.totals(today)["qr"].Amount != 45000 {
+		t.Fatalf("%q, totals %v", statuses(res), w.totals(today)["qr"])
+	}
+}
+
+// Scenario 14: wall clock two days fast, no anchor (rebooted offline).
+func Test14_ClockTwoDaysFast_SuspectCountedOnNeighbourDay(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	p.mustPush(p.sale(1000, "cash")) // a good event: 2026-11-26
+	w.setNow(w.clock().Add(3 * time.Hour))
+	ev := p.sale(20000, "cash")
+	fast := w.clock().Add(48 * time.Hour)
+	ev.AnchoredMs, ev.WallMs, ev.BusinessDate = 0, fast.UnixMilli(), fast.Format(time.DateOnly)
+	res := p.mustPush(ev)
+	if r := res.Results[0]; r.Status != "applied" || r.TimeQuality != choso.TimeSuspect {
+		t.Fatalf("fast clock: %+v, want applied and suspect", r)
+	}
+	if got := w.totals(today)["cash"]; got.Amount != 21000 {
+		t.Fatalf("%s cash = %v, want the suspect sale on the neighbour's day", today, got)
+	}
+	if d := w.device(p.id); !d.HasFlag(choso.FlagSuspectClock) || d.SuspectEvents != 1 {
+		t.Fatalf("device not flagged: %+v", d)
+	}
+}
+
+// Scenario 15: wall clock two days slow, but anchored this boot.
+func Test15_ClockTwoDaysSlowAnchorValid_AnchoredDayWins(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	ev := p.sale(30000, "qr")
+	slow := w.clock().Add(-48 * time.Hour)
+	ev.WallMs, ev.BusinessDate = slow.UnixMilli(), slow.Format(time.DateOnly)
+	res := p.mustPush(ev)
+	if r := res.Results[0]; r.TimeQuality != choso.TimeAnchored {
+		t.Fatalf("%+v, want anchored", r)
+	}
+	if w.totals(today)["qr"].Amount != 30000 {
+		t.Fatalf("the sale is not on %s", today)
+	}
+}
+
+// Scenario 16: the vendor sets the clock back three hours between sales.
+func Test16_ClockChangedMidDay_OrderAndTotalsHold(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	a := p.sale(1000, "cash")
+	b := p.sale(2000, "cash")
+	b.WallMs -= (3 * time.Hour).Milliseconds()
+	b.AnchoredMs = 0
+	res := p.mustPush(a, b)
+	if statuses(res) != "applied applied" || res.Results[0].ServerSeq >= res.Results[1].ServerSeq {
+		t.Fatalf("%q: server order must follow seq, not the clock", statuses(res))
+	}
+	if w.totals(today)["cash"].Amount != 3000 {
+		t.Fatal("totals wrong")
+	}
+}
+
+// Scenario 17: sales at 23:59 and 00:01 market time from a phone 5 minutes
+// off: the anchored time in the market's zone decides the day.
+func Test17_MidnightBoundaryWithSkew_MarketZoneAnchoredTime(t *testing.T) {
+	w := newWorld(t)
+	w.setNow(time.Date(2026, 11, 26, 23, 59, 0, 0, hcm))
+	p := w.phone()
+	before := p.sale(1000, "cash")
+	before.WallMs += (5 * time.Minute).Milliseconds() // the wall says 00:04 of the next day
+	before.BusinessDate = "2026-11-27"
+	w.setNow(time.Date(2026, 11, 27, 0, 1, 0, 0, hcm))
+	after := p.sale(2000, "cash")
+	after.WallMs -= (5 * time.Minute).Milliseconds() // the wall says 23:56 of the day before
+	after.BusinessDate = "2026-11-26"
+	p.mustPush(before, after)
+	if w.totals("2026-11-26")["cash"].Amount != 1000 || w.totals("2026-11-27")["cash"].Amount != 2000 {
+		t.Fatalf("26th %v, 27th %v", w.totals("2026-11-26"), w.totals("2026-11-27"))
+	}
+}
+
+// Scenario 18: two phones of one stall, offline, sync in either order.
+func Test18_TwoPhonesOneStall_TotalsAddUpInEitherOrder(t *testing.T) {
+	for _, order := range []string{"AB", "BA"} {
+		t.Run(order, func(t *testing.T) {
+			w := newWorld(t)
+			a, b := w.phone(), w.phone()
+			ea := []chosync.Event{a.sale(10000, "cash"), a.sale(20000, "qr")}
+			eb := []chosync.Event{b.sale(5000, "cash"), b.sale(7000, "transfer"), b.sale(1000, "qr")}
+			if order == "AB" {
+				a.mustPush(ea...)
+				b.mustPush(eb...)
+			} else {
+				b.mustPush(eb...)
+				a.mustPush(ea...)
+			}
+			got := w.totals(today)
+			if got["cash"].Amount != 15000 || got["qr"].Amount != 21000 || got["transfer"].Amount != 7000 || got["qr"].Count != 2 {
+				t.Fatalf("totals %v", got)
+			}
+			closeA := a.event(choso.EventDayClose, chosync.DayClose{Count: 2, Amount: 30000})
+			closeB := b.event(choso.EventDayClose, chosync.DayClose{Count: 3, Amount: 13000})
+			ra, rb := a.mustPush(closeA), b.mustPush(closeB)
+			if ra.Results[0].Note != "" || rb.Results[0].Note != "" {
+				t.Fatalf("day.close compared against the stall, not the device: %+v %+v", ra.Results[0], rb.Results[0])
+			}
+		})
+	}
+}
+
+// Scenario 21: ten thousand sales after a week offline, split into
+// batches of at most 500.
+func Test21_HugeBacklogAfterAWeek_SplitAndAllApplied(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	var all []chosync.Event
+	for i := range 10000 {
+		all = append(all, p.sale(int64(1000+i%7), "cash"))
+	}
+	if _, err := p.push(all[:501]...); choso.ErrorCode(err) != choso.ETooLarge {
+		t.Fatalf("501 events: %v, want too_large", err)
+	}
+	var want int64
+	for _, e := range all {
+		var s chosync.SaleRecord
+		json.Unmarshal(e.Payload, &s)
+		want += s.Amount
+	}
+	for i := 0; i < len(all); i += chosync.MaxEvents {
+		res := p.mustPush(all[i:min(i+chosync.MaxEvents, len(all))]...)
+		if res.AckSeq != uint64(min(i+chosync.MaxEvents, len(all))) {
+			t.Fatalf("batch at %d: ack %d", i, res.AckSeq)
+		}
+	}
+	if got := w.totals(today)["cash"]; got.Count != 10000 || got.Amount != want {
+		t.Fatalf("totals %v, want 10000 sales for %d", got, want)
+	}
+}
+
+// Scenario 26: a revoked device with data still on it.
+func Test26_DeviceRevokedWithPendingData_RefusedOnNextPush(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	req := []chosync.Event{p.sale(1000, "cash")}
+	res, err := p.push(req...)
+	if err != nil || res.AckSeq != 1 {
+		t.Fatal(err)
+	}
+	// The phone reported 12 pending before the revocation.
+	p.mustPush(p.sale(1000, "cash"))
+	w.db.Update(context.Background(), func(tx choso.Tx) error {
+		d, _ := tx.FindDevice(p.id)
+		d.PendingCount = 12
+		return tx.UpdateDevice(d)
+	})
+	d, err := w.reg.RevokeDevice(context.Background(), choso.SystemPrincipal("test"), p.id)
+	if err != nil || d.PendingCount != 12 {
+		t.Fatalf("revoke: %v, pending %d", err, d.PendingCount)
+	}
+	_, err = p.push(p.sale(1000, "cash"))
+	if choso.ErrorCode(err) != choso.EDeviceRevoked {
+		t.Fatalf("push after revoke: %v, want device_revoked", err)
+	}
+}
+
+// Scenario 29: the phone's day.close disagrees with the events the server has.
+func Test29_DayCloseDisagrees_MismatchNamesDeviceAndSeqs(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	var batch []chosync.Event
+	for range 118 {
+		batch = append(batch, p.sale(1000, "cash"))
+	}
+	p.mustPush(batch...)
+	res := p.mustPush(p.event(choso.EventDayClose, chosync.DayClose{Count: 120, Amount: 120000}))
+	r := res.Results[0]
+	if r.Status != "applied" || r.Note != chosync.NoteDayCloseMismatch || !strings.Contains(r.Message, "120") || !strings.Contains(r.Message, "1–118") {
+		t.Fatalf("day.close: %+v", r)
+	}
+	d := w.device(p.id)
+	if !d.HasFlag(choso.FlagDayCloseMismatch) || !strings.Contains(d.LastError, "118") {
+		t.Fatalf("device %+v", d)
+	}
+	ok := p.mustPush(p.event(choso.EventDayClose, chosync.DayClose{Count: 118, Amount: 118000}))
+	if ok.Results[0].Note != "" {
+		t.Fatalf("matching day.close flagged: %+v", ok.Results[0])
+	}
+}
+
+// Scenario 31: bbolt's Batch re-runs the others when one member fails; no
+// push is applied twice, and the failing one applies nothing.
+func Test31_BatchReExecution_NoDoubleEffects(t *testing.T) {
+	w := newWorld(t)
+	var phones []*phone
+	for range 12 {
+		phones = append(phones, w.phone())
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(phones))
+	for i, p := range phones {
+		batch := []chosync.Event{p.sale(1000, "cash"), p.sale(2000, "qr")}
+		wg.Go(func() {
+			run := w.db.Batch
+			if i%4 == 0 {
+				run = func(ctx context.Context, fn func(choso.Tx) error) error {
+					return w.db.Batch(ctx, func(tx choso.Tx) error { return fn(failingTx{Tx: tx, failSeq: 2}) })
+				}
+			}
+			_, errs[i] = p.pushVia(run, batch...)
+		})
+	}
+	wg.Wait()
+	failed := 0
+	for i, err := range errs {
+		if (i%4 == 0) != (err != nil) {
+			t.Fatalf("phone %d: %v", i, err)
+		}
+		if err != nil {
+			failed++
+		}
+	}
+	ok := int64(len(phones) - failed)
+	if got := w.totals(today); got["cash"].Count != ok || got["qr"].Amount != 2000*ok || w.eventCount() != int(2*ok) {
+		t.Fatalf("totals %v, %d events; want %d pushes counted once", got, w.eventCount(), ok)
+	}
+}
+
+func TestVoid_SameDeviceAndBeforeTheSale(t *testing.T) {
+	w := newWorld(t)
+	a, b := w.phone(), w.phone()
+	sale := a.sale(45000, "qr")
+	a.mustPush(sale)
+	res := a.mustPush(a.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: sale.ID, Reason: "khách đổi ý"}))
+	if res.Results[0].Status != "applied" || w.totals(today)["qr"].Amount != 0 {
+		t.Fatalf("void: %+v totals %v", res.Results[0], w.totals(today))
+	}
+	again := a.mustPush(a.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: sale.ID}))
+	if statuses(again) != "rejected:already_voided" {
+		t.Fatalf("second void: %q", statuses(again))
+	}
+	// Scenario 20: phone B voids a sale phone A has not synced yet.
+	late := a.sale(30000, "cash")
+	vr := b.mustPush(b.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: late.ID}))
+	if vr.Results[0].Note != chosync.NotePendingReference {
+		t.Fatalf("void before sale: %+v", vr.Results[0])
+	}
+	a.mustPush(late)
+	if got := w.totals(today); got["cash"].Amount != 0 || got["cash"].Count != 0 {
+		t.Fatalf("late sale not voided on arrival: %v", got)
+	}
+}
+
+func TestCheckBatch_RefusesMalformedBatches(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		req  chosync.PushRequest
+		code string
+	}{
+		{"future protocol", chosync.PushRequest{Protocol: 2}, choso.EInvalid},
+		{"seq zero", chosync.PushRequest{Protocol: 1, Events: []chosync.Event{{Seq: 0}}}, choso.EInvalid},
+		{"not increasing", chosync.PushRequest{Protocol: 1, Events: []chosync.Event{{Seq: 3}, {Seq: 3}}}, choso.EInvalid},
+		{"decreasing", chosync.PushRequest{Protocol: 1, Events: []chosync.Event{{Seq: 3}, {Seq: 2}}}, choso.EInvalid},
+		{"too many", chosync.PushRequest{Protocol: 1, Events: make([]chosync.Event, 501)}, choso.ETooLarge},
+	} {
+		if err := chosync.CheckBatch(&tt.req); choso.ErrorCode(err) != tt.code {
+			t.Errorf("%s: %v, want %s", tt.name, err, tt.code)
+		}
+	}
+}
+
