@@ -695,4 +695,3 @@ func TestCheckBatch_RefusesMalformedBatches(t *testing.T) {
 		}
 	}
 }
-
