@@ -97,6 +97,7 @@ func (rs *registryServer) token(t *testing.T, name string) string {
 // objects are fresh registry objects for one request of the matrix.
 type objects struct {
 	market, stall, foreignMarket string
+	device, code                 string // an enrolled phone of the stall, and a fresh enrollment code
 }
 
 func (rs *registryServer) objects(t *testing.T, pendingPayout bool) objects {
@@ -124,7 +125,19 @@ func (rs *registryServer) objects(t *testing.T, pendingPayout bool) objects {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return objects{market: m.ID, stall: s.ID, foreignMarket: fm.ID}
+	code, _, err := rs.reg.CreateEnrollment(ctx, volin, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _, err := rs.reg.CreateEnrollment(ctx, volin, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objects{market: m.ID, stall: s.ID, foreignMarket: fm.ID, device: d.ID, code: fresh}
 }
 
 // matrixRow says who may succeed on one route. Everyone else must fail;
@@ -136,6 +149,7 @@ type matrixRow struct {
 	contentType string
 	pending     bool   // the stall has a payout change proposed by volpeer
 	path        string // the path to request, when the route's own has parameters the matrix does not fill
+	capability  bool   // the body carries a capability (an enrollment code) that names its own objects
 	scoped      bool   // the path names an object in volin's scope
 }
 
@@ -188,7 +202,16 @@ func registryMatrix() map[string]matrixRow {
 		"GET /v1/stalls/{id}/qr":                     {allowed: inScope, scoped: true},
 		"GET /v1/stalls/{id}/card":                   {allowed: inScope, scoped: true},
 		"GET /v1/markets/{id}/cards":                 {allowed: inScope, scoped: true},
-		"POST /v1/auth/login":                        {}, // tested on its own: it is how a principal comes to be
+		"POST /v1/stalls/{id}/enrollments":           {allowed: writers, scoped: true},
+		"GET /v1/stalls/{id}/devices":                {allowed: inScope, scoped: true},
+		"POST /v1/devices/{id}/revoke":               {allowed: writers, scoped: true},
+		"POST /v1/devices/enroll":                    {allowed: everyone, body: `{"code":"CODE"}`},
+		// Phones' routes: a user's session is not a device token.
+		"POST /v1/sync/push":  {body: `{"protocol":1,"events":[]}`},
+		"GET /v1/sync/config": {},
+		"GET /v1/sync/totals": {},
+		"GET /v1/sync/status": {},
+		"POST /v1/auth/login": {}, // tested on its own: it is how a principal comes to be
 	}
 }
 
@@ -218,10 +241,13 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 					path = strings.Replace(path, "{id}", obj.market, 1)
 				case strings.HasPrefix(path, "/v1/stalls/{id}"), strings.HasPrefix(path, "/v1/admin/stalls/{id}"):
 					path = strings.Replace(path, "{id}", obj.stall, 1)
+				case strings.HasPrefix(path, "/v1/devices/{id}"):
+					path = strings.Replace(path, "{id}", obj.device, 1)
 				case strings.HasPrefix(path, "/v1/admin/users/{id}"):
 					path = strings.Replace(path, "{id}", rs.users["volpeer"].ID, 1)
 				}
 				body := strings.ReplaceAll(row.body, "PASSWORD", rs.pw[who])
+				body = strings.ReplaceAll(body, "CODE", obj.code)
 				hdr := []string{}
 				if body != "" {
 					ct := row.contentType
@@ -255,7 +281,7 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 					t.Fatalf("volout on a foreign object got %d, want 404 (no existence leak)", res.StatusCode)
 				}
 				// Lists never carry objects outside the caller's scope.
-				if ok && who == "volout" && (strings.Contains(string(got), obj.market) || strings.Contains(string(got), obj.stall)) {
+				if ok && who == "volout" && !row.capability && (strings.Contains(string(got), obj.market) || strings.Contains(string(got), obj.stall)) {
 					t.Fatalf("volout's response carries a foreign object: %s", got)
 				}
 				if ok && who == "volin" && strings.Contains(string(got), obj.foreignMarket) {

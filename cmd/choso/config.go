@@ -27,11 +27,14 @@ type Config struct {
 	LogLevel        string        // --log-level, CHOSO_LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout time.Duration // --shutdown-timeout, CHOSO_SHUTDOWN_TIMEOUT: grace for requests in flight
 	Demo            bool          // --demo, CHOSO_DEMO: seed a demo market into an empty store
+	PushLimit       string        // --push-limit, CHOSO_PUSH_LIMIT: per-device pushes "BURST/INTERVAL", or "off"
 
 	// Derived by Validate.
-	storePath string
-	proxies   []*net.IPNet
-	logLevel  slog.Level
+	storePath  string
+	proxies    []*net.IPNet
+	logLevel   slog.Level
+	pushBurst  int
+	pushPeriod time.Duration
 }
 
 // DefaultConfig returns the configuration of a fresh machine: loopback on
@@ -42,6 +45,7 @@ func DefaultConfig() Config {
 		Data:            "./data",
 		LogLevel:        "info",
 		ShutdownTimeout: 20 * time.Second,
+		PushLimit:       "10/1s",
 	}
 }
 
@@ -66,6 +70,7 @@ func (c *Config) specs(serving bool) []flagSpec {
 			flagSpec{name: "tls-key", env: "CHOSO_TLS_KEY", usage: "PEM private key file for --tls-cert", str: &c.TLSKey},
 			flagSpec{name: "trusted-proxies", env: "CHOSO_TRUSTED_PROXIES", usage: "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed", str: &c.TrustedProxies},
 			flagSpec{name: "shutdown-timeout", env: "CHOSO_SHUTDOWN_TIMEOUT", usage: "how long requests in flight may run after SIGTERM", dur: &c.ShutdownTimeout},
+			flagSpec{name: "push-limit", env: "CHOSO_PUSH_LIMIT", usage: "per-device sync pushes: BURST/INTERVAL (10/1s), or off for benchmarks", str: &c.PushLimit},
 			flagSpec{name: "demo", env: "CHOSO_DEMO", usage: "seed two demo markets, 40 stalls and demo logins into a store without markets", boolean: &c.Demo},
 		)
 	}
@@ -163,6 +168,18 @@ func (c *Config) Validate(serving bool) error {
 			}
 			c.proxies = append(c.proxies, n)
 		}
+		if c.PushLimit == "off" {
+			c.pushBurst, c.pushPeriod = 0, 0
+		} else if burst, period, ok := strings.Cut(c.PushLimit, "/"); !ok {
+			errs = append(errs, fmt.Errorf("--push-limit %q: want BURST/INTERVAL such as 10/1s, or off", c.PushLimit))
+		} else {
+			b, err1 := strconv.Atoi(burst)
+			d, err2 := time.ParseDuration(period)
+			if err1 != nil || err2 != nil || b < 1 || d <= 0 {
+				errs = append(errs, fmt.Errorf("--push-limit %q: want BURST/INTERVAL such as 10/1s, or off", c.PushLimit))
+			}
+			c.pushBurst, c.pushPeriod = b, d
+		}
 		if c.ShutdownTimeout <= 0 {
 			errs = append(errs, errors.New("--shutdown-timeout must be positive"))
 		}
@@ -182,6 +199,7 @@ func (c *Config) LogAttrs() []any {
 		"log_level", c.LogLevel,
 		"shutdown_timeout", c.ShutdownTimeout.String(),
 		"demo", c.Demo,
+		"push_limit", c.PushLimit,
 	}
 }
 

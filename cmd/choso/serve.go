@@ -76,9 +76,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		TrustedProxies: cfg.proxies,
 		Store:          db,
 		Registry:       reg,
-		Metrics:        metrics,
-		Logger:         log,
-		Version:        buildVersion(),
+		PushLimits: server.PushLimits{Burst: cfg.pushBurst, Interval: cfg.pushPeriod,
+			Concurrent: server.DefaultPushLimits.Concurrent, QueueWait: server.DefaultPushLimits.QueueWait},
+		Metrics: metrics,
+		Logger:  log,
+		Version: buildVersion(),
 	})
 	if err := srv.Open(); err != nil {
 		db.Close()

@@ -1,0 +1,257 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/choso/choso"
+	chosync "github.com/choso/choso/sync"
+)
+
+// enrolled is a phone enrolled through the HTTP routes.
+type enrolled struct {
+	rs      *registryServer
+	id      string
+	token   string
+	stallID string
+	seq     uint64
+}
+
+func (rs *registryServer) enroll(t *testing.T, stallID string) *enrolled {
+	t.Helper()
+	res := rs.do(t, "POST", "/v1/stalls/"+stallID+"/enrollments", nil, "Authorization", "Bearer "+rs.token(t, "volin"))
+	var code enrollmentResponse
+	json.NewDecoder(res.Body).Decode(&code)
+	if res.StatusCode != http.StatusCreated || len(code.Code) != 12 || !strings.HasPrefix(code.QRSVG, "<svg") || code.QRPayload != "choso:enroll:"+code.Code {
+		t.Fatalf("enrollment code: %d %+v", res.StatusCode, code)
+	}
+	if d := time.Until(code.ExpiresAt); d < 14*time.Minute || d > 16*time.Minute {
+		t.Fatalf("code expires in %v, want 15 minutes", d)
+	}
+	// Typed by a person: lower case, grouped, with an O for a 0.
+	typed := strings.ToLower(code.CodeDisplay)
+	res = rs.do(t, "POST", "/v1/devices/enroll", strings.NewReader(`{"code":"`+typed+`","app_version":"1.0.0"}`), "Content-Type", "application/json")
+	var dev enrollResponse
+	json.NewDecoder(res.Body).Decode(&dev)
+	if res.StatusCode != http.StatusCreated || dev.Token == "" || dev.StallID != stallID {
+		t.Fatalf("enroll: %d %+v", res.StatusCode, dev)
+	}
+	// A code works once.
+	res = rs.do(t, "POST", "/v1/devices/enroll", strings.NewReader(`{"code":"`+code.Code+`"}`), "Content-Type", "application/json")
+	wantError(t, res, http.StatusNotFound, choso.ENotFound)
+	return &enrolled{rs: rs, id: dev.DeviceID, token: dev.Token, stallID: stallID}
+}
+
+func (p *enrolled) sales(n int, amount int64, method string) []chosync.Event {
+	var out []chosync.Event
+	now := time.Now()
+	for range n {
+		p.seq++
+		payload, _ := json.Marshal(chosync.SaleRecord{Amount: amount, Method: method})
+		out = append(out, chosync.Event{Seq: p.seq, ID: fmt.Sprintf("01JD%022d", p.seq+uint64(len(p.id))*1_000_000), Type: "sale.record", V: 1,
+			WallMs: now.UnixMilli(), AnchoredMs: now.UnixMilli(), Payload: payload})
+	}
+	return out
+}
+
+func pushBody(t *testing.T, events []chosync.Event) []byte {
+	b, err := json.Marshal(chosync.PushRequest{Protocol: 1, AppVersion: "1.0.0", Client: chosync.ClientState{WallMs: time.Now().UnixMilli()}, Events: events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func (p *enrolled) push(t *testing.T, body []byte, hdr ...string) *http.Response {
+	t.Helper()
+	h := append([]string{"Authorization", "Bearer " + p.token, "Content-Type", "application/json"}, hdr...)
+	return p.rs.do(t, "POST", "/v1/sync/push", bytes.NewReader(body), h...)
+}
+
+func decodePush(t *testing.T, res *http.Response) chosync.PushResponse {
+	t.Helper()
+	var out chosync.PushResponse
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("push: %d %s", res.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestSyncPush_PlainAndGzip(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	res := decodePush(t, p.push(t, pushBody(t, p.sales(3, 45000, "qr"))))
+	if res.AckSeq != 3 || len(res.Results) != 3 || res.ConfigVersion < 1 || res.ServerTimeMs == 0 || res.TotalsVersion == 0 {
+		t.Fatalf("plain push: %+v", res)
+	}
+	res = decodePush(t, p.push(t, gz(pushBody(t, p.sales(50, 10000, "cash"))), "Content-Encoding", "gzip"))
+	if res.AckSeq != 53 {
+		t.Fatalf("gzip push: ack %d", res.AckSeq)
+	}
+	// The totals route sees both pushes.
+	tr := rs.do(t, "GET", "/v1/sync/totals?days=3", nil, "Authorization", "Bearer "+p.token)
+	var totals syncTotals
+	json.NewDecoder(tr.Body).Decode(&totals)
+	if len(totals.Days) != 1 || totals.Days[0].ByMethod["qr"].Amount != 135000 || totals.Days[0].ByMethod["cash"].Count != 50 || totals.TotalsVersion != res.TotalsVersion {
+		t.Fatalf("totals: %+v (push totals_version %d)", totals, res.TotalsVersion)
+	}
+	st := rs.do(t, "GET", "/v1/sync/status", nil, "Authorization", "Bearer "+p.token)
+	var status struct {
+		Device          choso.Device `json:"device"`
+		NextExpectedSeq uint64       `json:"next_expected_seq"`
+	}
+	json.NewDecoder(st.Body).Decode(&status)
+	if status.Device.AppliedSeq != 53 || status.NextExpectedSeq != 54 || status.Device.AppVersion != "1.0.0" {
+		t.Fatalf("status: %+v", status)
+	}
+}
+
+func TestSyncPush_Limits(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+
+	// A zip bomb: 50 MB of zeros inflates past the 4 MiB cap.
+	bomb := gz(bytes.Repeat([]byte{' '}, 50<<20))
+	if len(bomb) > chosync.MaxWireBytes {
+		t.Fatalf("test bomb is %d bytes on the wire; it must pass the wire limit to test the inflate cap", len(bomb))
+	}
+	wantError(t, p.push(t, bomb, "Content-Encoding", "gzip"), http.StatusRequestEntityTooLarge, choso.ETooLarge)
+	// Over the wire limit.
+	big := append(pushBody(t, nil), bytes.Repeat([]byte{' '}, chosync.MaxWireBytes)...)
+	wantError(t, p.push(t, big), http.StatusRequestEntityTooLarge, choso.ETooLarge)
+	// Too many events.
+	wantError(t, p.push(t, pushBody(t, p.sales(501, 1000, "cash"))), http.StatusRequestEntityTooLarge, choso.ETooLarge)
+	p.seq = 0
+	// Corrupt gzip, unknown encodings, unknown fields.
+	wantError(t, p.push(t, []byte("not gzip"), "Content-Encoding", "gzip"), http.StatusBadRequest, choso.EInvalid)
+	wantError(t, p.push(t, pushBody(t, nil), "Content-Encoding", "br"), http.StatusUnsupportedMediaType, choso.EUnsupportedMedia)
+	wantError(t, p.push(t, []byte(`{"protocol":1,"events":[],"device_id":"dev_x"}`)), http.StatusBadRequest, choso.EInvalid)
+	// Nothing above consumed a seq.
+	res := decodePush(t, p.push(t, pushBody(t, p.sales(1, 1000, "cash"))))
+	if res.AckSeq != 1 {
+		t.Fatalf("after refused batches: ack %d, want 1", res.AckSeq)
+	}
+}
+
+func TestSyncPush_PerDeviceRateLimit(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	var last *http.Response
+	for i := 0; i < DefaultPushLimits.Burst+1; i++ {
+		last = p.push(t, pushBody(t, p.sales(1, 1000, "cash")))
+		if i < DefaultPushLimits.Burst && last.StatusCode != http.StatusOK {
+			t.Fatalf("push %d: %d", i+1, last.StatusCode)
+		}
+	}
+	wantError(t, last, http.StatusTooManyRequests, choso.ERateLimited)
+	if last.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+}
+
+func TestSyncAuth_RevokedAndUnknownDevices(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	decodePush(t, p.push(t, pushBody(t, p.sales(1, 1000, "cash"))))
+
+	// The volunteer sees the phone and its status, then revokes it.
+	tok := "Bearer " + rs.token(t, "volin")
+	var list struct {
+		Data []choso.Device `json:"data"`
+	}
+	json.NewDecoder(rs.do(t, "GET", "/v1/stalls/"+obj.stall+"/devices", nil, "Authorization", tok).Body).Decode(&list)
+	var mine *choso.Device
+	for i := range list.Data {
+		if list.Data[i].ID == p.id {
+			mine = &list.Data[i]
+		}
+	}
+	if mine == nil || mine.AppliedSeq != 1 || mine.LastSeenAt.IsZero() || mine.AppVersion != "1.0.0" {
+		t.Fatalf("devices: %+v", list.Data)
+	}
+	wantError(t, rs.do(t, "POST", "/v1/devices/"+p.id+"/revoke", nil, "Authorization", "Bearer "+rs.token(t, "volout")), http.StatusNotFound, choso.ENotFound)
+	if res := rs.do(t, "POST", "/v1/devices/"+p.id+"/revoke", nil, "Authorization", tok); res.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %d", res.StatusCode)
+	}
+	for _, path := range []string{"/v1/sync/config", "/v1/sync/totals", "/v1/sync/status"} {
+		wantError(t, rs.do(t, "GET", path, nil, "Authorization", "Bearer "+p.token), http.StatusForbidden, choso.EDeviceRevoked)
+	}
+	wantError(t, p.push(t, pushBody(t, p.sales(1, 1000, "cash"))), http.StatusForbidden, choso.EDeviceRevoked)
+	wantError(t, rs.do(t, "GET", "/v1/sync/status", nil, "Authorization", "Bearer nonsense"), http.StatusUnauthorized, choso.EUnauthorized)
+	// A user's session token is not a device token.
+	wantError(t, rs.do(t, "GET", "/v1/sync/status", nil, "Authorization", tok), http.StatusUnauthorized, choso.EUnauthorized)
+}
+
+func TestSyncPush_SuspendedStall(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	suspended := choso.StallSuspended
+	rs.reg.UpdateStall(t.Context(), rs.users["volin"].Principal(), obj.stall, choso.StallPatch{Status: &suspended})
+	wantError(t, p.push(t, pushBody(t, p.sales(1, 1000, "cash"))), http.StatusForbidden, choso.EDeviceSuspended)
+}
+
+func TestSyncConfig_ETagAndContent(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	res := rs.do(t, "GET", "/v1/sync/config", nil, "Authorization", "Bearer "+p.token)
+	var cfg syncConfig
+	json.NewDecoder(res.Body).Decode(&cfg)
+	etag := res.Header.Get("ETag")
+	if res.StatusCode != http.StatusOK || etag == "" || cfg.Stall.Code != "A-1" || cfg.QR.Account != "0011001234567" || !strings.HasPrefix(cfg.QR.StaticPayload, "000201010211") || len(cfg.Banks) < 50 || cfg.Market.TimeZone == "" {
+		t.Fatalf("config: %d %+v", res.StatusCode, cfg.Stall)
+	}
+	if res := rs.do(t, "GET", "/v1/sync/config", nil, "Authorization", "Bearer "+p.token, "If-None-Match", etag); res.StatusCode != http.StatusNotModified {
+		t.Fatalf("If-None-Match: %d, want 304", res.StatusCode)
+	}
+	// A change volunteers make shows in the next push response and config.
+	name := "Bún chả cô Lan (mới)"
+	rs.reg.UpdateStall(t.Context(), rs.users["volin"].Principal(), obj.stall, choso.StallPatch{Name: &name})
+	push := decodePush(t, p.push(t, pushBody(t, p.sales(1, 1000, "cash"))))
+	if push.ConfigVersion != cfg.ConfigVersion+1 {
+		t.Fatalf("push config_version %d, want %d", push.ConfigVersion, cfg.ConfigVersion+1)
+	}
+	res = rs.do(t, "GET", "/v1/sync/config", nil, "Authorization", "Bearer "+p.token, "If-None-Match", etag)
+	if res.StatusCode != http.StatusOK || res.Header.Get("ETag") == etag {
+		t.Fatalf("after a change: %d, same ETag", res.StatusCode)
+	}
+}
+
+func TestEnroll_WrongExpiredAndRateLimited(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	for i := range 10 {
+		res := rs.do(t, "POST", "/v1/devices/enroll", strings.NewReader(`{"code":"ABCD-EFGH-JKMN"}`), "Content-Type", "application/json")
+		wantError(t, res, http.StatusNotFound, choso.ENotFound)
+		_ = i
+	}
+	res := rs.do(t, "POST", "/v1/devices/enroll", strings.NewReader(`{"code":"ABCD-EFGH-JKMN"}`), "Content-Type", "application/json")
+	wantError(t, res, http.StatusTooManyRequests, choso.ERateLimited)
+	// Officials cannot make codes; out-of-scope volunteers do not see the stall.
+	wantError(t, rs.do(t, "POST", "/v1/stalls/"+obj.stall+"/enrollments", nil, "Authorization", "Bearer "+rs.token(t, "official")), http.StatusForbidden, choso.EForbidden)
+	wantError(t, rs.do(t, "POST", "/v1/stalls/"+obj.stall+"/enrollments", nil, "Authorization", "Bearer "+rs.token(t, "volout")), http.StatusNotFound, choso.ENotFound)
+}
