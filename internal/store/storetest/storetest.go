@@ -46,7 +46,8 @@ func Run(t *testing.T, h Harness) {
 		{"View_RefusesEveryWriteMethod", testViewRefusesEveryWrite},
 		{"List_HonoursTheRegistrysPageLimit", testListHonoursRegistryPageLimit},
 	}
-	tests = slices.Concat(tests, regionTests, userTests, sessionTests, marketTests, stallTests, auditTests)
+	tests = slices.Concat(tests, regionTests, userTests, sessionTests, marketTests, stallTests, auditTests,
+		deviceTests, enrollmentTests, resultTests, eventTests, dayTests, changeTests, batchTests)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, h) })
 	}
