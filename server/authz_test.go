@@ -205,7 +205,7 @@ func registryMatrix() map[string]matrixRow {
 		"POST /v1/stalls/{id}/enrollments":           {allowed: writers, scoped: true},
 		"GET /v1/stalls/{id}/devices":                {allowed: inScope, scoped: true},
 		"POST /v1/devices/{id}/revoke":               {allowed: writers, scoped: true},
-		"POST /v1/devices/enroll":                    {allowed: everyone, body: `{"code":"CODE"}`},
+		"POST /v1/devices/enroll":                    {allowed: everyone, body: `{"code":"CODE"}`, capability: true},
 		// Phones' routes: a user's session is not a device token.
 		"POST /v1/sync/push":  {body: `{"protocol":1,"events":[]}`},
 		"GET /v1/sync/config": {},
