@@ -11,11 +11,11 @@ const (
 // crcTables[0] holds the CRC of every byte value shifted into the high byte,
 // so the checksum costs one lookup per byte instead of eight shifts;
 // crcTables[k] is the same byte followed by k zero bytes. With them the loop
-// takes eight bytes per step ("slicing by 8"): the CRC is checked on every
-// decode and is most of its cost.
+// takes sixteen bytes per step ("slicing by 16"): the CRC is checked on every
+// decode and computed on every encode, and is the largest single cost of both.
 var crcTables = buildCRCTables()
 
-func buildCRCTables() (t [8][256]uint16) {
+func buildCRCTables() (t [16][256]uint16) {
 	for i := range t[0] {
 		c := uint16(i) << 8
 		for range 8 {
@@ -27,7 +27,7 @@ func buildCRCTables() (t [8][256]uint16) {
 		}
 		t[0][i] = c
 	}
-	for k := 1; k < 8; k++ {
+	for k := 1; k < len(t); k++ {
 		for i := range t[k] {
 			p := t[k-1][i]
 			t[k][i] = p<<8 ^ t[0][p>>8]
@@ -49,34 +49,31 @@ func crc16Bytes(b []byte) uint16 {
 }
 
 // crcASCII is CRC16 that also reports whether every byte is ASCII: the
-// decoder needs both, and one pass over the bytes is cheaper than two.
+// decoder needs both. Two passes are cheaper than one here: the ASCII test
+// reads eight bytes at a time, which the CRC's byte lookups cannot share.
 func crcASCII(s string) (uint16, bool) {
-	t := &crcTables
-	c := uint16(crcInit)
-	var or byte
-	for len(s) >= 8 {
-		_ = s[7]
-		or |= s[0] | s[1] | s[2] | s[3] | s[4] | s[5] | s[6] | s[7]
-		c ^= uint16(s[0])<<8 | uint16(s[1])
-		c = t[7][c>>8] ^ t[6][c&0xFF] ^ t[5][s[2]] ^ t[4][s[3]] ^
-			t[3][s[4]] ^ t[2][s[5]] ^ t[1][s[6]] ^ t[0][s[7]]
-		s = s[8:]
-	}
-	for i := 0; i < len(s); i++ {
-		or |= s[i]
-		c = c<<8 ^ t[0][byte(c>>8)^s[i]]
-	}
-	return c, or < 0x80
+	return crcUpdate(crcInit, s), isASCII(s)
 }
 
+// crcTablesPtr is where crcUpdate finds the tables. Reaching them through a
+// variable keeps their address in a register, so each lookup is one
+// instruction, table offset included; through the array itself the compiler
+// recomputes the address for every lookup.
+var crcTablesPtr = &crcTables
+
+// crcUpdate continues CRC c over s. Each step takes sixteen bytes: fourteen
+// lookups that do not depend on the CRC so far, which overlap with the
+// previous step, and two that do.
 func crcUpdate[T string | []byte](c uint16, s T) uint16 {
-	t := &crcTables
-	for len(s) >= 8 {
-		_ = s[7]
-		c ^= uint16(s[0])<<8 | uint16(s[1])
-		c = t[7][c>>8] ^ t[6][c&0xFF] ^ t[5][s[2]] ^ t[4][s[3]] ^
-			t[3][s[4]] ^ t[2][s[5]] ^ t[1][s[6]] ^ t[0][s[7]]
-		s = s[8:]
+	t := crcTablesPtr
+	for len(s) >= 16 {
+		q := s[:16]
+		x := t[13][q[2]] ^ t[12][q[3]] ^ t[11][q[4]] ^ t[10][q[5]] ^
+			t[9][q[6]] ^ t[8][q[7]] ^ t[7][q[8]] ^ t[6][q[9]] ^
+			t[5][q[10]] ^ t[4][q[11]] ^ t[3][q[12]] ^ t[2][q[13]] ^
+			t[1][q[14]] ^ t[0][q[15]]
+		c = x ^ t[15][q[0]^byte(c>>8)] ^ t[14][q[1]^byte(c)]
+		s = s[16:]
 	}
 	for i := 0; i < len(s); i++ {
 		c = c<<8 ^ t[0][byte(c>>8)^s[i]]
@@ -98,26 +95,29 @@ func parseCRCHex(s string) (c uint16, ok bool) {
 	if len(s) != 4 {
 		return 0, false
 	}
-	for i := 0; i < 4; i++ {
-		d, ok := hexDigit(s[i])
-		if !ok {
-			return 0, false
-		}
-		c = c<<4 | uint16(d)
+	d0, d1, d2, d3 := hexValue[s[0]], hexValue[s[1]], hexValue[s[2]], hexValue[s[3]]
+	if d0|d1|d2|d3 > 0xF {
+		return 0, false
 	}
-	return c, true
+	return uint16(d0)<<12 | uint16(d1)<<8 | uint16(d2)<<4 | uint16(d3), true
 }
 
-func hexDigit(b byte) (byte, bool) {
-	switch {
-	case b >= '0' && b <= '9':
-		return b - '0', true
-	case b >= 'A' && b <= 'F':
-		return b - 'A' + 10, true
-	case b >= 'a' && b <= 'f':
-		return b - 'a' + 10, true
+// hexValue maps a byte to its value as a hex digit of either case, and
+// every other byte to 0xFF, so four digits are checked with one test.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xFF
 	}
-	return 0, false
+	for i := 0; i < 16; i++ {
+		t[upperHex[i]] = byte(i)
+		t["0123456789abcdef"[i]] = byte(i)
+	}
+	return t
+}()
+
+func hexDigit(b byte) (byte, bool) {
+	d := hexValue[b]
+	return d, d <= 0xF
 }
 
 func isHex(s string) bool {

@@ -85,7 +85,11 @@ func Decode(payload string) Result {
 // DecodeInto is Decode writing into r and reusing its Tree and Warnings
 // storage: decoding a valid payload into a reused Result allocates nothing.
 func DecodeInto(r *Result, payload string) {
-	*r = Result{Tree: r.Tree[:0], Warnings: r.Warnings[:0], kids: r.kids[:0]}
+	// Clearing in place and putting the storage back is cheaper than
+	// copying in a fresh Result built around it.
+	tree, warnings, kids := r.Tree[:0], r.Warnings[:0], r.kids[:0]
+	*r = Result{}
+	r.Tree, r.Warnings, r.kids = tree, warnings, kids
 	r.decode(payload)
 	if r.Verdict == "" {
 		r.Verdict = VerdictOK
@@ -150,23 +154,13 @@ func (r *Result) decode(payload string) {
 
 	// Structure: characters first, UTF-8 bytes if that fails (VIETQR.md §2).
 	// In ASCII the two agree, and counting bytes is faster.
-	var st treeState
-	if !ascii {
-		st = r.saveTree()
+	var te treeErrors
+	if ascii {
+		r.buildTree(s, false, &te)
+	} else {
+		r.buildTreeNonASCII(s, &te)
 	}
-	te := r.buildTree(s, !ascii)
-	if !ascii && te.failed() {
-		r.undoTree(st)
-		if tb := r.buildTree(s, false); !tb.failed() {
-			te = tb
-			r.ByteLengths = true
-			r.warn(Warning{Code: WarnByteLengths})
-		} else {
-			r.undoTree(st)
-			te = r.buildTree(s, true)
-		}
-	}
-	rootErr, err38, err62 := te.root, te.t38, te.t62
+	rootErr := &te.root
 	r.brokenOptional = te.broken
 	if f := &r.Fields; f.BIN != "" {
 		if k, ok := banks.lookupBIN(f.BIN); ok {
@@ -177,7 +171,7 @@ func (r *Result) decode(payload string) {
 
 	if crcMissing {
 		if rootErr.Problem == ProblemOverrun {
-			r.fail(VerdictTruncated, cause{code: causeSyntax, syntax: rootErr})
+			r.fail(VerdictTruncated, cause{code: causeSyntax, syntax: *rootErr})
 		} else {
 			r.fail(VerdictNoCRC, cause{code: causeCRCMissing})
 		}
@@ -186,10 +180,10 @@ func (r *Result) decode(payload string) {
 	switch rootErr.Problem {
 	case ProblemNone:
 	case ProblemBadID:
-		r.fail(VerdictBadTag, cause{code: causeSyntax, syntax: rootErr})
+		r.fail(VerdictBadTag, cause{code: causeSyntax, syntax: *rootErr})
 	default:
 		if !(crcMissing && rootErr.Problem == ProblemOverrun) {
-			r.fail(VerdictBadLength, cause{code: causeSyntax, syntax: rootErr})
+			r.fail(VerdictBadLength, cause{code: causeSyntax, syntax: *rootErr})
 		}
 	}
 	if structureOK && r.CRCValid {
@@ -210,7 +204,7 @@ func (r *Result) decode(payload string) {
 	}
 	r.EMVOK = r.CRCValid && structureOK && headerOK
 
-	napas38 := r.judge38(err38)
+	napas38 := r.judge38(&te.t38)
 	if !napas38 && rootErr.Problem != ProblemNone && r.rootIndex("38") < 0 {
 		// Cut or broken before 38 could be read: still name the family
 		// when the NAPAS template visibly starts.
@@ -220,8 +214,27 @@ func (r *Result) decode(payload string) {
 	}
 	r.Family = r.classify(napas38)
 	transfer := napas38 && (r.Fields.Service == ServiceAccount || r.Fields.Service == ServiceCard)
-	r.judgeCommon(transfer, err62)
+	r.judgeCommon(transfer, &te.t62)
 	r.Transfer = transfer && r.Verdict == ""
+}
+
+// buildTreeNonASCII builds the tree of a payload with non-ASCII characters:
+// lengths in characters, and if that fails, in UTF-8 bytes; if both fail, the
+// characters' attempt is the one reported.
+func (r *Result) buildTreeNonASCII(s string, te *treeErrors) {
+	st := r.saveTree()
+	r.buildTree(s, true, te)
+	if !te.failed() {
+		return
+	}
+	r.undoTree(st)
+	if r.buildTree(s, false, te); !te.failed() {
+		r.ByteLengths = true
+		r.warn(Warning{Code: WarnByteLengths})
+		return
+	}
+	r.undoTree(st)
+	r.buildTree(s, true, te)
 }
 
 // checkCRC verifies a trailing 6304xxxx and reports whether the payload is
@@ -268,7 +281,7 @@ func (r *Result) checkCRC(s string) (missing, ascii bool) {
 
 // judge38 checks the NAPAS template and reports whether the payload carries
 // one (its GUID is NAPAS's, even if the rest is broken).
-func (r *Result) judge38(err38 SyntaxError) bool {
+func (r *Result) judge38(err38 *SyntaxError) bool {
 	i := r.rootIndex("38")
 	if i < 0 {
 		return false
@@ -280,7 +293,7 @@ func (r *Result) judge38(err38 SyntaxError) bool {
 	}
 	f := &r.Fields
 	if err38.Problem != ProblemNone {
-		r.fail(VerdictBadTag38, cause{code: cause38Syntax, syntax: err38})
+		r.fail(VerdictBadTag38, cause{code: cause38Syntax, syntax: *err38})
 	}
 	j := r.child(i, "01")
 	switch {
@@ -319,7 +332,7 @@ func (r *Result) judge38(err38 SyntaxError) bool {
 // judgeCommon checks the root fields. For a transfer they decide the verdict;
 // for other families the same problems are only warnings, since those codes
 // are not ours to pay.
-func (r *Result) judgeCommon(transfer bool, err62 SyntaxError) {
+func (r *Result) judgeCommon(transfer bool, err62 *SyntaxError) {
 	f := &r.Fields
 	if f.POI != "11" && f.POI != "12" {
 		if transfer {
@@ -355,7 +368,7 @@ func (r *Result) judgeCommon(transfer bool, err62 SyntaxError) {
 	}
 	if err62.Problem != ProblemNone {
 		if transfer {
-			r.fail(VerdictBadTag62, cause{code: cause62Syntax, syntax: err62})
+			r.fail(VerdictBadTag62, cause{code: cause62Syntax, syntax: *err62})
 		} else {
 			r.warn(Warning{Code: WarnBadTemplate, Text: err62.Error()})
 		}
@@ -396,32 +409,36 @@ func (r *Result) warnLong(v, path string, max int) {
 func (r *Result) judgeAmount(transfer bool) {
 	f := &r.Fields
 	s := f.AmountText
-	bad := func(c causeCode) {
-		if transfer {
-			r.fail(VerdictBadAmount, cause{code: c, text: s})
-		} else {
-			r.warn(Warning{Code: WarnAmount, Text: s})
-		}
-	}
 	if len(s) > 13 {
-		bad(causeAmountLong)
+		r.badAmount(transfer, causeAmountLong)
 		return
 	}
-	whole, frac, dot := strings.Cut(s, ".")
-	if whole == "" || !isDigits(whole) || !isDigits(frac) {
-		bad(causeAmountSyntax)
+	// One pass reads the whole part and finds the point; digits are checked
+	// on the way, so a valid amount is read once.
+	var v int64
+	i := 0
+	for ; i < len(s); i++ {
+		d := s[i] - '0'
+		if d > 9 {
+			break
+		}
+		v = v*10 + int64(d)
+	}
+	whole, dot := s[:i], i < len(s) && s[i] == '.'
+	frac := ""
+	if dot {
+		frac = s[i+1:]
+	}
+	if whole == "" || i < len(s) && !dot || !isDigits(frac) {
+		r.badAmount(transfer, causeAmountSyntax)
 		return
 	}
 	if frac != "" {
-		bad(causeAmountDecimals)
+		r.badAmount(transfer, causeAmountDecimals)
 		return
 	}
-	var v int64
-	for i := 0; i < len(whole); i++ {
-		v = v*10 + int64(whole[i]-'0')
-	}
 	if v == 0 {
-		bad(causeAmountZero)
+		r.badAmount(transfer, causeAmountZero)
 		return
 	}
 	f.Amount, f.HasAmount = v, true
@@ -433,6 +450,17 @@ func (r *Result) judgeAmount(transfer bool) {
 	}
 	if v >= 500_000_000 {
 		r.warn(Warning{Code: WarnAmountOverCap, Text: s})
+	}
+}
+
+// badAmount records an unusable 54: the verdict of a transfer, a warning on
+// other codes.
+func (r *Result) badAmount(transfer bool, c causeCode) {
+	s := r.Fields.AmountText
+	if transfer {
+		r.fail(VerdictBadAmount, cause{code: c, text: s})
+	} else {
+		r.warn(Warning{Code: WarnAmount, Text: s})
 	}
 }
 

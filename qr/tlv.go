@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -89,34 +90,59 @@ func AppendTLV(dst []byte, id string, value string) []byte {
 // byChars, a length counts UTF-8 characters (NAPAS's rule); otherwise bytes
 // (the fallback some generators force on us, VIETQR.md §2). It returns the
 // offset of the object it could not read, or -1; syntaxErrorAt says why.
-// Keeping the result small matters: this is the decoder's inner loop.
+//
+// This is the decoder's inner loop, so it is written for the compiler: the
+// tree is grown once, up front, to the most objects the run can hold (each
+// takes at least four bytes), and counting characters is a separate loop, so
+// the byte-counting loop makes no calls and keeps everything in registers.
 func parseRun(tree []Element, payload string, start, end, parent int, byChars bool) ([]Element, int) {
+	tree = slices.Grow(tree, (end-start)/4)
+	if byChars {
+		return parseRunChars(tree, payload, start, end, parent)
+	}
+	p := payload[:end]
+	i := start
+	for i < len(p) {
+		if len(p)-i < 4 {
+			return tree, i
+		}
+		h := p[i : i+4]
+		// Unsigned wrap-around makes each test one comparison.
+		i0, i1, l0, l1 := h[0]-'0', h[1]-'0', h[2]-'0', h[3]-'0'
+		if i0 > 9 || i1 > 9 || l0 > 9 || l1 > 9 {
+			return tree, i
+		}
+		ve := i + 4 + int(l0)*10 + int(l1)
+		if ve > len(p) {
+			return tree, i
+		}
+		// Filling in place is markedly faster than appending a composite
+		// literal; the capacity is there.
+		tree = tree[:len(tree)+1]
+		el := &tree[len(tree)-1]
+		el.ID, el.Value, el.Parent, el.Offset = h[:2], p[i+4:ve], parent, i
+		i = ve
+	}
+	return tree, -1
+}
+
+// parseRunChars is parseRun counting lengths in characters; tree has room.
+func parseRunChars(tree []Element, payload string, start, end, parent int) ([]Element, int) {
 	i := start
 	for i < end {
 		if end-i < 4 {
 			return tree, i
 		}
-		// Unsigned wrap-around makes each test one comparison.
 		i0, i1, l0, l1 := payload[i]-'0', payload[i+1]-'0', payload[i+2]-'0', payload[i+3]-'0'
 		if i0 > 9 || i1 > 9 || l0 > 9 || l1 > 9 {
 			return tree, i
 		}
 		vs := i + 4
-		ve := vs + int(l0)*10 + int(l1)
-		if byChars {
-			ve = skipChars(payload, vs, end, int(l0)*10+int(l1))
-		}
+		ve := skipChars(payload, vs, end, int(l0)*10+int(l1))
 		if ve > end {
 			return tree, i
 		}
-		// Growing by hand and filling in place is markedly faster than
-		// appending a composite literal.
-		if len(tree) == cap(tree) {
-			tree = append(tree, Element{})[:len(tree)]
-		}
-		tree = tree[:len(tree)+1]
-		el := &tree[len(tree)-1]
-		el.ID, el.Value, el.Parent, el.Offset = payload[i:i+2], payload[vs:ve], parent, i
+		tree = append(tree, Element{ID: payload[i : i+2], Value: payload[vs:ve], Parent: parent, Offset: i})
 		i = ve
 	}
 	return tree, -1
@@ -172,10 +198,19 @@ func isDigits(s string) bool {
 }
 
 func isASCII(s string) bool {
-	// OR-ing every byte and testing once avoids a branch per byte.
-	var or byte
-	for i := 0; i < len(s); i++ {
-		or |= s[i]
+	// OR-ing every byte and testing once avoids a branch per byte; the
+	// compiler merges each run of eight byte loads into one.
+	var or uint64
+	for len(s) >= 16 {
+		q := s[:16]
+		or |= uint64(q[0]) | uint64(q[1])<<8 | uint64(q[2])<<16 | uint64(q[3])<<24 |
+			uint64(q[4])<<32 | uint64(q[5])<<40 | uint64(q[6])<<48 | uint64(q[7])<<56
+		or |= uint64(q[8]) | uint64(q[9])<<8 | uint64(q[10])<<16 | uint64(q[11])<<24 |
+			uint64(q[12])<<32 | uint64(q[13])<<40 | uint64(q[14])<<48 | uint64(q[15])<<56
+		s = s[16:]
 	}
-	return or < utf8.RuneSelf
+	for i := 0; i < len(s); i++ {
+		or |= uint64(s[i])
+	}
+	return or&0x8080808080808080 == 0
 }

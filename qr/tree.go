@@ -38,7 +38,8 @@ func (r *Result) undoTree(st treeState) {
 // buildTree parses s into r.Tree, descends into the templates it knows and
 // reads the common fields; where an ID repeats, the first wins. With byChars,
 // lengths count characters, otherwise bytes.
-func (r *Result) buildTree(s string, byChars bool) (te treeErrors) {
+func (r *Result) buildTree(s string, byChars bool, te *treeErrors) {
+	*te = treeErrors{}
 	var bad int
 	if r.Tree, bad = parseRun(r.Tree[:0], s, 0, len(s), -1, byChars); bad >= 0 {
 		te.root = syntaxErrorAt(s, bad, len(s), byChars)
@@ -56,10 +57,10 @@ func (r *Result) buildTree(s string, byChars bool) (te treeErrors) {
 			continue
 		}
 		r.rootAt[id] = uint16(i + 1) // MaxPayloadLen keeps the tree far below 65,535
-		switch {
-		case id == 0:
+		switch id {
+		case 0:
 			f.FormatIndicator = v
-		case id == 1:
+		case 1:
 			f.POI = v
 			switch v {
 			case "11":
@@ -67,25 +68,28 @@ func (r *Result) buildTree(s string, byChars bool) (te treeErrors) {
 			case "12":
 				f.Initiation = Dynamic
 			}
-		case id == 38:
-			te.t38 = r.read38(i, byChars)
-		case id == 52:
+		case 38:
+			r.read38(i, byChars, &te.t38)
+		case 52:
 			f.MCC = v
-		case id == 53:
+		case 53:
 			f.Currency = v
-		case id == 54:
+		case 54:
 			f.AmountText = v
-		case id == 58:
+		case 58:
 			f.Country = v
-		case id == 59:
+		case 59:
 			f.MerchantName = v
-		case id == 60:
+		case 60:
 			f.City = v
-		case id == 61:
+		case 61:
 			f.PostalCode = v
-		case id == 62:
-			te.t62 = r.read62(i, byChars)
-		case isOptionalTemplate(id), id >= 80:
+		case 62:
+			r.read62(i, byChars, &te.t62)
+		default:
+			if !isOptionalTemplate(id) && id < 80 {
+				break
+			}
 			if isMerchantTemplate(id) {
 				r.merchants |= 1 << id
 			}
@@ -93,7 +97,7 @@ func (r *Result) buildTree(s string, byChars bool) (te treeErrors) {
 			// TPBank (8707CLASSIC) and MoMo (8003046) put plain values
 			// there: a failed parse there just means a plain value.
 			before := len(r.Tree)
-			if err := r.parseChildren(i, byChars); err.Problem != ProblemNone {
+			if !r.parseChildren(i, byChars, nil) {
 				r.Tree = r.Tree[:before]
 				if id < 80 && v != "" {
 					te.broken++
@@ -103,18 +107,16 @@ func (r *Result) buildTree(s string, byChars bool) (te treeErrors) {
 			r.setKids(i, before)
 		}
 	}
-	return te
 }
 
 // read38 parses NAPAS's template and its beneficiary template 38.01.
-func (r *Result) read38(i int, byChars bool) SyntaxError {
+func (r *Result) read38(i int, byChars bool, err *SyntaxError) {
 	f := &r.Fields
 	from := len(r.Tree)
-	err := r.parseChildren(i, byChars)
-	r.setKids(i, from)
-	if err.Problem != ProblemNone {
+	if !r.parseChildren(i, byChars, err) {
 		err.Context = "38"
 	}
+	r.setKids(i, from)
 	to := len(r.Tree)
 	for j := from; j < to; j++ {
 		c := &r.Tree[j]
@@ -135,12 +137,10 @@ func (r *Result) read38(i int, byChars bool) SyntaxError {
 				continue // a repeat, or 38 itself is broken
 			}
 			from := len(r.Tree)
-			e01 := r.parseChildren(j, byChars)
-			r.setKids(j, from)
-			if e01.Problem != ProblemNone {
-				e01.Context = "38.01"
-				err = e01
+			if !r.parseChildren(j, byChars, err) {
+				err.Context = "38.01"
 			}
+			r.setKids(j, from)
 			for k := from; k < len(r.Tree); k++ {
 				g := &r.Tree[k]
 				if g.Value == "" {
@@ -161,18 +161,16 @@ func (r *Result) read38(i int, byChars bool) SyntaxError {
 			}
 		}
 	}
-	return err
 }
 
 // read62 parses the additional-data template.
-func (r *Result) read62(i int, byChars bool) SyntaxError {
+func (r *Result) read62(i int, byChars bool, err *SyntaxError) {
 	f := &r.Fields
 	from := len(r.Tree)
-	err := r.parseChildren(i, byChars)
-	r.setKids(i, from)
-	if err.Problem != ProblemNone {
+	if !r.parseChildren(i, byChars, err) {
 		err.Context = "62"
 	}
+	r.setKids(i, from)
 	for j := from; j < len(r.Tree); j++ {
 		c := &r.Tree[j]
 		if c.Value == "" {
@@ -201,18 +199,22 @@ func (r *Result) read62(i int, byChars bool) SyntaxError {
 			*dst = c.Value
 		}
 	}
-	return err
 }
 
-// parseChildren appends the children of template Tree[i] to the tree.
-func (r *Result) parseChildren(i int, byChars bool) SyntaxError {
+// parseChildren appends the children of template Tree[i] to the tree and
+// reports whether they all parsed; if not, it describes the problem in err
+// unless err is nil.
+func (r *Result) parseChildren(i int, byChars bool, err *SyntaxError) bool {
 	start := r.Tree[i].Offset + 4
 	end := start + len(r.Tree[i].Value)
 	var bad int
 	if r.Tree, bad = parseRun(r.Tree, r.Payload, start, end, i, byChars); bad >= 0 {
-		return syntaxErrorAt(r.Payload, bad, end, byChars)
+		if err != nil {
+			*err = syntaxErrorAt(r.Payload, bad, end, byChars)
+		}
+		return false
 	}
-	return SyntaxError{}
+	return true
 }
 
 // setKids records that the children of Tree[p] are Tree[from:]; children are
