@@ -42,14 +42,14 @@ type Bank struct {
 
 // directory is the parsed banks.tsv, built once at start-up.
 type directory struct {
-	banks  []Bank         // sorted for a picker
-	byBIN  map[uint32]int // every BIN as a number, SBV ones included → index in banks
+	banks []Bank         // sorted for a picker
+	byBIN map[uint32]int // every BIN as a number, SBV ones included → index in banks
 	// napasBIN[k] is 1 + the index in banks of BIN 970000+k, 0 when none: the
 	// decoder and encoder look up every payload's BIN, nearly all are
 	// 970xxx or 971xxx, and an array index is several times faster than a
 	// map lookup. Other BINs (422589, 546034, …) go to byBIN.
 	napasBIN [napasBINSpan]uint16
-	byCode map[string]int // upper-cased primary code → index
+	byCode   map[string]int // upper-cased primary code → index
 }
 
 var banks = parseDirectory(banksTSV)
