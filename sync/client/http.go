@@ -1,0 +1,122 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxResponseBytes caps what the client reads of any answer: a push
+// response for 500 events is far below it.
+const maxResponseBytes = 8 << 20
+
+// do sends one request and reads the whole answer, capped.
+func (c *Client) do(ctx context.Context, method, path, token string, body []byte, header map[string]string) (*http.Response, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.opts.AppVersion != "" {
+		req.Header.Set("User-Agent", "choso-client/"+c.opts.AppVersion)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes+1))
+	if err != nil {
+		return res, nil, err
+	}
+	if len(raw) > maxResponseBytes {
+		return res, nil, errors.New("client: answer over 8 MiB")
+	}
+	return res, raw, nil
+}
+
+// apiError is the server's error body.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// errorCode returns the code of an error body, "" when it has none.
+func errorCode(raw []byte) (code, message string) {
+	var e apiError
+	if json.Unmarshal(raw, &e) != nil {
+		return "", ""
+	}
+	return e.Error.Code, e.Error.Message
+}
+
+// HTTPError is a server answer that was not a success.
+type HTTPError struct {
+	Status  int
+	Code    string // the error body's code, e.g. rate_limited
+	Message string
+}
+
+func (e *HTTPError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("client: server answered %d %s: %s", e.Status, e.Code, e.Message)
+	}
+	return fmt.Sprintf("client: server answered %d", e.Status)
+}
+
+func httpError(res *http.Response, raw []byte) error {
+	code, msg := errorCode(raw)
+	return &HTTPError{Status: res.StatusCode, Code: code, Message: msg}
+}
+
+// retryAfter reads a Retry-After header, in seconds or as an HTTP date
+// (against the server's Date header, so the phone's clock does not
+// matter); 0 when absent or unreadable. It is capped at an hour.
+func retryAfter(h http.Header) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0
+		}
+		d = time.Duration(min(n, 3600)) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		now, err := http.ParseTime(h.Get("Date"))
+		if err != nil {
+			return 0
+		}
+		d = t.Sub(now)
+	}
+	return max(0, min(d, time.Hour))
+}
+
+// Error codes the client acts on (DESIGN.md §9).
+const (
+	codeDeviceRevoked   = "device_revoked"
+	codeDeviceSuspended = "device_suspended"
+)

@@ -1,0 +1,177 @@
+package client
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// loop is the running push loop.
+type loop struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	kick   chan struct{}
+	// next is when the loop may push again (Retry-After, backoff, the
+	// reconnect delay). Guarded by Client.mu.
+	next time.Time
+}
+
+// Run starts the push loop in the background, if it is not running: it
+// pushes whenever events are pending and the phone is online, one request
+// at a time, backs off after failures, honours Retry-After, pulls the
+// config when a push says it changed, and stops on a state only the app can
+// clear (revoked, suspended, unauthorized, needs_reenroll) until Kick.
+func (c *Client) Run() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loop != nil || c.closed {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &loop{cancel: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1)}
+	c.loop = l
+	go c.run(ctx, l)
+}
+
+// Stop stops the push loop and waits for it; a push in flight is
+// abandoned (nothing it carried is deleted, so it is sent again later).
+func (c *Client) Stop() {
+	c.mu.Lock()
+	l := c.loop
+	c.loop = nil
+	c.mu.Unlock()
+	if l == nil {
+		return
+	}
+	l.cancel()
+	<-l.done
+}
+
+// Kick asks the loop to push now: after the app fixed what stopped it, or
+// when it knows the network is back. It does not cut a Retry-After short.
+func (c *Client) Kick() {
+	c.mu.Lock()
+	l := c.loop
+	c.mu.Unlock()
+	if l != nil {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// SetOnline tells the client whether the phone has a network. Coming back
+// online waits a random 0–ReconnectJitterMs before the first push, so the
+// phones of a market do not all push the moment the market closes.
+func (c *Client) SetOnline(online bool) {
+	c.mu.Lock()
+	was := c.online
+	c.online = online
+	l := c.loop
+	if online && !was && l != nil && c.opts.ReconnectJitterMs > 0 {
+		at := time.Now().Add(time.Duration(rand.Int64N(c.opts.ReconnectJitterMs+1)) * time.Millisecond)
+		if at.After(l.next) {
+			l.next = at
+		}
+	}
+	c.mu.Unlock()
+	c.Kick()
+}
+
+// eventAdded wakes the loop for a new event, after PushDelayMs.
+func (c *Client) eventAdded() {
+	c.mu.Lock()
+	l := c.loop
+	if l != nil && c.opts.PushDelayMs > 0 {
+		at := time.Now().Add(time.Duration(c.opts.PushDelayMs) * time.Millisecond)
+		if at.After(l.next) {
+			l.next = at
+		}
+	}
+	c.mu.Unlock()
+	c.Kick()
+}
+
+func (c *Client) run(ctx context.Context, l *loop) {
+	defer close(l.done)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		wait, work := c.nextStep(l)
+		if work {
+			c.step(ctx, l)
+			if ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		if wait > 0 {
+			timer.Reset(wait)
+		}
+		var tc <-chan time.Time
+		if wait > 0 {
+			tc = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.kick:
+		case <-tc:
+		}
+		if wait > 0 && !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// nextStep decides whether there is work now, or how long to wait for it
+// (0 means until a kick).
+func (c *Client) nextStep(l *loop) (time.Duration, bool) {
+	c.mu.Lock()
+	online, next := c.online, l.next
+	c.mu.Unlock()
+	if !online {
+		return 0, false
+	}
+	if d := time.Until(next); d > 0 {
+		return d, false
+	}
+	st, err := c.Status()
+	if err != nil || !st.Enrolled || st.State != StateOK {
+		return 0, false
+	}
+	return 0, st.Pending > 0 || st.ConfigStale
+}
+
+// step does one unit of work: a config pull when stale, else a push.
+func (c *Client) step(ctx context.Context, l *loop) {
+	st, err := c.Status()
+	if err != nil {
+		return
+	}
+	var delay int64
+	if st.ConfigStale && st.Pending == 0 {
+		if _, err := c.refreshConfig(ctx); err != nil && ctx.Err() == nil {
+			c.mu.Lock()
+			c.failures++
+			delay = backoff(c.failures, c.opts.BackoffBaseMs, c.opts.BackoffCapMs, rand.Float64())
+			c.mu.Unlock()
+		}
+	} else {
+		r, err := c.pushOnce(ctx)
+		if err != nil || r == nil {
+			delay = c.opts.BackoffBaseMs
+		} else {
+			delay = r.NextDelayMs
+		}
+	}
+	c.mu.Lock()
+	if at := time.Now().Add(time.Duration(delay) * time.Millisecond); at.After(l.next) {
+		l.next = at
+	}
+	c.mu.Unlock()
+}
