@@ -30,7 +30,7 @@ func (banks) LookupBIN(bin string) (string, string, bool) { return bin, "bank", 
 // world is one market with one stall and its enrolled phones, over a real
 // bbolt file, with a settable clock.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	db     *bolt.DB
 	reg    *choso.Registry
 	pusher *chosync.Pusher
@@ -41,7 +41,9 @@ type world struct {
 
 var hcm, _ = time.LoadLocation("Asia/Ho_Chi_Minh")
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldB(t) }
+
+func newWorldB(t testing.TB) *world {
 	t.Helper()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "choso.db"), bolt.Options{})
 	if err != nil {
@@ -104,15 +106,30 @@ func (w *world) phone() *phone {
 	return &phone{w: w, id: d.ID}
 }
 
-// newULID makes a valid ULID for a test event.
+// newULID makes a ULID as phones do: 48 bits of milliseconds, then 80
+// random bits, in Crockford base32.
 func newULID() string {
 	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	var r [10]byte
+	rand.Read(r[:])
+	ms := uint64(time.Now().UnixMilli())
 	var b [26]byte
-	rand.Read(b[:])
-	for i := range b {
-		b[i] = alphabet[b[i]%32]
+	for i := 9; i >= 0; i-- {
+		b[i] = alphabet[ms&31]
+		ms >>= 5
 	}
-	b[0] = '0'
+	var acc uint64
+	bits := 0
+	n := 10
+	for _, x := range r {
+		acc = acc<<8 | uint64(x)
+		bits += 8
+		for bits >= 5 && n < 26 {
+			bits -= 5
+			b[n] = alphabet[(acc>>uint(bits))&31]
+			n++
+		}
+	}
 	return string(b[:])
 }
 
