@@ -166,14 +166,23 @@ func prefixEnd(prefix []byte) []byte {
 // takes another byte and a migration.
 const binFormat1 = 1
 
-// encoder appends a record's fields to b.
-type encoder struct{ b []byte }
-
-func newEncoder(size int) *encoder {
-	e := &encoder{b: make([]byte, 0, size)}
-	e.b = append(e.b, binFormat1)
-	return e
+// encoder appends a record's fields to b, after the key the record goes
+// under, so that a Put takes one allocation for both.
+type encoder struct {
+	b   []byte
+	key int // length of the key at the front of b
 }
+
+// newEncoder starts a record of about size bytes under key (nil for none);
+// it copies key, which may live on the caller's stack.
+func newEncoder(key []byte, size int) encoder {
+	b := make([]byte, 0, len(key)+1+size)
+	b = append(b, key...)
+	return encoder{b: append(b, binFormat1), key: len(key)}
+}
+
+// keyValue returns the key and the encoded value, ready for Put.
+func (e *encoder) keyValue() (k, v []byte) { return e.b[:e.key:e.key], e.b[e.key:] }
 
 func (e *encoder) uint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
 func (e *encoder) int(v int64)   { e.b = binary.AppendVarint(e.b, v) }
@@ -263,7 +272,11 @@ func (d *decoder) time() time.Time {
 		d.bad = true
 		return time.Time{}
 	}
-	return time.Unix(sec, int64(nsec)).UTC()
+	t := time.Unix(sec, int64(nsec)).UTC()
+	if t.Unix() != sec { // outside the range time.Time holds: never written
+		d.bad = true
+	}
+	return t
 }
 
 // done returns EInternal if the value was malformed or had bytes left over:

@@ -25,14 +25,37 @@ func scanLimit(n int) int {
 	return n
 }
 
-// seqPartKey is prefix + "/" + seq BE: a device's result key. The prefix
-// holds no separator, so each device's keys are a range of their own, in
-// seq order.
-func seqPartKey(prefix string, seq uint64) []byte {
-	k := make([]byte, 0, len(prefix)+len(keySep)+8)
-	k = append(k, prefix...)
-	k = append(k, keySep...)
-	return binary.BigEndian.AppendUint64(k, seq)
+// appendFill is how full bbolt packs the pages of the events and changes
+// logs when they split. They only ever grow at the end, so a page left half
+// empty (bbolt's default, for random inserts) would stay so for good: full
+// pages halve the log on disk and the pages each commit writes.
+const appendFill = 1.0
+
+// notFound is ENotFound without fmt: the lookups on the push path (is this
+// ULID new? is there a day yet?) miss as often as they hit.
+func notFound(message string) error {
+	return &choso.Error{Code: choso.ENotFound, Message: message}
+}
+
+// appendResultKey appends device ID + "/" + seq BE, a result's key, to b.
+// The ID holds no separator, so each device's results are a range of their
+// own, in seq order.
+func appendResultKey(b []byte, deviceID string, seq uint64) []byte {
+	b = append(b, deviceID...)
+	b = append(b, keySep...)
+	return binary.BigEndian.AppendUint64(b, seq)
+}
+
+// keyBuf holds a key being built on the stack: the encoders copy keys into
+// the allocation they make for the value.
+type keyBuf [64]byte
+
+// appendDayKey appends owner ID + "/" + date, a stall's or a device's day
+// key, to b.
+func appendDayKey(b []byte, ownerID, date string) []byte {
+	b = append(b, ownerID...)
+	b = append(b, keySep...)
+	return append(b, date...)
 }
 
 // checkDate returns EInvalid unless date has the form YYYY-MM-DD, so that
@@ -60,10 +83,11 @@ func isDate(s string) bool {
 func (tx *Tx) FindResult(deviceID string, seq uint64) (*choso.EventResult, error) {
 	var v []byte
 	if checkKeyPart("device ID", deviceID) == nil {
-		v = tx.bucket(bucketResults).Get(seqPartKey(deviceID, seq))
+		var buf keyBuf
+		v = tx.bucket(bucketResults).Get(appendResultKey(buf[:0], deviceID, seq))
 	}
 	if v == nil {
-		return nil, choso.Errorf(choso.ENotFound, "no result for seq %d of device %q", seq, deviceID)
+		return nil, notFound("no result for this seq of device " + deviceID)
 	}
 	return decodeResult(v)
 }
@@ -80,7 +104,8 @@ func (tx *Tx) PutResult(deviceID string, seq uint64, r *choso.EventResult) error
 	if seq == 0 {
 		return choso.Errorf(choso.EInvalid, "device %s: seq 0 (seqs start at 1)", deviceID)
 	}
-	return tx.bucket(bucketResults).Put(seqPartKey(deviceID, seq), encodeResult(r))
+	var buf keyBuf
+	return tx.bucket(bucketResults).Put(encodeResult(appendResultKey(buf[:0], deviceID, seq), r))
 }
 
 // FindEntity returns the entity of a client ULID; see choso.SyncTx.
@@ -90,7 +115,7 @@ func (tx *Tx) FindEntity(id string) (*choso.Entity, error) {
 		v = tx.bucket(bucketEntities).Get([]byte(id))
 	}
 	if v == nil {
-		return nil, choso.Errorf(choso.ENotFound, "no entity with ID %q", id)
+		return nil, notFound("no entity with ID " + id)
 	}
 	return decodeEntity(v)
 }
@@ -104,7 +129,8 @@ func (tx *Tx) PutEntity(id string, e *choso.Entity) error {
 	if id == "" {
 		return choso.Errorf(choso.EInvalid, "entity ID is empty")
 	}
-	return tx.bucket(bucketEntities).Put([]byte(id), encodeEntity(e))
+	var buf keyBuf
+	return tx.bucket(bucketEntities).Put(encodeEntity(append(buf[:0], id...), e))
 }
 
 // AppendEvent stores e under the events bucket's next sequence; see
@@ -115,12 +141,14 @@ func (tx *Tx) AppendEvent(e *choso.Event) (uint64, error) {
 		return 0, err
 	}
 	b := tx.bucket(bucketEvents)
+	b.FillPercent = appendFill
 	seq, err := b.NextSequence()
 	if err != nil {
 		return 0, err
 	}
 	e.ServerSeq = seq
-	return seq, b.Put(seqKey(seq), encodeEvent(e))
+	var buf keyBuf
+	return seq, b.Put(encodeEvent(binary.BigEndian.AppendUint64(buf[:0], seq), e))
 }
 
 // ListEvents returns up to limit events after the server seq after, in
@@ -137,7 +165,7 @@ func (tx *Tx) FindStallDay(stallID, date string) (*choso.StallDay, error) {
 		v = tx.bucket(bucketStallDays).Get(joinKey(stallID, date))
 	}
 	if v == nil {
-		return nil, choso.Errorf(choso.ENotFound, "no totals of stall %q on %q", stallID, date)
+		return nil, notFound("no totals of stall " + stallID + " on " + date)
 	}
 	return decodeStallDay(v)
 }
@@ -155,7 +183,8 @@ func (tx *Tx) PutStallDay(d *choso.StallDay) error {
 	if err := checkDate(d.Date); err != nil {
 		return err
 	}
-	return tx.bucket(bucketStallDays).Put(joinKey(d.StallID, d.Date), encodeStallDay(d))
+	var buf keyBuf
+	return tx.bucket(bucketStallDays).Put(encodeStallDay(appendDayKey(buf[:0], d.StallID, d.Date), d))
 }
 
 // ListStallDays returns a stall's days from from to to, both inclusive, in
@@ -188,7 +217,7 @@ func (tx *Tx) FindDeviceDay(deviceID, date string) (*choso.DeviceDay, error) {
 		v = tx.bucket(bucketDeviceDays).Get(joinKey(deviceID, date))
 	}
 	if v == nil {
-		return nil, choso.Errorf(choso.ENotFound, "no tally of device %q on %q", deviceID, date)
+		return nil, notFound("no tally of device " + deviceID + " on " + date)
 	}
 	return decodeDeviceDay(v)
 }
@@ -206,7 +235,8 @@ func (tx *Tx) PutDeviceDay(d *choso.DeviceDay) error {
 	if err := checkDate(d.Date); err != nil {
 		return err
 	}
-	return tx.bucket(bucketDeviceDays).Put(joinKey(d.DeviceID, d.Date), encodeDeviceDay(d))
+	var buf keyBuf
+	return tx.bucket(bucketDeviceDays).Put(encodeDeviceDay(appendDayKey(buf[:0], d.DeviceID, d.Date), d))
 }
 
 // AppendChange stores c under the changes bucket's next sequence; see
@@ -216,12 +246,14 @@ func (tx *Tx) AppendChange(c *choso.Change) (uint64, error) {
 		return 0, err
 	}
 	b := tx.bucket(bucketChanges)
+	b.FillPercent = appendFill
 	seq, err := b.NextSequence()
 	if err != nil {
 		return 0, err
 	}
 	c.ChangeSeq = seq
-	return seq, b.Put(seqKey(seq), encodeChange(c))
+	var buf keyBuf
+	return seq, b.Put(encodeChange(binary.BigEndian.AppendUint64(buf[:0], seq), c))
 }
 
 // ListChanges returns up to limit changes after the change seq after, in
@@ -251,15 +283,15 @@ func scanSeqs[T any](b *bolt.Bucket, after uint64, limit int, decode func([]byte
 // The record codecs. Each writes every field of its type in declaration
 // order; see the binary form in encoding.go.
 
-func encodeResult(r *choso.EventResult) []byte {
-	e := newEncoder(16 + len(r.Status) + len(r.Code) + len(r.Message) + len(r.Hash) + len(r.Note))
+func encodeResult(key []byte, r *choso.EventResult) (k, v []byte) {
+	e := newEncoder(key, 16+len(r.Status)+len(r.Code)+len(r.Message)+len(r.Hash)+len(r.Note))
 	e.str(r.Status)
 	e.str(r.Code)
 	e.str(r.Message)
 	e.bytes(r.Hash)
 	e.uint(r.ServerSeq)
 	e.str(r.Note)
-	return e.b
+	return e.keyValue()
 }
 
 func decodeResult(v []byte) (*choso.EventResult, error) {
@@ -275,9 +307,9 @@ func decodeResult(v []byte) (*choso.EventResult, error) {
 	return r, d.done("event result")
 }
 
-func encodeEntity(x *choso.Entity) []byte {
-	e := newEncoder(40 + len(x.DeviceID) + len(x.Hash) + len(x.Type) + len(x.StallID) + len(x.BusinessDate) +
-		len(x.Method) + len(x.VoidedBy) + len(x.PendingVoid))
+func encodeEntity(key []byte, x *choso.Entity) (k, v []byte) {
+	e := newEncoder(key, 40+len(x.DeviceID)+len(x.Hash)+len(x.Type)+len(x.StallID)+len(x.BusinessDate)+
+		len(x.Method)+len(x.VoidedBy)+len(x.PendingVoid))
 	e.str(x.DeviceID)
 	e.uint(x.Seq)
 	e.bytes(x.Hash)
@@ -289,7 +321,7 @@ func encodeEntity(x *choso.Entity) []byte {
 	e.int(x.Amount)
 	e.str(x.VoidedBy)
 	e.str(x.PendingVoid)
-	return e.b
+	return e.keyValue()
 }
 
 func decodeEntity(v []byte) (*choso.Entity, error) {
@@ -310,9 +342,9 @@ func decodeEntity(v []byte) (*choso.Entity, error) {
 	return x, d.done("entity")
 }
 
-func encodeEvent(x *choso.Event) []byte {
-	e := newEncoder(80 + len(x.DeviceID) + len(x.StallID) + len(x.MarketID) + len(x.ID) + len(x.Type) +
-		len(x.Payload) + len(x.BusinessDate) + len(x.DeviceBusinessDate) + len(x.HLC) + len(x.TimeQuality))
+func encodeEvent(key []byte, x *choso.Event) (k, v []byte) {
+	e := newEncoder(key, 80+len(x.DeviceID)+len(x.StallID)+len(x.MarketID)+len(x.ID)+len(x.Type)+
+		len(x.Payload)+len(x.BusinessDate)+len(x.DeviceBusinessDate)+len(x.HLC)+len(x.TimeQuality))
 	e.uint(x.ServerSeq)
 	e.str(x.DeviceID)
 	e.str(x.StallID)
@@ -330,7 +362,7 @@ func encodeEvent(x *choso.Event) []byte {
 	e.int(x.EffectiveMs)
 	e.str(x.TimeQuality)
 	e.time(x.ReceivedAt)
-	return e.b
+	return e.keyValue()
 }
 
 func decodeEvent(v []byte) (*choso.Event, error) {
@@ -441,10 +473,10 @@ func stallDaySize(x *choso.StallDay) int {
 		methodTotalsSize(x.ByMethod)
 }
 
-func encodeStallDay(x *choso.StallDay) []byte {
-	e := newEncoder(stallDaySize(x))
+func encodeStallDay(key []byte, x *choso.StallDay) (k, v []byte) {
+	e := newEncoder(key, stallDaySize(x))
 	e.stallDay(x)
-	return e.b
+	return e.keyValue()
 }
 
 func decodeStallDay(v []byte) (*choso.StallDay, error) {
@@ -453,15 +485,15 @@ func decodeStallDay(v []byte) (*choso.StallDay, error) {
 	return &x, d.done("stall day")
 }
 
-func encodeDeviceDay(x *choso.DeviceDay) []byte {
-	e := newEncoder(40 + len(x.DeviceID) + len(x.Date) + methodTotalsSize(x.ByMethod))
+func encodeDeviceDay(key []byte, x *choso.DeviceDay) (k, v []byte) {
+	e := newEncoder(key, 40+len(x.DeviceID)+len(x.Date)+methodTotalsSize(x.ByMethod))
 	e.str(x.DeviceID)
 	e.str(x.Date)
 	e.methodTotals(x.ByMethod)
 	e.uint(x.MinSeq)
 	e.uint(x.MaxSeq)
 	e.int(x.Sales)
-	return e.b
+	return e.keyValue()
 }
 
 func decodeDeviceDay(v []byte) (*choso.DeviceDay, error) {
@@ -477,12 +509,12 @@ func decodeDeviceDay(v []byte) (*choso.DeviceDay, error) {
 	return x, d.done("device day")
 }
 
-func encodeChange(x *choso.Change) []byte {
-	e := newEncoder(24 + stallDaySize(&x.Day))
+func encodeChange(key []byte, x *choso.Change) (k, v []byte) {
+	e := newEncoder(key, 24+stallDaySize(&x.Day))
 	e.uint(x.ChangeSeq)
 	e.stallDay(&x.Day)
 	e.time(x.At)
-	return e.b
+	return e.keyValue()
 }
 
 func decodeChange(v []byte) (*choso.Change, error) {

@@ -1,0 +1,341 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"reflect"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/choso/choso"
+)
+
+// fill sets every field reachable from v to a non-zero value that differs
+// from every other field's, so a codec that drops or swaps a field fails a
+// round trip. Maps get two entries; pointers a fresh value.
+func fill(v reflect.Value, n *int) {
+	*n++
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(fmt.Sprintf("s%d-Chợ", *n))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(int64(-*n * 1_000_003))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(uint64(*n) << 33)
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			v.SetBytes([]byte{byte(*n), 0, 0xff})
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), 2, 2)
+		fill(s.Index(0), n)
+		fill(s.Index(1), n)
+		v.Set(s)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		for range 2 {
+			k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+			fill(k, n)
+			fill(e, n)
+			m.SetMapIndex(k, e)
+		}
+		v.Set(m)
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		fill(p.Elem(), n)
+		v.Set(p)
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			v.Set(reflect.ValueOf(time.Unix(1_772_000_000+int64(*n)*3607, int64(*n)*1001).UTC()))
+			return
+		}
+		for i := range v.NumField() {
+			fill(v.Field(i), n)
+		}
+	default:
+		panic("fill: add a case for " + v.Kind().String())
+	}
+}
+
+func filled[T any]() *T {
+	var x T
+	n := 0
+	fill(reflect.ValueOf(&x).Elem(), &n)
+	return &x
+}
+
+// codec is one record type's encoder and decoder, as values for the tables.
+type codec struct {
+	name   string
+	filled func() any
+	encode func(any) []byte
+	decode func([]byte) (any, error)
+}
+
+func codecOf[T any](name string, enc func([]byte, *T) ([]byte, []byte), dec func([]byte) (*T, error)) codec {
+	return codec{
+		name:   name,
+		filled: func() any { return filled[T]() },
+		encode: func(x any) []byte { _, v := enc(nil, x.(*T)); return v },
+		decode: func(b []byte) (any, error) { return dec(b) },
+	}
+}
+
+var codecs = []codec{
+	codecOf("EventResult", encodeResult, decodeResult),
+	codecOf("Entity", encodeEntity, decodeEntity),
+	codecOf("Event", encodeEvent, decodeEvent),
+	codecOf("StallDay", encodeStallDay, decodeStallDay),
+	codecOf("DeviceDay", encodeDeviceDay, decodeDeviceDay),
+	codecOf("Change", encodeChange, decodeChange),
+}
+
+func TestRecordCodecs_RoundTripEveryField(t *testing.T) {
+	for _, c := range codecs {
+		t.Run(c.name, func(t *testing.T) {
+			want := c.filled()
+			got, err := c.decode(c.encode(want))
+			if err != nil {
+				t.Fatalf("decode(encode(x)): %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("decode(encode(x)):\n got %+v\nwant %+v\n(a field added to the root type needs its codec updated)", got, want)
+			}
+		})
+	}
+}
+
+func TestRecordCodecs_NilAndEmptyStayApart(t *testing.T) {
+	for _, day := range []*choso.StallDay{
+		{StallID: "stl_a", Date: "2026-03-02"},
+		{StallID: "stl_a", Date: "2026-03-02", ByMethod: map[string]choso.MethodTotals{}},
+	} {
+		_, v := encodeStallDay(nil, day)
+		got, err := decodeStallDay(v)
+		if err != nil || (got.ByMethod == nil) != (day.ByMethod == nil) {
+			t.Fatalf("StallDay ByMethod %#v: got %#v, %v; want it back as it was", day.ByMethod, got.ByMethod, err)
+		}
+	}
+	for _, hash := range [][]byte{nil, {}} {
+		_, v := encodeResult(nil, &choso.EventResult{Hash: hash})
+		got, err := decodeResult(v)
+		if err != nil || (got.Hash == nil) != (hash == nil) {
+			t.Fatalf("EventResult Hash %#v: got %#v, %v; want it back as it was", hash, got.Hash, err)
+		}
+	}
+}
+
+func TestRecordCodecs_CorruptValueInternal(t *testing.T) {
+	for _, c := range codecs {
+		good := c.encode(c.filled())
+		for name, bad := range map[string][]byte{
+			"empty":           nil,
+			"unknown format":  append([]byte{binFormat1 + 1}, good[1:]...),
+			"truncated":       good[:len(good)-1],
+			"trailing bytes":  append(bytes.Clone(good), 0),
+			"JSON, not codec": []byte(`{"status":"applied"}`),
+		} {
+			_, err := c.decode(bad)
+			if got := choso.ErrorCode(err); got != choso.EInternal {
+				t.Errorf("%s: decode(%s): got code %q (%v), want %q", c.name, name, got, err, choso.EInternal)
+			}
+		}
+	}
+}
+
+// FuzzRecordCodecs decodes arbitrary bytes with every record decoder: none
+// may panic, and whatever decodes must encode and decode to the same value.
+func FuzzRecordCodecs(f *testing.F) {
+	for _, c := range codecs {
+		good := c.encode(c.filled())
+		f.Add(good)
+		f.Add(good[:len(good)/2])
+	}
+	f.Add([]byte{binFormat1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, c := range codecs {
+			x, err := c.decode(data)
+			if err != nil {
+				continue
+			}
+			y, err := c.decode(c.encode(x))
+			if err != nil {
+				t.Fatalf("%s: decode(encode(decode(data))): %v", c.name, err)
+			}
+			if !reflect.DeepEqual(x, y) {
+				t.Fatalf("%s: round trip of a decoded value:\n got %+v\nwant %+v", c.name, y, x)
+			}
+		}
+	})
+}
+
+// BenchmarkBatch_Push is the sync write path as a push makes it: 64
+// concurrent pushes of 50 events each through Batch, with fsync on. It
+// reports events/s. "events" is each event's own records (duplicate check,
+// event, entity, result); "full" adds the stall and device day totals per
+// event, and per push one feed change and the device update. Run with:
+//
+//	go test -run '^$' -bench 'Batch_Push' -benchtime 2000x ./internal/store/bolt
+func BenchmarkBatch_Push(b *testing.B) {
+	b.Run("events", func(b *testing.B) { benchmarkPush(b, false) })
+	b.Run("full", func(b *testing.B) { benchmarkPush(b, true) })
+}
+
+func benchmarkPush(b *testing.B, full bool) {
+	const perPush, pushers = 50, 64
+	db := MustOpenDB(b)
+	ctx := context.Background()
+	payload := []byte(`{"amount":25000,"method":"qr","ref":"CS7K3M9QXR"}`)
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	for p := range pushers {
+		d := &choso.Device{ID: fmt.Sprintf("dev_%02d", p), StallID: fmt.Sprintf("stl_%02d", p%16), Status: choso.DeviceActive,
+			TokenHash: []byte(fmt.Sprintf("token-%02d", p))}
+		if err := db.Update(ctx, func(tx choso.Tx) error { return tx.CreateDevice(d) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Uint64
+	push := func(p int) error {
+		token := []byte(fmt.Sprintf("token-%02d", p))
+		first := next.Add(perPush) - perPush
+		return db.Batch(ctx, func(tx choso.Tx) error {
+			d, err := tx.FindDeviceByToken(token)
+			if err != nil {
+				return err
+			}
+			day, err := tx.FindStallDay(d.StallID, "2026-03-02")
+			if choso.ErrorCode(err) == choso.ENotFound {
+				day, err = &choso.StallDay{StallID: d.StallID, Date: "2026-03-02", ByMethod: map[string]choso.MethodTotals{}}, nil
+			}
+			if err != nil {
+				return err
+			}
+			dd, err := tx.FindDeviceDay(d.ID, "2026-03-02")
+			if choso.ErrorCode(err) == choso.ENotFound {
+				dd, err = &choso.DeviceDay{DeviceID: d.ID, Date: "2026-03-02", ByMethod: map[string]choso.MethodTotals{}}, nil
+			}
+			if err != nil {
+				return err
+			}
+			for i := range uint64(perPush) {
+				d.AppliedSeq++
+				id := "01JNF8" + strconv.FormatUint(1e15+first+i, 10)
+				if _, err := tx.FindEntity(id); choso.ErrorCode(err) != choso.ENotFound {
+					return fmt.Errorf("entity %s: %v", id, err)
+				}
+				e := &choso.Event{DeviceID: d.ID, StallID: d.StallID, Seq: d.AppliedSeq, ID: id, Type: choso.EventSaleRecord, V: 1,
+					Payload: payload, BusinessDate: "2026-03-02", TimeQuality: choso.TimeAnchored, ReceivedAt: time.Now()}
+				seq, err := tx.AppendEvent(e)
+				if err != nil {
+					return err
+				}
+				if err := tx.PutEntity(id, &choso.Entity{DeviceID: d.ID, Seq: e.Seq, Hash: hash, ServerSeq: seq, Type: e.Type,
+					StallID: d.StallID, BusinessDate: e.BusinessDate, Method: choso.MethodQR, Amount: 25000}); err != nil {
+					return err
+				}
+				if err := tx.PutResult(d.ID, e.Seq, &choso.EventResult{Status: "applied", Hash: hash, ServerSeq: seq}); err != nil {
+					return err
+				}
+				if !full {
+					continue
+				}
+				t := day.ByMethod[choso.MethodQR]
+				t.Count, t.Amount = t.Count+1, t.Amount+25000
+				day.ByMethod[choso.MethodQR] = t
+				day.LastServerSeq = seq
+				if err := tx.PutStallDay(day); err != nil {
+					return err
+				}
+				dt := dd.ByMethod[choso.MethodQR]
+				dt.Count++
+				dd.ByMethod[choso.MethodQR], dd.MaxSeq = dt, e.Seq
+				if err := tx.PutDeviceDay(dd); err != nil {
+					return err
+				}
+			}
+			if !full {
+				return nil
+			}
+			seq, err := tx.AppendChange(&choso.Change{Day: *day, At: time.Now()})
+			if err != nil {
+				return err
+			}
+			day.Revision = seq
+			if err := tx.PutStallDay(day); err != nil {
+				return err
+			}
+			return tx.UpdateDevice(d)
+		})
+	}
+	b.ResetTimer()
+	start := time.Now()
+	var pushes atomic.Int64
+	var failed atomic.Value
+	done := make(chan struct{})
+	for p := range pushers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for pushes.Add(1) <= int64(b.N) {
+				if err := push(p); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	for range pushers {
+		<-done
+	}
+	if err := failed.Load(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N*perPush)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkUpdate_EventRecords is the per-event store work of a push
+// (duplicate check, event, entity, result) in transactions of 1,000 events,
+// without the batching: the CPU cost per event, steadier than
+// BenchmarkBatch_Push on a noisy machine. Compare with bench/bolt-ceiling
+// case (c), one 200-byte Put per record.
+func BenchmarkUpdate_EventRecords(b *testing.B) {
+	const perTx = 1000
+	db := MustOpenDB(b)
+	ctx := context.Background()
+	payload := []byte(`{"amount":25000,"method":"qr","ref":"CS7K3M9QXR"}`)
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	var n uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		err := db.Update(ctx, func(tx choso.Tx) error {
+			for range perTx {
+				n++
+				id := "01JNF8" + strconv.FormatUint(1e15+n, 10)
+				if _, err := tx.FindEntity(id); choso.ErrorCode(err) != choso.ENotFound {
+					return fmt.Errorf("entity %s: %v", id, err)
+				}
+				e := choso.Event{DeviceID: "dev_0123456789abcdef", StallID: "stl_0123456789abcdef", Seq: n, ID: id,
+					Type: choso.EventSaleRecord, V: 1, Payload: payload, BusinessDate: "2026-03-02", TimeQuality: choso.TimeAnchored}
+				seq, err := tx.AppendEvent(&e)
+				if err != nil {
+					return err
+				}
+				ent := choso.Entity{DeviceID: e.DeviceID, Seq: e.Seq, Hash: hash, ServerSeq: seq, Type: e.Type,
+					StallID: e.StallID, BusinessDate: e.BusinessDate, Method: choso.MethodQR, Amount: 25000}
+				if err := tx.PutEntity(id, &ent); err != nil {
+					return err
+				}
+				if err := tx.PutResult(e.DeviceID, e.Seq, &choso.EventResult{Status: "applied", Hash: hash, ServerSeq: seq}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perTx), "ns/event")
+}
