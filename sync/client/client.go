@@ -98,7 +98,8 @@ type Client struct {
 	pushMu sync.Mutex // one push in flight
 
 	mu         sync.Mutex // guards the fields below
-	batchLimit int        // halved on 413, grows back on success
+	batchLimit int        // halved on 413, grows back after a run of successes
+	fits       int        // successful pushes since the limit last changed
 	failures   int        // consecutive failures, for the backoff
 	requestN   int64      // for X-Request-ID
 	lastError  string

@@ -226,6 +226,14 @@ func (c *Client) appendEvent(typ string, payload any, date string, effect func(*
 			Seq: nextSeq(m), ID: id, Type: typ, V: 1, WallMs: wall, AnchoredMs: a.anchoredMs(elapsed, boot),
 			HLC: h.String(), BusinessDate: date,
 		}
+		if ev.AnchoredMs > 0 && a.OffsetMs != ev.AnchoredMs-wall {
+			// Keep the wall clock's offset fresh while the anchor holds, so a
+			// reboot after the vendor changed the clock still dates sales right.
+			a.OffsetMs, a.HasOffset = ev.AnchoredMs-wall, true
+			if err := writeJSON(m, keyAnchor, a); err != nil {
+				return err
+			}
+		}
 		if err := effect(tx, ev); err != nil {
 			return err
 		}

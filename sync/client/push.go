@@ -238,7 +238,7 @@ func (c *Client) push(ctx context.Context) (*PushResult, error) {
 	case http.StatusRequestEntityTooLarge:
 		r.Outcome = OutcomeTooLarge
 		c.mu.Lock()
-		c.batchLimit = max(1, len(req.Events)/2)
+		c.batchLimit, c.fits = max(1, len(req.Events)/2), 0
 		c.mu.Unlock()
 		if len(req.Events) > 1 {
 			r.NextDelayMs = 0
@@ -433,7 +433,13 @@ func (c *Client) applyResponse(r *PushResult, sent []chosync.Event, resp *chosyn
 	switch {
 	case r.Acked > 0:
 		c.failures, c.lastError = 0, ""
-		c.batchLimit = min(c.opts.BatchSize, c.batchLimit*2)
+		if c.batchLimit < c.opts.BatchSize {
+			// After a 413, grow back slowly: the limit that failed is
+			// likely to fail again soon.
+			if c.fits++; c.fits >= 8 {
+				c.batchLimit, c.fits = min(c.opts.BatchSize, c.batchLimit*2), 0
+			}
+		}
 		r.NextDelayMs = 0
 	case state != nil:
 		c.lastError = r.Outcome
