@@ -1,0 +1,155 @@
+package bolt
+
+import (
+	"context"
+	"crypto/sha256"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/choso/choso"
+	bolt "go.etcd.io/bbolt"
+)
+
+func hashOf(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// indexKeys returns every key of a bucket, as strings, in key order.
+func indexKeys(t *testing.T, db *DB, bucket []byte) []string {
+	t.Helper()
+	var keys []string
+	err := db.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(k, _ []byte) error {
+			keys = append(keys, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// TestUpdateDevice_TokenIndexHoldsExactlyTheLiveHashes checks the index
+// itself, not only what lookups see: a rotation must leave no stale entry
+// behind, or the index would grow with every token ever issued.
+func TestUpdateDevice_TokenIndexHoldsExactlyTheLiveHashes(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	d := &choso.Device{ID: "dev_a", StallID: "stl_a", Status: choso.DeviceActive, TokenHash: hashOf("t1"), EnrolledAt: time.Unix(1772416800, 0)}
+	other := &choso.Device{ID: "dev_b", StallID: "stl_b", Status: choso.DeviceActive, TokenHash: hashOf("u1"), PrevTokenHash: hashOf("u0")}
+	if err := db.Update(ctx, func(tx choso.Tx) error {
+		if err := tx.CreateDevice(d); err != nil {
+			return err
+		}
+		return tx.CreateDevice(other)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name          string
+		current, prev []byte
+		stall         string
+	}{
+		{"rotate", hashOf("t2"), hashOf("t1"), "stl_a"},
+		{"rotate again before the new one was used", hashOf("t3"), hashOf("t2"), "stl_a"},
+		{"new token used", hashOf("t3"), nil, "stl_a"},
+		{"moved to another stall", hashOf("t3"), nil, "stl_c"},
+		{"revoked", nil, nil, "stl_c"},
+	}
+	for _, st := range steps {
+		d.TokenHash, d.PrevTokenHash, d.StallID = st.current, st.prev, st.stall
+		if err := db.Update(ctx, func(tx choso.Tx) error { return tx.UpdateDevice(d) }); err != nil {
+			t.Fatalf("%s: UpdateDevice: %v", st.name, err)
+		}
+		want := []string{string(hashOf("u1")), string(hashOf("u0"))}
+		for _, h := range [][]byte{st.current, st.prev} {
+			if h != nil {
+				want = append(want, string(h))
+			}
+		}
+		slices.Sort(want)
+		if got := indexKeys(t, db, bucketDeviceTokens); !slices.Equal(got, want) {
+			t.Fatalf("%s: device_tokens: got %d keys %q, want %d %q", st.name, len(got), got, len(want), want)
+		}
+		if got, want := indexKeys(t, db, bucketStallDevices), []string{"stl_b/dev_b", st.stall + "/dev_a"}; !slices.Equal(got, sorted(want)) {
+			t.Fatalf("%s: stall_devices: got %q, want %q", st.name, got, sorted(want))
+		}
+	}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// TestListStallDays_EmptyEndIsOpen checks this backend's reading of an empty
+// from or to: that end of the range is open.
+func TestListStallDays_EmptyEndIsOpen(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	dates := []string{"2026-02-28", "2026-03-01", "2026-03-02"}
+	if err := db.Update(ctx, func(tx choso.Tx) error {
+		for _, date := range dates {
+			if err := tx.PutStallDay(&choso.StallDay{StallID: "stl_a", Date: date}); err != nil {
+				return err
+			}
+		}
+		return tx.PutStallDay(&choso.StallDay{StallID: "stl_b", Date: "2026-03-01"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		from, to string
+		want     []string
+	}{
+		{"", "", dates},
+		{"", "2026-03-01", dates[:2]},
+		{"2026-03-01", "", dates[1:]},
+	}
+	for _, tt := range tests {
+		var got []string
+		if err := db.View(ctx, func(tx choso.Tx) error {
+			list, err := tx.ListStallDays("stl_a", tt.from, tt.to)
+			for _, d := range list {
+				got = append(got, d.Date)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("ListStallDays(stl_a, %q, %q): got %v, want %v", tt.from, tt.to, got, tt.want)
+		}
+	}
+}
+
+// TestFindDeviceByToken_BrokenIndexInternal checks that an index entry for
+// a hash its device no longer holds is reported as a broken store, not
+// answered with the wrong device.
+func TestFindDeviceByToken_BrokenIndexInternal(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	d := &choso.Device{ID: "dev_a", StallID: "stl_a", TokenHash: hashOf("t1")}
+	if err := db.Update(ctx, func(tx choso.Tx) error { return tx.CreateDevice(d) }); err != nil {
+		t.Fatal(err)
+	}
+	err := db.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketDeviceTokens).Put(hashOf("stale"), []byte("dev_a")); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketDeviceTokens).Put(hashOf("ghost"), []byte("dev_ghost"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, token := range []string{"stale", "ghost"} {
+		err := db.View(ctx, func(tx choso.Tx) error { _, err := tx.FindDeviceByToken(hashOf(token)); return err })
+		if got := choso.ErrorCode(err); got != choso.EInternal {
+			t.Errorf("FindDeviceByToken(%s): got code %q (%v), want %q", token, got, err, choso.EInternal)
+		}
+	}
+}
