@@ -223,14 +223,12 @@ func (d *directory) lookupBIN(bin string) (int, bool) {
 	if len(bin) != 6 {
 		return 0, false
 	}
-	var k uint32
-	for i := 0; i < 6; i++ {
-		c := bin[i] - '0'
-		if c > 9 {
-			return 0, false
-		}
-		k = k*10 + uint32(c)
+	b := bin[:6]
+	d0, d1, d2, d3, d4, d5 := b[0]-'0', b[1]-'0', b[2]-'0', b[3]-'0', b[4]-'0', b[5]-'0'
+	if d0 > 9 || d1 > 9 || d2 > 9 || d3 > 9 || d4 > 9 || d5 > 9 {
+		return 0, false
 	}
+	k := uint32(d0)*100000 + uint32(d1)*10000 + uint32(d2)*1000 + uint32(d3)*100 + uint32(d4)*10 + uint32(d5)
 	if k-napasBINFirst < napasBINSpan {
 		i := d.napasBIN[k-napasBINFirst]
 		return int(i) - 1, i != 0

@@ -82,9 +82,23 @@ func BenchmarkNewMatrix(b *testing.B) {
 	}
 }
 
+// BenchmarkRenderPNG256 is RenderPNG of one payload again and again, as
+// the server shows a stall's static code: after the first call the matrix
+// comes from the cache and only the PNG is encoded.
 func BenchmarkRenderPNG256(b *testing.B) {
 	for b.Loop() {
 		if err := RenderPNG(io.Discard, benchPayload, LevelM, 256); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderPNG256Cold builds the matrix on every call, as RenderPNG
+// does for a payload it has not seen (a dynamic code): the figure to set
+// against BenchmarkSkip2PNG256, which also builds every time.
+func BenchmarkRenderPNG256Cold(b *testing.B) {
+	for b.Loop() {
+		if err := renderPNG(io.Discard, benchPayload, LevelM, 256, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -109,14 +109,13 @@ func AppendEncode(dst []byte, t Transfer) ([]byte, error) {
 	dst = appendHeader(dst, "38", 14+4+beneficiary+4+len(svc))
 	dst = append(dst, "0010"+NAPASGUID...)
 	dst = appendHeader(dst, "01", beneficiary)
-	dst = AppendTLV(dst, "00", bin)
-	dst = AppendTLV(dst, "01", t.Account)
-	dst = AppendTLV(dst, "02", string(svc))
+	dst = append(dst, "0006"...)
+	dst = append(dst, bin...)
+	dst = append(appendHeader(dst, "01", len(t.Account)), t.Account...)
+	dst = append(appendHeader(dst, "02", len(svc)), svc...)
 	dst = append(dst, "5303704"...)
 	if t.Amount > 0 {
-		var digits [20]byte
-		d := strconv.AppendInt(digits[:0], t.Amount, 10)
-		dst = append(appendHeader(dst, "54", len(d)), d...)
+		dst = appendAmount(dst, t.Amount)
 	}
 	dst = append(dst, "5802VN"...)
 
@@ -175,6 +174,26 @@ func BuildPurpose(ref, text string) string {
 	return ref + " " + rest
 }
 
+// appendAmount appends data object 54 for an amount of 1–999,999,999 đồng,
+// its digits written straight into place (strconv would format into a
+// scratch buffer first, at several times the cost).
+func appendAmount(dst []byte, amount int64) []byte {
+	v := uint32(amount) // at most nine digits
+	n := 1
+	for p := uint32(10); n < 9 && p <= v; p *= 10 {
+		n++
+	}
+	dst = appendHeader(dst, "54", n)
+	dst = append(dst, "000000000"[:n]...)
+	d := dst[len(dst)-n:]
+	for i := n - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return dst
+}
+
+// appendHeader appends a data object's ID and a length of at most 99.
 func appendHeader(dst []byte, id string, n int) []byte {
 	return append(append(dst, id...), byte('0'+n/10), byte('0'+n%10))
 }

@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -81,8 +82,16 @@ func Fold(s string) string {
 }
 
 // appendFold appends the folded form of s to dst.
+//
+// Folding never lengthens text (each byte written stands for at least one
+// byte read, a space for the separator it replaces), so dst is grown once and
+// written by index: folding runs on every encode, and appending byte by byte
+// was most of its cost.
 func appendFold(dst []byte, s string) []byte {
 	start := len(dst)
+	dst = slices.Grow(dst, len(s))
+	out := dst[start : start+len(s)]
+	n := 0
 	space := false // a separator is pending; written only before the next kept character
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -92,7 +101,7 @@ func appendFold(dst []byte, s string) []byte {
 			case 0:
 				continue // other ASCII symbols
 			case ' ':
-				space = len(dst) > start
+				space = n > 0
 				continue
 			}
 		} else {
@@ -100,7 +109,7 @@ func appendFold(dst []byte, s string) []byte {
 			i += w
 			switch {
 			case r == 0xA0: // no-break space
-				space = len(dst) > start
+				space = n > 0
 				continue
 			case r >= foldLatinFirst && r < foldLatinEnd:
 				c = foldLatin[r-foldLatinFirst]
@@ -114,12 +123,14 @@ func appendFold(dst []byte, s string) []byte {
 			}
 		}
 		if space {
-			dst = append(dst, ' ')
+			out[n] = ' '
+			n++
 			space = false
 		}
-		dst = append(dst, c)
+		out[n] = c
+		n++
 	}
-	return dst
+	return dst[:start+n]
 }
 
 // FoldMax is Fold cut to at most max characters, at a word boundary when one

@@ -160,12 +160,20 @@ func appendChunk(dst []byte, typ string, data []byte) []byte {
 	return binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
-// RenderPNG encodes payload at level and writes it as a size-pixel PNG.
+// RenderPNG encodes payload at level and writes it as a size-pixel PNG. The
+// matrices of recently rendered payloads are kept (matrixCache), so showing
+// a stall's static code again costs only the PNG encoding.
 func RenderPNG(w io.Writer, payload string, level Level, size int) error {
+	return renderPNG(w, payload, level, size, matrices)
+}
+
+// renderPNG is RenderPNG with its matrix cache; with nil it builds every
+// matrix.
+func renderPNG(w io.Writer, payload string, level Level, size int, c *matrixCache) error {
 	if err := checkImageSize(size); err != nil {
 		return err
 	}
-	m, err := NewMatrix(payload, level)
+	m, err := c.matrix(payload, level)
 	if err != nil {
 		return err
 	}

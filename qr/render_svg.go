@@ -60,11 +60,12 @@ func (m *Matrix) WriteSVG(w io.Writer, size int) error {
 }
 
 // RenderSVG encodes payload at level and writes it as an SVG (see WriteSVG).
+// Like RenderPNG, it reuses the matrices of recently rendered payloads.
 func RenderSVG(w io.Writer, payload string, level Level, size int) error {
 	if err := checkImageSize(size); err != nil {
 		return err
 	}
-	m, err := NewMatrix(payload, level)
+	m, err := matrices.matrix(payload, level)
 	if err != nil {
 		return err
 	}
