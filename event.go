@@ -146,7 +146,8 @@ type SyncTx interface {
 	// PutDeviceDay creates or replaces a device's tally of one day.
 	PutDeviceDay(d *DeviceDay) error
 	// AppendChange stores c with the next change_seq, sets c.ChangeSeq and
-	// returns it. Change seqs increase in commit order and never repeat.
+	// c.Day.Revision to it and returns it. Change seqs increase in commit
+	// order and never repeat.
 	AppendChange(c *Change) (uint64, error)
 	// ListChanges returns up to limit changes with ChangeSeq > after, in order.
 	ListChanges(after uint64, limit int) ([]*Change, error)

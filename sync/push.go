@@ -179,7 +179,7 @@ func (a *applier) duplicate(ev *Event) (Result, bool, error) {
 	if err != nil {
 		return Result{}, false, err
 	}
-	_, hash := fingerprint(ev)
+	_, _, hash := fingerprint(ev)
 	if !bytes.Equal(hash, stored.Hash) {
 		a.dev.SetFlag(choso.FlagCloned)
 		a.dev.LastError = fmt.Sprintf("seq %d came back with other content: a restored or cloned install; enroll the phone again", ev.Seq)
@@ -197,7 +197,7 @@ func rejected(seq uint64, code, format string, args ...any) Result {
 // apply applies the device's next event. Permanent failures come back as a
 // rejected result; an error is transient.
 func (a *applier) apply(ev *Event) (Result, error) {
-	decoded, hash := fingerprint(ev)
+	decoded, canonical, hash := fingerprint(ev)
 	a.hash = hash
 	if r, bad := validate(ev, decoded); bad {
 		return r, nil
@@ -219,7 +219,7 @@ func (a *applier) apply(ev *Event) (Result, error) {
 	when := a.timeOf(ev)
 	stored := &choso.Event{
 		DeviceID: a.dev.ID, StallID: a.stall.ID, MarketID: a.stall.MarketID, Seq: ev.Seq, ID: ev.ID, Type: ev.Type, V: ev.V,
-		Payload: canonicalPayload(decoded), BusinessDate: when.date, DeviceBusinessDate: ev.BusinessDate,
+		Payload: canonical, BusinessDate: when.date, DeviceBusinessDate: ev.BusinessDate,
 		WallMs: ev.WallMs, AnchoredMs: ev.AnchoredMs, HLC: ev.HLC, EffectiveMs: when.effectiveMs, TimeQuality: when.quality, ReceivedAt: a.now,
 	}
 	switch v := decoded.(type) {
@@ -440,10 +440,10 @@ func (a *applier) flush() error {
 }
 
 // fingerprint decodes an event's payload by its type and version and
-// hashes its decoded content (type, v, business_date, canonical payload),
-// so a retry that serialises differently is still a duplicate. decoded is
-// nil for a payload that does not decode.
-func fingerprint(ev *Event) (decoded any, hash []byte) {
+// hashes its decoded content (type, v, business_date, id, canonical
+// payload), so a retry that serialises differently is still a duplicate.
+// decoded and canonical are nil for a payload that does not decode.
+func fingerprint(ev *Event) (decoded any, canonical, hash []byte) {
 	decoded = decodePayload(ev)
 	h := sha256.New()
 	h.Write([]byte(ev.Type))
@@ -456,7 +456,8 @@ func fingerprint(ev *Event) (decoded any, hash []byte) {
 	h.Write([]byte(ev.ID))
 	h.Write([]byte{0})
 	if decoded != nil {
-		h.Write(canonicalPayload(decoded))
+		canonical = canonicalPayload(decoded)
+		h.Write(canonical)
 	} else {
 		var buf bytes.Buffer
 		if json.Compact(&buf, ev.Payload) == nil {
@@ -465,7 +466,7 @@ func fingerprint(ev *Event) (decoded any, hash []byte) {
 			h.Write(ev.Payload)
 		}
 	}
-	return decoded, h.Sum(nil)
+	return decoded, canonical, h.Sum(nil)
 }
 
 // decodePayload decodes a known type and version strictly, or returns nil.

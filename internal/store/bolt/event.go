@@ -251,7 +251,7 @@ func (tx *Tx) AppendChange(c *choso.Change) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	c.ChangeSeq = seq
+	c.ChangeSeq, c.Day.Revision = seq, seq
 	var buf keyBuf
 	return seq, b.Put(encodeChange(binary.BigEndian.AppendUint64(buf[:0], seq), c))
 }
