@@ -89,4 +89,3 @@ func FuzzPushResponse(f *testing.F) {
 		}
 	})
 }
-

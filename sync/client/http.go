@@ -74,9 +74,10 @@ func errorCode(raw []byte) (code, message string) {
 
 // HTTPError is a server answer that was not a success.
 type HTTPError struct {
-	Status  int
-	Code    string // the error body's code, e.g. rate_limited
-	Message string
+	Status       int
+	Code         string // the error body's code, e.g. rate_limited
+	Message      string
+	RetryAfterMs int64 // the answer's Retry-After, 0 when none
 }
 
 func (e *HTTPError) Error() string {
@@ -88,7 +89,7 @@ func (e *HTTPError) Error() string {
 
 func httpError(res *http.Response, raw []byte) error {
 	code, msg := errorCode(raw)
-	return &HTTPError{Status: res.StatusCode, Code: code, Message: msg}
+	return &HTTPError{Status: res.StatusCode, Code: code, Message: msg, RetryAfterMs: retryAfter(res.Header).Milliseconds()}
 }
 
 // retryAfter reads a Retry-After header, in seconds or as an HTTP date

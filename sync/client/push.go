@@ -51,6 +51,7 @@ type PushResult struct {
 	AckSeq     int64 // the server's ack_seq, when it answered 200
 	BodyBytes  int   // the request body as sent (gzip)
 	LatencyMs  int64 // from sending the request to reading the answer
+	LatencyUs  int64 // the same in microseconds
 	// RetryAfterMs is the server's Retry-After, 0 when it gave none.
 	RetryAfterMs int64
 	// NextDelayMs is when the loop pushes again: 0 for at once.
@@ -200,7 +201,8 @@ func (c *Client) push(ctx context.Context) (*PushResult, error) {
 	start := time.Now()
 	res, raw, err := c.do(rctx, http.MethodPost, "/v1/sync/push", b.dev.Token, body,
 		map[string]string{"Content-Encoding": "gzip", "X-Request-ID": reqID})
-	r.LatencyMs = time.Since(start).Milliseconds()
+	took := time.Since(start)
+	r.LatencyMs, r.LatencyUs = took.Milliseconds(), took.Microseconds()
 	if err != nil {
 		r.Outcome, r.Error = OutcomeNetwork, err.Error()
 		var ne net.Error

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// spawned is a choso server the simulator started.
+type spawned struct {
+	cmd            *exec.Cmd
+	dir            string
+	base           string
+	user, password string
+	done           chan struct{}
+}
+
+// spawn starts bin serve on a temp data directory and port 0, and reads
+// its address and first admin from its JSON log.
+func spawn(ctx context.Context, bin string, extra []string, logw io.Writer) (*spawned, error) {
+	dir, err := os.MkdirTemp("", "choso-sim-server-")
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"--data", dir, "--addr", "127.0.0.1:0", "--trusted-proxies", "127.0.0.1/32"}, extra...)
+	cmd := exec.Command(bin, args...)
+	logFile, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s := &spawned{cmd: cmd, dir: dir, done: make(chan struct{})}
+	found := make(chan error, 1)
+	go func() {
+		defer close(s.done)
+		defer logFile.Close()
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		reported := false
+		for sc.Scan() {
+			logFile.Write(append(sc.Bytes(), '\n'))
+			if reported {
+				continue
+			}
+			var line struct {
+				Msg      string `json:"msg"`
+				Addr     string `json:"addr"`
+				Username string `json:"username"`
+				Password string `json:"password"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) != nil {
+				continue
+			}
+			switch line.Msg {
+			case "admin created":
+				s.user, s.password = line.Username, line.Password
+			case "listening":
+				s.base = "http://" + line.Addr
+			}
+			if s.base != "" && s.password != "" {
+				reported = true
+				found <- nil
+			}
+		}
+		if !reported {
+			found <- fmt.Errorf("%s exited or closed its log before listening (log in %s)", bin, dir)
+		}
+		cmd.Wait()
+	}()
+	select {
+	case err := <-found:
+		if err != nil {
+			s.stop()
+			return nil, err
+		}
+	case <-time.After(60 * time.Second):
+		s.stop()
+		return nil, fmt.Errorf("%s did not start within 60 s", bin)
+	case <-ctx.Done():
+		s.stop()
+		return nil, ctx.Err()
+	}
+	fmt.Fprintf(logw, "choso-sim: started %s at %s (data %s)\n", bin, s.base, dir)
+	return s, nil
+}
+
+func (s *spawned) stop() {
+	if s.cmd.Process != nil {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(15 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.done
+		}
+	}
+	os.RemoveAll(s.dir)
+}

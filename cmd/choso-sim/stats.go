@@ -1,0 +1,161 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/choso/choso/sync/client"
+)
+
+// stats gathers what every phone's push loop did; it is each client's
+// Observer.
+type stats struct {
+	mu        sync.Mutex
+	latUs     []int64 // of requests the server answered
+	outcomes  map[string]int
+	requests  int
+	sent      int
+	acked     int
+	applied   int
+	dups      int
+	rejected  int
+	wireBytes int64
+}
+
+func newStats() *stats { return &stats{outcomes: map[string]int{}} }
+
+// PushDone implements client.Observer.
+func (s *stats) PushDone(r *client.PushResult) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	s.outcomes[r.Outcome]++
+	s.sent += r.Sent
+	s.acked += r.Acked
+	s.applied += r.Applied
+	s.dups += r.Duplicates
+	s.rejected += r.Rejected
+	s.wireBytes += int64(r.BodyBytes)
+	if r.HTTPStatus != 0 {
+		s.latUs = append(s.latUs, r.LatencyUs)
+	}
+}
+
+// reset forgets everything (after a setup phase).
+func (s *stats) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latUs, s.outcomes = nil, map[string]int{}
+	s.requests, s.sent, s.acked, s.applied, s.dups, s.rejected, s.wireBytes = 0, 0, 0, 0, 0, 0, 0
+}
+
+// percentile of sorted values, nearest rank.
+func percentile(sorted []int64, p float64) int64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	k := int(p/100*float64(len(sorted))+0.5) - 1
+	return sorted[max(0, min(k, len(sorted)-1))]
+}
+
+// summary is the figures a run reports.
+type summary struct {
+	Mode         string         `json:"mode"`
+	Phones       int            `json:"phones"`
+	Seconds      float64        `json:"seconds"`
+	Requests     int            `json:"requests"`
+	EventsAcked  int            `json:"events_acked"`
+	EventsPerSec float64        `json:"events_per_sec"`
+	P50Ms        float64        `json:"p50_ms"`
+	P95Ms        float64        `json:"p95_ms"`
+	P99Ms        float64        `json:"p99_ms"`
+	MaxMs        float64        `json:"max_ms"`
+	Applied      int            `json:"applied"`
+	Duplicates   int            `json:"duplicates"`
+	Rejected     int            `json:"rejected"`
+	Outcomes     map[string]int `json:"outcomes"`
+	RateLimited  int            `json:"http_429"`
+	Unavailable  int            `json:"http_503"`
+	Timeouts     int            `json:"timeouts"`
+	Errors       int            `json:"errors"`
+	WireMB       float64        `json:"wire_mb"`
+	Lost         int64          `json:"answers_lost"`
+	Cut          int64          `json:"requests_cut"`
+	Refused      int64          `json:"offline_refusals"`
+	DrainSeconds float64        `json:"drain_seconds,omitempty"`
+	Reinstalls   int            `json:"reinstalls,omitempty"`
+	Verified     bool           `json:"verified"`
+	Mismatches   []string       `json:"mismatches,omitempty"`
+}
+
+func (s *stats) summary(mode string, phones int, took time.Duration) *summary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lat := slices.Clone(s.latUs)
+	slices.Sort(lat)
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	sum := &summary{
+		Mode: mode, Phones: phones, Seconds: took.Seconds(), Requests: s.requests, EventsAcked: s.acked,
+		P50Ms: ms(percentile(lat, 50)), P95Ms: ms(percentile(lat, 95)), P99Ms: ms(percentile(lat, 99)),
+		Applied: s.applied, Duplicates: s.dups, Rejected: s.rejected, Outcomes: map[string]int{},
+		RateLimited: s.outcomes[client.OutcomeRateLimited], Unavailable: s.outcomes[client.OutcomeUnavailable],
+		Timeouts: s.outcomes[client.OutcomeTimeout], WireMB: float64(s.wireBytes) / (1 << 20),
+	}
+	if len(lat) > 0 {
+		sum.MaxMs = ms(lat[len(lat)-1])
+	}
+	for k, v := range s.outcomes {
+		sum.Outcomes[k] = v
+		switch k {
+		case client.OutcomeNetwork, client.OutcomeServerError, client.OutcomeBadResponse, client.OutcomeInvalid:
+			sum.Errors += v
+		}
+	}
+	if took > 0 {
+		sum.EventsPerSec = float64(s.acked) / took.Seconds()
+	}
+	return sum
+}
+
+func (s *summary) print(w io.Writer) {
+	fmt.Fprintf(w, "mode %s: %d phones, %.1f s\n", s.Mode, s.Phones, s.Seconds)
+	fmt.Fprintf(w, "  throughput   %.0f events/s acked (%d events in %d push requests, %.1f MB gzip on the wire)\n",
+		s.EventsPerSec, s.EventsAcked, s.Requests, s.WireMB)
+	fmt.Fprintf(w, "  push latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms\n", s.P50Ms, s.P95Ms, s.P99Ms, s.MaxMs)
+	fmt.Fprintf(w, "  results      %d applied, %d duplicate, %d rejected\n", s.Applied, s.Duplicates, s.Rejected)
+	fmt.Fprintf(w, "  answers      429: %d, 503: %d, timeouts: %d, other errors: %d\n", s.RateLimited, s.Unavailable, s.Timeouts, s.Errors)
+	if s.Lost+s.Cut+s.Refused > 0 {
+		fmt.Fprintf(w, "  network      %d answers lost after commit, %d pushes cut, %d requests refused offline\n", s.Lost, s.Cut, s.Refused)
+	}
+	if s.DrainSeconds > 0 {
+		fmt.Fprintf(w, "  drain        every outbox empty %.1f s after reconnecting\n", s.DrainSeconds)
+	}
+	if s.Reinstalls > 0 {
+		fmt.Fprintf(w, "  reinstalls   %d phones wiped and enrolled again\n", s.Reinstalls)
+	}
+	keys := make([]string, 0, len(s.Outcomes))
+	for k := range s.Outcomes {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	fmt.Fprintf(w, "  outcomes    ")
+	for _, k := range keys {
+		fmt.Fprintf(w, " %s=%d", k, s.Outcomes[k])
+	}
+	fmt.Fprintln(w)
+	if s.Verified {
+		fmt.Fprintln(w, "  verify       OK: the server's totals equal what the phones recorded")
+	} else {
+		fmt.Fprintf(w, "  verify       MISMATCH (%d):\n", len(s.Mismatches))
+		for i, m := range s.Mismatches {
+			if i == 20 {
+				fmt.Fprintf(w, "    … %d more\n", len(s.Mismatches)-20)
+				break
+			}
+			fmt.Fprintln(w, "    "+m)
+		}
+	}
+}
