@@ -126,6 +126,9 @@ type SyncTx interface {
 	FindResult(deviceID string, seq uint64) (*EventResult, error)
 	// PutResult stores the result of a device's seq.
 	PutResult(deviceID string, seq uint64, r *EventResult) error
+	// PutResults stores the results of a device's seqs first, first+1, …,
+	// len(rs) of them (at most 1,000), as PutResult would one by one.
+	PutResults(deviceID string, first uint64, rs []*EventResult) error
 	// FindEntity returns the entity of a client ULID, or ENotFound.
 	FindEntity(id string) (*Entity, error)
 	// PutEntity creates or replaces the entity of a client ULID.

@@ -108,10 +108,10 @@ func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
 			if err != nil {
 				return nil, err
 			}
-			stored := &choso.EventResult{Status: r.Status, Code: r.Code, Message: r.Message, Hash: a.hash, ServerSeq: r.ServerSeq, Note: r.Note}
-			if err := tx.PutResult(dev.ID, ev.Seq, stored); err != nil {
-				return nil, err
+			if len(a.results) == 0 {
+				a.firstSeq = ev.Seq
 			}
+			a.results = append(a.results, &choso.EventResult{Status: r.Status, Code: r.Code, Message: r.Message, Hash: a.hash, ServerSeq: r.ServerSeq, Note: r.Note})
 			dev.AppliedSeq = ev.Seq
 			res.Results = append(res.Results, r)
 		default:
@@ -167,6 +167,10 @@ type applier struct {
 	devDays       map[string]*choso.DeviceDay // by device + date
 	hash          []byte                      // fingerprint of the event being applied
 	totalsVersion uint64
+	// results of the seqs consumed in this push, from firstSeq on,
+	// written as one run at the end.
+	results  []*choso.EventResult
+	firstSeq uint64
 }
 
 // duplicate answers a seq the device already consumed. stop is true when
@@ -417,6 +421,9 @@ func (a *applier) deviceDay(deviceID, date string) (*choso.DeviceDay, error) {
 // flush writes every day the push touched, each with one feed change: a
 // revision per stall-day per transaction.
 func (a *applier) flush() error {
+	if err := a.tx.PutResults(a.dev.ID, a.firstSeq, a.results); err != nil {
+		return err
+	}
 	for _, d := range a.devDays {
 		if err := a.tx.PutDeviceDay(d); err != nil {
 			return err

@@ -12,6 +12,7 @@ var resultTests = []testCase{
 	{"Result_Put_ReplacesTheResult", testResultPutReplaces},
 	{"Result_Find_MissingNotFound", testResultFindMissing},
 	{"Result_Put_MalformedKeysInvalid", testResultPutMalformed},
+	{"Result_PutResults_EverySeqOfARunFound", testResultRuns},
 	{"Entity_Put_FindReturnsEveryField", testEntityPutFind},
 	{"Entity_Put_ReplacesTheEntity", testEntityPutReplaces},
 	{"Entity_Find_MissingNotFound", testEntityFindMissing},
@@ -184,4 +185,58 @@ func testEntityPutEmptyID(t *testing.T, h Harness) {
 	s := open(t, h)
 	err := s.Update(t.Context(), func(tx choso.Tx) error { return tx.PutEntity("", newEntity(devRau1.ID, 1, 1)) })
 	wantCode(t, `PutEntity("")`, err, choso.EInvalid)
+}
+
+// testResultRuns stores runs of results, as one push does, and finds each
+// seq in them, a later single put shadowing its seq, and nothing past a run.
+func testResultRuns(t *testing.T, h Harness) {
+	s := open(t, h)
+	run := func(first uint64, n int) []*choso.EventResult {
+		var rs []*choso.EventResult
+		for i := range n {
+			rs = append(rs, newResult("applied", "", first+uint64(i)+100))
+		}
+		return rs
+	}
+	update(t, s, func(tx choso.Tx) error {
+		if err := tx.PutResults(devRau1.ID, 1, run(1, 50)); err != nil {
+			return err
+		}
+		if err := tx.PutResults(devRau1.ID, 51, run(51, 3)); err != nil {
+			return err
+		}
+		if err := tx.PutResults(devBun.ID, 1, run(1, 500)); err != nil {
+			return err
+		}
+		if err := tx.PutResults(devRau1.ID, 60, nil); err != nil { // an empty run stores nothing
+			return err
+		}
+		return tx.PutResult(devRau1.ID, 10, newResult("rejected", "seq_reused", 0))
+	})
+	view(t, s, func(tx choso.Tx) error {
+		for _, tt := range []struct {
+			device    string
+			seq       uint64
+			serverSeq uint64 // 0: want the shadowing rejection; ^0: want not found
+		}{
+			{devRau1.ID, 1, 101}, {devRau1.ID, 9, 109}, {devRau1.ID, 10, 0}, {devRau1.ID, 11, 111}, {devRau1.ID, 50, 150},
+			{devRau1.ID, 51, 151}, {devRau1.ID, 53, 153}, {devRau1.ID, 54, ^uint64(0)}, {devRau1.ID, 1000, ^uint64(0)},
+			{devBun.ID, 1, 101}, {devBun.ID, 500, 600}, {devBun.ID, 501, ^uint64(0)},
+		} {
+			r, err := tx.FindResult(tt.device, tt.seq)
+			switch {
+			case tt.serverSeq == ^uint64(0):
+				if choso.ErrorCode(err) != choso.ENotFound {
+					t.Errorf("FindResult(%s, %d) = %+v, %v; want not found", tt.device, tt.seq, r, err)
+				}
+			case err != nil:
+				t.Errorf("FindResult(%s, %d): %v", tt.device, tt.seq, err)
+			case tt.serverSeq == 0 && r.Code != "seq_reused":
+				t.Errorf("FindResult(%s, %d) = %+v, want the later single put", tt.device, tt.seq, r)
+			case tt.serverSeq != 0 && r.ServerSeq != tt.serverSeq:
+				t.Errorf("FindResult(%s, %d).ServerSeq = %d, want %d", tt.device, tt.seq, r.ServerSeq, tt.serverSeq)
+			}
+		}
+		return nil
+	})
 }
