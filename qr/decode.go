@@ -228,12 +228,14 @@ func (r *Result) buildTreeNonASCII(s string, te *treeErrors) {
 		return
 	}
 	r.undoTree(st)
+	*te = treeErrors{}
 	if r.buildTree(s, false, te); !te.failed() {
 		r.ByteLengths = true
 		r.warn(Warning{Code: WarnByteLengths})
 		return
 	}
 	r.undoTree(st)
+	*te = treeErrors{}
 	r.buildTree(s, true, te)
 }
 

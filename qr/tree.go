@@ -1,5 +1,7 @@
 package qr
 
+import "slices"
+
 // The decoder's tree: every data object of a payload in one flat, reusable
 // slice, built in one pass that also reads the common fields, so decoding a
 // valid payload touches each object once and allocates nothing.
@@ -37,18 +39,46 @@ func (r *Result) undoTree(st treeState) {
 
 // buildTree parses s into r.Tree, descends into the templates it knows and
 // reads the common fields; where an ID repeats, the first wins. With byChars,
-// lengths count characters, otherwise bytes.
+// lengths count characters, otherwise bytes. te must be zero.
+//
+// The root level is parsed here rather than by parseRun, each object acted
+// on as soon as it is read: its ID is still in registers, and the tree is
+// walked once. A template's children are appended right after it.
 func (r *Result) buildTree(s string, byChars bool, te *treeErrors) {
-	*te = treeErrors{}
-	var bad int
-	if r.Tree, bad = parseRun(r.Tree[:0], s, 0, len(s), -1, byChars); bad >= 0 {
-		te.root = syntaxErrorAt(s, bad, len(s), byChars)
-	}
 	f := &r.Fields
-	end := len(r.Tree)
-	for i := 0; i < end; i++ {
-		idStr, v := r.Tree[i].ID, r.Tree[i].Value
-		id := idNum(idStr)
+	r.Tree = slices.Grow(r.Tree[:0], 16) // a VietQR has 14 objects, templates' included
+	i := 0
+	for i < len(s) {
+		if len(s)-i < 4 {
+			te.root = syntaxErrorAt(s, i, len(s), byChars)
+			return
+		}
+		h := s[i : i+4]
+		i0, i1, l0, l1 := h[0]-'0', h[1]-'0', h[2]-'0', h[3]-'0'
+		if i0 > 9 || i1 > 9 || l0 > 9 || l1 > 9 {
+			te.root = syntaxErrorAt(s, i, len(s), byChars)
+			return
+		}
+		n := int(l0)*10 + int(l1)
+		ve := i + 4 + n
+		if byChars {
+			ve = skipChars(s, i+4, len(s), n)
+		}
+		if ve > len(s) {
+			te.root = syntaxErrorAt(s, i, len(s), byChars)
+			return
+		}
+		at := len(r.Tree)
+		if at == cap(r.Tree) {
+			r.Tree = slices.Grow(r.Tree, 1)
+		}
+		r.Tree = r.Tree[:at+1]
+		el := &r.Tree[at]
+		idStr, v := h[:2], s[i+4:ve]
+		el.ID, el.Value, el.Parent, el.Offset = idStr, v, -1, i
+		i = ve
+
+		id := int(i0)*10 + int(i1)
 		if v == "" {
 			r.warn(Warning{Code: WarnZeroLength, Path: idStr})
 		}
@@ -56,7 +86,7 @@ func (r *Result) buildTree(s string, byChars bool, te *treeErrors) {
 			r.warn(Warning{Code: WarnDuplicateTag, Path: idStr})
 			continue
 		}
-		r.rootAt[id] = uint16(i + 1) // MaxPayloadLen keeps the tree far below 65,535
+		r.rootAt[id] = uint16(at + 1) // MaxPayloadLen keeps the tree far below 65,535
 		switch id {
 		case 0:
 			f.FormatIndicator = v
@@ -69,7 +99,7 @@ func (r *Result) buildTree(s string, byChars bool, te *treeErrors) {
 				f.Initiation = Dynamic
 			}
 		case 38:
-			r.read38(i, byChars, &te.t38)
+			r.read38(at, byChars, &te.t38)
 		case 52:
 			f.MCC = v
 		case 53:
@@ -85,7 +115,7 @@ func (r *Result) buildTree(s string, byChars bool, te *treeErrors) {
 		case 61:
 			f.PostalCode = v
 		case 62:
-			r.read62(i, byChars, &te.t62)
+			r.read62(at, byChars, &te.t62)
 		default:
 			if !isOptionalTemplate(id) && id < 80 {
 				break
@@ -97,14 +127,14 @@ func (r *Result) buildTree(s string, byChars bool, te *treeErrors) {
 			// TPBank (8707CLASSIC) and MoMo (8003046) put plain values
 			// there: a failed parse there just means a plain value.
 			before := len(r.Tree)
-			if !r.parseChildren(i, byChars, nil) {
+			if !r.parseChildren(at, byChars, nil) {
 				r.Tree = r.Tree[:before]
 				if id < 80 && v != "" {
 					te.broken++
 				}
 				break
 			}
-			r.setKids(i, before)
+			r.setKids(at, before)
 		}
 	}
 }
@@ -118,6 +148,7 @@ func (r *Result) read38(i int, byChars bool, err *SyntaxError) {
 	}
 	r.setKids(i, from)
 	to := len(r.Tree)
+	seen01 := false
 	for j := from; j < to; j++ {
 		c := &r.Tree[j]
 		if c.Value == "" {
@@ -133,9 +164,10 @@ func (r *Result) read38(i int, byChars bool, err *SyntaxError) {
 				f.Service = Service(c.Value)
 			}
 		case "01":
-			if r.child(i, "01") != j || err.Problem != ProblemNone {
+			if seen01 || err.Problem != ProblemNone {
 				continue // a repeat, or 38 itself is broken
 			}
+			seen01 = true
 			from := len(r.Tree)
 			if !r.parseChildren(j, byChars, err) {
 				err.Context = "38.01"
