@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/choso/choso/sync/client/clienttest"
+)
+
+// fast are flags that keep a simulation short.
+var fast = []string{"--password", "x", "--progress", "0", "--backoff-base", "10ms", "--backoff-cap", "100ms",
+	"--reconnect-jitter", "0", "--drain-timeout", "20s", "--timeout", "5s"}
+
+func runSim(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := run(ctx, append(append([]string{}, fast...), args...), &out, &errb)
+	if testing.Verbose() || code != 0 {
+		t.Logf("stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	}
+	return code, out.String()
+}
+
+func TestSim_LossyCutOfflineSkewedReinstalledPhones_TotalsVerify(t *testing.T) {
+	srv := clienttest.New(t)
+	code, out := runSim(t, "--server", srv.URL, "--phones", "8", "--events-per-phone", "25", "--rate", "200",
+		"--loss", "0.2", "--cut", "0.1", "--offline", "0.5", "--offline-for", "30ms", "--skew", "0.5", "--reinstall", "0.3", "--voids", "0.1")
+	if code != 0 {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	for _, want := range []string{"verify       OK", "push latency p50", "answers lost after commit"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+func TestSim_MarketCloseStorm_DrainsAndReportsIt(t *testing.T) {
+	srv := clienttest.New(t)
+	srv.Lock()
+	srv.Answer429, srv.Answer503, srv.RetryAfter = 5, 5, "0"
+	srv.Unlock()
+	dir := t.TempDir()
+	jsonPath := filepath.Join(dir, "sum.json")
+	code, _ := runSim(t, "--server", srv.URL, "--phones", "12", "--events-per-phone", "10", "--rate", "0",
+		"--storm", "300ms", "--json", jsonPath)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	var sum summary
+	raw, _ := os.ReadFile(jsonPath)
+	if err := json.Unmarshal(raw, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Verified || sum.DrainSeconds <= 0 || sum.RateLimited != 5 || sum.Unavailable != 5 || sum.Refused != 0 {
+		t.Fatalf("summary: %+v", sum)
+	}
+}
+
+func TestSim_IngestMode_ReportsThroughputAndVerifies(t *testing.T) {
+	srv := clienttest.New(t)
+	code, out := runSim(t, "--server", srv.URL, "--mode", "ingest", "--phones", "6", "--events-per-phone", "120", "--batch", "50")
+	if code != 0 {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	// 120 events in 50-event batches: 3 pushes a phone, plus the day.close.
+	if !strings.Contains(out, "720 events in 18 push requests") || !strings.Contains(out, "verify       OK") {
+		t.Fatalf("output:\n%s", out)
+	}
+}
+
+// A server whose totals disagree with the phones makes the run fail.
+func TestSim_TotalsMismatch_ExitsNonZero(t *testing.T) {
+	srv := clienttest.New(t)
+	up, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(up)
+	rp.ModifyResponse = func(res *http.Response) error {
+		if res.Request.URL.Path != "/v1/sync/totals" {
+			return nil
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		raw = bytes.Replace(raw, []byte(`"voids":{"count":0`), []byte(`"voids":{"count":1`), 1)
+		res.Body = io.NopCloser(bytes.NewReader(raw))
+		res.ContentLength = int64(len(raw))
+		res.Header.Set("Content-Length", strconv.Itoa(len(raw)))
+		return nil
+	}
+	bad := httptest.NewServer(rp)
+	defer bad.Close()
+	code, out := runSim(t, "--server", bad.URL, "--phones", "2", "--events-per-phone", "5", "--rate", "0", "--voids", "0")
+	if code != 1 || !strings.Contains(out, "MISMATCH") {
+		t.Fatalf("exit %d, want 1 with a mismatch:\n%s", code, out)
+	}
+}
+
+func TestSim_BadFlags_ExitTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{"--mode", "party"}, {"--batch", "501"}, {"--loss", "1.5"}, {"--days", "0"},
+	} {
+		var out bytes.Buffer
+		if code := run(context.Background(), append([]string{"--password", "x"}, args...), &out, &out); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	var out bytes.Buffer
+	t.Setenv("CHOSO_SIM_PASSWORD", "")
+	if code := run(context.Background(), nil, &out, &out); code != 2 || !strings.Contains(out.String(), "password") {
+		t.Errorf("no password: exit %d, %s", code, out.String())
+	}
+}
+
+func TestPercentile_NearestRank(t *testing.T) {
+	v := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for _, tt := range []struct {
+		p    float64
+		want int64
+	}{{50, 5}, {95, 10}, {99, 10}, {10, 1}, {0, 1}} {
+		if got := percentile(v, tt.p); got != tt.want {
+			t.Errorf("p%v: got %d, want %d", tt.p, got, tt.want)
+		}
+	}
+	if percentile(nil, 99) != 0 {
+		t.Error("empty: want 0")
+	}
+}
+
+func TestNetwork_LostAnswerWasApplied_CutPushWasNot(t *testing.T) {
+	srv := clienttest.New(t)
+	for _, tt := range []struct {
+		name              string
+		loss, cut         float64
+		wantApplied       uint64
+		wantLost, wantCut int64
+	}{
+		{"loss", 1, 0, 1, 1, 0},
+		{"cut", 0, 1, 0, 0, 1},
+	} {
+		n, err := startNetwork(srv.URL, tt.loss, tt.cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, base := n.addPhone()
+		p := &phone{i: 0, dir: t.TempDir(), url: base, clk: newSimClock("t", 0)}
+		p.opts.ReconnectJitterMs = -1
+		if err := p.open(base); err != nil {
+			t.Fatal(err)
+		}
+		stall := srv.NewStall()
+		if err := p.client().Enroll(srv.EnrollmentCode(stall)); err != nil {
+			t.Fatal(err)
+		}
+		before := srv.EventsApplied()
+		p.sell(0)
+		r, _ := p.client().PushOnce()
+		if r.Outcome != "network" || srv.EventsApplied()-before != tt.wantApplied || n.Lost.Load() != tt.wantLost || n.Cut.Load() != tt.wantCut {
+			t.Errorf("%s: outcome %s, applied %d, lost %d, cut %d", tt.name, r.Outcome, srv.EventsApplied()-before, n.Lost.Load(), n.Cut.Load())
+		}
+		p.client().Close()
+		n.close()
+	}
+}
+
+// The real server: built from this module, started by --spawn.
+var (
+	buildOnce sync.Once
+	chosoBin  string
+	buildErr  error
+)
+
+func realServer(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the real server")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "choso-sim-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		chosoBin = filepath.Join(dir, "choso")
+		out, err := exec.Command("go", "build", "-o", chosoBin, "../choso").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			t.Logf("go build ../choso: %s", out)
+		}
+	})
+	if buildErr != nil {
+		t.Skipf("the server does not build yet: %v", buildErr)
+	}
+	return chosoBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if chosoBin != "" {
+		os.RemoveAll(filepath.Dir(chosoBin))
+	}
+	os.Exit(code)
+}
+
+func TestSim_RealServer_FlakyDayVerifies(t *testing.T) {
+	bin := realServer(t)
+	code, out := runSim(t, "--spawn", bin, "--phones", "8", "--events-per-phone", "20", "--rate", "100",
+		"--loss", "0.15", "--cut", "0.05", "--offline", "0.5", "--offline-for", "50ms", "--skew", "0.5", "--reinstall", "0.25", "--voids", "0.1")
+	if code != 0 || !strings.Contains(out, "verify       OK") {
+		t.Fatalf("exit %d, want 0 and a verified run", code)
+	}
+}
+
+func TestSim_RealServer_IngestVerifies(t *testing.T) {
+	bin := realServer(t)
+	code, out := runSim(t, "--spawn", bin, "--mode", "ingest", "--phones", "8", "--events-per-phone", "100", "--batch", "50")
+	if code != 0 || !strings.Contains(out, "verify       OK") {
+		t.Fatalf("exit %d, want 0 and a verified run", code)
+	}
+}
