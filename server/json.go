@@ -81,11 +81,125 @@ func unmarshalStrict(data []byte, v any) error {
 	return nil
 }
 
-// checkKeys walks the token stream and rejects an object that repeats a key
-// under Unicode simple case folding (the folding encoding/json matches
-// with), and nesting deeper than maxJSONDepth. Syntax errors are left to the
-// decoder, which reports them better.
+// checkKeys rejects an object that repeats a key under Unicode simple case
+// folding (the folding encoding/json matches with) and nesting deeper than
+// maxJSONDepth. It scans the bytes once; keys with escapes or non-ASCII
+// letters, which real clients never send, take the slow token walk. Syntax
+// errors are left to the decoder, which reports them better.
 func checkKeys(data []byte) error {
+	if err, ok := scanKeys(data); ok {
+		return err
+	}
+	return checkKeysSlow(data)
+}
+
+// scanKeys is checkKeys' fast path. ok is false when it met something it
+// leaves to the slow path (an escaped or non-ASCII key, or malformed JSON).
+func scanKeys(data []byte) (err error, ok bool) {
+	type frame struct {
+		object bool
+		keys   [][]byte // ASCII keys seen in this object, slices of data
+	}
+	var stack []frame
+	i, n := 0, len(data)
+	skipSpace := func() {
+		for i < n && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+			i++
+		}
+	}
+	// skipString moves past a string starting at data[i] == '"'.
+	skipString := func() bool {
+		for i++; i < n; i++ {
+			switch data[i] {
+			case '\\':
+				i++
+			case '"':
+				i++
+				return true
+			}
+		}
+		return false
+	}
+	expectKey := false
+	for {
+		skipSpace()
+		if i >= n {
+			return nil, len(stack) == 0
+		}
+		c := data[i]
+		if expectKey {
+			expectKey = false
+			if c == '}' {
+				stack = stack[:len(stack)-1]
+				i++
+				continue
+			}
+			if c != '"' {
+				return nil, false
+			}
+			start := i + 1
+			var key []byte
+			for i++; i < n && data[i] != '"'; i++ {
+				if data[i] == '\\' || data[i] >= 0x80 {
+					return nil, false
+				}
+			}
+			if i >= n {
+				return nil, false
+			}
+			key = data[start:i]
+			i++
+			top := &stack[len(stack)-1]
+			for _, k := range top.keys {
+				if len(k) == len(key) && bytes.EqualFold(k, key) {
+					return choso.Errorf(choso.EInvalid, "malformed JSON: key %q appears more than once in an object (keys are matched regardless of case)", key), true
+				}
+			}
+			top.keys = append(top.keys, key)
+			skipSpace()
+			if i >= n || data[i] != ':' {
+				return nil, false
+			}
+			i++
+			continue
+		}
+		switch c {
+		case '{', '[':
+			if len(stack) >= maxJSONDepth {
+				return choso.Errorf(choso.EInvalid, "malformed JSON: nested deeper than %d levels", maxJSONDepth), true
+			}
+			stack = append(stack, frame{object: c == '{'})
+			i++
+			expectKey = c == '{'
+			continue
+		case '}', ']':
+			if len(stack) == 0 || stack[len(stack)-1].object != (c == '}') {
+				return nil, false
+			}
+			stack = stack[:len(stack)-1]
+			i++
+		case ',':
+			i++
+			if len(stack) > 0 && stack[len(stack)-1].object {
+				expectKey = true
+			}
+			continue
+		case '"':
+			if !skipString() {
+				return nil, false
+			}
+		default:
+			// A number or a literal: move to the next delimiter.
+			for i < n && !strings.ContainsRune(",}] \t\r\n", rune(data[i])) {
+				i++
+			}
+		}
+	}
+}
+
+// checkKeysSlow walks the token stream: the reference for scanKeys, and
+// the path for keys with escapes or non-ASCII letters.
+func checkKeysSlow(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	type frame struct {
