@@ -83,11 +83,10 @@ func (c *Client) SetOnline(online bool) {
 func (c *Client) eventAdded() {
 	c.mu.Lock()
 	l := c.loop
-	if l != nil && c.opts.PushDelayMs > 0 {
-		at := time.Now().Add(time.Duration(c.opts.PushDelayMs) * time.Millisecond)
-		if at.After(l.next) {
-			l.next = at
-		}
+	if now := time.Now(); l != nil && c.opts.PushDelayMs > 0 && !l.next.After(now) {
+		// Only the first event of a quiet spell starts the delay: a vendor
+		// selling without pause must not postpone the push forever.
+		l.next = now.Add(time.Duration(c.opts.PushDelayMs) * time.Millisecond)
 	}
 	c.mu.Unlock()
 	c.Kick()

@@ -484,3 +484,18 @@ func TestRun_OfflineHoldsPushesUntilOnline(t *testing.T) {
 	}
 	p.Close()
 }
+
+func TestRun_SteadySalesDoNotPostponeThePushForever(t *testing.T) {
+	srv := clienttest.New(t)
+	p := newPhone(t, srv, func(o *Options) { o.PushDelayMs = 100; o.NoSync = true })
+	p.Run()
+	deadline := time.Now().Add(3 * time.Second)
+	for srv.EventsApplied() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no push while sales kept coming every 20 ms")
+		}
+		mustSell(t, p.Client, 1, 1000, "cash")
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.Close()
+}
