@@ -2,6 +2,7 @@ package qr
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -111,5 +112,22 @@ func TestBankDirectory_KnowsWhichAppsCanPay(t *testing.T) {
 	}
 	if b, _ := BankByBIN("970436"); b.Name != "Ngân hàng TMCP Ngoại Thương Việt Nam" {
 		t.Errorf("Vietcombank name: got %q, want it with diacritics", b.Name)
+	}
+}
+
+func TestLookupBIN_ArrayAndMapAgreeForEveryBIN(t *testing.T) {
+	for k, want := range banks.byBIN {
+		bin := strconv.FormatUint(uint64(k), 10)
+		if got, ok := banks.lookupBIN(bin); !ok || got != want {
+			t.Errorf("lookupBIN(%s): got %d, %v, want %d", bin, got, ok, want)
+		}
+	}
+	for _, bin := range []string{"970000", "971999", "972000", "969999", "000000", "97043", "9704366", "97O436", "+70436"} {
+		if _, ok := banks.byBIN[binKey(bin)]; ok && isDigits(bin) && len(bin) == 6 {
+			continue
+		}
+		if i, ok := banks.lookupBIN(bin); ok {
+			t.Errorf("lookupBIN(%q): got bank %d, want none", bin, i)
+		}
 	}
 }

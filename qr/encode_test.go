@@ -2,6 +2,7 @@ package qr
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -250,4 +251,17 @@ func crc16Slow(s string) uint16 {
 		}
 	}
 	return c
+}
+
+func TestEncode_AmountsOfEveryLengthRoundTrip(t *testing.T) {
+	for _, amount := range []int64{1, 9, 10, 99, 100, 999, 1000, 12345, 99999, 100000, 999999, 1000000, 9999999, 10000000, 99999999, 100000000, 999999999} {
+		s, err := Encode(Transfer{BIN: "970436", Account: "0011001234567", Amount: amount})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := Decode(s)
+		if !r.Transfer || !r.Fields.HasAmount || r.Fields.Amount != amount || r.Fields.AmountText != strconv.FormatInt(amount, 10) {
+			t.Errorf("amount %d: got %q (%d, transfer %v)", amount, r.Fields.AmountText, r.Fields.Amount, r.Transfer)
+		}
+	}
 }
