@@ -31,6 +31,7 @@ func spawn(ctx context.Context, bin string, extra []string, logw io.Writer) (*sp
 	}
 	args := append([]string{"--data", dir, "--addr", "127.0.0.1:0", "--trusted-proxies", "127.0.0.1/32"}, extra...)
 	cmd := exec.Command(bin, args...)
+	orphanSafe(cmd)
 	logFile, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
 		return nil, err
