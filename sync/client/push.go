@@ -389,10 +389,14 @@ func (c *Client) applyResponse(r *PushResult, sent []chosync.Event, resp *chosyn
 		if resp.Gap != nil && state == nil {
 			r.Outcome = OutcomeGap
 			if k, _ := ob.Cursor().First(); k != nil {
-				if oldest := getUintKey(k); oldest > resp.NextExpectedSeq {
+				expected := resp.NextExpectedSeq
+				if resp.Gap.Expected > 0 {
+					expected = resp.Gap.Expected
+				}
+				if oldest := getUintKey(k); oldest > expected {
 					// The server needs events this phone no longer has.
 					state = &syncState{State: StateNeedsReenroll,
-						LastError: fmt.Sprintf("gap: the server expects seq %d, the outbox starts at %d", resp.NextExpectedSeq, oldest)}
+						LastError: fmt.Sprintf("gap: the server expects seq %d, the outbox starts at %d", expected, oldest)}
 				}
 			}
 		}
