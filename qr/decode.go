@@ -24,7 +24,6 @@ type Result struct {
 
 	cause          cause
 	brokenOptional int         // optional templates that failed to parse
-	kids           []span      // kids[i]: where the children of Tree[i] are; they are contiguous
 	rootAt         [100]uint16 // rootAt[id]: 1 + index of the first root object with that ID, 0 when absent
 	merchants      uint64      // bit id is set when merchant template id (26–51) is present
 	bankBIN        string      // the directory's VietQR BIN for Fields.BIN, "" when unknown
@@ -87,9 +86,9 @@ func Decode(payload string) Result {
 func DecodeInto(r *Result, payload string) {
 	// Clearing in place and putting the storage back is cheaper than
 	// copying in a fresh Result built around it.
-	tree, warnings, kids := r.Tree[:0], r.Warnings[:0], r.kids[:0]
+	tree, warnings := r.Tree[:0], r.Warnings[:0]
 	*r = Result{}
-	r.Tree, r.Warnings, r.kids = tree, warnings, kids
+	r.Tree, r.Warnings = tree, warnings
 	r.decode(payload)
 	if r.Verdict == "" {
 		r.Verdict = VerdictOK

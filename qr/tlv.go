@@ -15,6 +15,8 @@ type Element struct {
 	Value  string // the raw value, a substring of the payload; a template's value holds its children
 	Parent int    // index of the enclosing template in the same slice, or -1 at the root
 	Offset int    // byte offset of ID in the payload
+
+	kids span // where a template's children are in the tree; they are contiguous
 }
 
 // SyntaxProblem says what broke a TLV run.
@@ -120,7 +122,7 @@ func parseRun(tree []Element, payload string, start, end, parent int, byChars bo
 		// literal; the capacity is there.
 		tree = tree[:len(tree)+1]
 		el := &tree[len(tree)-1]
-		el.ID, el.Value, el.Parent, el.Offset = h[:2], p[i+4:ve], parent, i
+		el.ID, el.Value, el.Parent, el.Offset, el.kids = h[:2], p[i+4:ve], parent, i, span{}
 		i = ve
 	}
 	return tree, -1

@@ -32,7 +32,6 @@ func (r *Result) undoTree(st treeState) {
 	r.Fields = st.fields
 	r.Warnings = r.Warnings[:st.warnings]
 	r.Tree = r.Tree[:0]
-	r.kids = r.kids[:0]
 	r.rootAt = [100]uint16{}
 	r.merchants = 0
 }
@@ -46,7 +45,10 @@ func (r *Result) undoTree(st treeState) {
 // walked once. A template's children are appended right after it.
 func (r *Result) buildTree(s string, byChars bool, te *treeErrors) {
 	f := &r.Fields
-	r.Tree = slices.Grow(r.Tree[:0], 16) // a VietQR has 14 objects, templates' included
+	// Every object takes at least four bytes, and parseRun reserves room for
+	// a template's children the same way, so this one reservation covers a
+	// whole payload: a fresh Result allocates its tree once.
+	r.Tree = slices.Grow(r.Tree[:0], len(s)/4+4)
 	i := 0
 	for i < len(s) {
 		if len(s)-i < 4 {
@@ -75,7 +77,7 @@ func (r *Result) buildTree(s string, byChars bool, te *treeErrors) {
 		r.Tree = r.Tree[:at+1]
 		el := &r.Tree[at]
 		idStr, v := h[:2], s[i+4:ve]
-		el.ID, el.Value, el.Parent, el.Offset = idStr, v, -1, i
+		el.ID, el.Value, el.Parent, el.Offset, el.kids = idStr, v, -1, i, span{}
 		i = ve
 
 		id := int(i0)*10 + int(i1)
@@ -252,15 +254,7 @@ func (r *Result) parseChildren(i int, byChars bool, err *SyntaxError) bool {
 // setKids records that the children of Tree[p] are Tree[from:]; children are
 // always appended together, right after their parent is read.
 func (r *Result) setKids(p, from int) {
-	if n := len(r.kids); n <= p {
-		if p < cap(r.kids) {
-			r.kids = r.kids[:p+1]
-			clear(r.kids[n:])
-		} else {
-			r.kids = append(r.kids, make([]span, p+1-n)...)
-		}
-	}
-	r.kids[p] = span{int32(from), int32(len(r.Tree))}
+	r.Tree[p].kids = span{int32(from), int32(len(r.Tree))}
 }
 
 // idNum is a data object's ID as a number; IDs are two digits by construction.
@@ -277,10 +271,10 @@ func isOptionalTemplate(id int) bool {
 
 // child finds the first child of Tree[p] whose ID is id (any ID when id is "").
 func (r *Result) child(p int, id string) int {
-	if p >= len(r.kids) {
+	if p < 0 || p >= len(r.Tree) {
 		return -1
 	}
-	k := r.kids[p]
+	k := r.Tree[p].kids
 	for i := k.from; i < k.to; i++ {
 		if id == "" || r.Tree[i].ID == id {
 			return int(i)
