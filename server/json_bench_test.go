@@ -25,18 +25,3 @@ func BenchmarkUnmarshalStrict_Push50(b *testing.B) {
 		}
 	}
 }
-
-func BenchmarkCheckKeys_Push50(b *testing.B) {
-	var events []chosync.Event
-	for i := range 50 {
-		payload, _ := json.Marshal(chosync.SaleRecord{Amount: 45000, Method: "qr"})
-		events = append(events, chosync.Event{Seq: uint64(i + 1), ID: fmt.Sprintf("01JD%022d", i), Type: "sale.record", V: 1, Payload: payload})
-	}
-	body, _ := json.Marshal(chosync.PushRequest{Protocol: 1, Events: events})
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		if err := checkKeys(body); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+
 	"fmt"
+	jsonv2 "github.com/go-json-experiment/json"
 	"strings"
 	"time"
 
@@ -492,16 +494,16 @@ func decodePayload(ev *Event) any {
 	default:
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(ev.Payload))
-	dec.DisallowUnknownFields()
-	if dec.Decode(v) != nil || dec.More() {
+	// JSON v2: exact member names, no duplicates, no unknown members, no
+	// trailing data.
+	if jsonv2.Unmarshal(ev.Payload, v, jsonv2.RejectUnknownMembers(true)) != nil {
 		return nil
 	}
 	return v
 }
 
 func canonicalPayload(v any) []byte {
-	b, _ := json.Marshal(v) // struct fields marshal in a fixed order
+	b, _ := jsonv2.Marshal(v, jsonv2.Deterministic(true)) // struct fields in declaration order
 	return b
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/choso/choso"
@@ -48,6 +49,21 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return errUsage
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	if path := os.Getenv("CHOSO_CPU_PROFILE"); path != "" {
+		// For benchmarks (BENCHMARKS.md): a CPU profile of the whole run,
+		// written at shutdown. Not a flag: operators never need it.
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	log.Info("starting", append([]any{"version", buildVersion()}, cfg.LogAttrs()...)...)
 
 	if err := os.MkdirAll(filepath.Dir(cfg.storePath), 0o700); err != nil {
