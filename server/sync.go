@@ -179,7 +179,8 @@ func (s *Server) handleSyncPush(c echo.Context) error {
 	}
 	defer func() { <-s.pushGate.slots }()
 
-	call := chosync.Call{DeviceID: d.ID, Request: &req, Now: s.now(), UsedPreviousToken: c.Get(ctxUsedPrevious) == true}
+	call := chosync.Call{DeviceID: d.ID, Request: &req, Now: s.now(), UsedPreviousToken: c.Get(ctxUsedPrevious) == true,
+		Prepared: chosync.Prepare(&req)}
 	var res *chosync.PushResponse
 	err = s.store.Batch(c.Request().Context(), func(tx choso.Tx) error {
 		res = nil // Batch may run this again: start clean

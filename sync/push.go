@@ -53,6 +53,34 @@ type Call struct {
 	// UsedPreviousToken is true when the device authenticated with the
 	// previous token of a pending rotation: it missed the new one.
 	UsedPreviousToken bool
+	// Prepared is Prepare(Request), when the caller made it outside the
+	// transaction; nil makes Push prepare inline.
+	Prepared []Prepared
+}
+
+// Prepared is the work on one event that needs no store: its decoded
+// payload, canonical form, fingerprint, and whether it breaks a rule of
+// its type. Doing it before the write transaction keeps the single writer
+// busy with the store alone, while requests prepare on every core.
+type Prepared struct {
+	decoded   any
+	canonical []byte
+	hash      []byte
+	invalid   *Result // a permanent rejection, when the event breaks a rule
+}
+
+// Prepare does the store-free work on each event of req.
+func Prepare(req *PushRequest) []Prepared {
+	out := make([]Prepared, len(req.Events))
+	for i := range req.Events {
+		ev := &req.Events[i]
+		p := &out[i]
+		p.decoded, p.canonical, p.hash = fingerprint(ev)
+		if r, bad := validate(ev, p.decoded); bad {
+			p.invalid = &r
+		}
+	}
+	return out
 }
 
 // Push applies a call's request inside tx and returns the
@@ -63,6 +91,10 @@ type Call struct {
 // state between calls, so it may run again on a retried transaction.
 func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
 	req, now := call.Request, call.Now
+	prepared := call.Prepared
+	if len(prepared) != len(req.Events) {
+		prepared = Prepare(req)
+	}
 	dev, err := tx.FindDevice(call.DeviceID)
 	if err != nil {
 		return nil, err
@@ -92,7 +124,7 @@ func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
 		ev := &req.Events[i]
 		switch {
 		case ev.Seq <= dev.AppliedSeq:
-			r, stop, err := a.duplicate(ev)
+			r, stop, err := a.duplicate(ev, &prepared[i])
 			if err != nil {
 				return nil, err
 			}
@@ -106,7 +138,7 @@ func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
 				goto done
 			}
 		case ev.Seq == dev.AppliedSeq+1:
-			r, err := a.apply(ev)
+			r, err := a.apply(ev, &prepared[i])
 			if err != nil {
 				return nil, err
 			}
@@ -177,7 +209,7 @@ type applier struct {
 
 // duplicate answers a seq the device already consumed. stop is true when
 // the seq comes back with other content: the install was cloned.
-func (a *applier) duplicate(ev *Event) (Result, bool, error) {
+func (a *applier) duplicate(ev *Event, p *Prepared) (Result, bool, error) {
 	stored, err := a.tx.FindResult(a.dev.ID, ev.Seq)
 	if choso.ErrorCode(err) == choso.ENotFound {
 		return Result{Seq: ev.Seq, Status: StatusDuplicate, Note: NoteExpired}, false, nil
@@ -185,8 +217,7 @@ func (a *applier) duplicate(ev *Event) (Result, bool, error) {
 	if err != nil {
 		return Result{}, false, err
 	}
-	_, _, hash := fingerprint(ev)
-	if !bytes.Equal(hash, stored.Hash) {
+	if !bytes.Equal(p.hash, stored.Hash) {
 		a.dev.SetFlag(choso.FlagCloned)
 		a.dev.LastError = fmt.Sprintf("seq %d came back with other content: a restored or cloned install; enroll the phone again", ev.Seq)
 		return Result{Seq: ev.Seq, Status: StatusRejected, Code: CodeSeqReused,
@@ -202,11 +233,11 @@ func rejected(seq uint64, code, format string, args ...any) Result {
 
 // apply applies the device's next event. Permanent failures come back as a
 // rejected result; an error is transient.
-func (a *applier) apply(ev *Event) (Result, error) {
-	decoded, canonical, hash := fingerprint(ev)
+func (a *applier) apply(ev *Event, p *Prepared) (Result, error) {
+	decoded, canonical, hash := p.decoded, p.canonical, p.hash
 	a.hash = hash
-	if r, bad := validate(ev, decoded); bad {
-		return r, nil
+	if p.invalid != nil {
+		return *p.invalid, nil
 	}
 	ent, err := a.tx.FindEntity(ev.ID)
 	switch {

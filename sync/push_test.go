@@ -160,9 +160,10 @@ func (p *phone) pushVia(run func(context.Context, func(choso.Tx) error) error, e
 		return nil, err
 	}
 	var res *chosync.PushResponse
+	prepared := chosync.Prepare(req) // outside the transaction, as the server does
 	err := run(context.Background(), func(tx choso.Tx) error {
 		res = nil
-		r, err := p.w.pusher.Push(tx, chosync.Call{DeviceID: p.id, Request: req, Now: p.w.clock()})
+		r, err := p.w.pusher.Push(tx, chosync.Call{DeviceID: p.id, Request: req, Now: p.w.clock(), Prepared: prepared})
 		res = r
 		return err
 	})

@@ -32,6 +32,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,7 +43,17 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if path := os.Getenv("CHOSO_SIM_CPU_PROFILE"); path != "" {
+		// Where the simulator's own time goes, for BENCHMARKS.md.
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if path := os.Getenv("CHOSO_SIM_CPU_PROFILE"); path != "" {
+		pprof.StopCPUProfile()
+	}
 	stop()
 	os.Exit(code)
 }
