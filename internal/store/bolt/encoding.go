@@ -162,9 +162,17 @@ func prefixEnd(prefix []byte) []byte {
 // that fills each of its fields, so a field added to the root type and not to
 // its codec fails the tests instead of being silently dropped.
 
-// binFormat1 is the first byte of a value in the binary form. A later layout
-// takes another byte and a migration.
-const binFormat1 = 1
+// The first byte of a value in the binary form names its layout. Format 2
+// added Entity.Ref, EffectiveMs and ConfirmedBy and StallDay.Status (and
+// the Credit record); a format 1 value reads with those fields zero, so
+// files written before need no migration. Encoders write binFormatCurrent.
+// A layout that cannot read its predecessors' values takes another byte
+// and a migration.
+const (
+	binFormat1       = 1
+	binFormat2       = 2
+	binFormatCurrent = binFormat2
+)
 
 // encoder appends a record's fields to b, after the key the record goes
 // under, so that a Put takes one allocation for both.
@@ -178,7 +186,7 @@ type encoder struct {
 func newEncoder(key []byte, size int) encoder {
 	b := make([]byte, 0, len(key)+1+size)
 	b = append(b, key...)
-	return encoder{b: append(b, binFormat1), key: len(key)}
+	return encoder{b: append(b, binFormatCurrent), key: len(key)}
 }
 
 // keyValue returns the key and the encoded value, ready for Put.
@@ -211,17 +219,21 @@ func (e *encoder) time(t time.Time) {
 // malformed field sets bad, and every later read returns a zero value, so a
 // decoding function checks once, at the end (see done).
 type decoder struct {
-	b   []byte
-	bad bool
+	b      []byte
+	bad    bool
+	format byte // the value's layout: which fields it holds
 }
 
 // newDecoder starts reading a stored value in the binary form.
 func newDecoder(data []byte) *decoder {
-	if len(data) == 0 || data[0] != binFormat1 {
+	if len(data) == 0 || data[0] < binFormat1 || data[0] > binFormatCurrent {
 		return &decoder{bad: true}
 	}
-	return &decoder{b: data[1:]}
+	return &decoder{b: data[1:], format: data[0]}
 }
+
+// since reports whether the value's layout holds the fields format added.
+func (d *decoder) since(format byte) bool { return d.format >= format }
 
 func (d *decoder) uint() uint64 {
 	v, n := binary.Uvarint(d.b)

@@ -221,7 +221,10 @@ func (tx *Tx) PutStallDay(d *choso.StallDay) error {
 		return err
 	}
 	var buf keyBuf
-	return tx.bucket(bucketStallDays).Put(encodeStallDay(appendDayKey(buf[:0], d.StallID, d.Date), d))
+	if err := tx.bucket(bucketStallDays).Put(encodeStallDay(appendDayKey(buf[:0], d.StallID, d.Date), d)); err != nil {
+		return err
+	}
+	return tx.indexDayDate(d.StallID, d.Date)
 }
 
 // ListStallDays returns a stall's days from from to to, both inclusive, in
@@ -276,8 +279,10 @@ func (tx *Tx) PutDeviceDay(d *choso.DeviceDay) error {
 	return tx.bucket(bucketDeviceDays).Put(encodeDeviceDay(appendDayKey(buf[:0], d.DeviceID, d.Date), d))
 }
 
-// AppendChange stores c under the changes bucket's next sequence; see
-// choso.SyncTx and AppendEvent.
+// AppendChange stores c under the changes bucket's next sequence, with an
+// entry in its stall-day's change index (for FindChangeAsOf); see
+// choso.SyncTx and AppendEvent. A change whose day has no stall ID or date
+// that can be a key is logged but not indexed: no lookup could name it.
 func (tx *Tx) AppendChange(c *choso.Change) (uint64, error) {
 	if err := tx.writable(); err != nil {
 		return 0, err
@@ -290,7 +295,10 @@ func (tx *Tx) AppendChange(c *choso.Change) (uint64, error) {
 	}
 	c.ChangeSeq, c.Day.Revision = seq, seq
 	var buf keyBuf
-	return seq, b.Put(encodeChange(binary.BigEndian.AppendUint64(buf[:0], seq), c))
+	if err := b.Put(encodeChange(binary.BigEndian.AppendUint64(buf[:0], seq), c)); err != nil {
+		return 0, err
+	}
+	return seq, tx.indexDayChange(c.Day.StallID, c.Day.Date, seq)
 }
 
 // ListChanges returns up to limit changes after the change seq after, in
@@ -386,7 +394,7 @@ func decodeResult(v []byte) (*choso.EventResult, error) {
 
 func encodeEntity(key []byte, x *choso.Entity) (k, v []byte) {
 	e := newEncoder(key, 40+len(x.DeviceID)+len(x.Hash)+len(x.Type)+len(x.StallID)+len(x.BusinessDate)+
-		len(x.Method)+len(x.VoidedBy)+len(x.PendingVoid))
+		len(x.Method)+len(x.VoidedBy)+len(x.Ref)+len(x.ConfirmedBy)+len(x.PendingVoid))
 	e.str(x.DeviceID)
 	e.uint(x.Seq)
 	e.bytes(x.Hash)
@@ -397,6 +405,9 @@ func encodeEntity(key []byte, x *choso.Entity) (k, v []byte) {
 	e.str(x.Method)
 	e.int(x.Amount)
 	e.str(x.VoidedBy)
+	e.str(x.Ref)
+	e.int(x.EffectiveMs)
+	e.str(x.ConfirmedBy)
 	e.str(x.PendingVoid)
 	return e.keyValue()
 }
@@ -414,8 +425,11 @@ func decodeEntity(v []byte) (*choso.Entity, error) {
 		Method:       d.str(),
 		Amount:       d.int(),
 		VoidedBy:     d.str(),
-		PendingVoid:  d.str(),
 	}
+	if d.since(binFormat2) {
+		x.Ref, x.EffectiveMs, x.ConfirmedBy = d.str(), d.int(), d.str()
+	}
+	x.PendingVoid = d.str()
 	return x, d.done("entity")
 }
 
@@ -516,6 +530,7 @@ func methodTotalsSize(m map[string]choso.MethodTotals) int {
 }
 
 func (e *encoder) stallDay(x *choso.StallDay) {
+	e.str(x.Status)
 	e.str(x.StallID)
 	e.str(x.MarketID)
 	e.str(x.CommuneCode)
@@ -530,7 +545,12 @@ func (e *encoder) stallDay(x *choso.StallDay) {
 }
 
 func (d *decoder) stallDay() choso.StallDay {
+	var status string
+	if d.since(binFormat2) {
+		status = d.str()
+	}
 	return choso.StallDay{
+		Status:        status,
 		StallID:       d.str(),
 		MarketID:      d.str(),
 		CommuneCode:   d.str(),
@@ -546,7 +566,7 @@ func (d *decoder) stallDay() choso.StallDay {
 }
 
 func stallDaySize(x *choso.StallDay) int {
-	return 100 + len(x.StallID) + len(x.MarketID) + len(x.CommuneCode) + len(x.ProvinceCode) + len(x.Date) +
+	return 100 + len(x.Status) + len(x.StallID) + len(x.MarketID) + len(x.CommuneCode) + len(x.ProvinceCode) + len(x.Date) +
 		methodTotalsSize(x.ByMethod)
 }
 

@@ -91,6 +91,7 @@ var codecs = []codec{
 	codecOf("StallDay", encodeStallDay, decodeStallDay),
 	codecOf("DeviceDay", encodeDeviceDay, decodeDeviceDay),
 	codecOf("Change", encodeChange, decodeChange),
+	codecOf("Credit", encodeCredit, decodeCredit),
 }
 
 func TestRecordCodecs_RoundTripEveryField(t *testing.T) {
@@ -128,12 +129,85 @@ func TestRecordCodecs_NilAndEmptyStayApart(t *testing.T) {
 	}
 }
 
+// format1 returns a value as format 1 wrote it: the fields write, under
+// the format byte 1.
+func format1(write func(e *encoder)) []byte {
+	e := newEncoder(nil, 64)
+	e.b[0] = binFormat1
+	write(&e)
+	_, v := e.keyValue()
+	return v
+}
+
+// TestRecordCodecs_Format1ReadsWithNewFieldsZero reads values written before
+// format 2 added Entity.Ref, EffectiveMs and ConfirmedBy and StallDay.Status:
+// stores keep them, so they must decode, with those fields zero.
+func TestRecordCodecs_Format1ReadsWithNewFieldsZero(t *testing.T) {
+	wantEntity := &choso.Entity{
+		DeviceID: "dev_rau1", Seq: 3, Hash: []byte{1, 2}, ServerSeq: 12, Type: choso.EventSaleRecord,
+		StallID: "stl_0rau", BusinessDate: "2026-03-02", Method: choso.MethodQR, Amount: 25000,
+		VoidedBy: "01JNF9V0ID000000000000000A", PendingVoid: "01JNF9V0ID000000000000000B",
+	}
+	v := format1(func(e *encoder) {
+		x := wantEntity
+		e.str(x.DeviceID)
+		e.uint(x.Seq)
+		e.bytes(x.Hash)
+		e.uint(x.ServerSeq)
+		e.str(x.Type)
+		e.str(x.StallID)
+		e.str(x.BusinessDate)
+		e.str(x.Method)
+		e.int(x.Amount)
+		e.str(x.VoidedBy)
+		e.str(x.PendingVoid)
+	})
+	if got, err := decodeEntity(v); err != nil || !reflect.DeepEqual(got, wantEntity) {
+		t.Fatalf("decodeEntity(format 1):\n got %+v, %v\nwant %+v, nil", got, err, wantEntity)
+	}
+
+	day := filled[choso.StallDay]()
+	day.Status = ""
+	oldDay := func(e *encoder) {
+		e.str(day.StallID)
+		e.str(day.MarketID)
+		e.str(day.CommuneCode)
+		e.str(day.ProvinceCode)
+		e.str(day.Date)
+		e.methodTotals(day.ByMethod)
+		e.totals(day.Voids)
+		e.totals(day.ConfirmedQR)
+		e.uint(day.Revision)
+		e.uint(day.LastServerSeq)
+		e.time(day.UpdatedAt)
+	}
+	if got, err := decodeStallDay(format1(oldDay)); err != nil || !reflect.DeepEqual(got, day) {
+		t.Fatalf("decodeStallDay(format 1):\n got %+v, %v\nwant %+v, nil", got, err, day)
+	}
+	change := &choso.Change{ChangeSeq: 9, Day: *day, At: time.Unix(1_772_000_000, 5).UTC()}
+	v = format1(func(e *encoder) {
+		e.uint(change.ChangeSeq)
+		oldDay(e)
+		e.time(change.At)
+	})
+	if got, err := decodeChange(v); err != nil || !reflect.DeepEqual(got, change) {
+		t.Fatalf("decodeChange(format 1):\n got %+v, %v\nwant %+v, nil", got, err, change)
+	}
+
+	// Credits came with format 2: a format 1 credit was never written.
+	_, good := encodeCredit(nil, filled[choso.Credit]())
+	if _, err := decodeCredit(append([]byte{binFormat1}, good[1:]...)); choso.ErrorCode(err) != choso.EInternal {
+		t.Fatalf("decodeCredit(format 1): got %v, want code %q", err, choso.EInternal)
+	}
+}
+
 func TestRecordCodecs_CorruptValueInternal(t *testing.T) {
 	for _, c := range codecs {
 		good := c.encode(c.filled())
 		for name, bad := range map[string][]byte{
 			"empty":           nil,
-			"unknown format":  append([]byte{binFormat1 + 1}, good[1:]...),
+			"unknown format":  append([]byte{binFormatCurrent + 1}, good[1:]...),
+			"format 0":        append([]byte{0}, good[1:]...),
 			"truncated":       good[:len(good)-1],
 			"trailing bytes":  append(bytes.Clone(good), 0),
 			"JSON, not codec": []byte(`{"status":"applied"}`),

@@ -30,6 +30,8 @@ var (
 	bucketStalls      = []byte("stalls")       // ID → Stall
 	bucketStallCodes  = []byte("stall_codes")  // market ID + "/" + code → stall ID
 	bucketStallPhones = []byte("stall_phones") // phone + "/" + stall ID → nothing
+	// BIN + "/" + account + "/" + stall ID → nothing: the stalls a bank credit pays
+	bucketStallAccounts = []byte("stall_accounts")
 
 	bucketAudit        = []byte("audit")         // seq (uint64 BE) → AuditEntry
 	bucketAuditObjects = []byte("audit_objects") // object ID + "/" + seq BE → nothing
@@ -47,6 +49,19 @@ var (
 	bucketStallDays  = []byte("stall_days")  // stall ID + "/" + YYYY-MM-DD → StallDay (binary)
 	bucketDeviceDays = []byte("device_days") // device ID + "/" + YYYY-MM-DD → DeviceDay (binary)
 	bucketChanges    = []byte("changes")     // change_seq BE (the bucket's NextSequence) → Change (binary)
+	bucketDayDates   = []byte("day_dates")   // YYYY-MM-DD + "/" + stall ID → nothing
+	bucketDayChanges = []byte("day_changes") // stall ID + "/" + YYYY-MM-DD + "/" + change_seq BE → nothing
+
+	bucketCredits        = []byte("credits")         // seq BE (the bucket's NextSequence) → Credit (binary)
+	bucketCreditIDs      = []byte("credit_ids")      // bank_txn_id → seq BE
+	bucketStallCredits   = []byte("stall_credits")   // stall ID + "/" + seq BE → nothing
+	bucketAccountCredits = []byte("account_credits") // BIN + "/" + account + "/" + YYYY-MM-DD + "/" + seq BE → nothing
+	bucketSaleRefs       = []byte("sale_refs")       // payment reference → sale ULID
+	bucketQRSales        = []byte("qr_sales")        // stall ID + "/" + effective ms BE + "/" + sale ULID → nothing
+
+	bucketPartners       = []byte("partners")                // ID → partnerRecord
+	bucketPartnerKeys    = []byte("partner_keys")            // key ID → partnerKeyRecord
+	bucketPartnerKeysByP = []byte("partner_keys_by_partner") // partner ID + "/" + key ID → nothing
 )
 
 // buckets lists every bucket of the current schema.
@@ -56,11 +71,14 @@ var buckets = [][]byte{
 	bucketUsers, bucketUserNames,
 	bucketSessions, bucketSessionUsers,
 	bucketMarkets, bucketMarketCommunes, bucketMarketProvinces,
-	bucketStalls, bucketStallCodes, bucketStallPhones,
+	bucketStalls, bucketStallCodes, bucketStallPhones, bucketStallAccounts,
 	bucketAudit, bucketAuditObjects, bucketAuditActors,
 	bucketDevices, bucketDeviceTokens, bucketStallDevices,
 	bucketEnrollments,
 	bucketResults, bucketEntities, bucketEvents, bucketStallDays, bucketDeviceDays, bucketChanges,
+	bucketDayDates, bucketDayChanges,
+	bucketCredits, bucketCreditIDs, bucketStallCredits, bucketAccountCredits, bucketSaleRefs, bucketQRSales,
+	bucketPartners, bucketPartnerKeys, bucketPartnerKeysByP,
 }
 
 // Meta keys the store itself uses.

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/choso/choso"
@@ -43,11 +44,15 @@ func checkStallKeys(s *choso.Stall) error {
 	if strings.Contains(s.Vendor.Phone, keySep) {
 		return choso.Errorf(choso.EInvalid, "vendor phone must not contain %q", keySep)
 	}
+	if strings.Contains(s.Payout.BIN, keySep) || strings.Contains(s.Payout.Account, keySep) {
+		return choso.Errorf(choso.EInvalid, "payout BIN and account must not contain %q", keySep)
+	}
 	return nil
 }
 
-// CreateStall stores a new stall with its code and phone index entries; see
-// choso.StallTx. It also returns EInvalid for an empty ID, market ID or code.
+// CreateStall stores a new stall with its code, phone and account index
+// entries; see choso.StallTx. It also returns EInvalid for an empty ID,
+// market ID or code.
 func (tx *Tx) CreateStall(s *choso.Stall) error {
 	if err := tx.writable(); err != nil {
 		return err
@@ -73,14 +78,31 @@ func (tx *Tx) CreateStall(s *choso.Stall) error {
 		return err
 	}
 	if s.Vendor.Phone != "" {
-		return tx.bucket(bucketStallPhones).Put(joinKey(s.Vendor.Phone, s.ID), nil)
+		if err := tx.bucket(bucketStallPhones).Put(joinKey(s.Vendor.Phone, s.ID), nil); err != nil {
+			return err
+		}
+	}
+	if k := accountKey(s); k != nil {
+		return tx.bucket(bucketStallAccounts).Put(k, nil)
 	}
 	return nil
 }
 
+// accountKey returns the stall's entry in the account index, or nil when
+// its payout account cannot be a key (none yet). An erased stall keeps its
+// masked account and entry: no bank credits a masked number, so it is
+// never found, and the stall it names still exists.
+func accountKey(s *choso.Stall) []byte {
+	if checkKeyPart("BIN", s.Payout.BIN) != nil || checkKeyPart("account", s.Payout.Account) != nil {
+		return nil
+	}
+	return joinKey(s.Payout.BIN, s.Payout.Account, s.ID)
+}
+
 // UpdateStall replaces a stall, moving its code index entry when its code
-// (or market) changes and its phone index entry when the vendor's phone
-// changes or is erased; see choso.StallTx. Moving a stall to another market
+// (or market) changes, its phone index entry when the vendor's phone
+// changes or is erased, and its account index entry when the payout BIN or
+// account changes; see choso.StallTx. Moving a stall to another market
 // returns ENotFound if that market is missing.
 func (tx *Tx) UpdateStall(s *choso.Stall) error {
 	if err := tx.writable(); err != nil {
@@ -118,6 +140,19 @@ func (tx *Tx) UpdateStall(s *choso.Stall) error {
 		}
 		if s.Vendor.Phone != "" {
 			if err := phones.Put(joinKey(s.Vendor.Phone, s.ID), nil); err != nil {
+				return err
+			}
+		}
+	}
+	if oldKey, newKey := accountKey(old), accountKey(s); !bytes.Equal(oldKey, newKey) {
+		accounts := tx.bucket(bucketStallAccounts)
+		if oldKey != nil {
+			if err := accounts.Delete(oldKey); err != nil {
+				return err
+			}
+		}
+		if newKey != nil {
+			if err := accounts.Put(newKey, nil); err != nil {
 				return err
 			}
 		}
@@ -206,4 +241,23 @@ func (tx *Tx) CountStalls(marketID string) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// FindStallsByAccount returns, in ID order, every stall (any status) whose
+// payout account is bin + account, from the account index; see
+// choso.CreditTx.
+func (tx *Tx) FindStallsByAccount(bin, account string) ([]*choso.Stall, error) {
+	if checkKeyPart("BIN", bin) != nil || checkKeyPart("account", account) != nil {
+		return nil, nil
+	}
+	prefix := joinKey(bin, account, "")
+	var list []*choso.Stall
+	for k := range ascend(tx.bucket(bucketStallAccounts), prefix, nil) {
+		s, err := tx.getIndexedStall(k[len(prefix):])
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, s)
+	}
+	return list, nil
 }

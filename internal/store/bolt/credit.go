@@ -1,0 +1,277 @@
+package bolt
+
+import (
+	"bytes"
+	"encoding/binary"
+
+	"github.com/choso/choso"
+)
+
+// checkCreditKeys refuses a credit whose fields cannot be keys. The bank
+// transaction ID is a whole key of its own, so it may hold anything but
+// nothing; the BIN, account and date lead index keys.
+func checkCreditKeys(c *choso.Credit) error {
+	if c.BankTxnID == "" {
+		return choso.Errorf(choso.EInvalid, "bank transaction ID is empty")
+	}
+	if err := checkKeyPart("credit BIN", c.BIN); err != nil {
+		return err
+	}
+	if err := checkKeyPart("credit account", c.Account); err != nil {
+		return err
+	}
+	if c.StallID != "" {
+		if err := checkKeyPart("credit stall ID", c.StallID); err != nil {
+			return err
+		}
+	}
+	if c.BusinessDate != "" {
+		return checkDate(c.BusinessDate)
+	}
+	return nil
+}
+
+// appendSeqKey appends parts joined by "/", then "/" and seq BE, to b.
+func appendSeqKey(b []byte, seq uint64, parts ...string) []byte {
+	for _, p := range parts {
+		b = append(b, p...)
+		b = append(b, keySep...)
+	}
+	return binary.BigEndian.AppendUint64(b, seq)
+}
+
+// FindCredit returns the credit with a bank transaction ID, through the ID
+// index; see choso.CreditTx.
+func (tx *Tx) FindCredit(bankTxnID string) (*choso.Credit, error) {
+	var seq []byte
+	if bankTxnID != "" {
+		seq = tx.bucket(bucketCreditIDs).Get([]byte(bankTxnID))
+	}
+	if seq == nil {
+		return nil, notFound("no credit with bank transaction ID " + bankTxnID)
+	}
+	return tx.getIndexedCredit(seq)
+}
+
+// getIndexedCredit reads the credit an index names by its seq key; a
+// missing one means the index is broken.
+func (tx *Tx) getIndexedCredit(seq []byte) (*choso.Credit, error) {
+	v := tx.bucket(bucketCredits).Get(seq)
+	if v == nil || len(seq) != 8 {
+		return nil, choso.Errorf(choso.EInternal, "credit index names credit %x, which is not stored", seq)
+	}
+	return decodeCredit(v)
+}
+
+// AppendCredit stores c under the credits bucket's next sequence, which it
+// sets in c.Seq, with entries in the ID, stall (when matched to one) and
+// account-day (when it has a business date) indexes; see choso.CreditTx.
+// It also returns EInvalid for an empty bank transaction ID, a BIN, account
+// or stall ID that cannot be a key, or a business date not in the form
+// YYYY-MM-DD. The sequence lives in the bucket, inside the transaction, so a
+// stall's phones can page its credits by seq without missing one.
+func (tx *Tx) AppendCredit(c *choso.Credit) (uint64, error) {
+	if err := tx.writable(); err != nil {
+		return 0, err
+	}
+	if err := checkCreditKeys(c); err != nil {
+		return 0, err
+	}
+	ids := tx.bucket(bucketCreditIDs)
+	if ids.Get([]byte(c.BankTxnID)) != nil {
+		return 0, choso.Errorf(choso.EConflict, "credit with bank transaction ID %s already exists", c.BankTxnID)
+	}
+	b := tx.bucket(bucketCredits)
+	b.FillPercent = appendFill
+	seq, err := b.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	c.Seq = seq
+	var buf keyBuf
+	key := binary.BigEndian.AppendUint64(buf[:0], seq)
+	if err := b.Put(encodeCredit(key, c)); err != nil {
+		return 0, err
+	}
+	if err := ids.Put([]byte(c.BankTxnID), seqKey(seq)); err != nil { // bbolt keeps values as given: not buf
+		return 0, err
+	}
+	if c.StallID != "" {
+		if err := tx.bucket(bucketStallCredits).Put(appendSeqKey(buf[:0], seq, c.StallID), nil); err != nil {
+			return 0, err
+		}
+	}
+	if c.BusinessDate != "" {
+		if err := tx.bucket(bucketAccountCredits).Put(appendSeqKey(buf[:0], seq, c.BIN, c.Account, c.BusinessDate), nil); err != nil {
+			return 0, err
+		}
+	}
+	return seq, nil
+}
+
+// ListStallCredits returns up to limit credits of a stall with Seq > after,
+// in seq order, from the stall index; see choso.CreditTx. Limit 0 or less
+// means DefaultListLimit, and it is capped at MaxScanLimit.
+func (tx *Tx) ListStallCredits(stallID string, after uint64, limit int) ([]*choso.Credit, error) {
+	if checkKeyPart("stall ID", stallID) != nil {
+		return nil, nil
+	}
+	limit = scanLimit(limit)
+	prefix := joinKey(stallID, "")
+	var list []*choso.Credit
+	for k := range ascend(tx.bucket(bucketStallCredits), prefix, appendSeqKey(nil, after, stallID)) {
+		c, err := tx.getIndexedCredit(k[len(prefix):])
+		if err != nil {
+			return nil, err
+		}
+		if list = append(list, c); len(list) == limit {
+			break
+		}
+	}
+	return list, nil
+}
+
+// ListAccountCredits returns, in seq order, the credits to a payout account
+// whose BusinessDate is date, from the account-day index; see
+// choso.CreditTx. A credit stored without a business date is in no day.
+func (tx *Tx) ListAccountCredits(bin, account, date string) ([]*choso.Credit, error) {
+	if checkKeyPart("BIN", bin) != nil || checkKeyPart("account", account) != nil || !isDate(date) {
+		return nil, nil
+	}
+	prefix := joinKey(bin, account, date, "")
+	var list []*choso.Credit
+	for k := range ascend(tx.bucket(bucketAccountCredits), prefix, nil) {
+		c, err := tx.getIndexedCredit(k[len(prefix):])
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, c)
+	}
+	return list, nil
+}
+
+// PutSaleRef records the sale a payment reference names; see
+// choso.CreditTx. It returns EInvalid for an empty reference or sale ID.
+func (tx *Tx) PutSaleRef(ref, saleID string) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	if ref == "" || saleID == "" {
+		return choso.Errorf(choso.EInvalid, "payment reference and sale ID must not be empty")
+	}
+	return tx.bucket(bucketSaleRefs).Put([]byte(ref), []byte(saleID))
+}
+
+// FindSaleByRef returns the ULID of the sale with a payment reference; see
+// choso.CreditTx.
+func (tx *Tx) FindSaleByRef(ref string) (string, error) {
+	var id []byte
+	if ref != "" {
+		id = tx.bucket(bucketSaleRefs).Get([]byte(ref))
+	}
+	if id == nil {
+		return "", notFound("no sale with payment reference " + ref)
+	}
+	return string(id), nil
+}
+
+// appendQRSaleKey appends stall ID + "/" + effective ms BE + "/", the
+// prefix of a QR sale's key before its sale ID, to b.
+func appendQRSaleKey(b []byte, stallID string, ms uint64) []byte {
+	b = appendSeqKey(b, ms, stallID)
+	return append(b, keySep...)
+}
+
+// PutQRSale indexes a QR sale of a stall by its effective time; see
+// choso.CreditTx. It returns EInvalid for a stall ID that cannot be a key,
+// an empty sale ID, or a negative time (before 1970: never a real sale's,
+// and the key orders times as unsigned).
+func (tx *Tx) PutQRSale(stallID string, effectiveMs int64, saleID string) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	if err := checkKeyPart("stall ID", stallID); err != nil {
+		return err
+	}
+	if saleID == "" {
+		return choso.Errorf(choso.EInvalid, "sale ID is empty")
+	}
+	if effectiveMs < 0 {
+		return choso.Errorf(choso.EInvalid, "effective time %d ms is before 1970", effectiveMs)
+	}
+	var buf keyBuf
+	return tx.bucket(bucketQRSales).Put(append(appendQRSaleKey(buf[:0], stallID, uint64(effectiveMs)), saleID...), nil)
+}
+
+// ListQRSales returns the ULIDs of a stall's QR sales with effective times
+// in [fromMs, toMs], by time and then ULID, by one scan; see
+// choso.CreditTx. No sale has a negative time, so a negative fromMs reads
+// as 0.
+func (tx *Tx) ListQRSales(stallID string, fromMs, toMs int64) ([]string, error) {
+	if checkKeyPart("stall ID", stallID) != nil || toMs < 0 || fromMs > toMs {
+		return nil, nil
+	}
+	fromMs = max(fromMs, 0)
+	prefix := joinKey(stallID, "")
+	var buf keyBuf
+	c := tx.bucket(bucketQRSales).Cursor()
+	var list []string
+	for k, _ := c.Seek(appendQRSaleKey(buf[:0], stallID, uint64(fromMs))); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		rest := k[len(prefix):]
+		if len(rest) < 8+len(keySep)+1 {
+			return nil, choso.Errorf(choso.EInternal, "QR sale index has a malformed key %q", k)
+		}
+		if binary.BigEndian.Uint64(rest) > uint64(toMs) {
+			break
+		}
+		list = append(list, string(rest[8+len(keySep):]))
+	}
+	return list, nil
+}
+
+// The credit codec: credits are written on every bank post and read on
+// every sync of a stall's phones, so they take the binary form.
+
+func encodeCredit(key []byte, x *choso.Credit) (k, v []byte) {
+	e := newEncoder(key, 60+len(x.BankTxnID)+len(x.PartnerID)+len(x.BIN)+len(x.Account)+len(x.Content)+
+		len(x.Hash)+len(x.StallID)+len(x.BusinessDate)+len(x.SaleID)+len(x.MatchKind))
+	e.uint(x.Seq)
+	e.str(x.BankTxnID)
+	e.str(x.PartnerID)
+	e.str(x.BIN)
+	e.str(x.Account)
+	e.int(x.Amount)
+	e.time(x.CreditedAt)
+	e.str(x.Content)
+	e.time(x.ReceivedAt)
+	e.bytes(x.Hash)
+	e.str(x.StallID)
+	e.str(x.BusinessDate)
+	e.str(x.SaleID)
+	e.str(x.MatchKind)
+	return e.keyValue()
+}
+
+func decodeCredit(v []byte) (*choso.Credit, error) {
+	d := newDecoder(v)
+	if !d.since(binFormat2) { // credits came with format 2
+		d.bad, d.b = true, nil
+	}
+	x := &choso.Credit{
+		Seq:          d.uint(),
+		BankTxnID:    d.str(),
+		PartnerID:    d.str(),
+		BIN:          d.str(),
+		Account:      d.str(),
+		Amount:       d.int(),
+		CreditedAt:   d.time(),
+		Content:      d.str(),
+		ReceivedAt:   d.time(),
+		Hash:         d.bytes(),
+		StallID:      d.str(),
+		BusinessDate: d.str(),
+		SaleID:       d.str(),
+		MatchKind:    d.str(),
+	}
+	return x, d.done("credit")
+}
