@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -174,13 +175,67 @@ func (db *DB) migrate(migs []migration) error {
 		have = m.version
 	}
 	return translate(db.db.Update(func(tx *bolt.Tx) error {
+		var created [][]byte
 		for _, name := range buckets {
+			if tx.Bucket(name) != nil {
+				continue
+			}
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+			created = append(created, name)
+		}
+		for _, name := range created {
+			if build := indexBuilders[string(name)]; build != nil {
+				if err := build(&Tx{tx: tx, db: db}); err != nil {
+					return fmt.Errorf("build index %s: %w", name, err)
+				}
 			}
 		}
 		return nil
 	}))
+}
+
+// indexBuilders fill an index bucket from the records it indexes, for a
+// store written before the index existed: Open runs a bucket's builder in
+// the transaction that creates it, so an index is never partial. Indexes
+// of records that came with their index need none.
+var indexBuilders = map[string]func(tx *Tx) error{
+	string(bucketDayDates): func(tx *Tx) error {
+		for k := range ascend(tx.bucket(bucketStallDays), nil, nil) {
+			i := bytes.LastIndex(k, []byte(keySep))
+			if err := tx.indexDayDate(string(k[:i]), string(k[i+1:])); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	string(bucketDayChanges): func(tx *Tx) error {
+		for _, v := range ascend(tx.bucket(bucketChanges), nil, nil) {
+			c, err := decodeChange(v)
+			if err != nil {
+				return err
+			}
+			if err := tx.indexDayChange(c.Day.StallID, c.Day.Date, c.ChangeSeq); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	string(bucketStallAccounts): func(tx *Tx) error {
+		for _, v := range ascend(tx.bucket(bucketStalls), nil, nil) {
+			var s choso.Stall
+			if err := jsonUnmarshal(v, &s); err != nil {
+				return err
+			}
+			if k := accountKey(&s); k != nil {
+				if err := tx.bucket(bucketStallAccounts).Put(k, nil); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	},
 }
 
 // checkVersionReadable refuses a read-only open of a file newer than this

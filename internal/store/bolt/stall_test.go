@@ -25,6 +25,8 @@ func TestCreateStall_UnusableKeyInvalid(t *testing.T) {
 		{"market ID with a slash", func(s *choso.Stall) { s.MarketID = "mkt_bacgiang/A" }},
 		{"empty code", func(s *choso.Stall) { s.Code = "" }},
 		{"phone with a slash", func(s *choso.Stall) { s.Vendor.Phone = "+8491/2345678" }},
+		{"BIN with a slash", func(s *choso.Stall) { s.Payout.BIN = "970/36" }},
+		{"account with a slash", func(s *choso.Stall) { s.Payout.Account = "0011/004" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
