@@ -21,6 +21,7 @@ var dayTests = []testCase{
 
 func newStallDay(stallID, date string) *choso.StallDay {
 	return &choso.StallDay{
+		Status:  choso.DayProvisional,
 		StallID: stallID, MarketID: choBacGiang.ID, CommuneCode: bacGiang.Code, ProvinceCode: bacNinh.Code, Date: date,
 		ByMethod: map[string]choso.MethodTotals{
 			choso.MethodCash:     {Count: 12, Amount: 340000},

@@ -15,6 +15,7 @@ func testViewRefusesEveryWrite(t *testing.T, h Harness) {
 	seedUsers(t, s)
 	seedStalls(t, s)
 	putSessions(t, s, newSession("tok-lan-1", lan.ID, at(8, 0), at(8, 10)))
+	createPartners(t, s, partnerVCB)
 	writes := []struct {
 		name  string
 		write func(choso.Tx) error
@@ -35,6 +36,17 @@ func testViewRefusesEveryWrite(t *testing.T, h Harness) {
 		}},
 		{"UpdateStall", func(tx choso.Tx) error { st := *stallRau; st.Code = "Z-01"; return tx.UpdateStall(&st) }},
 		{"AppendAudit", func(tx choso.Tx) error { return tx.AppendAudit(newAudit(lan, "stall.update", stallRau.ID, 0)) }},
+		{"CreatePartner", func(tx choso.Tx) error { return tx.CreatePartner(partnerTCB) }},
+		{"UpdatePartner", func(tx choso.Tx) error { p := *partnerVCB; p.Disabled = true; return tx.UpdatePartner(&p) }},
+		{"PutPartnerKey", func(tx choso.Tx) error {
+			return tx.PutPartnerKey(newPartnerKey("key_vcb1", partnerVCB.ID, at(7, 0), false))
+		}},
+		{"AppendCredit", func(tx choso.Tx) error {
+			_, err := tx.AppendCredit(newCredit("FT26061000001", stallRau.ID, "2026-03-02"))
+			return err
+		}},
+		{"PutSaleRef", func(tx choso.Tx) error { return tx.PutSaleRef("CS7K3M9QXR", "01JNF8SALE000000000000000A") }},
+		{"PutQRSale", func(tx choso.Tx) error { return tx.PutQRSale(stallRau.ID, 1772416800000, "01JNF8SALE000000000000000A") }},
 	}
 	for _, w := range writes {
 		t.Run(w.name, func(t *testing.T) {
@@ -72,6 +84,21 @@ func testViewRefusesEveryWrite(t *testing.T, h Harness) {
 		}
 		if got, _ := tx.ListAudit(choso.AuditFilter{}); len(got) != 0 {
 			t.Errorf("ListAudit: got %d entries, want none", len(got))
+		}
+		if got, err := tx.ListPartners(); err != nil || len(got) != 1 || got[0].Disabled {
+			t.Errorf("ListPartners: got %v, %v; want %s alone, not disabled", got, err, partnerVCB.ID)
+		}
+		if _, err := tx.FindPartnerKey("key_vcb1"); choso.ErrorCode(err) != choso.ENotFound {
+			t.Errorf("FindPartnerKey(key_vcb1): got %v, want not found", err)
+		}
+		if _, err := tx.FindCredit("FT26061000001"); choso.ErrorCode(err) != choso.ENotFound {
+			t.Errorf("FindCredit(FT26061000001): got %v, want not found", err)
+		}
+		if _, err := tx.FindSaleByRef("CS7K3M9QXR"); choso.ErrorCode(err) != choso.ENotFound {
+			t.Errorf("FindSaleByRef(CS7K3M9QXR): got %v, want not found", err)
+		}
+		if got, err := tx.ListQRSales(stallRau.ID, 0, 1<<62); err != nil || len(got) != 0 {
+			t.Errorf("ListQRSales: got %v, %v; want none", got, err)
 		}
 		return nil
 	})

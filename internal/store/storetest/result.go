@@ -33,6 +33,7 @@ func newEntity(deviceID string, seq, serverSeq uint64) *choso.Entity {
 		DeviceID: deviceID, Seq: seq, Hash: tokenHash(fmt.Sprint("event", serverSeq)), ServerSeq: serverSeq,
 		Type: choso.EventSaleRecord, StallID: stallRau.ID, BusinessDate: "2026-03-02",
 		Method: choso.MethodQR, Amount: 25000, VoidedBy: "01JNF9V0ID000000000000000A",
+		Ref: "CS7K3M9QXR", EffectiveMs: 1772416801000 + int64(seq), ConfirmedBy: "FT26061" + fmt.Sprint(serverSeq),
 		PendingVoid: "01JNF9V0ID000000000000000B",
 	}
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/choso/choso"
@@ -23,6 +24,8 @@ var stallTests = []testCase{
 	{"Stall_List_PagesInCodeOrderWithoutDuplicatesOrGaps", testStallListPages},
 	{"Stall_FindStallsByPhone_FindsTheVendorsStallsInEveryMarket", testStallFindByPhone},
 	{"Stall_Count_CountsPerMarketAndInAll", testStallCount},
+	{"Stall_FindStallsByAccount_FindsEveryStallOfTheAccountInIDOrder", testStallFindByAccount},
+	{"Stall_Update_MovesAccountIndex", testStallUpdateMovesAccount},
 }
 
 const (
@@ -502,4 +505,106 @@ func testStallCount(t *testing.T, h Harness) {
 		}
 		return nil
 	})
+}
+
+func stallsByAccount(t *testing.T, s choso.Store, bin, account string) []string {
+	t.Helper()
+	var list []*choso.Stall
+	view(t, s, func(tx choso.Tx) error {
+		var err error
+		list, err = tx.FindStallsByAccount(bin, account)
+		return err
+	})
+	return stallIDs(list)
+}
+
+// withAccount returns a copy of st paid to bin + account.
+func withAccount(st *choso.Stall, bin, account string) *choso.Stall {
+	c := *st
+	c.Payout.BIN, c.Payout.Account = bin, account
+	return &c
+}
+
+const (
+	binVCB    = "970436"
+	binTCB    = "970407"
+	accountLa = "0011004123456"
+)
+
+func testStallFindByAccount(t *testing.T, h Harness) {
+	s := open(t, h)
+	seedMarkets(t, s, marketAll...)
+	// stallXuan shares stallRau's account in another market; stallBun has
+	// the same number at another bank; stallCa's number extends it.
+	suspended := withAccount(stallXuan, binVCB, accountLa)
+	suspended.Status = choso.StallSuspended
+	createStalls(t, s,
+		withAccount(stallRau, binVCB, accountLa), suspended,
+		withAccount(stallBun, binTCB, accountLa), withAccount(stallCa, binVCB, accountLa+"7"))
+	tests := []struct {
+		bin, account string
+		want         []string
+	}{
+		{binVCB, accountLa, []string{stallRau.ID, stallXuan.ID}},
+		{binTCB, accountLa, []string{stallBun.ID}},
+		{binVCB, accountLa + "7", []string{stallCa.ID}},
+		{binVCB, accountLa[:len(accountLa)-1], nil},
+		{"970415", accountLa, nil},
+		{"", accountLa, nil},
+		{binVCB, "", nil},
+		{binVCB + "/" + accountLa, "", nil},
+		{binVCB, accountLa + "/" + stallRau.ID, nil},
+	}
+	for _, tt := range tests {
+		if got := stallsByAccount(t, s, tt.bin, tt.account); !slices.Equal(got, tt.want) {
+			t.Errorf("FindStallsByAccount(%q, %q): got %v, want %v", tt.bin, tt.account, got, tt.want)
+		}
+	}
+	view(t, s, func(tx choso.Tx) error {
+		got, err := tx.FindStallsByAccount(binVCB, accountLa)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("FindStallsByAccount: got %v, %v; want two stalls", got, err)
+		}
+		wantEqual(t, "FindStallsByAccount values", got, []*choso.Stall{withAccount(stallRau, binVCB, accountLa), suspended})
+		return nil
+	})
+}
+
+func testStallUpdateMovesAccount(t *testing.T, h Harness) {
+	s := open(t, h)
+	seedMarkets(t, s, marketAll...)
+	rau := withAccount(stallRau, binVCB, accountLa)
+	createStalls(t, s, rau, withAccount(stallBun, binVCB, accountLa))
+
+	// A change that leaves the account alone keeps the entry.
+	renamed := *rau
+	renamed.Name = "Rau sạch Lan"
+	update(t, s, func(tx choso.Tx) error { return tx.UpdateStall(&renamed) })
+	wantEqual(t, "FindStallsByAccount after a rename", stallsByAccount(t, s, binVCB, accountLa), []string{stallRau.ID, stallBun.ID})
+
+	newAccount := withAccount(&renamed, binVCB, "0011009999999")
+	update(t, s, func(tx choso.Tx) error { return tx.UpdateStall(newAccount) })
+	wantEqual(t, "FindStallsByAccount(old account)", stallsByAccount(t, s, binVCB, accountLa), []string{stallBun.ID})
+	wantEqual(t, "FindStallsByAccount(new account)", stallsByAccount(t, s, binVCB, "0011009999999"), []string{stallRau.ID})
+
+	newBank := withAccount(newAccount, binTCB, "0011009999999")
+	update(t, s, func(tx choso.Tx) error { return tx.UpdateStall(newBank) })
+	wantEqual(t, "FindStallsByAccount(old bank)", stallsByAccount(t, s, binVCB, "0011009999999"), []string(nil))
+	wantEqual(t, "FindStallsByAccount(new bank)", stallsByAccount(t, s, binTCB, "0011009999999"), []string{stallRau.ID})
+
+	// Erasure masks the account: the stall leaves its real number's entry.
+	erased := *newBank
+	erasedAt := at(16, 0)
+	erased.Vendor, erased.ErasedAt = choso.Vendor{}, &erasedAt
+	erased.Payout.Account = choso.MaskAccount(erased.Payout.Account)
+	update(t, s, func(tx choso.Tx) error { return tx.UpdateStall(&erased) })
+	wantEqual(t, "FindStallsByAccount(erased stall's number)", stallsByAccount(t, s, binTCB, "0011009999999"), []string(nil))
+
+	// A refused update moves nothing.
+	taken := withAccount(stallBun, binTCB, "0011007777777")
+	taken.Code = stallRau.Code
+	err := s.Update(t.Context(), func(tx choso.Tx) error { return tx.UpdateStall(taken) })
+	wantCode(t, "UpdateStall(code taken)", err, choso.EConflict)
+	wantEqual(t, "FindStallsByAccount after the refused update", stallsByAccount(t, s, binVCB, accountLa), []string{stallBun.ID})
+	wantEqual(t, "FindStallsByAccount(refused account)", stallsByAccount(t, s, binTCB, "0011007777777"), []string(nil))
 }

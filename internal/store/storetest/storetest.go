@@ -47,7 +47,8 @@ func Run(t *testing.T, h Harness) {
 		{"List_HonoursTheRegistrysPageLimit", testListHonoursRegistryPageLimit},
 	}
 	tests = slices.Concat(tests, regionTests, userTests, sessionTests, marketTests, stallTests, auditTests,
-		deviceTests, enrollmentTests, resultTests, eventTests, dayTests, changeTests, batchTests)
+		deviceTests, enrollmentTests, resultTests, eventTests, dayTests, changeTests, batchTests,
+		partnerTests, creditTests, feedTests)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, h) })
 	}
