@@ -71,7 +71,10 @@ type Entity struct {
 	BusinessDate string `json:"business_date,omitempty"`
 	Method       string `json:"method,omitempty"`
 	Amount       int64  `json:"amount,omitempty"`
-	VoidedBy     string `json:"voided_by,omitempty"` // ULID of the void that undid it
+	VoidedBy     string `json:"voided_by,omitempty"`    // ULID of the void that undid it
+	Ref          string `json:"ref,omitempty"`          // the payment reference of a QR sale
+	EffectiveMs  int64  `json:"effective_ms,omitempty"` // the sale's effective time
+	ConfirmedBy  string `json:"confirmed_by,omitempty"` // bank_txn_id of the credit that paid it
 	// PendingVoid is set on a placeholder for a sale voided before it
 	// arrived (from another device): the void's ULID.
 	PendingVoid string `json:"pending_void,omitempty"`
@@ -83,9 +86,18 @@ type MethodTotals struct {
 	Amount int64 `json:"amount"` // đồng
 }
 
+// Stall-day statuses in the partner feed: provisional while phones may
+// still be syncing, final after the delay, adjusted when data arrives after.
+const (
+	DayProvisional = "provisional"
+	DayFinal       = "final"
+	DayAdjusted    = "adjusted"
+)
+
 // StallDay is the server's totals of one stall on one business day, from
 // the events of all its devices.
 type StallDay struct {
+	Status       string                  `json:"status"` // provisional, final, adjusted
 	StallID      string                  `json:"stall_id"`
 	MarketID     string                  `json:"market_id"`
 	CommuneCode  string                  `json:"commune_code"`

@@ -63,6 +63,9 @@ type Tx interface {
 	DeviceTx
 	EnrollmentTx
 	SyncTx
+	PartnerTx
+	CreditTx
+	DayTx
 
 	// Meta returns the operational value stored under key, or nil if there
 	// is none. Meta keys belong to the operator (schema version, readiness

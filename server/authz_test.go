@@ -38,17 +38,21 @@ func (plainHasher) Verify(_ context.Context, hash, pw string) (bool, error) {
 // bbolt store, some regions, and users of every role.
 type registryServer struct {
 	*testServer
-	reg   *choso.Registry
-	users map[string]*choso.User // by principal name
-	pw    map[string]string
+	reg      *choso.Registry
+	partners *choso.Partners
+	users    map[string]*choso.User // by principal name
+	pw       map[string]string
 }
 
 func newRegistryServer(t *testing.T) *registryServer {
 	t.Helper()
 	var reg *choso.Registry
+	var partners *choso.Partners
 	ts := newTestServer(t, func(cfg *Config) {
 		reg = &choso.Registry{Store: cfg.Store, Banks: testBanks{}, Hasher: plainHasher{}, Now: time.Now}
 		cfg.Registry = reg
+		partners = newTestPartners(cfg.Store)
+		cfg.Partners = partners
 	})
 	ctx := context.Background()
 	admin := choso.SystemPrincipal("test")
@@ -60,7 +64,7 @@ func newRegistryServer(t *testing.T) *registryServer {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	rs := &registryServer{testServer: ts, reg: reg, users: map[string]*choso.User{}, pw: map[string]string{}}
+	rs := &registryServer{testServer: ts, reg: reg, partners: partners, users: map[string]*choso.User{}, pw: map[string]string{}}
 	for _, u := range []struct {
 		name  string
 		role  choso.Role
@@ -98,6 +102,7 @@ func (rs *registryServer) token(t *testing.T, name string) string {
 type objects struct {
 	market, stall, foreignMarket string
 	device, code                 string // an enrolled phone of the stall, and a fresh enrollment code
+	partner, partnerKey          string // a bank partner of province 24 and its key
 }
 
 func (rs *registryServer) objects(t *testing.T, pendingPayout bool) objects {
@@ -137,7 +142,11 @@ func (rs *registryServer) objects(t *testing.T, pendingPayout bool) objects {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return objects{market: m.ID, stall: s.ID, foreignMarket: fm.ID, device: d.ID, code: fresh}
+	pt, key, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng thử", Provinces: []string{"24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objects{market: m.ID, stall: s.ID, foreignMarket: fm.ID, device: d.ID, code: fresh, partner: pt.ID, partnerKey: key.ID}
 }
 
 // matrixRow says who may succeed on one route. Everyone else must fail;
@@ -207,11 +216,23 @@ func registryMatrix() map[string]matrixRow {
 		"POST /v1/devices/{id}/revoke":               {allowed: writers, scoped: true},
 		"POST /v1/devices/enroll":                    {allowed: everyone, body: `{"code":"CODE"}`, capability: true},
 		// Phones' routes: a user's session is not a device token.
-		"POST /v1/sync/push":  {body: `{"protocol":1,"events":[]}`},
-		"GET /v1/sync/config": {},
-		"GET /v1/sync/totals": {},
-		"GET /v1/sync/status": {},
-		"POST /v1/auth/login": {}, // tested on its own: it is how a principal comes to be
+		"POST /v1/sync/push":   {body: `{"protocol":1,"events":[]}`},
+		"GET /v1/sync/config":  {},
+		"GET /v1/sync/totals":  {},
+		"GET /v1/sync/status":  {},
+		"GET /v1/sync/credits": {},
+		// The bank's routes: a user's session is no signature.
+		"GET /partner/v1/changes":                  {},
+		"GET /partner/v1/summaries":                {},
+		"GET /partner/v1/exports/summaries.ndjson": {},
+		"GET /partner/v1/exports/summaries.csv":    {},
+		"POST /partner/v1/credits":                 {body: `{"credits":[]}`},
+		"GET /partner/v1/reconciliation":           {},
+		"GET /v1/admin/partners":                   {allowed: admin},
+		"POST /v1/admin/partners":                  {allowed: admin, body: `{"name":"Ngân hàng mới","provinces":["24"]}`},
+		"POST /v1/admin/partners/{id}/keys":        {allowed: admin},
+		"POST /v1/admin/partner-keys/{id}/revoke":  {allowed: admin},
+		"POST /v1/auth/login":                      {}, // tested on its own: it is how a principal comes to be
 	}
 }
 
@@ -241,6 +262,10 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 					path = strings.Replace(path, "{id}", obj.market, 1)
 				case strings.HasPrefix(path, "/v1/stalls/{id}"), strings.HasPrefix(path, "/v1/admin/stalls/{id}"):
 					path = strings.Replace(path, "{id}", obj.stall, 1)
+				case strings.HasPrefix(path, "/v1/admin/partners/{id}"):
+					path = strings.Replace(path, "{id}", obj.partner, 1)
+				case strings.HasPrefix(path, "/v1/admin/partner-keys/{id}"):
+					path = strings.Replace(path, "{id}", obj.partnerKey, 1)
 				case strings.HasPrefix(path, "/v1/devices/{id}"):
 					path = strings.Replace(path, "{id}", obj.device, 1)
 				case strings.HasPrefix(path, "/v1/admin/users/{id}"):

@@ -22,6 +22,7 @@ var statusOf = map[string]int{
 	choso.EUpgradeRequired:  http.StatusUpgradeRequired,
 	choso.EDeviceRevoked:    http.StatusForbidden,
 	choso.EDeviceSuspended:  http.StatusForbidden,
+	ecursorInvalid:          http.StatusBadRequest,
 	choso.ERateLimited:      http.StatusTooManyRequests,
 	choso.EInternal:         http.StatusInternalServerError,
 	choso.EUnavailable:      http.StatusServiceUnavailable,

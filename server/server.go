@@ -16,6 +16,7 @@ import (
 
 	"github.com/choso/choso"
 	"github.com/choso/choso/internal/auth"
+	"github.com/choso/choso/internal/partnerauth"
 	chosync "github.com/choso/choso/sync"
 	"github.com/labstack/echo/v4"
 )
@@ -35,10 +36,17 @@ type Config struct {
 	// PushLimits bound the sync write path; the zero value takes
 	// DefaultPushLimits.
 	PushLimits PushLimits
-	Metrics    *Metrics     // nil: a fresh registry
-	Logger     *slog.Logger // nil: slog.Default()
-	Now        choso.Clock  // nil: time.Now
-	Version    string       // reported by /healthz
+	// Partners is the bank partner's side; nil serves no partner routes.
+	Partners *choso.Partners
+	// CursorKey signs partner feed cursors (derived from the master key).
+	CursorKey []byte
+	// Started is when the process started: partner request timestamps
+	// before it are refused, since nonces live only in memory.
+	Started time.Time
+	Metrics *Metrics     // nil: a fresh registry
+	Logger  *slog.Logger // nil: slog.Default()
+	Now     choso.Clock  // nil: time.Now
+	Version string       // reported by /healthz
 
 	ReadHeaderTimeout time.Duration // default 5s: slow-header clients are cut off
 	ReadTimeout       time.Duration // default 30s
@@ -61,6 +69,10 @@ type Server struct {
 	pushGate                  *pushGate
 	pusher                    *chosync.Pusher
 	zones                     sync.Map // time zone name → *time.Location
+	partners                  *choso.Partners
+	partnerVerifier           *partnerauth.Verifier
+	partnerLimiter            *auth.Limiter
+	cursorKey                 []byte
 	echo                      *echo.Echo
 	docsHTML                  []byte
 	http                      *http.Server
@@ -111,6 +123,16 @@ func New(cfg Config) *Server {
 	}
 	s.pushGate = newPushGate(cfg.PushLimits, s.now)
 	s.pusher = &chosync.Pusher{Loc: s.location}
+	s.partners, s.cursorKey = cfg.Partners, cfg.CursorKey
+	if len(s.cursorKey) == 0 {
+		s.cursorKey = []byte(choso.NewToken()) // cursors then last as long as the process
+	}
+	started := cfg.Started
+	if started.IsZero() {
+		started = s.now()
+	}
+	s.partnerVerifier = &partnerauth.Verifier{Now: s.now, Started: started, Lookup: s.lookupPartnerKey}
+	s.partnerLimiter = newPartnerLimiter(s.now)
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
@@ -181,6 +203,8 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerCardRoutes(v1)
 	s.registerDeviceRoutes(e, v1)
 	s.registerSyncRoutes(e)
+	s.registerPartnerRoutes(e)
+	s.registerPartnerAdminRoutes(v1)
 	s.registerUserRoutes(v1)
 	s.registerAuditRoutes(v1)
 	s.registerAdminRoutes(v1)
@@ -306,4 +330,16 @@ func (r routeGroup) POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareFu
 
 func (r routeGroup) PATCH(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
 	r.add(http.MethodPatch, path, h, m)
+}
+
+// lookupPartnerKey finds a live partner key's secret for the verifier.
+func (s *Server) lookupPartnerKey(ctx context.Context, keyID string) ([]byte, string, error) {
+	if s.partners == nil {
+		return nil, "", choso.Errorf(choso.ENotFound, "unknown key")
+	}
+	secret, p, err := s.partners.LookupKey(ctx, keyID)
+	if err != nil {
+		return nil, "", err
+	}
+	return secret, p.ID, nil
 }

@@ -27,6 +27,7 @@ func (s *Server) registerSyncRoutes(e *echo.Echo) {
 	dev.GET("/config", s.handleSyncConfig)
 	dev.GET("/totals", s.handleSyncTotals)
 	dev.GET("/status", s.handleSyncStatus)
+	dev.GET("/credits", s.handleSyncCredits)
 }
 
 const (

@@ -293,7 +293,23 @@ func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, pl
 	}
 	dd.MaxSeq = max(dd.MaxSeq, ev.Seq)
 	ent := &choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type,
-		StallID: a.stall.ID, BusinessDate: when.date, Method: sale.Method, Amount: sale.Amount}
+		StallID: a.stall.ID, BusinessDate: when.date, Method: sale.Method, Amount: sale.Amount,
+		Ref: sale.Ref, EffectiveMs: when.effectiveMs}
+	if sale.Method == choso.MethodQR {
+		// Indexes for matching the bank's credit to this sale: by the
+		// payment reference of a dynamic code, or by amount and time for
+		// the printed static one.
+		if sale.Ref != "" {
+			if err := a.tx.PutSaleRef(strings.ToUpper(sale.Ref), ev.ID); err != nil {
+				return Result{}, err
+			}
+		}
+		if when.effectiveMs > 0 {
+			if err := a.tx.PutQRSale(a.stall.ID, when.effectiveMs, ev.ID); err != nil {
+				return Result{}, err
+			}
+		}
+	}
 	r := Result{Seq: ev.Seq, Status: StatusApplied, ServerSeq: seq, TimeQuality: when.quality}
 	if placeholder != nil {
 		// The void that came first undoes the sale now.
@@ -465,6 +481,13 @@ func (a *applier) flush() error {
 	for _, key := range sortedKeys(a.days) {
 		d := a.days[key]
 		d.UpdatedAt = a.now
+		switch d.Status {
+		case "":
+			d.Status = choso.DayProvisional
+		case choso.DayFinal:
+			// Data after the day was final: the partner sees an adjustment.
+			d.Status = choso.DayAdjusted
+		}
 		ch := &choso.Change{Day: *d, At: a.now}
 		seq, err := a.tx.AppendChange(ch)
 		if err != nil {

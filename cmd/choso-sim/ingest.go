@@ -14,6 +14,9 @@ import (
 // records/s and push latency.
 func (s *sim) ingest(ctx context.Context) (*summary, error) {
 	cfg := s.cfg
+	if cfg.wire {
+		return s.ingestWire(ctx)
+	}
 	fill := time.Now()
 	// The enrolled outboxes were opened through the network for the
 	// enrollment's X-Forwarded-For; reopen them straight to the server.

@@ -65,6 +65,7 @@ func commands() []command {
 		{"check", "[flags]", "verify a stopped server's store; exit 1 when it has problems", runCheck},
 		{"compact", "[flags]", "rewrite a stopped server's store without its free pages", runCompact},
 		{"user", "add|passwd|list", "manage users on a stopped server's store (a running one: /v1/admin/users)", runUser},
+		{"partner", "add|key|revoke", "manage bank partners and their signing keys on a stopped server's store", runPartner},
 		{"region", "import FILE.csv", "load regions (code,name,parent_code) into a stopped server's store", runRegion},
 		{"qr", "encode|decode", "make a VietQR payload (and image), or decode any code to JSON", runQR},
 		{"healthcheck", "[--url URL]", "probe a server's /healthz; exit 0 when it answers 200", runHealthcheck},

@@ -84,6 +84,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		db.Close()
 		return err
 	}
+	master, err := masterKey(cfg)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("master key: %w", err)
+	}
+	partners := newPartners(db, master)
 
 	srv := server.New(server.Config{
 		Addr:           cfg.Addr,
@@ -92,6 +98,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		TrustedProxies: cfg.proxies,
 		Store:          db,
 		Registry:       reg,
+		Partners:       partners,
+		CursorKey:      derive(master, "partner feed cursors"),
+		Started:        start,
 		PushLimits: server.PushLimits{Burst: cfg.pushBurst, Interval: cfg.pushPeriod,
 			Concurrent: server.DefaultPushLimits.Concurrent, QueueWait: server.DefaultPushLimits.QueueWait},
 		Metrics: metrics,
@@ -104,6 +113,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	log.Info("listening", "addr", srv.Addr(), "tls", cfg.TLSCert != "")
 
+	workers, stopWorkers := context.WithCancel(context.Background())
+	finalizerDone := make(chan struct{})
+	go func() {
+		defer close(finalizerDone)
+		runFinalizer(workers, partners, log)
+	}()
+
 	<-ctx.Done()
 	log.Info("shutting down", "grace", cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -112,6 +128,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if httpErr != nil {
 		log.Error("http shutdown", "err", httpErr)
 	}
+	stopWorkers()
+	<-finalizerDone
 	if err := db.Close(); err != nil {
 		log.Error("closing store", "err", err)
 		return err

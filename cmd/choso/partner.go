@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/choso/choso/internal/secret"
+	"github.com/choso/choso/qr"
+)
+
+// sealer seals partner secrets with the master key.
+type sealer struct{ key []byte }
+
+func (s sealer) Seal(plaintext, aad []byte) ([]byte, error) {
+	return secret.Seal(s.key, plaintext, aad)
+}
+func (s sealer) Open(sealed, aad []byte) ([]byte, error) { return secret.Open(s.key, sealed, aad) }
+
+// masterKey returns the master key from CHOSO_MASTER_KEY or the key file in
+// the data directory, created with mode 0600 at first start.
+func masterKey(cfg *Config) ([]byte, error) {
+	return secret.MasterKey(filepath.Dir(cfg.storePath), os.Getenv("CHOSO_MASTER_KEY"))
+}
+
+// derive makes a key for one purpose from the master key, so that the
+// master key itself signs nothing a client sees.
+func derive(master []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// newPartners returns the partner side over store.
+func newPartners(store choso.Store, master []byte) *choso.Partners {
+	zones := map[string]*time.Location{}
+	return &choso.Partners{
+		Store: store, Sealer: sealer{key: master}, Now: time.Now, FinalAfter: choso.DefaultFinalAfter,
+		ExtractRef: qr.ExtractReference,
+		Location: func(name string) (*time.Location, error) {
+			if l, ok := zones[name]; ok {
+				return l, nil
+			}
+			l, err := time.LoadLocation(name)
+			if err == nil {
+				zones[name] = l
+			}
+			return l, err
+		},
+	}
+}
+
+// runFinalizer turns stall-days final as they age, every ten minutes until
+// ctx is done. It runs in one process only: bbolt locks its file.
+func runFinalizer(ctx context.Context, ps *choso.Partners, log *slog.Logger) {
+	tick := time.NewTicker(10 * time.Minute)
+	defer tick.Stop()
+	for {
+		n, err := ps.FinalizeDays(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("finalizing days", "err", err)
+		case n > 0:
+			log.Info("days finalized", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// runPartner manages partners on a stopped server's store: add, key, revoke.
+func runPartner(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(e.stderr, "usage: choso partner add NAME [--province CODE]… [--market ID]… | key PARTNER_ID | revoke KEY_ID")
+		return errUsage
+	}
+	sub, args := args[0], args[1:]
+	cfg := DefaultConfig()
+	fs := newFlagSet("partner "+sub, e)
+	if err := cfg.bindFlags(fs, false); err != nil {
+		return err
+	}
+	var provinces, markets multiFlag
+	fs.Var(&provinces, "province", "province code of the partner's programme (repeat)")
+	fs.Var(&markets, "market", "market ID of the partner's programme (repeat)")
+	webhook := fs.String("webhook-url", "", "URL that receives the partner's signed webhooks")
+	// Flags may come after the name: take the name first.
+	var positional []string
+	for len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		positional, args = append(positional, args[0]), args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	positional = append(positional, fs.Args()...)
+	if err := cfg.Validate(false); err != nil {
+		return err
+	}
+	if len(positional) != 1 {
+		fmt.Fprintf(e.stderr, "usage: choso partner %s ARG\n", sub)
+		return errUsage
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.storePath), 0o700); err != nil {
+		return err
+	}
+	master, err := masterKey(&cfg)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(&cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	reg := newRegistry(db)
+	if err := seedRegions(ctx, reg, slog.New(slog.DiscardHandler)); err != nil {
+		return err
+	}
+	ps := newPartners(db, master)
+	cli := choso.SystemPrincipal("cli")
+	out := json.NewEncoder(e.stdout)
+	switch sub {
+	case "add":
+		p, key, sec, err := ps.AddPartner(ctx, cli, choso.NewPartner{Name: positional[0], Provinces: provinces, MarketIDs: markets, WebhookURL: *webhook})
+		if err != nil {
+			return errors.New(choso.ErrorMessage(err))
+		}
+		return out.Encode(map[string]string{"partner_id": p.ID, "key_id": key.ID, "secret": sec})
+	case "key":
+		key, sec, err := ps.AddPartnerKey(ctx, cli, positional[0])
+		if err != nil {
+			return errors.New(choso.ErrorMessage(err))
+		}
+		return out.Encode(map[string]string{"partner_id": key.PartnerID, "key_id": key.ID, "secret": sec})
+	case "revoke":
+		key, err := ps.RevokePartnerKey(ctx, cli, positional[0])
+		if err != nil {
+			return errors.New(choso.ErrorMessage(err))
+		}
+		fmt.Fprintf(e.stdout, "key %s of partner %s revoked\n", key.ID, key.PartnerID)
+		return nil
+	}
+	fmt.Fprintf(e.stderr, "choso partner: unknown subcommand %q (add, key, revoke)\n", sub)
+	return errUsage
+}

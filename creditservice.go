@@ -1,0 +1,470 @@
+package choso
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// CreditInput is one credit notification as the bank posts it.
+type CreditInput struct {
+	BankTxnID  string    `json:"bank_txn_id"`
+	BIN        string    `json:"bin"`
+	Account    string    `json:"account"`
+	Amount     int64     `json:"amount"`
+	CreditedAt time.Time `json:"credited_at"`
+	Content    string    `json:"content"`
+}
+
+// CreditResult is what happened to one posted credit.
+type CreditResult struct {
+	BankTxnID string  `json:"bank_txn_id"`
+	Status    string  `json:"status"` // created, duplicate, conflict, invalid
+	Message   string  `json:"message,omitempty"`
+	Credit    *Credit `json:"credit,omitempty"`
+}
+
+// Credit statuses.
+const (
+	CreditCreated   = "created"
+	CreditDuplicate = "duplicate" // the same bank_txn_id with the same content: the stored result
+	CreditConflict  = "conflict"  // the same bank_txn_id with other content
+	CreditInvalid   = "invalid"
+)
+
+// MatchWindow is how far a static-code credit's time may be from the sale's.
+const MatchWindow = 10 * time.Minute
+
+// MaxCreditsPerPost bounds one POST of credits.
+const MaxCreditsPerPost = 1000
+
+func (in *CreditInput) validate() error {
+	in.BankTxnID = strings.TrimSpace(in.BankTxnID)
+	in.Account = strings.ToUpper(strings.Join(strings.Fields(in.Account), ""))
+	switch {
+	case in.BankTxnID == "" || len(in.BankTxnID) > 64:
+		return Errorf(EInvalid, "bank_txn_id must be 1–64 characters")
+	case len(in.BIN) != 6 || !allDigits(in.BIN):
+		return Errorf(EInvalid, "bin must be 6 digits")
+	case in.Account == "" || len(in.Account) > 19:
+		return Errorf(EInvalid, "account must be 1–19 characters")
+	case in.Amount < 1 || in.Amount > 10_000_000_000:
+		return Errorf(EInvalid, "amount must be a positive number of đồng")
+	case in.CreditedAt.IsZero():
+		return Errorf(EInvalid, "credited_at is required (RFC 3339)")
+	case len(in.Content) > 500:
+		return Errorf(EInvalid, "content must be at most 500 characters")
+	}
+	return nil
+}
+
+func (in *CreditInput) hash() []byte {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%d\x00%s", in.BankTxnID, in.BIN, in.Account, in.Amount, in.CreditedAt.UnixNano(), in.Content)))
+	return h[:]
+}
+
+// PostCredits takes a bank's credit notifications, idempotent by
+// bank_txn_id, and matches each to a stall by BIN + account and to a sale:
+// by the payment reference in the content (dynamic codes), or, for the
+// printed static code, by amount and time (±10 minutes) when exactly one
+// recorded QR sale fits. A matched sale's day gets the confirmed amount,
+// with a feed change. All credits of one post commit together.
+func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInput) ([]CreditResult, error) {
+	if len(in) == 0 {
+		return nil, Errorf(EInvalid, "no credits in the post")
+	}
+	if len(in) > MaxCreditsPerPost {
+		return nil, Errorf(ETooLarge, "%d credits in one post; at most %d", len(in), MaxCreditsPerPost)
+	}
+	now := ps.now()
+	var results []CreditResult
+	err := ps.Store.Update(ctx, func(tx Tx) error {
+		results = results[:0]
+		days := map[string]*StallDay{}
+		for i := range in {
+			c := in[i]
+			r := CreditResult{BankTxnID: c.BankTxnID}
+			if err := c.validate(); err != nil {
+				r.Status, r.Message = CreditInvalid, ErrorMessage(err)
+				results = append(results, r)
+				continue
+			}
+			hash := c.hash()
+			old, err := tx.FindCredit(c.BankTxnID)
+			switch {
+			case err == nil && bytes.Equal(old.Hash, hash) && old.PartnerID == p.ID:
+				r.Status, r.Credit = CreditDuplicate, old
+				results = append(results, r)
+				continue
+			case err == nil:
+				r.Status, r.Message = CreditConflict, "this bank_txn_id was posted with other content"
+				results = append(results, r)
+				continue
+			case ErrorCode(err) != ENotFound:
+				return err
+			}
+			credit := &Credit{BankTxnID: c.BankTxnID, PartnerID: p.ID, BIN: c.BIN, Account: c.Account, Amount: c.Amount,
+				CreditedAt: c.CreditedAt.UTC(), Content: c.Content, ReceivedAt: now, Hash: hash, MatchKind: MatchNone}
+			if err := ps.match(tx, p, credit, days); err != nil {
+				return err
+			}
+			if _, err := tx.AppendCredit(credit); err != nil {
+				return err
+			}
+			r.Status, r.Credit = CreditCreated, credit
+			results = append(results, r)
+		}
+		for _, key := range sortedDayKeys(days) {
+			d := days[key]
+			d.UpdatedAt = now
+			if d.Status == DayFinal {
+				d.Status = DayAdjusted
+			}
+			seq, err := tx.AppendChange(&Change{Day: *d, At: now})
+			if err != nil {
+				return err
+			}
+			d.Revision = seq
+			if err := tx.PutStallDay(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+func sortedDayKeys(m map[string]*StallDay) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j-1] > keys[j]; j-- {
+			keys[j-1], keys[j] = keys[j], keys[j-1]
+		}
+	}
+	return keys
+}
+
+// match finds the credit's stall and sale inside tx, and adds a matched
+// sale's amount to its day's confirmed QR totals.
+func (ps *Partners) match(tx Tx, p *Partner, c *Credit, days map[string]*StallDay) error {
+	stalls, err := tx.FindStallsByAccount(c.BIN, c.Account)
+	if err != nil {
+		return err
+	}
+	var stall *Stall
+	for _, s := range stalls {
+		if p.Covers(s.ProvinceCode, s.MarketID) && s.ErasedAt == nil {
+			stall = s
+			break
+		}
+	}
+	if stall == nil {
+		return nil
+	}
+	c.StallID, c.MatchKind = stall.ID, MatchAccountOnly
+	loc := time.UTC
+	if m, err := tx.FindMarket(stall.MarketID); err == nil && ps.Location != nil {
+		if l, err := ps.Location(m.TimeZone); err == nil {
+			loc = l
+		}
+	}
+	c.BusinessDate = c.CreditedAt.In(loc).Format(time.DateOnly)
+
+	var sale *Entity
+	saleID := ""
+	if ps.ExtractRef != nil {
+		if ref, ok := ps.ExtractRef(c.Content); ok {
+			id, err := tx.FindSaleByRef(strings.ToUpper(ref))
+			if err != nil && ErrorCode(err) != ENotFound {
+				return err
+			}
+			if id != "" {
+				if e, err := tx.FindEntity(id); err == nil && e.StallID == stall.ID && e.ConfirmedBy == "" && e.VoidedBy == "" {
+					sale, saleID, c.MatchKind = e, id, MatchReference
+				}
+			}
+		}
+	}
+	if sale == nil {
+		from, to := c.CreditedAt.Add(-MatchWindow).UnixMilli(), c.CreditedAt.Add(MatchWindow).UnixMilli()
+		ids, err := tx.ListQRSales(stall.ID, from, to)
+		if err != nil {
+			return err
+		}
+		var fits []string
+		var fitEnt *Entity
+		for _, id := range ids {
+			e, err := tx.FindEntity(id)
+			if err != nil {
+				continue
+			}
+			if e.Amount == c.Amount && e.ConfirmedBy == "" && e.VoidedBy == "" && e.Ref == "" {
+				fits = append(fits, id)
+				fitEnt = e
+			}
+		}
+		if len(fits) == 1 {
+			sale, saleID, c.MatchKind = fitEnt, fits[0], MatchAmountTime
+		}
+	}
+	if sale == nil {
+		return nil
+	}
+	c.SaleID = saleID
+	sale.ConfirmedBy = c.BankTxnID
+	if err := tx.PutEntity(saleID, sale); err != nil {
+		return err
+	}
+	key := sale.StallID + "/" + sale.BusinessDate
+	d := days[key]
+	if d == nil {
+		var err error
+		d, err = tx.FindStallDay(sale.StallID, sale.BusinessDate)
+		if err != nil {
+			return err
+		}
+		days[key] = d
+	}
+	d.ConfirmedQR.Count++
+	d.ConfirmedQR.Amount += c.Amount
+	return nil
+}
+
+// StallCredits returns the credits to a stall's account after credit seq
+// since: what its phones show as "tiền đã về".
+func (ps *Partners) StallCredits(ctx context.Context, stallID string, since uint64, limit int) ([]*Credit, error) {
+	limit = clampLimit(limit, DefaultFeedLimit, MaxFeedLimit)
+	var out []*Credit
+	err := ps.Store.View(ctx, func(tx Tx) error {
+		var err error
+		out, err = tx.ListStallCredits(stallID, since, limit)
+		return err
+	})
+	if out == nil {
+		out = []*Credit{}
+	}
+	return out, err
+}
+
+// Reconciliation statuses.
+const (
+	ReconMatched  = "matched"
+	ReconMismatch = "mismatch"
+	ReconPending  = "pending" // the day is provisional: phones may still be syncing
+)
+
+// Reconciliation compares, for one payout account and business day, the QR
+// sales the stall's phones recorded with the credits the bank posted.
+type Reconciliation struct {
+	BIN          string       `json:"bin"`
+	Account      string       `json:"account"`
+	BusinessDate string       `json:"business_date"`
+	StallID      string       `json:"stall_id,omitempty"`
+	Status       string       `json:"status"`
+	Reasons      []string     `json:"reasons"` // unmatched_bank_lines, unmatched_qr_sales, amount_differs, day_boundary
+	QRSales      MethodTotals `json:"qr_sales"`
+	Credits      MethodTotals `json:"credits"`
+	Lines        []ReconLine  `json:"lines"`
+	DayStatus    string       `json:"day_status"`
+}
+
+// ReconLine is one bank line or one QR sale of a reconciliation.
+type ReconLine struct {
+	Kind      string    `json:"kind"` // credit or sale
+	ID        string    `json:"id"`   // bank_txn_id or sale ULID
+	Amount    int64     `json:"amount"`
+	At        time.Time `json:"at"`
+	MatchedTo string    `json:"matched_to,omitempty"`
+	Match     string    `json:"match,omitempty"`
+}
+
+// Reconcile builds the reconciliation of one account and day, computed
+// from both sides as they stand, so it is current whenever either changes.
+func (ps *Partners) Reconcile(ctx context.Context, p *Partner, date, bin, account string) (*Reconciliation, error) {
+	day, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return nil, Errorf(EInvalid, "date must be YYYY-MM-DD")
+	}
+	account = strings.ToUpper(strings.TrimSpace(account))
+	rec := &Reconciliation{BIN: bin, Account: account, BusinessDate: date, Reasons: []string{}, Lines: []ReconLine{}}
+	err = ps.Store.View(ctx, func(tx Tx) error {
+		stalls, err := tx.FindStallsByAccount(bin, account)
+		if err != nil {
+			return err
+		}
+		var stall *Stall
+		for _, s := range stalls {
+			if p.Covers(s.ProvinceCode, s.MarketID) {
+				stall = s
+				break
+			}
+		}
+		if stall == nil {
+			return Errorf(ENotFound, "no stall of your programme has this account")
+		}
+		rec.StallID = stall.ID
+		loc := time.UTC
+		if m, err := tx.FindMarket(stall.MarketID); err == nil && ps.Location != nil {
+			if l, err := ps.Location(m.TimeZone); err == nil {
+				loc = l
+			}
+		}
+		start := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
+		rec.DayStatus = DayProvisional
+		if d, err := tx.FindStallDay(stall.ID, date); err == nil {
+			rec.DayStatus = d.Status
+		} else if ErrorCode(err) != ENotFound {
+			return err
+		}
+		credits, err := tx.ListAccountCredits(bin, account, date)
+		if err != nil {
+			return err
+		}
+		matchedSales := map[string]string{}
+		for _, c := range credits {
+			rec.Credits.Count++
+			rec.Credits.Amount += c.Amount
+			rec.Lines = append(rec.Lines, ReconLine{Kind: "credit", ID: c.BankTxnID, Amount: c.Amount, At: c.CreditedAt, MatchedTo: c.SaleID, Match: c.MatchKind})
+			if c.SaleID != "" {
+				matchedSales[c.SaleID] = c.BankTxnID
+			} else {
+				addReason(rec, "unmatched_bank_lines")
+			}
+		}
+		ids, err := tx.ListQRSales(stall.ID, start.UnixMilli(), start.AddDate(0, 0, 1).UnixMilli()-1)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			e, err := tx.FindEntity(id)
+			if err != nil || e.VoidedBy != "" {
+				continue
+			}
+			if e.BusinessDate != date {
+				addReason(rec, "day_boundary")
+			}
+			rec.QRSales.Count++
+			rec.QRSales.Amount += e.Amount
+			rec.Lines = append(rec.Lines, ReconLine{Kind: "sale", ID: id, Amount: e.Amount, At: time.UnixMilli(e.EffectiveMs).UTC(), MatchedTo: e.ConfirmedBy})
+			if e.ConfirmedBy == "" {
+				addReason(rec, "unmatched_qr_sales")
+			} else if _, ok := matchedSales[id]; !ok {
+				addReason(rec, "day_boundary") // paid by a credit counted on another day
+			}
+		}
+		if rec.QRSales.Amount != rec.Credits.Amount {
+			addReason(rec, "amount_differs")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case rec.DayStatus == DayProvisional:
+		rec.Status = ReconPending
+	case len(rec.Reasons) == 0:
+		rec.Status = ReconMatched
+	default:
+		rec.Status = ReconMismatch
+	}
+	return rec, nil
+}
+
+func addReason(r *Reconciliation, reason string) {
+	for _, x := range r.Reasons {
+		if x == reason {
+			return
+		}
+	}
+	r.Reasons = append(r.Reasons, reason)
+}
+
+// FinalizeDays turns provisional stall-days final once FinalAfter has
+// passed since the end of their business day, each with a feed change. It
+// works through dates in order and remembers where it stopped in the meta
+// bucket, so each run reads only new dates; it is safe to run again.
+func (ps *Partners) FinalizeDays(ctx context.Context) (int, error) {
+	delay := ps.FinalAfter
+	if delay <= 0 {
+		delay = DefaultFinalAfter
+	}
+	loc := time.UTC
+	if ps.Location != nil {
+		if l, err := ps.Location(DefaultTimeZone); err == nil {
+			loc = l
+		}
+	}
+	now := ps.now()
+	// The last business date whose end is at least delay ago.
+	cutoff := now.In(loc).Add(-delay).AddDate(0, 0, -1).Format(time.DateOnly)
+	finalized := 0
+	for {
+		var next string
+		done := false
+		err := ps.Store.Update(ctx, func(tx Tx) error {
+			next, done = "", false
+			through, err := tx.Meta("finalized_through")
+			if err != nil {
+				return err
+			}
+			date := cutoff
+			if len(through) > 0 {
+				t, err := time.Parse(time.DateOnly, string(through))
+				if err != nil {
+					return err
+				}
+				date = t.AddDate(0, 0, 1).Format(time.DateOnly)
+			} else {
+				// First run: start a year back; older days are final by age.
+				date = now.In(loc).AddDate(-1, 0, 0).Format(time.DateOnly)
+			}
+			if date > cutoff {
+				done = true
+				return nil
+			}
+			for after := ""; ; {
+				days, err := tx.ListDaysByDate(date, after, ExportChunk)
+				if err != nil {
+					return err
+				}
+				for _, d := range days {
+					after = d.StallID
+					if d.Status != DayProvisional && d.Status != "" {
+						continue
+					}
+					d.Status, d.UpdatedAt = DayFinal, now
+					seq, err := tx.AppendChange(&Change{Day: *d, At: now})
+					if err != nil {
+						return err
+					}
+					d.Revision = seq
+					if err := tx.PutStallDay(d); err != nil {
+						return err
+					}
+					finalized++
+				}
+				if len(days) < ExportChunk {
+					break
+				}
+			}
+			next = date
+			return tx.SetMeta("finalized_through", []byte(date))
+		})
+		if err != nil {
+			return finalized, err
+		}
+		if done || next == "" {
+			return finalized, nil
+		}
+	}
+}

@@ -1,0 +1,330 @@
+package choso
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Partners holds the rules of the bank partner's side: its keys, the change
+// feed of stall-day revisions, snapshot lists, exports, credits and
+// reconciliation, each limited to the partner's programme.
+type Partners struct {
+	Store  Store
+	Sealer Sealer
+	Now    Clock // required
+	// ExtractRef finds a payment reference in a transfer's content as
+	// banks mangle it (the qr package's ExtractReference).
+	ExtractRef func(content string) (string, bool)
+	// FinalAfter is how long after its business day a stall-day turns
+	// final (DESIGN.md §6: two days).
+	FinalAfter time.Duration
+	// Location resolves a market's time zone.
+	Location func(name string) (*time.Location, error)
+}
+
+// Sealer seals and opens secrets with the master key; the aad binds a
+// sealed secret to what it belongs to (a key ID).
+type Sealer interface {
+	Seal(plaintext, aad []byte) ([]byte, error)
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
+// DefaultFinalAfter is the delay after which a business day turns final.
+const DefaultFinalAfter = 48 * time.Hour
+
+// Revision is one entry of the partner feed: a stall-day as it stood after
+// one committing transaction, flat for banks' systems.
+type Revision struct {
+	ChangeSeq    uint64                  `json:"change_seq"`
+	StallID      string                  `json:"stall_id"`
+	StallCode    string                  `json:"stall_code"`
+	MarketID     string                  `json:"market_id"`
+	CommuneCode  string                  `json:"commune_code"`
+	ProvinceCode string                  `json:"province_code"`
+	BIN          string                  `json:"bin"`
+	Account      string                  `json:"account"`
+	BusinessDate string                  `json:"business_date"`
+	Status       string                  `json:"status"`
+	Revision     uint64                  `json:"revision"`
+	ByMethod     map[string]MethodTotals `json:"by_method"`
+	Voids        MethodTotals            `json:"voids"`
+	ConfirmedQR  MethodTotals            `json:"confirmed_qr"`
+	ChangedAt    time.Time               `json:"changed_at"`
+}
+
+func (ps *Partners) now() time.Time { return ps.Now().UTC() }
+
+// revisionOf flattens a change with its stall's identity and account.
+func revisionOf(c *Change, s *Stall) Revision {
+	r := Revision{
+		ChangeSeq: c.ChangeSeq, StallID: c.Day.StallID, MarketID: c.Day.MarketID, CommuneCode: c.Day.CommuneCode,
+		ProvinceCode: c.Day.ProvinceCode, BusinessDate: c.Day.Date, Status: c.Day.Status, Revision: c.ChangeSeq,
+		ByMethod: c.Day.ByMethod, Voids: c.Day.Voids, ConfirmedQR: c.Day.ConfirmedQR, ChangedAt: c.At,
+	}
+	if r.ByMethod == nil {
+		r.ByMethod = map[string]MethodTotals{}
+	}
+	for _, m := range []string{MethodCash, MethodQR, MethodTransfer} {
+		if _, ok := r.ByMethod[m]; !ok {
+			r.ByMethod[m] = MethodTotals{}
+		}
+	}
+	if r.Status == "" {
+		r.Status = DayProvisional
+	}
+	if s != nil {
+		r.StallCode, r.BIN, r.Account = s.Code, s.Payout.BIN, s.Payout.Account
+	}
+	return r
+}
+
+// stallCache reads each stall once per request.
+type stallCache map[string]*Stall
+
+func (sc stallCache) get(tx Tx, id string) (*Stall, error) {
+	if s, ok := sc[id]; ok {
+		return s, nil
+	}
+	s, err := tx.FindStall(id)
+	if ErrorCode(err) == ENotFound {
+		s, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	sc[id] = s
+	return s, nil
+}
+
+// FeedLimits bound a feed page.
+const (
+	DefaultFeedLimit = 100
+	MaxFeedLimit     = 1000
+)
+
+// FeedPage is one page of the change feed.
+type FeedPage struct {
+	Data    []Revision
+	Last    uint64 // change seq to continue after
+	HasMore bool
+}
+
+// Changes returns the partner's revisions after change seq after, in commit
+// order. Changes outside the programme are skipped but still move the
+// cursor, so a page may hold fewer than limit entries; it reads at most
+// a bounded number of changes, so a partner with a small programme never
+// holds a long read transaction. bbolt commits one writer at a time, so
+// change N+1 is never visible before N: a cursor never skips a row.
+func (ps *Partners) Changes(ctx context.Context, p *Partner, after uint64, limit int) (*FeedPage, error) {
+	limit = clampLimit(limit, DefaultFeedLimit, MaxFeedLimit)
+	page := &FeedPage{Data: []Revision{}, Last: after}
+	const scanBudget = 20 * MaxFeedLimit
+	err := ps.Store.View(ctx, func(tx Tx) error {
+		page.Data, page.Last, page.HasMore = page.Data[:0], after, false
+		stalls := stallCache{}
+		scanned := 0
+		for scanned < scanBudget {
+			chunk, err := tx.ListChanges(page.Last, min(MaxFeedLimit, scanBudget-scanned))
+			if err != nil {
+				return err
+			}
+			if len(chunk) == 0 {
+				return nil
+			}
+			for _, c := range chunk {
+				if len(page.Data) == limit {
+					page.HasMore = true
+					return nil
+				}
+				scanned++
+				page.Last = c.ChangeSeq
+				if !p.Covers(c.Day.ProvinceCode, c.Day.MarketID) {
+					continue
+				}
+				s, err := stalls.get(tx, c.Day.StallID)
+				if err != nil {
+					return err
+				}
+				page.Data = append(page.Data, revisionOf(c, s))
+			}
+		}
+		// Out of budget with changes left: say so, the cursor moved.
+		more, err := tx.ListChanges(page.Last, 1)
+		page.HasMore = len(more) > 0
+		return err
+	})
+	return page, err
+}
+
+func clampLimit(n, def, max int) int {
+	switch {
+	case n <= 0:
+		return def
+	case n > max:
+		return max
+	}
+	return n
+}
+
+// SummaryFilter selects a snapshot list of stall-days of one business date.
+type SummaryFilter struct {
+	Date          string
+	MarketID      string
+	CommuneCode   string
+	StartingAfter string // keyset: the last stall ID of the previous page
+	AsOfSeq       uint64 // 0: now; pages of one list pass the first page's as_of_seq
+	Limit         int
+}
+
+// SummaryPage is one page of a snapshot list.
+type SummaryPage struct {
+	Data    []Revision
+	AsOfSeq uint64
+	HasMore bool
+}
+
+// Summaries lists the partner's stall-days of one date as they stood at
+// AsOfSeq, in stall order. Passing the first page's AsOfSeq to the next
+// pages keeps them consistent with each other while data keeps arriving:
+// a day changed since is shown as its latest revision at or before AsOfSeq.
+func (ps *Partners) Summaries(ctx context.Context, p *Partner, f SummaryFilter) (*SummaryPage, error) {
+	if _, err := time.Parse(time.DateOnly, f.Date); err != nil {
+		return nil, Errorf(EInvalid, "business_date must be YYYY-MM-DD")
+	}
+	limit := clampLimit(f.Limit, DefaultFeedLimit, MaxFeedLimit)
+	page := &SummaryPage{Data: []Revision{}}
+	err := ps.Store.View(ctx, func(tx Tx) error {
+		page.Data, page.HasMore = page.Data[:0], false
+		asOf := f.AsOfSeq
+		if asOf == 0 {
+			var err error
+			if asOf, err = tx.LastChangeSeq(); err != nil {
+				return err
+			}
+		}
+		page.AsOfSeq = asOf
+		stalls := stallCache{}
+		after := f.StartingAfter
+		for {
+			days, err := tx.ListDaysByDate(f.Date, after, MaxFeedLimit)
+			if err != nil {
+				return err
+			}
+			if len(days) == 0 {
+				return nil
+			}
+			for _, d := range days {
+				after = d.StallID
+				if !p.Covers(d.ProvinceCode, d.MarketID) ||
+					(f.MarketID != "" && d.MarketID != f.MarketID) || (f.CommuneCode != "" && d.CommuneCode != f.CommuneCode) {
+					continue
+				}
+				c := &Change{ChangeSeq: d.Revision, Day: *d, At: d.UpdatedAt}
+				if d.Revision > asOf {
+					older, err := tx.FindChangeAsOf(d.StallID, d.Date, asOf)
+					if ErrorCode(err) == ENotFound {
+						continue // the day did not exist yet at asOf
+					}
+					if err != nil {
+						return err
+					}
+					c = older
+				}
+				if len(page.Data) == limit {
+					page.HasMore = true
+					return nil
+				}
+				s, err := stalls.get(tx, d.StallID)
+				if err != nil {
+					return err
+				}
+				page.Data = append(page.Data, revisionOf(c, s))
+			}
+		}
+	})
+	return page, err
+}
+
+// ExportChunk is how many stall-days one read transaction of an export
+// reads: short transactions keep the file from growing under writers and
+// memory flat whatever the range.
+const ExportChunk = 2000
+
+// Export calls emit with the partner's stall-days of every business date
+// from from to to (inclusive), each as its latest revision at or before the
+// export's as_of_seq, in date then stall order. It returns the as_of_seq.
+// It reads in short transactions of ExportChunk days.
+func (ps *Partners) Export(ctx context.Context, p *Partner, from, to string, emit func(Revision) error) (uint64, error) {
+	start, err1 := time.Parse(time.DateOnly, from)
+	end, err2 := time.Parse(time.DateOnly, to)
+	if err1 != nil || err2 != nil || end.Before(start) {
+		return 0, Errorf(EInvalid, "from and to must be dates YYYY-MM-DD, from ≤ to")
+	}
+	if end.Sub(start) > 366*24*time.Hour {
+		return 0, Errorf(EInvalid, "export at most a year at a time")
+	}
+	var asOf uint64
+	if err := ps.Store.View(ctx, func(tx Tx) error {
+		var err error
+		asOf, err = tx.LastChangeSeq()
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
+		date := day.Format(time.DateOnly)
+		after := ""
+		for {
+			var rows []Revision
+			more := false
+			err := ps.Store.View(ctx, func(tx Tx) error {
+				rows, more = rows[:0], false
+				days, err := tx.ListDaysByDate(date, after, ExportChunk)
+				if err != nil {
+					return err
+				}
+				more = len(days) == ExportChunk
+				stalls := stallCache{}
+				for _, d := range days {
+					after = d.StallID
+					if !p.Covers(d.ProvinceCode, d.MarketID) {
+						continue
+					}
+					c := &Change{ChangeSeq: d.Revision, Day: *d, At: d.UpdatedAt}
+					if d.Revision > asOf {
+						older, err := tx.FindChangeAsOf(d.StallID, d.Date, asOf)
+						if ErrorCode(err) == ENotFound {
+							continue
+						}
+						if err != nil {
+							return err
+						}
+						c = older
+					}
+					s, err := stalls.get(tx, d.StallID)
+					if err != nil {
+						return err
+					}
+					rows = append(rows, revisionOf(c, s))
+				}
+				return nil
+			})
+			if err != nil {
+				return asOf, err
+			}
+			for _, r := range rows {
+				if err := emit(r); err != nil {
+					return asOf, err
+				}
+			}
+			if !more {
+				break
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return asOf, fmt.Errorf("export cancelled: %w", err)
+		}
+	}
+	return asOf, nil
+}

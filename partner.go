@@ -1,0 +1,332 @@
+package choso
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Partner is a bank in the cashless-market programme: it reads the stall-day
+// summaries of the markets it is assigned and posts the credits it received.
+type Partner struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Scope: the provinces and markets of the partner's programme. A
+	// stall-day is visible when its province or its market is listed.
+	Provinces []string  `json:"provinces"`
+	MarketIDs []string  `json:"market_ids"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+	// WebhookURL receives signed events; empty for none. The webhook
+	// secret is sealed like key secrets.
+	WebhookURL          string `json:"webhook_url,omitempty"`
+	WebhookSecretSealed []byte `json:"-"`
+}
+
+// Covers reports whether a stall-day of a market in a province is in the
+// partner's programme.
+func (p *Partner) Covers(provinceCode, marketID string) bool {
+	return p != nil && !p.Disabled && (slices.Contains(p.Provinces, provinceCode) || slices.Contains(p.MarketIDs, marketID))
+}
+
+// PartnerKey is one signing key of a partner. Several may be live during a
+// rotation. The secret is stored sealed with the master key: verifying an
+// HMAC needs the secret itself, so a hash will not do.
+type PartnerKey struct {
+	ID           string     `json:"key_id"`
+	PartnerID    string     `json:"partner_id"`
+	SecretSealed []byte     `json:"-"`
+	CreatedAt    time.Time  `json:"created_at"`
+	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+}
+
+// PartnerTx keeps partners and their keys.
+type PartnerTx interface {
+	// CreatePartner stores a new partner. Returns EConflict if the ID exists.
+	CreatePartner(p *Partner) error
+	// UpdatePartner replaces a partner. Returns ENotFound if there is none.
+	UpdatePartner(p *Partner) error
+	// FindPartner returns ENotFound if there is no partner with id.
+	FindPartner(id string) (*Partner, error)
+	// ListPartners returns every partner in ID order.
+	ListPartners() ([]*Partner, error)
+	// PutPartnerKey creates or replaces a key.
+	PutPartnerKey(k *PartnerKey) error
+	// FindPartnerKey returns ENotFound if there is no key with id.
+	FindPartnerKey(id string) (*PartnerKey, error)
+	// ListPartnerKeys returns a partner's keys, oldest first.
+	ListPartnerKeys(partnerID string) ([]*PartnerKey, error)
+}
+
+// Credit is one credit notification a bank posted: money that reached a
+// payout account, matched (or not) to a stall and a sale.
+type Credit struct {
+	Seq        uint64    `json:"seq"` // assigned by the store in commit order
+	BankTxnID  string    `json:"bank_txn_id"`
+	PartnerID  string    `json:"partner_id"`
+	BIN        string    `json:"bin"`
+	Account    string    `json:"account"`
+	Amount     int64     `json:"amount"` // đồng
+	CreditedAt time.Time `json:"credited_at"`
+	Content    string    `json:"content"` // the transfer message as the bank has it
+	ReceivedAt time.Time `json:"received_at"`
+	Hash       []byte    `json:"-"` // fingerprint of what the bank sent, for idempotency
+	// Matching, set when the credit was taken in.
+	StallID      string `json:"stall_id,omitempty"`
+	BusinessDate string `json:"business_date,omitempty"` // the stall market's day of CreditedAt
+	SaleID       string `json:"sale_id,omitempty"`       // the client ULID of the sale it paid
+	MatchKind    string `json:"match"`                   // reference, amount_time, account_only, none
+}
+
+// Credit match kinds.
+const (
+	MatchReference   = "reference"    // the payment reference in the content named the sale
+	MatchAmountTime  = "amount_time"  // exactly one QR sale of that amount within ±10 minutes
+	MatchAccountOnly = "account_only" // the stall is known, the sale is not
+	MatchNone        = "none"         // no stall has this account
+)
+
+// CreditTx keeps credits and the indexes matching needs.
+type CreditTx interface {
+	// FindCredit returns the credit with a bank transaction ID, or ENotFound.
+	FindCredit(bankTxnID string) (*Credit, error)
+	// AppendCredit stores a new credit, sets c.Seq to the next credit seq and
+	// returns it. Returns EConflict if the bank transaction ID exists.
+	AppendCredit(c *Credit) (uint64, error)
+	// ListStallCredits returns up to limit credits of a stall with Seq > after.
+	ListStallCredits(stallID string, after uint64, limit int) ([]*Credit, error)
+	// ListAccountCredits returns the credits to one payout account whose
+	// BusinessDate is date.
+	ListAccountCredits(bin, account, date string) ([]*Credit, error)
+	// FindStallsByAccount returns the stalls (any status) whose payout
+	// account is bin + account.
+	FindStallsByAccount(bin, account string) ([]*Stall, error)
+	// PutSaleRef records that the sale with client ULID saleID carries a
+	// payment reference.
+	PutSaleRef(ref, saleID string) error
+	// FindSaleByRef returns the ULID of the sale with a payment reference,
+	// or ENotFound.
+	FindSaleByRef(ref string) (string, error)
+	// PutQRSale indexes a QR sale of a stall by its effective time, for
+	// matching credits of the printed static code by amount and time.
+	PutQRSale(stallID string, effectiveMs int64, saleID string) error
+	// ListQRSales returns the ULIDs of a stall's QR sales with effective
+	// times in [fromMs, toMs], by time.
+	ListQRSales(stallID string, fromMs, toMs int64) ([]string, error)
+}
+
+// DayTx adds the cross-stall views of day totals the partner feed needs.
+type DayTx interface {
+	// ListDaysByDate returns up to limit stall-days of a business date, in
+	// stall ID order, starting after the stall ID after.
+	ListDaysByDate(date, after string, limit int) ([]*StallDay, error)
+	// FindChangeAsOf returns the latest change of a stall-day with
+	// ChangeSeq ≤ asOf, or ENotFound when there is none.
+	FindChangeAsOf(stallID, date string, asOf uint64) (*Change, error)
+	// LastChangeSeq returns the highest change seq stored, 0 for none.
+	LastChangeSeq() (uint64, error)
+}
+
+// PrefixPartnerKey starts a partner key ID.
+const PrefixPartnerKey = "pk_"
+
+// NewPartner is what an admin gives to add a partner.
+type NewPartner struct {
+	Name       string
+	Provinces  []string
+	MarketIDs  []string
+	WebhookURL string
+}
+
+// AddPartner creates a partner with its first key; admin only. The key's
+// secret is returned once and stored sealed.
+func (ps *Partners) AddPartner(ctx context.Context, p *Principal, in NewPartner) (*Partner, *PartnerKey, string, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, nil, "", err
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" || len([]rune(in.Name)) > 100 {
+		return nil, nil, "", Errorf(EInvalid, "partner name must be 1–100 characters")
+	}
+	if len(in.Provinces) == 0 && len(in.MarketIDs) == 0 {
+		return nil, nil, "", Errorf(EInvalid, "give the partner's programme: at least one province or market")
+	}
+	for _, c := range in.Provinces {
+		if LevelOf(c) != LevelProvince {
+			return nil, nil, "", Errorf(EInvalid, "province %q: want a 2-digit province code", c)
+		}
+	}
+	if in.WebhookURL != "" && !strings.HasPrefix(in.WebhookURL, "https://") && !strings.HasPrefix(in.WebhookURL, "http://") {
+		return nil, nil, "", Errorf(EInvalid, "webhook_url must be an http(s) URL")
+	}
+	now := ps.now()
+	partner := &Partner{ID: NewID(PrefixPartner), Name: in.Name, Provinces: in.Provinces, MarketIDs: in.MarketIDs, CreatedAt: now, WebhookURL: in.WebhookURL}
+	if partner.Provinces == nil {
+		partner.Provinces = []string{}
+	}
+	if partner.MarketIDs == nil {
+		partner.MarketIDs = []string{}
+	}
+	key, secret, err := ps.newKey(partner.ID, now)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if in.WebhookURL != "" {
+		whs := NewToken()
+		if partner.WebhookSecretSealed, err = ps.Sealer.Seal([]byte(whs), []byte("webhook:"+partner.ID)); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	err = ps.Store.Update(ctx, func(tx Tx) error {
+		for _, c := range partner.Provinces {
+			if _, err := tx.FindRegion(c); err != nil {
+				return Errorf(EInvalid, "no province with code %s", c)
+			}
+		}
+		for _, m := range partner.MarketIDs {
+			if _, err := tx.FindMarket(m); err != nil {
+				return Errorf(EInvalid, "no market %s", m)
+			}
+		}
+		if err := tx.CreatePartner(partner); err != nil {
+			return err
+		}
+		if err := tx.PutPartnerKey(key); err != nil {
+			return err
+		}
+		return audit(tx, p, now, "partner.create", "partner", partner.ID,
+			[]FieldChange{{Field: "name", After: partner.Name}, {Field: "scope", After: strings.Join(append(append([]string{}, partner.Provinces...), partner.MarketIDs...), ",")}, {Field: "key", After: key.ID}}, "")
+	})
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return partner, key, secret, nil
+}
+
+func (ps *Partners) newKey(partnerID string, now time.Time) (*PartnerKey, string, error) {
+	key := &PartnerKey{ID: NewID(PrefixPartnerKey), PartnerID: partnerID, CreatedAt: now}
+	secret := NewToken()
+	sealed, err := ps.Sealer.Seal([]byte(secret), []byte(key.ID))
+	if err != nil {
+		return nil, "", err
+	}
+	key.SecretSealed = sealed
+	return key, secret, nil
+}
+
+// AddPartnerKey adds a key to a partner for rotation; admin only. The old
+// keys stay live until revoked.
+func (ps *Partners) AddPartnerKey(ctx context.Context, p *Principal, partnerID string) (*PartnerKey, string, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, "", err
+	}
+	now := ps.now()
+	key, secret, err := ps.newKey(partnerID, now)
+	if err != nil {
+		return nil, "", err
+	}
+	err = ps.Store.Update(ctx, func(tx Tx) error {
+		if _, err := tx.FindPartner(partnerID); err != nil {
+			return err
+		}
+		if err := tx.PutPartnerKey(key); err != nil {
+			return err
+		}
+		return audit(tx, p, now, "partner.key_add", "partner", partnerID, []FieldChange{{Field: "key", After: key.ID}}, "")
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return key, secret, nil
+}
+
+// RevokePartnerKey ends a key; admin only. Requests signed with it fail
+// from now on.
+func (ps *Partners) RevokePartnerKey(ctx context.Context, p *Principal, keyID string) (*PartnerKey, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	now := ps.now()
+	var key *PartnerKey
+	err := ps.Store.Update(ctx, func(tx Tx) error {
+		var err error
+		if key, err = tx.FindPartnerKey(keyID); err != nil {
+			return err
+		}
+		if key.RevokedAt != nil {
+			return nil
+		}
+		key.RevokedAt = &now
+		if err := tx.PutPartnerKey(key); err != nil {
+			return err
+		}
+		return audit(tx, p, now, "partner.key_revoke", "partner", key.PartnerID, []FieldChange{{Field: "key", Before: key.ID, After: "revoked"}}, "")
+	})
+	return key, err
+}
+
+// ListPartners returns every partner with its keys; admin only.
+func (ps *Partners) ListPartners(ctx context.Context, p *Principal) ([]*Partner, map[string][]*PartnerKey, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, nil, err
+	}
+	var out []*Partner
+	keys := map[string][]*PartnerKey{}
+	err := ps.Store.View(ctx, func(tx Tx) error {
+		var err error
+		if out, err = tx.ListPartners(); err != nil {
+			return err
+		}
+		for _, pt := range out {
+			if keys[pt.ID], err = tx.ListPartnerKeys(pt.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if out == nil {
+		out = []*Partner{}
+	}
+	return out, keys, err
+}
+
+// LookupKey returns a live key's secret and its partner, for verifying a
+// signed request. Unknown, revoked and disabled all answer ENotFound.
+func (ps *Partners) LookupKey(ctx context.Context, keyID string) ([]byte, *Partner, error) {
+	var key *PartnerKey
+	var partner *Partner
+	err := ps.Store.View(ctx, func(tx Tx) error {
+		var err error
+		if key, err = tx.FindPartnerKey(keyID); err != nil {
+			return err
+		}
+		partner, err = tx.FindPartner(key.PartnerID)
+		return err
+	})
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return nil, nil, Errorf(ENotFound, "unknown key")
+		}
+		return nil, nil, err
+	}
+	if key.RevokedAt != nil || partner.Disabled {
+		return nil, nil, Errorf(ENotFound, "unknown key")
+	}
+	secret, err := ps.Sealer.Open(key.SecretSealed, []byte(key.ID))
+	if err != nil {
+		return nil, nil, WrapError(EInternal, "", err)
+	}
+	return secret, partner, nil
+}
+
+// FindPartner returns a partner by ID.
+func (ps *Partners) FindPartner(ctx context.Context, id string) (*Partner, error) {
+	var p *Partner
+	err := ps.Store.View(ctx, func(tx Tx) error {
+		var err error
+		p, err = tx.FindPartner(id)
+		return err
+	})
+	return p, err
+}

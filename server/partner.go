@@ -1,0 +1,361 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/choso/choso/internal/auth"
+	"github.com/choso/choso/internal/partnerauth"
+	"github.com/labstack/echo/v4"
+)
+
+// PartnerBodyLimit caps a partner request body: a post of 1,000 credits.
+const PartnerBodyLimit = 1 << 20
+
+func (s *Server) registerPartnerRoutes(e *echo.Echo) {
+	g := routeGroup{g: e.Group("/partner/v1"), mw: []echo.MiddlewareFunc{bodyLimit(PartnerBodyLimit), s.requirePartner}}
+	g.GET("/changes", s.handlePartnerChanges)
+	g.GET("/summaries", s.handlePartnerSummaries)
+	g.GET("/exports/summaries.ndjson", s.handlePartnerExportNDJSON)
+	g.GET("/exports/summaries.csv", s.handlePartnerExportCSV)
+	g.POST("/credits", s.handlePartnerCredits)
+	g.GET("/reconciliation", s.handlePartnerReconciliation)
+}
+
+const ctxPartner = "partner"
+
+func partnerOf(c echo.Context) *choso.Partner {
+	p, _ := c.Get(ctxPartner).(*choso.Partner)
+	return p
+}
+
+// requirePartner verifies the request's HMAC signature (DESIGN.md §6) over
+// its method, path, raw query, timestamp, nonce and body, then rate limits
+// the key.
+func (s *Server) requirePartner(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.partners == nil {
+			return choso.Errorf(choso.EUnavailable, "this server has no bank partner side configured")
+		}
+		req := c.Request()
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return bodyError(err, "could not read the request body")
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		path, rawQuery := partnerauth.RequestTarget(req)
+		partnerID, keyID, err := s.partnerVerifier.Verify(req.Context(), req.Method, path, rawQuery, req.Header, body)
+		if err != nil {
+			return err
+		}
+		if ok, wait := s.partnerLimiter.Allow(keyID); !ok {
+			return rateLimited(c, wait, "requests with this key")
+		}
+		p, err := s.partners.FindPartner(req.Context(), partnerID)
+		if err != nil {
+			return err
+		}
+		c.Set(ctxPartner, p)
+		return next(c)
+	}
+}
+
+// newPartnerLimiter: a key gets 50 requests at once and 20 a second after.
+func newPartnerLimiter(now func() time.Time) *auth.Limiter {
+	return auth.NewLimiter(50, 50*time.Millisecond, now)
+}
+
+// Cursors are opaque and tamper-evident: the change seq and the partner
+// they belong to, with an HMAC under a key derived from the master key.
+// An altered cursor, or another partner's, is a 400 cursor_invalid.
+const ecursorInvalid = "cursor_invalid"
+
+func (s *Server) cursorMAC(partnerID string, seq uint64) []byte {
+	m := hmac.New(sha256.New, s.cursorKey)
+	m.Write([]byte(partnerID))
+	binary.Write(m, binary.BigEndian, seq)
+	return m.Sum(nil)[:12]
+}
+
+func (s *Server) encodeCursor(partnerID string, seq uint64) string {
+	b := binary.BigEndian.AppendUint64([]byte{1}, seq)
+	b = append(b, s.cursorMAC(partnerID, seq)...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (s *Server) decodeCursor(partnerID, cursor string) (uint64, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(b) != 1+8+12 || b[0] != 1 {
+		return 0, choso.Errorf(ecursorInvalid, "cursor is not one this server gave you")
+	}
+	seq := binary.BigEndian.Uint64(b[1:9])
+	if !hmac.Equal(b[9:], s.cursorMAC(partnerID, seq)) {
+		return 0, choso.Errorf(ecursorInvalid, "cursor is not one this server gave you")
+	}
+	return seq, nil
+}
+
+type changesResponse struct {
+	Data       []choso.Revision `json:"data"`
+	NextCursor string           `json:"next_cursor"`
+	HasMore    bool             `json:"has_more"`
+}
+
+// handlePartnerChanges pages through the partner's stall-day revisions in
+// commit order: pass next_cursor back until has_more is false, then poll.
+func (s *Server) handlePartnerChanges(c echo.Context) error {
+	p := partnerOf(c)
+	after, err := s.decodeCursor(p.ID, c.QueryParam("cursor"))
+	if err != nil {
+		return err
+	}
+	limit := 0
+	if v := c.QueryParam("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > choso.MaxFeedLimit {
+			return choso.Errorf(choso.EInvalid, "limit must be 1–%d", choso.MaxFeedLimit)
+		}
+	}
+	page, err := s.partners.Changes(c.Request().Context(), p, after, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, changesResponse{Data: page.Data, NextCursor: s.encodeCursor(p.ID, page.Last), HasMore: page.HasMore})
+}
+
+type summariesResponse struct {
+	Data          []choso.Revision `json:"data"`
+	AsOfSeq       uint64           `json:"as_of_seq"`
+	HasMore       bool             `json:"has_more"`
+	StartingAfter string           `json:"next_starting_after,omitempty"`
+}
+
+func (s *Server) handlePartnerSummaries(c echo.Context) error {
+	f := choso.SummaryFilter{Date: c.QueryParam("business_date"), MarketID: c.QueryParam("market_id"),
+		CommuneCode: c.QueryParam("commune"), StartingAfter: c.QueryParam("starting_after")}
+	var err error
+	if v := c.QueryParam("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > choso.MaxFeedLimit {
+			return choso.Errorf(choso.EInvalid, "limit must be 1–%d", choso.MaxFeedLimit)
+		}
+	}
+	if v := c.QueryParam("as_of_seq"); v != "" {
+		if f.AsOfSeq, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return choso.Errorf(choso.EInvalid, "as_of_seq must be a number from an earlier page")
+		}
+	}
+	page, err := s.partners.Summaries(c.Request().Context(), partnerOf(c), f)
+	if err != nil {
+		return err
+	}
+	res := summariesResponse{Data: page.Data, AsOfSeq: page.AsOfSeq, HasMore: page.HasMore}
+	if page.HasMore && len(page.Data) > 0 {
+		res.StartingAfter = page.Data[len(page.Data)-1].StallID
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// exportWriteTimeout replaces the server's write timeout for an export.
+const exportWriteTimeout = time.Hour
+
+// exportTrailer is the last line of an NDJSON export: a reader that does
+// not find it, or finds other figures, knows the export is incomplete.
+type exportTrailer struct {
+	Trailer bool   `json:"trailer"`
+	Rows    int    `json:"rows"`
+	AsOfSeq uint64 `json:"as_of_seq"`
+	SHA256  string `json:"sha256"` // of every byte of the data lines, newlines included
+}
+
+// handlePartnerExportNDJSON streams the partner's stall-days of a date
+// range, one revision a line, gzip, then the trailer line.
+func (s *Server) handlePartnerExportNDJSON(c echo.Context) error {
+	p := partnerOf(c)
+	from, to := c.QueryParam("from"), c.QueryParam("to")
+	res := c.Response()
+	http.NewResponseController(res.Writer).SetWriteDeadline(time.Now().Add(exportWriteTimeout))
+	started := false
+	var zw *gzip.Writer
+	h := sha256.New()
+	rows := 0
+	start := func() {
+		res.Header().Set(echo.HeaderContentType, "application/x-ndjson")
+		res.Header().Set(echo.HeaderContentEncoding, "gzip")
+		res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="summaries-`+from+`-`+to+`.ndjson"`)
+		res.WriteHeader(http.StatusOK)
+		zw, _ = gzip.NewWriterLevel(res, gzip.BestSpeed)
+		started = true
+	}
+	var line []byte
+	asOf, err := s.partners.Export(c.Request().Context(), p, from, to, func(r choso.Revision) error {
+		if !started {
+			start()
+		}
+		var err error
+		if line, err = json.Marshal(r); err != nil {
+			return err
+		}
+		line = append(line, '\n')
+		h.Write(line)
+		rows++
+		_, err = zw.Write(line)
+		return err
+	})
+	if err != nil {
+		if !started {
+			return err
+		}
+		// Headers are gone: end without a trailer, so the reader knows.
+		s.log.Error("export failed mid-stream", "request_id", c.Get(ctxRequestID), "err", err)
+		zw.Close()
+		return nil
+	}
+	if !started {
+		start()
+	}
+	trailer, _ := json.Marshal(exportTrailer{Trailer: true, Rows: rows, AsOfSeq: asOf, SHA256: hex.EncodeToString(h.Sum(nil))})
+	zw.Write(append(trailer, '\n'))
+	return zw.Close()
+}
+
+// exportCSVColumns are the fixed columns of the CSV export (documented in
+// the OpenAPI document).
+var exportCSVColumns = []string{"change_seq", "business_date", "status", "revision", "stall_id", "stall_code", "market_id",
+	"commune_code", "province_code", "bin", "account", "cash_count", "cash_amount", "qr_count", "qr_amount",
+	"transfer_count", "transfer_amount", "void_count", "void_amount", "confirmed_qr_count", "confirmed_qr_amount", "changed_at"}
+
+// handlePartnerExportCSV streams the same rows as CSV (RFC 4180, UTF-8,
+// ?bom=true for Excel).
+func (s *Server) handlePartnerExportCSV(c echo.Context) error {
+	p := partnerOf(c)
+	from, to := c.QueryParam("from"), c.QueryParam("to")
+	bom, err := queryBool(c, "bom")
+	if err != nil {
+		return err
+	}
+	res := c.Response()
+	http.NewResponseController(res.Writer).SetWriteDeadline(time.Now().Add(exportWriteTimeout))
+	var w *csv.Writer
+	started := false
+	start := func() {
+		res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+		res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="summaries-`+from+`-`+to+`.csv"`)
+		res.WriteHeader(http.StatusOK)
+		if bom {
+			res.Write([]byte("\uFEFF"))
+		}
+		w = csv.NewWriter(res)
+		w.UseCRLF = true
+		w.Write(exportCSVColumns)
+		started = true
+	}
+	n := func(v int64) string { return strconv.FormatInt(v, 10) }
+	_, err = s.partners.Export(c.Request().Context(), p, from, to, func(r choso.Revision) error {
+		if !started {
+			start()
+		}
+		return w.Write([]string{
+			strconv.FormatUint(r.ChangeSeq, 10), r.BusinessDate, r.Status, strconv.FormatUint(r.Revision, 10), r.StallID, r.StallCode, r.MarketID,
+			r.CommuneCode, r.ProvinceCode, r.BIN, r.Account,
+			n(r.ByMethod[choso.MethodCash].Count), n(r.ByMethod[choso.MethodCash].Amount),
+			n(r.ByMethod[choso.MethodQR].Count), n(r.ByMethod[choso.MethodQR].Amount),
+			n(r.ByMethod[choso.MethodTransfer].Count), n(r.ByMethod[choso.MethodTransfer].Amount),
+			n(r.Voids.Count), n(r.Voids.Amount), n(r.ConfirmedQR.Count), n(r.ConfirmedQR.Amount), r.ChangedAt.UTC().Format(time.RFC3339),
+		})
+	})
+	if err != nil && !started {
+		return err
+	}
+	if !started {
+		start()
+	}
+	w.Flush()
+	return nil
+}
+
+type creditsRequest struct {
+	Credits []choso.CreditInput `json:"credits"`
+}
+
+type creditsResponse struct {
+	Results []choso.CreditResult `json:"results"`
+}
+
+// handlePartnerCredits takes the bank's credit notifications. Each result
+// says created, duplicate (same bank_txn_id, same content: the stored
+// result), conflict (same id, other content) or invalid; a post with any
+// conflict answers 409 with every result.
+func (s *Server) handlePartnerCredits(c echo.Context) error {
+	var req creditsRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	results, err := s.partners.PostCredits(c.Request().Context(), partnerOf(c), req.Credits)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	for _, r := range results {
+		if r.Status == choso.CreditConflict {
+			status = http.StatusConflict
+		}
+	}
+	return c.JSON(status, creditsResponse{Results: results})
+}
+
+func (s *Server) handlePartnerReconciliation(c echo.Context) error {
+	rec, err := s.partners.Reconcile(c.Request().Context(), partnerOf(c), c.QueryParam("date"), c.QueryParam("bin"), c.QueryParam("account"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rec)
+}
+
+// handleSyncCredits gives a phone the credits to its stall's account after
+// ?since= (a credit seq it has): matched or not, so a vendor can tell a
+// real payment from a fake transfer screenshot.
+func (s *Server) handleSyncCredits(c echo.Context) error {
+	if s.partners == nil {
+		return c.JSON(http.StatusOK, map[string]any{"data": []any{}, "last_seq": 0})
+	}
+	var since uint64
+	if v := c.QueryParam("since"); v != "" {
+		var err error
+		if since, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return choso.Errorf(choso.EInvalid, "since must be a credit seq")
+		}
+	}
+	credits, err := s.partners.StallCredits(c.Request().Context(), device(c).StallID, since, 0)
+	if err != nil {
+		return err
+	}
+	type phoneCredit struct {
+		Seq        uint64    `json:"seq"`
+		Amount     int64     `json:"amount"`
+		CreditedAt time.Time `json:"credited_at"`
+		Content    string    `json:"content"`
+		SaleID     string    `json:"sale_id,omitempty"`
+		Match      string    `json:"match"`
+	}
+	out := make([]phoneCredit, 0, len(credits))
+	last := since
+	for _, cr := range credits {
+		out = append(out, phoneCredit{Seq: cr.Seq, Amount: cr.Amount, CreditedAt: cr.CreditedAt, Content: cr.Content, SaleID: cr.SaleID, Match: cr.MatchKind})
+		last = max(last, cr.Seq)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": out, "last_seq": last})
+}
