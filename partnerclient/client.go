@@ -151,6 +151,12 @@ func newNonce() string {
 // backoff), each attempt signed afresh with a new timestamp and nonce;
 // any other status of 400 or more is returned as an *Error.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte, header http.Header) (*http.Response, error) {
+	return c.doPassing(ctx, method, path, query, body, header, 0)
+}
+
+// doPassing is do, but a response with status pass is returned like a
+// 2xx: for routes whose error status still carries a full answer.
+func (c *Client) doPassing(ctx context.Context, method, path string, query url.Values, body []byte, header http.Header, pass int) (*http.Response, error) {
 	u := *c.base
 	u.Path = strings.TrimRight(c.base.Path, "/") + path
 	u.RawPath = ""
@@ -178,7 +184,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if err != nil {
 			return nil, err
 		}
-		if resp.StatusCode < 400 {
+		if resp.StatusCode < 400 || resp.StatusCode == pass {
 			return resp, nil
 		}
 		apiErr := readError(resp, c.now())
@@ -245,20 +251,34 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // doJSON sends a signed request and decodes its JSON response into v.
 func (c *Client) doJSON(ctx context.Context, method, path string, query url.Values, body []byte, v any) error {
-	resp, err := c.do(ctx, method, path, query, body, nil)
+	_, err := c.doJSONPassing(ctx, method, path, query, body, v, 0)
+	return err
+}
+
+// doJSONPassing is doJSON, decoding a response with status pass too; it
+// returns the status.
+func (c *Client) doJSONPassing(ctx context.Context, method, path string, query url.Values, body []byte, v any, pass int) (int, error) {
+	resp, err := c.doPassing(ctx, method, path, query, body, nil, pass)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONResponse+1))
 	if err != nil {
-		return fmt.Errorf("partnerclient: reading %s %s: %w", method, path, err)
+		return resp.StatusCode, fmt.Errorf("partnerclient: reading %s %s: %w", method, path, err)
 	}
 	if len(data) > maxJSONResponse {
-		return fmt.Errorf("partnerclient: %s %s: response over %d bytes", method, path, maxJSONResponse)
+		return resp.StatusCode, fmt.Errorf("partnerclient: %s %s: response over %d bytes", method, path, maxJSONResponse)
+	}
+	if resp.StatusCode == pass && pass != 0 {
+		resp.Body = io.NopCloser(bytes.NewReader(data))
+		if json.Unmarshal(data, v) != nil {
+			return resp.StatusCode, readError(resp, c.now())
+		}
+		return resp.StatusCode, nil
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("partnerclient: decoding %s %s: %w", method, path, err)
+		return resp.StatusCode, fmt.Errorf("partnerclient: decoding %s %s: %w", method, path, err)
 	}
-	return nil
+	return resp.StatusCode, nil
 }

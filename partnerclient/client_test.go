@@ -160,21 +160,34 @@ func (s *fakeServer) handleCredits(w http.ResponseWriter, body []byte) {
 		writeError(w, 400, "invalid", err.Error())
 		return
 	}
+	if len(req.Credits) > 0 && req.Credits[0].BankTxnID == "CONFLICT-WITHOUT-RESULTS" {
+		writeError(w, 409, "conflict", "something else conflicted")
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// As the server answers: the stored credit in each result, and 409 for
+	// a batch with any conflict.
 	var results []CreditResult
+	httpStatus := 200
 	for _, c := range req.Credits {
-		status := CreditCreated
+		status, msg := CreditCreated, ""
 		if old, ok := s.credits[c.BankTxnID]; ok {
 			status = CreditDuplicate
 			if old != c {
-				status = CreditConflict
+				status, msg, httpStatus = CreditConflict, "bank_txn_id was posted before with other content", 409
 			}
 		} else {
 			s.credits[c.BankTxnID] = c
 		}
-		results = append(results, CreditResult{BankTxnID: c.BankTxnID, Status: status, Match: json.RawMessage(`"account_only"`)})
+		var stored *StoredCredit
+		if status != CreditConflict {
+			stored = &StoredCredit{Credit: c, ReceivedAt: time.Unix(1767225700, 0).UTC(), StallID: "st_1", BusinessDate: "2026-01-01", Match: MatchAccountOnly}
+		}
+		results = append(results, CreditResult{BankTxnID: c.BankTxnID, Status: status, Message: msg, Credit: stored})
 	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpStatus)
 	json.NewEncoder(w).Encode(map[string]any{"results": results})
 }
 
@@ -286,18 +299,25 @@ func TestClient_PostCredits(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range results {
-		if r.BankTxnID != credits[i].BankTxnID || r.Status != CreditCreated || string(r.Match) != `"account_only"` {
-			t.Errorf("result %d: got %+v, want created %s", i, r, credits[i].BankTxnID)
+		if r.BankTxnID != credits[i].BankTxnID || r.Status != CreditCreated || r.Credit == nil || r.Credit.Match != MatchAccountOnly || r.Credit.Amount != credits[i].Amount {
+			t.Errorf("result %d: got %+v, want created %s, matched account_only", i, r, credits[i].BankTxnID)
 		}
 	}
+	// The server answers a batch with a conflict 409, with every result.
 	changed := credits[1]
 	changed.Amount = 200000
 	results, err = c.PostCredits(context.Background(), []Credit{credits[0], changed})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("re-post with a conflict: got %v, want the results", err)
 	}
-	if results[0].Status != CreditDuplicate || results[1].Status != CreditConflict {
-		t.Fatalf("re-post: got %q, %q; want duplicate, conflict", results[0].Status, results[1].Status)
+	if results[0].Status != CreditDuplicate || results[1].Status != CreditConflict || results[1].Message == "" {
+		t.Fatalf("re-post: got %+v; want duplicate, then conflict with a message", results)
+	}
+	// A 409 that is not a batch answer is an error.
+	_, err = c.PostCredits(context.Background(), []Credit{{BankTxnID: "CONFLICT-WITHOUT-RESULTS"}})
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 409 || apiErr.Code != "conflict" {
+		t.Fatalf("409 without results: got %v, want a 409 conflict *Error", err)
 	}
 	if got := s.credits["FT1"].CreditedAt; !got.Equal(at) {
 		t.Fatalf("credited_at on the server: got %v, want %v", got, at)
@@ -546,5 +566,26 @@ func TestRevision_MatchesTheServersJSON(t *testing.T) {
 	}
 	if got, want := names(reflect.TypeFor[Totals]()), names(reflect.TypeFor[choso.MethodTotals]()); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Totals JSON fields: got %v, want the server's %v", got, want)
+	}
+	if got, want := names(reflect.TypeFor[CreditResult]()), names(reflect.TypeFor[choso.CreditResult]()); !reflect.DeepEqual(got, want) {
+		t.Fatalf("CreditResult JSON fields: got %v, want the server's %v", got, want)
+	}
+	if got, want := names(reflect.TypeFor[Credit]()), names(reflect.TypeFor[choso.CreditInput]()); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Credit JSON fields: got %v, want the server's %v", got, want)
+	}
+	// A stored credit decodes from the server's JSON with every field this
+	// client names.
+	at := time.Date(2026, 1, 1, 6, 59, 12, 0, time.UTC)
+	server := choso.Credit{Seq: 7, BankTxnID: "FT1", PartnerID: "bank_a", BIN: "970436", Account: "1", Amount: 45000, CreditedAt: at,
+		Content: "CSQ7K2M9", ReceivedAt: at.Add(time.Second), StallID: "st_1", BusinessDate: "2026-01-01", SaleID: "01J", MatchKind: choso.MatchReference}
+	data, _ := json.Marshal(server)
+	var got StoredCredit
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := StoredCredit{Credit: Credit{BankTxnID: "FT1", BIN: "970436", Account: "1", Amount: 45000, CreditedAt: at, Content: "CSQ7K2M9"},
+		ReceivedAt: at.Add(time.Second), StallID: "st_1", BusinessDate: "2026-01-01", SaleID: "01J", Match: MatchReference}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("StoredCredit from the server's JSON: got %+v, want %+v", got, want)
 	}
 }
