@@ -156,6 +156,13 @@ func sortedDayKeys(m map[string]*StallDay) []string {
 // match finds the credit's stall and sale inside tx, and adds a matched
 // sale's amount to its day's confirmed QR totals.
 func (ps *Partners) match(tx Tx, p *Partner, c *Credit, days map[string]*StallDay) error {
+	// Until a stall says which, the day is the programme's default zone's,
+	// so an unmatched credit still shows on its account's day.
+	if ps.Location != nil {
+		if l, err := ps.Location(DefaultTimeZone); err == nil {
+			c.BusinessDate = c.CreditedAt.In(l).Format(time.DateOnly)
+		}
+	}
 	stalls, err := tx.FindStallsByAccount(c.BIN, c.Account)
 	if err != nil {
 		return err

@@ -3,8 +3,8 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -55,7 +55,7 @@ func (p *enrolled) sales(n int, amount int64, method string) []chosync.Event {
 	for range n {
 		p.seq++
 		payload, _ := json.Marshal(chosync.SaleRecord{Amount: amount, Method: method})
-		out = append(out, chosync.Event{Seq: p.seq, ID: fmt.Sprintf("01JD%022d", p.seq+uint64(len(p.id))*1_000_000), Type: "sale.record", V: 1,
+		out = append(out, chosync.Event{Seq: p.seq, ID: testULID(), Type: "sale.record", V: 1,
 			WallMs: now.UnixMilli(), AnchoredMs: now.UnixMilli(), Payload: payload})
 	}
 	return out
@@ -254,4 +254,16 @@ func TestEnroll_WrongExpiredAndRateLimited(t *testing.T) {
 	// Officials cannot make codes; out-of-scope volunteers do not see the stall.
 	wantError(t, rs.do(t, "POST", "/v1/stalls/"+obj.stall+"/enrollments", nil, "Authorization", "Bearer "+rs.token(t, "official")), http.StatusForbidden, choso.EForbidden)
 	wantError(t, rs.do(t, "POST", "/v1/stalls/"+obj.stall+"/enrollments", nil, "Authorization", "Bearer "+rs.token(t, "volout")), http.StatusNotFound, choso.ENotFound)
+}
+
+// testULID is a fresh ULID-shaped ID: 26 Crockford characters, the first 0.
+func testULID() string {
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	var b [26]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[b[i]%32]
+	}
+	b[0] = '0'
+	return string(b[:])
 }

@@ -1,0 +1,499 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/choso/choso/internal/partnerauth"
+	"github.com/choso/choso/qr"
+	chosync "github.com/choso/choso/sync"
+)
+
+// bank is a partner's client in tests: it signs every request.
+type bank struct {
+	rs     *registryServer
+	keyID  string
+	secret []byte
+}
+
+func (rs *registryServer) bank(t *testing.T, provinces ...string) *bank {
+	t.Helper()
+	_, key, secret, err := rs.partners.AddPartner(t.Context(), choso.SystemPrincipal("test"), choso.NewPartner{Name: "Vietcombank Bắc Ninh", Provinces: provinces})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &bank{rs: rs, keyID: key.ID, secret: []byte(secret)}
+}
+
+func nonce() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// signed sends a signed request; tweak may alter it after signing.
+func (b *bank) signed(t *testing.T, method, path string, query url.Values, body []byte, tweak func(*http.Request)) *http.Response {
+	t.Helper()
+	raw := query.Encode()
+	ts := time.Now().Unix()
+	n := nonce()
+	req, _ := http.NewRequest(method, b.rs.URL+path+"?"+raw, bytes.NewReader(body))
+	if raw == "" {
+		req.URL.RawQuery = ""
+	}
+	req.Header.Set(partnerauth.HeaderKey, b.keyID)
+	req.Header.Set(partnerauth.HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(partnerauth.HeaderNonce, n)
+	req.Header.Set(partnerauth.HeaderSignature, partnerauth.Sign(b.secret, method, path, raw, ts, n, body))
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if tweak != nil {
+		tweak(req)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	return res
+}
+
+func (b *bank) changes(t *testing.T, cursor string, limit int) changesResponse {
+	t.Helper()
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	res := b.signed(t, "GET", "/partner/v1/changes", q, nil, nil)
+	var out changesResponse
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("changes: %d %s", res.StatusCode, body)
+	}
+	json.Unmarshal(body, &out)
+	return out
+}
+
+// qrSale makes a phone's next QR sale with a payment reference.
+func (p *enrolled) qrSale(amount int64, ref string, at time.Time) chosync.Event {
+	p.seq++
+	payload, _ := json.Marshal(chosync.SaleRecord{Amount: amount, Method: "qr", Ref: ref})
+	return chosync.Event{Seq: p.seq, ID: testULID(), Type: "sale.record", V: 1,
+		WallMs: at.UnixMilli(), AnchoredMs: at.UnixMilli(), Payload: payload}
+}
+
+func TestPartnerAuth_OverHTTP(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	ok := b.signed(t, "GET", "/partner/v1/changes", url.Values{}, nil, nil)
+	if ok.StatusCode != http.StatusOK {
+		t.Fatalf("signed request: %d", ok.StatusCode)
+	}
+	for name, tweak := range map[string]func(*http.Request){
+		"changed query": func(r *http.Request) { r.URL.RawQuery = "limit=5" },
+		"reused nonce":  nil, // sent twice below
+		"stale timestamp": func(r *http.Request) {
+			r.Header.Set(partnerauth.HeaderTimestamp, strconv.FormatInt(time.Now().Add(-301*time.Second).Unix(), 10))
+		},
+		"unknown key":  func(r *http.Request) { r.Header.Set(partnerauth.HeaderKey, "pk_unknown") },
+		"no signature": func(r *http.Request) { r.Header.Del(partnerauth.HeaderSignature) },
+		"tampered body": func(r *http.Request) {
+			r.Body = io.NopCloser(strings.NewReader(`{"credits":[{}]}`))
+			r.ContentLength = 16
+		},
+		"session not HMAC": func(r *http.Request) { r.Header = http.Header{"Authorization": {"Bearer " + rs.token(t, "admin")}} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			if tweak == nil {
+				q := url.Values{}
+				req, _ := http.NewRequest("GET", rs.URL+"/partner/v1/changes", nil)
+				ts, n := time.Now().Unix(), nonce()
+				req.Header.Set(partnerauth.HeaderKey, b.keyID)
+				req.Header.Set(partnerauth.HeaderTimestamp, strconv.FormatInt(ts, 10))
+				req.Header.Set(partnerauth.HeaderNonce, n)
+				req.Header.Set(partnerauth.HeaderSignature, partnerauth.Sign(b.secret, "GET", "/partner/v1/changes", q.Encode(), ts, n, nil))
+				first, err := http.DefaultClient.Do(req.Clone(t.Context()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				first.Body.Close()
+				second, err := http.DefaultClient.Do(req.Clone(t.Context()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer second.Body.Close()
+				if first.StatusCode != 200 {
+					t.Fatalf("first use of the nonce: %d", first.StatusCode)
+				}
+				wantError(t, second, http.StatusUnauthorized, choso.EUnauthorized)
+				return
+			}
+			method, body := "GET", []byte(nil)
+			path := "/partner/v1/changes"
+			if name == "tampered body" {
+				method, path, body = "POST", "/partner/v1/credits", []byte(`{"credits":[]}`)
+			}
+			res := b.signed(t, method, path, url.Values{}, body, tweak)
+			wantError(t, res, http.StatusUnauthorized, choso.EUnauthorized)
+		})
+	}
+	// Rotation: a second key works alongside the first; a revoked one stops.
+	key2, secret2, err := rs.partners.AddPartnerKey(t.Context(), choso.SystemPrincipal("test"), mustPartnerOfKey(t, rs, b.keyID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2 := &bank{rs: rs, keyID: key2.ID, secret: []byte(secret2)}
+	if res := b2.signed(t, "GET", "/partner/v1/changes", url.Values{}, nil, nil); res.StatusCode != 200 {
+		t.Fatalf("second key: %d", res.StatusCode)
+	}
+	if res := b.signed(t, "GET", "/partner/v1/changes", url.Values{}, nil, nil); res.StatusCode != 200 {
+		t.Fatalf("first key during rotation: %d", res.StatusCode)
+	}
+	rs.partners.RevokePartnerKey(t.Context(), choso.SystemPrincipal("test"), b.keyID)
+	wantError(t, b.signed(t, "GET", "/partner/v1/changes", url.Values{}, nil, nil), http.StatusUnauthorized, choso.EUnauthorized)
+}
+
+func mustPartnerOfKey(t *testing.T, rs *registryServer, keyID string) string {
+	_, p, err := rs.partners.LookupKey(t.Context(), keyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
+}
+
+// Scenario 1: phones commit concurrently while the bank tails the feed:
+// every change seq arrives, in order, none skipped.
+func TestPartnerFeed_TailWhileCommitting_NothingSkipped(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	b := rs.bank(t, "24")
+	var phones []*enrolled
+	for range 4 {
+		phones = append(phones, rs.enroll(t, obj.stall))
+	}
+	var wg sync.WaitGroup
+	for _, p := range phones {
+		wg.Go(func() {
+			for range 8 {
+				res := p.push(t, pushBody(t, p.sales(3, 1000, "cash")))
+				res.Body.Close()
+				if res.StatusCode == http.StatusTooManyRequests {
+					time.Sleep(time.Second)
+				}
+			}
+		})
+	}
+	var seen []uint64
+	cursor := ""
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for finished := false; ; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		time.Sleep(25 * time.Millisecond) // a polite poller: the key's limit is 20 a second
+		page := b.changes(t, cursor, 7)
+		for _, r := range page.Data {
+			seen = append(seen, r.ChangeSeq)
+		}
+		cursor = page.NextCursor
+		if finished && !page.HasMore {
+			// One more read after the writers stopped catches the tail.
+			if last := b.changes(t, cursor, 1000); len(last.Data) == 0 {
+				break
+			}
+		}
+	}
+	var all []uint64
+	rs.Store.View(t.Context(), func(tx choso.Tx) error {
+		cs, err := tx.ListChanges(0, 10000)
+		for _, c := range cs {
+			if c.Day.ProvinceCode == "24" {
+				all = append(all, c.ChangeSeq)
+			}
+		}
+		return err
+	})
+	if fmt.Sprint(seen) != fmt.Sprint(all) || len(all) < 10 {
+		t.Fatalf("the bank saw %v, the store holds %v", seen, all)
+	}
+}
+
+// Scenario 2: a partner whose programme matches nothing still moves its
+// cursor and sees has_more end.
+func TestPartnerFeed_FilteredCursorAdvances(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	for range 6 {
+		p.push(t, pushBody(t, p.sales(2, 1000, "cash"))).Body.Close()
+	}
+	other := rs.bank(t, "01") // Hà Nội: none of these stalls
+	page := other.changes(t, "", 2)
+	if len(page.Data) != 0 || page.HasMore || page.NextCursor == "" {
+		t.Fatalf("page %+v", page)
+	}
+	// The cursor moved past everything: a new change shows after it.
+	again := other.changes(t, page.NextCursor, 2)
+	if len(again.Data) != 0 || again.HasMore {
+		t.Fatalf("second page %+v", again)
+	}
+}
+
+// Scenario 6: an altered cursor, or another partner's, is 400.
+func TestPartnerFeed_TamperedCursor(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	p.push(t, pushBody(t, p.sales(2, 1000, "cash"))).Body.Close()
+	a, b := rs.bank(t, "24"), rs.bank(t, "24")
+	cur := a.changes(t, "", 1).NextCursor
+	bad := []byte(cur)
+	bad[3] ^= 1
+	for _, c := range []string{string(bad), "xyz", cur + "A"} {
+		wantError(t, a.signed(t, "GET", "/partner/v1/changes", url.Values{"cursor": {c}}, nil, nil), http.StatusBadRequest, "cursor_invalid")
+	}
+	wantError(t, b.signed(t, "GET", "/partner/v1/changes", url.Values{"cursor": {cur}}, nil, nil), http.StatusBadRequest, "cursor_invalid")
+}
+
+// Scenario 3: a phone syncing after the day was final makes an adjusted
+// revision, and the reconciliation changes with it.
+func TestPartnerFeed_LateDataAfterFinalIsAdjusted(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	b := rs.bank(t, "24")
+	now := time.Now()
+	p.push(t, pushBody(t, []chosync.Event{p.qrSale(45000, "", now)})).Body.Close()
+	// Three days on, the day is final.
+	rs.partners.Now = func() time.Time { return now.Add(3 * 24 * time.Hour) }
+	n, err := rs.partners.FinalizeDays(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("finalize: %d, %v", n, err)
+	}
+	// A phone that was offline since then syncs a sale of that day.
+	late := p.qrSale(30000, "", now.Add(time.Minute))
+	p.push(t, pushBody(t, []chosync.Event{late})).Body.Close()
+	var statuses []string
+	for _, r := range b.changes(t, "", 100).Data {
+		statuses = append(statuses, r.Status)
+	}
+	if got := strings.Join(statuses, " "); got != "provisional final adjusted" {
+		t.Fatalf("revisions %q, want provisional final adjusted", got)
+	}
+}
+
+// Scenario 4: pages of a snapshot list passed the first page's as_of_seq
+// stay consistent while data changes between them.
+func TestPartnerSummaries_PagesConsistentAsOf(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	var stalls []*enrolled
+	for range 3 {
+		obj := rs.objects(t, false)
+		p := rs.enroll(t, obj.stall)
+		p.push(t, pushBody(t, p.sales(1, 1000, "cash"))).Body.Close()
+		stalls = append(stalls, p)
+	}
+	date := time.Now().In(mustLoc(t)).Format(time.DateOnly)
+	get := func(q url.Values) summariesResponse {
+		res := b.signed(t, "GET", "/partner/v1/summaries", q, nil, nil)
+		var out summariesResponse
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			t.Fatalf("summaries: %d %s", res.StatusCode, body)
+		}
+		json.Unmarshal(body, &out)
+		return out
+	}
+	first := get(url.Values{"business_date": {date}, "limit": {"1"}})
+	if len(first.Data) != 1 || !first.HasMore {
+		t.Fatalf("first page %+v", first)
+	}
+	// Every stall sells more before the second page.
+	for _, p := range stalls {
+		p.push(t, pushBody(t, p.sales(1, 5000, "qr"))).Body.Close()
+	}
+	rest := get(url.Values{"business_date": {date}, "limit": {"10"}, "starting_after": {first.StartingAfter}, "as_of_seq": {strconv.FormatUint(first.AsOfSeq, 10)}})
+	for _, r := range append(first.Data, rest.Data...) {
+		if r.ByMethod["qr"].Count != 0 || r.ChangeSeq > first.AsOfSeq {
+			t.Fatalf("a page shows data after as_of_seq %d: %+v", first.AsOfSeq, r)
+		}
+	}
+	if len(first.Data)+len(rest.Data) != 3 {
+		t.Fatalf("pages hold %d stalls, want 3", len(first.Data)+len(rest.Data))
+	}
+	now := get(url.Values{"business_date": {date}})
+	for _, r := range now.Data {
+		if r.ByMethod["qr"].Amount != 5000 {
+			t.Fatalf("a fresh snapshot lacks the new sale: %+v", r)
+		}
+	}
+}
+
+func mustLoc(t *testing.T) *time.Location {
+	l, err := time.LoadLocation(choso.DefaultTimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// Scenario 7: the export's trailer proves the stream complete.
+func TestPartnerExport_TrailerAndTruncation(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	for range 3 {
+		obj := rs.objects(t, false)
+		p := rs.enroll(t, obj.stall)
+		p.push(t, pushBody(t, p.sales(2, 1000, "cash"))).Body.Close()
+	}
+	date := time.Now().In(mustLoc(t)).Format(time.DateOnly)
+	res := b.signed(t, "GET", "/partner/v1/exports/summaries.ndjson", url.Values{"from": {date}, "to": {date}}, nil, nil)
+	// Go's client asked for gzip itself and inflated the stream.
+	if res.StatusCode != 200 || !res.Uncompressed {
+		t.Fatalf("export: %d, uncompressed %v: want a gzip stream", res.StatusCode, res.Uncompressed)
+	}
+	body, _ := io.ReadAll(res.Body)
+	lines := strings.SplitAfter(strings.TrimSuffix(string(body), "\n"), "\n")
+	var trailer exportTrailer
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &trailer); err != nil || !trailer.Trailer {
+		t.Fatalf("last line is not a trailer: %q", lines[len(lines)-1])
+	}
+	data := strings.Join(lines[:len(lines)-1], "")
+	sum := sha256.Sum256([]byte(data))
+	if trailer.Rows != 3 || trailer.SHA256 != hex.EncodeToString(sum[:]) || trailer.AsOfSeq == 0 {
+		t.Fatalf("trailer %+v, data lines %d, sha %x", trailer, len(lines)-1, sum)
+	}
+	// A changed line no longer matches; a cut stream has no trailer.
+	changed := strings.Replace(data, `"cash"`, `"CASH"`, 1)
+	if s := sha256.Sum256([]byte(changed)); hex.EncodeToString(s[:]) == trailer.SHA256 {
+		t.Fatal("a changed line still matches the trailer")
+	}
+	cut := bufio.NewScanner(strings.NewReader(data[:len(data)/2]))
+	for cut.Scan() {
+		if strings.Contains(cut.Text(), `"trailer"`) {
+			t.Fatal("a cut stream holds a trailer")
+		}
+	}
+	csvRes := b.signed(t, "GET", "/partner/v1/exports/summaries.csv", url.Values{"from": {date}, "to": {date}, "bom": {"true"}}, nil, nil)
+	csvBody, _ := io.ReadAll(csvRes.Body)
+	if !strings.HasPrefix(string(csvBody), "\uFEFFchange_seq,business_date,status") || strings.Count(string(csvBody), "\r\n") != 4 {
+		t.Fatalf("csv export:\n%s", csvBody)
+	}
+	wantError(t, b.signed(t, "GET", "/partner/v1/exports/summaries.ndjson", url.Values{"from": {"2026-13-01"}, "to": {date}}, nil, nil), http.StatusBadRequest, choso.EInvalid)
+}
+
+// Credits: matched by reference, by amount and time, idempotent by
+// bank_txn_id; the phone sees them; reconciliation follows.
+func TestPartnerCredits_MatchIdempotencyReconciliation(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	b := rs.bank(t, "24")
+	now := time.Now()
+	ref, _ := qr.NewReference(rand.Reader)
+	p.push(t, pushBody(t, []chosync.Event{
+		p.qrSale(45000, ref, now.Add(-30*time.Minute)),
+		p.qrSale(20000, "", now.Add(-20*time.Minute)),
+		p.qrSale(15000, "", now.Add(-10*time.Minute)),
+	})).Body.Close()
+	post := func(credits string) (*http.Response, creditsResponse) {
+		res := b.signed(t, "POST", "/partner/v1/credits", nil, []byte(`{"credits":[`+credits+`]}`), nil)
+		var out creditsResponse
+		json.NewDecoder(res.Body).Decode(&out)
+		return res, out
+	}
+	at := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
+	credits := `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":45000,"credited_at":"` + at(-29*time.Minute) + `","content":"` + strings.ToLower(ref) + ` thanh toan"},` +
+		`{"bank_txn_id":"FT2","bin":"970436","account":"0011001234567","amount":20000,"credited_at":"` + at(-18*time.Minute) + `","content":"chuyen tien"},` +
+		`{"bank_txn_id":"FT3","bin":"970436","account":"0011001234567","amount":99000,"credited_at":"` + at(-5*time.Minute) + `","content":"?"},` +
+		`{"bank_txn_id":"FT4","bin":"970436","account":"999999","amount":1000,"credited_at":"` + at(0) + `","content":"?"}`
+	res, out := post(credits)
+	if res.StatusCode != 200 || len(out.Results) != 4 {
+		t.Fatalf("post: %d %+v", res.StatusCode, out)
+	}
+	want := []string{"created/reference", "created/amount_time", "created/account_only", "created/none"}
+	for i, r := range out.Results {
+		if got := r.Status + "/" + r.Credit.MatchKind; got != want[i] {
+			t.Errorf("credit %d: %s, want %s", i, got, want[i])
+		}
+	}
+	// The same post again: the stored results.
+	res, again := post(credits)
+	if res.StatusCode != 200 || again.Results[0].Status != "duplicate" || again.Results[0].Credit.Seq != out.Results[0].Credit.Seq {
+		t.Fatalf("replay: %d %+v", res.StatusCode, again.Results[0])
+	}
+	// The same id with other content: 409.
+	res, conflict := post(`{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":46000,"credited_at":"` + at(-29*time.Minute) + `","content":"x"}`)
+	if res.StatusCode != http.StatusConflict || conflict.Results[0].Status != "conflict" {
+		t.Fatalf("conflict: %d %+v", res.StatusCode, conflict)
+	}
+	// The phone sees the three credits to its account, matched or not.
+	var phone struct {
+		Data []struct {
+			Amount int64  `json:"amount"`
+			Match  string `json:"match"`
+		} `json:"data"`
+	}
+	json.NewDecoder(rs.do(t, "GET", "/v1/sync/credits?since=0", nil, "Authorization", "Bearer "+p.token).Body).Decode(&phone)
+	if len(phone.Data) != 3 {
+		t.Fatalf("phone sees %d credits, want 3: %+v", len(phone.Data), phone.Data)
+	}
+	// Confirmed amounts reach the totals.
+	var totals syncTotals
+	json.NewDecoder(rs.do(t, "GET", "/v1/sync/totals", nil, "Authorization", "Bearer "+p.token).Body).Decode(&totals)
+	if len(totals.Days) != 1 || totals.Days[0].ConfirmedQR.Amount != 65000 || totals.Days[0].ConfirmedQR.Count != 2 {
+		t.Fatalf("totals %+v", totals.Days)
+	}
+	// Reconciliation: pending while provisional; the reasons are there.
+	rec := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {totals.Days[0].Date}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
+	var r choso.Reconciliation
+	json.NewDecoder(rec.Body).Decode(&r)
+	if r.Status != choso.ReconPending || !slicesContain(r.Reasons, "unmatched_qr_sales") || !slicesContain(r.Reasons, "unmatched_bank_lines") || len(r.Lines) != 6 {
+		t.Fatalf("reconciliation %+v", r)
+	}
+}
+
+func slicesContain(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Scenario 10: a key that hammers gets 429 with Retry-After.
+func TestPartner_RateLimitedPerKey(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	var last *http.Response
+	for range 60 {
+		last = b.signed(t, "GET", "/partner/v1/changes", url.Values{}, nil, nil)
+		if last.StatusCode == http.StatusTooManyRequests {
+			break
+		}
+	}
+	wantError(t, last, http.StatusTooManyRequests, choso.ERateLimited)
+	if last.Header.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After")
+	}
+}
