@@ -220,16 +220,12 @@ func (ps *Partners) Summaries(ctx context.Context, p *Partner, f SummaryFilter) 
 					(f.MarketID != "" && d.MarketID != f.MarketID) || (f.CommuneCode != "" && d.CommuneCode != f.CommuneCode) {
 					continue
 				}
-				c := &Change{ChangeSeq: d.Revision, Day: *d, At: d.UpdatedAt}
-				if d.Revision > asOf {
-					older, err := tx.FindChangeAsOf(d.StallID, d.Date, asOf)
-					if ErrorCode(err) == ENotFound {
-						continue // the day did not exist yet at asOf
-					}
-					if err != nil {
-						return err
-					}
-					c = older
+				c, err := changeAsOf(tx, d, asOf)
+				if err != nil {
+					return err
+				}
+				if c == nil {
+					continue // the day did not exist yet at asOf
 				}
 				if len(page.Data) == limit {
 					page.HasMore = true
@@ -244,6 +240,20 @@ func (ps *Partners) Summaries(ctx context.Context, p *Partner, f SummaryFilter) 
 		}
 	})
 	return page, err
+}
+
+// changeAsOf returns a stall-day as it stood at change seq asOf: itself
+// when its latest revision is not newer, else its latest earlier change;
+// nil when the day did not exist yet.
+func changeAsOf(tx Tx, d *StallDay, asOf uint64) (*Change, error) {
+	if d.Revision <= asOf {
+		return &Change{ChangeSeq: d.Revision, Day: *d, At: d.UpdatedAt}, nil
+	}
+	c, err := tx.FindChangeAsOf(d.StallID, d.Date, asOf)
+	if ErrorCode(err) == ENotFound {
+		return nil, nil
+	}
+	return c, err
 }
 
 // ExportChunk is how many stall-days one read transaction of an export
@@ -291,16 +301,12 @@ func (ps *Partners) Export(ctx context.Context, p *Partner, from, to string, emi
 					if !p.Covers(d.ProvinceCode, d.MarketID) {
 						continue
 					}
-					c := &Change{ChangeSeq: d.Revision, Day: *d, At: d.UpdatedAt}
-					if d.Revision > asOf {
-						older, err := tx.FindChangeAsOf(d.StallID, d.Date, asOf)
-						if ErrorCode(err) == ENotFound {
-							continue
-						}
-						if err != nil {
-							return err
-						}
-						c = older
+					c, err := changeAsOf(tx, d, asOf)
+					if err != nil {
+						return err
+					}
+					if c == nil {
+						continue
 					}
 					s, err := stalls.get(tx, d.StallID)
 					if err != nil {
