@@ -2,7 +2,9 @@ package choso
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -131,12 +133,12 @@ type DayTx interface {
 // PrefixPartnerKey starts a partner key ID.
 const PrefixPartnerKey = "pk_"
 
-// NewPartner is what an admin gives to add a partner.
+// NewPartner is what an admin gives to add a partner. The webhook is set
+// apart (SetWebhook), since it comes with its own secret.
 type NewPartner struct {
-	Name       string
-	Provinces  []string
-	MarketIDs  []string
-	WebhookURL string
+	Name      string
+	Provinces []string
+	MarketIDs []string
 }
 
 // AddPartner creates a partner with its first key; admin only. The key's
@@ -157,11 +159,8 @@ func (ps *Partners) AddPartner(ctx context.Context, p *Principal, in NewPartner)
 			return nil, nil, "", Errorf(EInvalid, "province %q: want a 2-digit province code", c)
 		}
 	}
-	if in.WebhookURL != "" && !strings.HasPrefix(in.WebhookURL, "https://") && !strings.HasPrefix(in.WebhookURL, "http://") {
-		return nil, nil, "", Errorf(EInvalid, "webhook_url must be an http(s) URL")
-	}
 	now := ps.now()
-	partner := &Partner{ID: NewID(PrefixPartner), Name: in.Name, Provinces: in.Provinces, MarketIDs: in.MarketIDs, CreatedAt: now, WebhookURL: in.WebhookURL}
+	partner := &Partner{ID: NewID(PrefixPartner), Name: in.Name, Provinces: in.Provinces, MarketIDs: in.MarketIDs, CreatedAt: now}
 	if partner.Provinces == nil {
 		partner.Provinces = []string{}
 	}
@@ -171,12 +170,6 @@ func (ps *Partners) AddPartner(ctx context.Context, p *Principal, in NewPartner)
 	key, secret, err := ps.newKey(partner.ID, now)
 	if err != nil {
 		return nil, nil, "", err
-	}
-	if in.WebhookURL != "" {
-		whs := NewToken()
-		if partner.WebhookSecretSealed, err = ps.Sealer.Seal([]byte(whs), []byte("webhook:"+partner.ID)); err != nil {
-			return nil, nil, "", err
-		}
 	}
 	err = ps.Store.Update(ctx, func(tx Tx) error {
 		for _, c := range partner.Provinces {
@@ -329,4 +322,113 @@ func (ps *Partners) FindPartner(ctx context.Context, id string) (*Partner, error
 		return err
 	})
 	return p, err
+}
+
+// SetWebhook sets the URL a partner's webhooks go to and makes a new
+// signing secret for them, returned once; an empty URL turns webhooks off.
+// Admin only.
+func (ps *Partners) SetWebhook(ctx context.Context, p *Principal, partnerID, url string) (string, error) {
+	if err := requireAdmin(p); err != nil {
+		return "", err
+	}
+	if url != "" && !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
+		return "", Errorf(EInvalid, "webhook_url must be an http(s) URL")
+	}
+	secret := "whsec_" + NewToken()
+	sealed, err := ps.Sealer.Seal([]byte(secret), []byte("webhook:"+partnerID))
+	if err != nil {
+		return "", err
+	}
+	now := ps.now()
+	err = ps.Store.Update(ctx, func(tx Tx) error {
+		pt, err := tx.FindPartner(partnerID)
+		if err != nil {
+			return err
+		}
+		before := pt.WebhookURL
+		pt.WebhookURL, pt.WebhookSecretSealed = url, sealed
+		if url == "" {
+			pt.WebhookSecretSealed = nil
+		}
+		if err := tx.UpdatePartner(pt); err != nil {
+			return err
+		}
+		return audit(tx, p, now, "partner.webhook", "partner", partnerID, []FieldChange{{Field: "webhook_url", Before: before, After: url}}, "new signing secret")
+	})
+	if err != nil || url == "" {
+		return "", err
+	}
+	return secret, nil
+}
+
+// WebhookTarget is a partner that takes webhooks, with its opened secret.
+type WebhookTarget struct {
+	Partner *Partner
+	Secret  []byte
+}
+
+// WebhookTargets returns the partners with a webhook URL.
+func (ps *Partners) WebhookTargets(ctx context.Context) ([]WebhookTarget, error) {
+	var partners []*Partner
+	if err := ps.Store.View(ctx, func(tx Tx) error {
+		var err error
+		partners, err = tx.ListPartners()
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	var out []WebhookTarget
+	for _, pt := range partners {
+		if pt.WebhookURL == "" || pt.Disabled || len(pt.WebhookSecretSealed) == 0 {
+			continue
+		}
+		secret, err := ps.Sealer.Open(pt.WebhookSecretSealed, []byte("webhook:"+pt.ID))
+		if err != nil {
+			return nil, WrapError(EInternal, "", err)
+		}
+		out = append(out, WebhookTarget{Partner: pt, Secret: secret})
+	}
+	return out, nil
+}
+
+func webhookCursorKey(partnerID string) string { return "webhook_cursor/" + partnerID }
+
+// WebhookCursor returns the change seq up to which a partner was told.
+func (ps *Partners) WebhookCursor(ctx context.Context, partnerID string) (uint64, error) {
+	var seq uint64
+	err := ps.Store.View(ctx, func(tx Tx) error {
+		v, err := tx.Meta(webhookCursorKey(partnerID))
+		if err != nil || len(v) == 0 {
+			return err
+		}
+		seq, err = strconv.ParseUint(string(v), 10, 64)
+		return err
+	})
+	return seq, err
+}
+
+// RecordWebhook logs one delivery attempt in the audit log (object: the
+// partner), and on success moves the partner's webhook cursor to upTo, in
+// one transaction: a delivery is retried until it succeeds, at least once.
+func (ps *Partners) RecordWebhook(ctx context.Context, partnerID, eventID, typ string, attempt int, ok bool, detail string, upTo uint64) error {
+	now := ps.now()
+	return ps.Store.Update(ctx, func(tx Tx) error {
+		action := "webhook.failed"
+		if ok {
+			action = "webhook.delivered"
+			if err := tx.SetMeta(webhookCursorKey(partnerID), []byte(strconv.FormatUint(upTo, 10))); err != nil {
+				return err
+			}
+		}
+		return audit(tx, SystemPrincipal("webhook"), now, action, "partner", partnerID, nil,
+			fmt.Sprintf("%s %s attempt %d: %s", typ, eventID, attempt, detail))
+	})
+}
+
+// RecordWebhookCursor moves a partner's webhook cursor without a delivery:
+// the changes it passes were none of the partner's.
+func (ps *Partners) RecordWebhookCursor(ctx context.Context, partnerID string, upTo uint64) error {
+	return ps.Store.Update(ctx, func(tx Tx) error {
+		return tx.SetMeta(webhookCursorKey(partnerID), []byte(strconv.FormatUint(upTo, 10)))
+	})
 }

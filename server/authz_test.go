@@ -230,6 +230,7 @@ func registryMatrix() map[string]matrixRow {
 		"GET /partner/v1/reconciliation":           {},
 		"GET /v1/admin/partners":                   {allowed: admin},
 		"POST /v1/admin/partners":                  {allowed: admin, body: `{"name":"Ngân hàng mới","provinces":["24"]}`},
+		"PUT /v1/admin/partners/{id}/webhook":      {allowed: admin, body: `{"url":"https://bank.example/hooks"}`},
 		"POST /v1/admin/partners/{id}/keys":        {allowed: admin},
 		"POST /v1/admin/partner-keys/{id}/revoke":  {allowed: admin},
 		"POST /v1/auth/login":                      {}, // tested on its own: it is how a principal comes to be

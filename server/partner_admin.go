@@ -13,6 +13,21 @@ func (s *Server) registerPartnerAdminRoutes(g routeGroup) {
 	g.POST("/admin/partners", s.handlePartnerCreate)
 	g.POST("/admin/partners/:id/keys", s.handlePartnerKeyCreate)
 	g.POST("/admin/partner-keys/:id/revoke", s.handlePartnerKeyRevoke)
+	g.PUT("/admin/partners/:id/webhook", s.handlePartnerWebhook)
+}
+
+// handlePartnerWebhook sets a partner's webhook URL and answers its new
+// signing secret, once.
+func (s *Server) handlePartnerWebhook(c echo.Context) error {
+	var req webhookRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	secret, err := s.partners.SetWebhook(c.Request().Context(), principal(c), c.Param("id"), req.URL)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"url": req.URL, "secret": secret})
 }
 
 // requirePartnerSide answers 503 when the server runs without a partner side.
@@ -26,10 +41,13 @@ func (s *Server) requirePartnerSide(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 type partnerCreateRequest struct {
-	Name       string   `json:"name"`
-	Provinces  []string `json:"provinces"`
-	MarketIDs  []string `json:"market_ids"`
-	WebhookURL string   `json:"webhook_url"`
+	Name      string   `json:"name"`
+	Provinces []string `json:"provinces"`
+	MarketIDs []string `json:"market_ids"`
+}
+
+type webhookRequest struct {
+	URL string `json:"url"` // empty turns webhooks off
 }
 
 // partnerKeyResponse shows a new key once: the secret is never shown again.

@@ -332,6 +332,10 @@ func (r routeGroup) PATCH(path string, h echo.HandlerFunc, m ...echo.MiddlewareF
 	r.add(http.MethodPatch, path, h, m)
 }
 
+func (r routeGroup) PUT(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	r.add(http.MethodPut, path, h, m)
+}
+
 // lookupPartnerKey finds a live partner key's secret for the verifier.
 func (s *Server) lookupPartnerKey(ctx context.Context, keyID string) ([]byte, string, error) {
 	if s.partners == nil {

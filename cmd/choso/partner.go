@@ -132,11 +132,19 @@ func runPartner(ctx context.Context, e *env, args []string) error {
 	out := json.NewEncoder(e.stdout)
 	switch sub {
 	case "add":
-		p, key, sec, err := ps.AddPartner(ctx, cli, choso.NewPartner{Name: positional[0], Provinces: provinces, MarketIDs: markets, WebhookURL: *webhook})
+		p, key, sec, err := ps.AddPartner(ctx, cli, choso.NewPartner{Name: positional[0], Provinces: provinces, MarketIDs: markets})
 		if err != nil {
 			return errors.New(choso.ErrorMessage(err))
 		}
-		return out.Encode(map[string]string{"partner_id": p.ID, "key_id": key.ID, "secret": sec})
+		res := map[string]string{"partner_id": p.ID, "key_id": key.ID, "secret": sec}
+		if *webhook != "" {
+			whs, err := ps.SetWebhook(ctx, cli, p.ID, *webhook)
+			if err != nil {
+				return errors.New(choso.ErrorMessage(err))
+			}
+			res["webhook_secret"] = whs
+		}
+		return out.Encode(res)
 	case "key":
 		key, sec, err := ps.AddPartnerKey(ctx, cli, positional[0])
 		if err != nil {

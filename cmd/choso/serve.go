@@ -11,6 +11,7 @@ import (
 
 	"github.com/choso/choso"
 	"github.com/choso/choso/internal/store/bolt"
+	"github.com/choso/choso/internal/webhook"
 	"github.com/choso/choso/server"
 )
 
@@ -119,6 +120,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		defer close(finalizerDone)
 		runFinalizer(workers, partners, log)
 	}()
+	webhooksDone := make(chan struct{})
+	go func() {
+		defer close(webhooksDone)
+		(&webhook.Dispatcher{Partners: partners, Log: log}).Run(workers)
+	}()
 
 	<-ctx.Done()
 	log.Info("shutting down", "grace", cfg.ShutdownTimeout.String())
@@ -130,6 +136,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	stopWorkers()
 	<-finalizerDone
+	<-webhooksDone
 	if err := db.Close(); err != nil {
 		log.Error("closing store", "err", err)
 		return err

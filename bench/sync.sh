@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# sync.sh: choso's sync ingest side by side with the shared harness's
+# Echo+bbolt reference and PocketBase batch API, rep by rep in one run.
+# The harness drives its servers with wrk (64 connections, 50-record
+# batches); choso-sim drives choso (64 phones, 50-event batches, device
+# auth, gzip, the full apply rules, fsync on, --push-limit off).
+# usage: bash bench/sync.sh [reps=3] [events_per_phone=2000]
+# Needs wrk, jq, node-free; ../shared/bench beside the repo. Loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+R=${1:-3}; N=${2:-2000}
+SHARED=${SHARED:-../shared/bench}
+BIN=$(mktemp -d); OUT=$BIN/out
+go build -o "$BIN/choso" ./cmd/choso
+go build -o "$BIN/choso-sim" ./cmd/choso-sim
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq "$R"); do
+  bash "$SHARED/run-sync.sh" 4 1 64 "echo pb" 2>/dev/null | grep '^rep=' | sed "s/^rep=1/rep=$r/" | tee -a "$OUT"
+  DATA=$(mktemp -d)
+  "$BIN/choso" --data "$DATA" --addr 127.0.0.1:18300 --push-limit off --trusted-proxies 127.0.0.1/32 >"$DATA/log" 2>&1 & SRV=$!
+  for i in $(seq 100); do grep -q '"admin created"' "$DATA/log" && break; sleep 0.1; done
+  PW=$(grep '"admin created"' "$DATA/log" | sed 's/.*"password":"\([^"]*\)".*/\1/')
+  "$BIN/choso-sim" --server http://127.0.0.1:18300 --user admin --password "$PW" --mode ingest --phones 64 --batch 50 \
+     --events-per-phone "$N" --progress 0 --json "$DATA/sim.json" >/dev/null 2>&1 || echo "choso-sim failed (rep $r)"
+  kill -INT $SRV; wait $SRV || true
+  echo "rep=$r case=choso conns=64 $(jq -r '"rec_s=\(.events_per_sec|floor) p50_ms=\(.p50_ms) p99_ms=\(.p99_ms) verified=\(.verified)"' "$DATA/sim.json")" | tee -a "$OUT"
+  rm -rf "$DATA"
+done
+echo "--- paired ratios of records/s"
+awk '{ for (i=1;i<=NF;i++) { split($i,kv,"="); v[kv[1]]=kv[2] } r=v["rep"]; c=v["case"]; rs[r","c]=v["rec_s"]; reps[r]=1 }
+     END { for (r in reps) printf "rep=%s choso/echo-bolt=%.3f choso/pocketbase-batch=%.1f\n", r, rs[r",choso"]/rs[r",echo"], rs[r",choso"]/rs[r",pb"] }' "$OUT" | sort
+rm -rf "$BIN"

@@ -1,0 +1,172 @@
+package webhook
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/choso/choso/internal/secret"
+	"github.com/choso/choso/internal/store/bolt"
+)
+
+type plainHasher struct{}
+
+func (plainHasher) Hash(_ context.Context, pw string) (string, error) { return "plain$" + pw, nil }
+func (plainHasher) Verify(_ context.Context, h, pw string) (bool, error) {
+	return subtle.ConstantTimeCompare([]byte(h), []byte("plain$"+pw)) == 1, nil
+}
+
+type banks struct{}
+
+func (banks) LookupBIN(bin string) (string, string, bool) { return bin, "VCB", bin == "970436" }
+
+// receiver is a partner's webhook endpoint that checks signatures and
+// fails the first failures requests.
+type receiver struct {
+	mu       sync.Mutex
+	secret   []byte
+	failures int
+	got      []Event
+	bad      int
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	ts, _ := strconv.ParseInt(req.Header.Get("webhook-timestamp"), 10, 64)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if req.Header.Get("webhook-signature") != Sign(r.secret, req.Header.Get("webhook-id"), ts, body) {
+		r.bad++
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if r.failures > 0 {
+		r.failures--
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	var ev Event
+	json.Unmarshal(body, &ev)
+	r.got = append(r.got, ev)
+}
+
+func TestDispatcher_AtLeastOnceWithBackoffAndLog(t *testing.T) {
+	ctx := context.Background()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "choso.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	key := make([]byte, 32)
+	rand.Read(key)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	reg := &choso.Registry{Store: db, Banks: banks{}, Hasher: plainHasher{}, Now: clock}
+	sealer, err := secret.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := &choso.Partners{Store: db, Sealer: sealer, Now: clock, Location: time.LoadLocation}
+	admin := choso.SystemPrincipal("test")
+	reg.PutRegions(ctx, admin, []*choso.Region{{Code: "24", Name: "Tỉnh Bắc Ninh"}, {Code: "07210", Name: "Phường Bắc Giang", ParentCode: "24"}})
+	m, _ := reg.CreateMarket(ctx, admin, choso.NewMarket{Name: "Chợ Thương", CommuneCode: "07210"})
+	st, err := reg.CreateStall(ctx, admin, m.ID, choso.NewStall{Code: "A-1", Name: "Rau", VendorName: "Lê Thị Hoa", VendorPhone: "0912345678",
+		Payout: choso.PayoutAccount{BIN: "970436", Account: "0011001234567", Holder: "LE THI HOA"}, ConsentGiven: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, _, err := ps.AddPartner(ctx, admin, choso.NewPartner{Name: "VCB", Provinces: []string{"24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := &receiver{failures: 2}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	whs, err := ps.SetWebhook(ctx, admin, p.ID, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv.secret = []byte(whs)
+
+	change := func() {
+		db.Update(ctx, func(tx choso.Tx) error {
+			d := &choso.StallDay{StallID: st.ID, MarketID: m.ID, CommuneCode: "07210", ProvinceCode: "24", Date: "2026-11-26", Status: choso.DayProvisional,
+				ByMethod: map[string]choso.MethodTotals{"cash": {Count: 1, Amount: 1000}}}
+			seq, err := tx.AppendChange(&choso.Change{Day: *d, At: now})
+			d.Revision = seq
+			if err != nil {
+				return err
+			}
+			return tx.PutStallDay(d)
+		})
+	}
+	d := &Dispatcher{Partners: ps, Now: clock, Log: nil}
+	d.Tick(ctx) // nothing yet
+	change()
+	change()
+	d.Tick(ctx)                    // fails (502)
+	d.Tick(ctx)                    // within the backoff: no attempt
+	now = now.Add(2 * time.Second) // past the first backoff
+	d.Tick(ctx)                    // fails again
+	now = now.Add(3 * time.Second)
+	d.Tick(ctx) // delivered
+	d.Tick(ctx) // nothing new: no delivery
+	rcv.mu.Lock()
+	got, bad := rcv.got, rcv.bad
+	rcv.mu.Unlock()
+	if bad != 0 || len(got) != 1 || got[0].Type != EventSummariesChanged || got[0].Data.AfterChangeSeq != 0 || got[0].Data.UpToChangeSeq != 2 {
+		t.Fatalf("received %+v (%d badly signed), want one summaries.changed up to change 2", got, bad)
+	}
+	change()
+	now = now.Add(time.Second)
+	d.Tick(ctx)
+	rcv.mu.Lock()
+	got = rcv.got
+	rcv.mu.Unlock()
+	if len(got) != 2 || got[1].Data.AfterChangeSeq != 2 || got[1].Data.UpToChangeSeq != 3 {
+		t.Fatalf("second event %+v, want after 2 up to 3", got)
+	}
+	page, err := reg.ListAudit(ctx, admin, choso.AuditFilter{ObjectID: p.ID, ActorID: "webhook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range page.Data {
+		actions = append(actions, e.Action)
+	}
+	want := "webhook.delivered webhook.delivered webhook.failed webhook.failed"
+	if got := join(actions); got != want {
+		t.Fatalf("delivery log %q, want %q", got, want)
+	}
+}
+
+func join(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += x
+	}
+	return out
+}
+
+func TestSign_StandardWebhooksShape(t *testing.T) {
+	got := Sign([]byte("whsec_test"), "evt_1", 1764140000, []byte(`{"a":1}`))
+	if len(got) < 4 || got[:3] != "v1," {
+		t.Fatalf("signature %q, want v1,BASE64", got)
+	}
+	if Sign([]byte("whsec_test"), "evt_1", 1764140001, []byte(`{"a":1}`)) == got {
+		t.Fatal("the timestamp is not signed")
+	}
+}
