@@ -4,11 +4,14 @@
 # The harness drives its servers with wrk (64 connections, 50-record
 # batches); choso-sim drives choso (64 phones, 50-event batches, device
 # auth, gzip, the full apply rules, fsync on, --push-limit off).
-# usage: bash bench/sync.sh [reps=3] [events_per_phone=2000]
+# usage: bash bench/sync.sh [reps=3] [events_per_phone=2000] [extra choso-sim flags, e.g. --wire]
+# --wire builds every push body before the timed window and sends it as is
+# (as wrk does for the harness), so the figure is the server's; without it
+# the simulator's own outboxes (bbolt, JSON, gzip) share the 2 cores.
 # Needs wrk, jq, node-free; ../shared/bench beside the repo. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-R=${1:-3}; N=${2:-2000}
+R=${1:-3}; N=${2:-2000}; EXTRA=${3:-}
 SHARED=${SHARED:-../shared/bench}
 BIN=$(mktemp -d); OUT=$BIN/out
 go build -o "$BIN/choso" ./cmd/choso
@@ -21,7 +24,7 @@ for r in $(seq "$R"); do
   for i in $(seq 100); do grep -q '"admin created"' "$DATA/log" && break; sleep 0.1; done
   PW=$(grep '"admin created"' "$DATA/log" | sed 's/.*"password":"\([^"]*\)".*/\1/')
   "$BIN/choso-sim" --server http://127.0.0.1:18300 --user admin --password "$PW" --mode ingest --phones 64 --batch 50 \
-     --events-per-phone "$N" --progress 0 --json "$DATA/sim.json" >/dev/null 2>&1 || echo "choso-sim failed (rep $r)"
+     --events-per-phone "$N" --progress 0 --json "$DATA/sim.json" $EXTRA >/dev/null 2>&1 || echo "choso-sim failed (rep $r)"
   kill -INT $SRV; wait $SRV || true
   echo "rep=$r case=choso conns=64 $(jq -r '"rec_s=\(.events_per_sec|floor) p50_ms=\(.p50_ms) p99_ms=\(.p99_ms) verified=\(.verified)"' "$DATA/sim.json")" | tee -a "$OUT"
   rm -rf "$DATA"
