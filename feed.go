@@ -56,7 +56,7 @@ type Revision struct {
 func (ps *Partners) now() time.Time { return ps.Now().UTC() }
 
 // revisionOf flattens a change with its stall's identity and account.
-func revisionOf(c *Change, s *Stall) Revision {
+func revisionOf(c *Change, s *stallIdentity) Revision {
 	r := Revision{
 		ChangeSeq: c.ChangeSeq, StallID: c.Day.StallID, MarketID: c.Day.MarketID, CommuneCode: c.Day.CommuneCode,
 		ProvinceCode: c.Day.ProvinceCode, BusinessDate: c.Day.Date, Status: c.Day.Status, Revision: c.ChangeSeq,
@@ -74,27 +74,33 @@ func revisionOf(c *Change, s *Stall) Revision {
 		r.Status = DayProvisional
 	}
 	if s != nil {
-		r.StallCode, r.BIN, r.Account = s.Code, s.Payout.BIN, s.Payout.Account
+		r.StallCode, r.BIN, r.Account = s.code, s.bin, s.account
 	}
 	return r
 }
 
-// stallCache reads each stall once per request.
-type stallCache map[string]*Stall
+// stallIdentity is what a revision shows of its stall: a few short
+// strings, so a cache of many stalls stays small.
+type stallIdentity struct{ code, bin, account string }
 
-func (sc stallCache) get(tx Tx, id string) (*Stall, error) {
+// stallCache reads each stall once per request (nil for a stall not found).
+type stallCache map[string]*stallIdentity
+
+func (sc stallCache) get(tx Tx, id string) (*stallIdentity, error) {
 	if s, ok := sc[id]; ok {
 		return s, nil
 	}
 	s, err := tx.FindStall(id)
 	if ErrorCode(err) == ENotFound {
-		s, err = nil, nil
+		sc[id] = nil
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	sc[id] = s
-	return s, nil
+	ident := &stallIdentity{code: s.Code, bin: s.Payout.BIN, account: s.Payout.Account}
+	sc[id] = ident
+	return ident, nil
 }
 
 // FeedLimits bound a feed page.
@@ -261,10 +267,19 @@ func changeAsOf(tx Tx, d *StallDay, asOf uint64) (*Change, error) {
 // memory flat whatever the range.
 const ExportChunk = 2000
 
+// exportStallCacheMax bounds the stalls an export remembers: every date
+// lists the same stalls again, and decoding a stall cost more than
+// everything else an export row needs. 50,000 stalls took about 20 MiB of
+// RssAnon (BENCHMARKS.md); past it the cache starts over, and a larger
+// programme's export decodes a stall per row as before.
+const exportStallCacheMax = 50_000
+
 // Export calls emit with the partner's stall-days of every business date
 // from from to to (inclusive), each as its latest revision at or before the
 // export's as_of_seq, in date then stall order. It returns the as_of_seq.
-// It reads in short transactions of ExportChunk days.
+// It reads in short transactions of ExportChunk days. A stall's code and
+// payout account are read once per export, so every row of a stall shows
+// the same ones even if they change while the export runs.
 func (ps *Partners) Export(ctx context.Context, p *Partner, from, to string, emit func(Revision) error) (uint64, error) {
 	start, err1 := time.Parse(time.DateOnly, from)
 	end, err2 := time.Parse(time.DateOnly, to)
@@ -282,6 +297,7 @@ func (ps *Partners) Export(ctx context.Context, p *Partner, from, to string, emi
 	}); err != nil {
 		return 0, err
 	}
+	stalls := stallCache{}
 	for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
 		date := day.Format(time.DateOnly)
 		after := ""
@@ -295,7 +311,9 @@ func (ps *Partners) Export(ctx context.Context, p *Partner, from, to string, emi
 					return err
 				}
 				more = len(days) == ExportChunk
-				stalls := stallCache{}
+				if len(stalls) > exportStallCacheMax {
+					stalls = stallCache{} // a new map: clear keeps the old one's size
+				}
 				for _, d := range days {
 					after = d.StallID
 					if !p.Covers(d.ProvinceCode, d.MarketID) {
