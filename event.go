@@ -97,14 +97,19 @@ const (
 // StallDay is the server's totals of one stall on one business day, from
 // the events of all its devices.
 type StallDay struct {
-	Status       string                  `json:"status"` // provisional, final, adjusted
-	StallID      string                  `json:"stall_id"`
-	MarketID     string                  `json:"market_id"`
-	CommuneCode  string                  `json:"commune_code"`
-	ProvinceCode string                  `json:"province_code"`
-	Date         string                  `json:"business_date"` // YYYY-MM-DD in the market's time zone
-	ByMethod     map[string]MethodTotals `json:"by_method"`     // net of voids
-	Voids        MethodTotals            `json:"voids"`
+	Status       string `json:"status"` // provisional, final, adjusted
+	StallID      string `json:"stall_id"`
+	MarketID     string `json:"market_id"`
+	CommuneCode  string `json:"commune_code"`
+	ProvinceCode string `json:"province_code"`
+	Date         string `json:"business_date"` // YYYY-MM-DD in the market's time zone
+	// The stall's code and payout account when the day last changed, so a
+	// partner's feed names them without reading every stall.
+	StallCode string                  `json:"stall_code,omitempty"`
+	BIN       string                  `json:"bin,omitempty"`
+	Account   string                  `json:"account,omitempty"`
+	ByMethod  map[string]MethodTotals `json:"by_method"` // net of voids
+	Voids     MethodTotals            `json:"voids"`
 	// ConfirmedQR is what bank credits confirmed reached the account.
 	ConfirmedQR   MethodTotals `json:"confirmed_qr"`
 	Revision      uint64       `json:"revision"`        // the change_seq of its latest change

@@ -86,6 +86,15 @@ type stallIdentity struct{ code, bin, account string }
 // stallCache reads each stall once per request (nil for a stall not found).
 type stallCache map[string]*stallIdentity
 
+// of returns the identity a day carries (days written since the store kept
+// it), or reads the stall.
+func (sc stallCache) of(tx Tx, d *StallDay) (*stallIdentity, error) {
+	if d.StallCode != "" {
+		return &stallIdentity{code: d.StallCode, bin: d.BIN, account: d.Account}, nil
+	}
+	return sc.get(tx, d.StallID)
+}
+
 func (sc stallCache) get(tx Tx, id string) (*stallIdentity, error) {
 	if s, ok := sc[id]; ok {
 		return s, nil
@@ -148,7 +157,7 @@ func (ps *Partners) Changes(ctx context.Context, p *Partner, after uint64, limit
 				if !p.Covers(c.Day.ProvinceCode, c.Day.MarketID) {
 					continue
 				}
-				s, err := stalls.get(tx, c.Day.StallID)
+				s, err := stalls.of(tx, &c.Day)
 				if err != nil {
 					return err
 				}
@@ -237,7 +246,7 @@ func (ps *Partners) Summaries(ctx context.Context, p *Partner, f SummaryFilter) 
 					page.HasMore = true
 					return nil
 				}
-				s, err := stalls.get(tx, d.StallID)
+				s, err := stalls.of(tx, &c.Day)
 				if err != nil {
 					return err
 				}
@@ -326,7 +335,7 @@ func (ps *Partners) Export(ctx context.Context, p *Partner, from, to string, emi
 					if c == nil {
 						continue
 					}
-					s, err := stalls.get(tx, d.StallID)
+					s, err := stalls.of(tx, &c.Day)
 					if err != nil {
 						return err
 					}

@@ -444,6 +444,7 @@ func (a *applier) stallDay(stallID, date string) (*choso.StallDay, error) {
 		d.ByMethod = map[string]choso.MethodTotals{}
 	}
 	d.MarketID, d.CommuneCode, d.ProvinceCode = a.stall.MarketID, a.stall.CommuneCode, a.stall.ProvinceCode
+	d.StallCode, d.BIN, d.Account = a.stall.Code, a.stall.Payout.BIN, a.stall.Payout.Account
 	a.days[key] = d
 	return d, nil
 }

@@ -301,7 +301,8 @@ func generatePartnerStore(t *testing.T, path string, shape benchShape) {
 		day, _ := time.ParseInLocation(time.DateOnly, date, loc)
 		days := make([]choso.StallDay, len(stalls))
 		for i, s := range stalls {
-			days[i] = choso.StallDay{StallID: s.ID, MarketID: s.MarketID, CommuneCode: s.CommuneCode, ProvinceCode: s.ProvinceCode, Date: date}
+			days[i] = choso.StallDay{StallID: s.ID, MarketID: s.MarketID, CommuneCode: s.CommuneCode, ProvinceCode: s.ProvinceCode, Date: date,
+				StallCode: s.Code, BIN: s.Payout.BIN, Account: s.Payout.Account} // as the sync rules write them
 		}
 		order := make([]int, len(stalls))
 		for i := range order {

@@ -166,12 +166,15 @@ func prefixEnd(prefix []byte) []byte {
 // added Entity.Ref, EffectiveMs and ConfirmedBy and StallDay.Status (and
 // the Credit record); a format 1 value reads with those fields zero, so
 // files written before need no migration. Encoders write binFormatCurrent.
+// Format 3 added StallDay's StallCode, BIN and Account, so a feed page
+// needs no stall lookups.
 // A layout that cannot read its predecessors' values takes another byte
 // and a migration.
 const (
 	binFormat1       = 1
 	binFormat2       = 2
-	binFormatCurrent = binFormat2
+	binFormat3       = 3 // StallDay.StallCode, BIN, Account
+	binFormatCurrent = binFormat3
 )
 
 // encoder appends a record's fields to b, after the key the record goes

@@ -542,6 +542,9 @@ func (e *encoder) stallDay(x *choso.StallDay) {
 	e.uint(x.Revision)
 	e.uint(x.LastServerSeq)
 	e.time(x.UpdatedAt)
+	e.str(x.StallCode)
+	e.str(x.BIN)
+	e.str(x.Account)
 }
 
 func (d *decoder) stallDay() choso.StallDay {
@@ -549,7 +552,7 @@ func (d *decoder) stallDay() choso.StallDay {
 	if d.since(binFormat2) {
 		status = d.str()
 	}
-	return choso.StallDay{
+	day := choso.StallDay{
 		Status:        status,
 		StallID:       d.str(),
 		MarketID:      d.str(),
@@ -563,11 +566,15 @@ func (d *decoder) stallDay() choso.StallDay {
 		LastServerSeq: d.uint(),
 		UpdatedAt:     d.time(),
 	}
+	if d.since(binFormat3) {
+		day.StallCode, day.BIN, day.Account = d.str(), d.str(), d.str()
+	}
+	return day
 }
 
 func stallDaySize(x *choso.StallDay) int {
 	return 100 + len(x.Status) + len(x.StallID) + len(x.MarketID) + len(x.CommuneCode) + len(x.ProvinceCode) + len(x.Date) +
-		methodTotalsSize(x.ByMethod)
+		len(x.StallCode) + len(x.BIN) + len(x.Account) + methodTotalsSize(x.ByMethod)
 }
 
 func encodeStallDay(key []byte, x *choso.StallDay) (k, v []byte) {
