@@ -18,6 +18,7 @@ import (
 	"github.com/choso/choso"
 	"github.com/choso/choso/internal/auth"
 	"github.com/choso/choso/internal/partnerauth"
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/labstack/echo/v4"
 )
 
@@ -200,19 +201,21 @@ func (s *Server) handlePartnerExportNDJSON(c echo.Context) error {
 		zw, _ = gzip.NewWriterLevel(res, gzip.BestSpeed)
 		started = true
 	}
-	var line []byte
+	var line bytes.Buffer
 	asOf, err := s.partners.Export(c.Request().Context(), p, from, to, func(r choso.Revision) error {
 		if !started {
 			start()
 		}
-		var err error
-		if line, err = json.Marshal(r); err != nil {
+		// JSON v2 marshals a row faster than encoding/json, into a buffer
+		// reused for every row; map keys in a fixed order.
+		line.Reset()
+		if err := jsonv2.MarshalWrite(&line, r, jsonv2.Deterministic(true)); err != nil {
 			return err
 		}
-		line = append(line, '\n')
-		h.Write(line)
+		line.WriteByte('\n')
+		h.Write(line.Bytes())
 		rows++
-		_, err = zw.Write(line)
+		_, err := zw.Write(line.Bytes())
 		return err
 	})
 	if err != nil {
