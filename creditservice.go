@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -117,7 +119,7 @@ func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInpu
 			r.Status, r.Credit = CreditCreated, credit
 			results = append(results, r)
 		}
-		for _, key := range sortedDayKeys(days) {
+		for _, key := range slices.Sorted(maps.Keys(days)) {
 			d := days[key]
 			d.UpdatedAt = now
 			if d.Status == DayFinal {
@@ -138,19 +140,6 @@ func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInpu
 		return nil, err
 	}
 	return results, nil
-}
-
-func sortedDayKeys(m map[string]*StallDay) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j-1] > keys[j]; j-- {
-			keys[j-1], keys[j] = keys[j], keys[j-1]
-		}
-	}
-	return keys
 }
 
 // match finds the credit's stall and sale inside tx, and adds a matched

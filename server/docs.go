@@ -5,7 +5,9 @@ import (
 	"embed"
 	"encoding/json"
 	"html/template"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -84,7 +86,7 @@ func renderDocs() ([]byte, error) {
 			if d.Anchor == "" {
 				d.Anchor = method + strings.NewReplacer("/", "-", "{", "", "}", "").Replace(p)
 			}
-			for _, status := range sortedKeys(op.Responses) {
+			for _, status := range slices.Sorted(maps.Keys(op.Responses)) {
 				d.Responses = append(d.Responses, docsResponse{Status: status, Body: indentJSON(op.Responses[status])})
 			}
 			g.Ops = append(g.Ops, d)
@@ -95,7 +97,7 @@ func renderDocs() ([]byte, error) {
 			page.Groups = append(page.Groups, *groups[name])
 		}
 	}
-	for _, name := range sortedKeys(doc.Components.Schemas) {
+	for _, name := range slices.Sorted(maps.Keys(doc.Components.Schemas)) {
 		page.Schemas = append(page.Schemas, docsNamed{Name: name, Body: indentJSON(doc.Components.Schemas[name])})
 	}
 	var buf bytes.Buffer
@@ -103,15 +105,6 @@ func renderDocs() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func indentJSON(raw json.RawMessage) string {

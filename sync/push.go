@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"maps"
+	"slices"
 
 	"fmt"
 	jsonv2 "github.com/go-json-experiment/json"
@@ -479,7 +481,7 @@ func (a *applier) flush() error {
 			return err
 		}
 	}
-	for _, key := range sortedKeys(a.days) {
+	for _, key := range slices.Sorted(maps.Keys(a.days)) {
 		d := a.days[key]
 		d.UpdatedAt = a.now
 		switch d.Status {
@@ -632,17 +634,4 @@ func validDate(s string) bool {
 	}
 	_, err := time.Parse(time.DateOnly, s)
 	return err == nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && strings.Compare(keys[j-1], keys[j]) > 0; j-- {
-			keys[j-1], keys[j] = keys[j], keys[j-1]
-		}
-	}
-	return keys
 }
