@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/choso/choso"
@@ -29,8 +30,8 @@ func (s *Server) registerPartnerRoutes(e *echo.Echo) {
 	g := routeGroup{g: e.Group("/partner/v1"), mw: []echo.MiddlewareFunc{bodyLimit(PartnerBodyLimit), s.requirePartner}}
 	g.GET("/changes", s.handlePartnerChanges)
 	g.GET("/summaries", s.handlePartnerSummaries)
-	g.GET("/exports/summaries.ndjson", s.handlePartnerExportNDJSON)
-	g.GET("/exports/summaries.csv", s.handlePartnerExportCSV)
+	g.GET("/exports/summaries.ndjson", s.handlePartnerExportNDJSON, s.limitExports)
+	g.GET("/exports/summaries.csv", s.handlePartnerExportCSV, s.limitExports)
 	g.POST("/credits", s.handlePartnerCredits)
 	g.GET("/reconciliation", s.handlePartnerReconciliation)
 }
@@ -168,6 +169,51 @@ func (s *Server) handlePartnerSummaries(c echo.Context) error {
 		res.StartingAfter = page.Data[len(page.Data)-1].StallID
 	}
 	return c.JSON(http.StatusOK, res)
+}
+
+// MaxExportsPerPartner bounds a partner's exports running at once: each
+// holds a core for minutes, so a third waits its turn (429).
+const MaxExportsPerPartner = 2
+
+// exportSlots counts the exports each partner is running.
+type exportSlots struct {
+	mu      sync.Mutex
+	running map[string]int
+}
+
+// acquire takes a slot for partnerID, or reports false when it has none left.
+func (e *exportSlots) acquire(partnerID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.running == nil {
+		e.running = map[string]int{}
+	}
+	if e.running[partnerID] >= MaxExportsPerPartner {
+		return false
+	}
+	e.running[partnerID]++
+	return true
+}
+
+func (e *exportSlots) release(partnerID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.running[partnerID]--; e.running[partnerID] <= 0 {
+		delete(e.running, partnerID)
+	}
+}
+
+// limitExports refuses an export beyond the partner's concurrent ones.
+func (s *Server) limitExports(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p := partnerOf(c)
+		if !s.exports.acquire(p.ID) {
+			c.Response().Header().Set("Retry-After", "30")
+			return choso.Errorf(choso.ERateLimited, "%d exports of yours are running; start another when one ends", MaxExportsPerPartner)
+		}
+		defer s.exports.release(p.ID)
+		return next(c)
+	}
 }
 
 // exportWriteTimeout replaces the server's write timeout for an export.

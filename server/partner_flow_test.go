@@ -497,3 +497,33 @@ func TestPartner_RateLimitedPerKey(t *testing.T) {
 		t.Fatal("no Retry-After")
 	}
 }
+
+// Scenario 10, exports: a partner runs at most two at once; a third is 429.
+func TestPartnerExport_ConcurrencyLimit(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	pid := mustPartnerOfKey(t, rs, b.keyID)
+	for range MaxExportsPerPartner {
+		if !rs.exports.acquire(pid) {
+			t.Fatal("a slot was refused below the limit")
+		}
+	}
+	date := time.Now().In(mustLoc(t)).Format(time.DateOnly)
+	res := b.signed(t, "GET", "/partner/v1/exports/summaries.ndjson", url.Values{"from": {date}, "to": {date}}, nil, nil)
+	wantError(t, res, http.StatusTooManyRequests, choso.ERateLimited)
+	if res.Header.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After")
+	}
+	// Another partner is not held up, and a released slot is free again.
+	other := rs.bank(t, "24")
+	if res := other.signed(t, "GET", "/partner/v1/exports/summaries.csv", url.Values{"from": {date}, "to": {date}}, nil, nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("another partner's export: %d", res.StatusCode)
+	}
+	rs.exports.release(pid)
+	if res := b.signed(t, "GET", "/partner/v1/exports/summaries.csv", url.Values{"from": {date}, "to": {date}}, nil, nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("export after a release: %d", res.StatusCode)
+	}
+	if !rs.exports.acquire(pid) || rs.exports.acquire(pid) {
+		t.Fatal("the finished export did not give its slot back")
+	}
+}

@@ -72,6 +72,7 @@ type Server struct {
 	partners                  *choso.Partners
 	partnerVerifier           *partnerauth.Verifier
 	partnerLimiter            *auth.Limiter
+	exports                   exportSlots
 	cursorKey                 []byte
 	echo                      *echo.Echo
 	docsHTML                  []byte
