@@ -59,15 +59,7 @@ func (r *Registry) ListAudit(ctx context.Context, p *Principal, f AuditFilter) (
 	if err != nil {
 		return nil, err
 	}
-	page := &Page[*AuditEntry]{Data: es}
-	if len(es) > want {
-		page.Data, page.HasMore = es[:want], true
-		page.NextCursor = strconv.FormatUint(es[want-1].Seq, 10)
-	}
-	if page.Data == nil {
-		page.Data = []*AuditEntry{}
-	}
-	return page, nil
+	return pageOf(es, want, func(x *AuditEntry) string { return strconv.FormatUint(x.Seq, 10) }), nil
 }
 
 // RecordBackup audits an admin's hot backup before it streams; admin only.

@@ -234,15 +234,7 @@ func (r *Registry) ListMarkets(ctx context.Context, p *Principal, f MarketFilter
 	if err != nil {
 		return nil, err
 	}
-	page := &Page[*Market]{Data: ms}
-	if len(ms) > want {
-		page.Data, page.HasMore = ms[:want], true
-		page.NextCursor = ms[want-1].ID
-	}
-	if page.Data == nil {
-		page.Data = []*Market{}
-	}
-	return page, nil
+	return pageOf(ms, want, func(x *Market) string { return x.ID }), nil
 }
 
 // scopeFilter narrows a requested region filter to p's scope. With no

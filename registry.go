@@ -87,3 +87,18 @@ type Page[T any] struct {
 	NextCursor string `json:"next_cursor"` // pass as the next request's cursor; "" on the last page
 	HasMore    bool   `json:"has_more"`
 }
+
+// pageOf makes a page of a list read with one item more than wanted: that
+// item, when present, says another page follows, and the last kept item's
+// cursor starts it. Data is never nil, so it encodes as [].
+func pageOf[T any](items []T, want int, cursor func(T) string) *Page[T] {
+	page := &Page[T]{Data: items}
+	if len(items) > want {
+		page.Data, page.HasMore = items[:want], true
+		page.NextCursor = cursor(items[want-1])
+	}
+	if page.Data == nil {
+		page.Data = []T{}
+	}
+	return page
+}

@@ -368,15 +368,7 @@ func (r *Registry) ListStalls(ctx context.Context, p *Principal, f StallFilter) 
 	if err != nil {
 		return nil, err
 	}
-	page := &Page[*Stall]{Data: ss}
-	if len(ss) > want {
-		page.Data, page.HasMore = ss[:want], true
-		page.NextCursor = ss[want-1].Code
-	}
-	if page.Data == nil {
-		page.Data = []*Stall{}
-	}
-	return page, nil
+	return pageOf(ss, want, func(x *Stall) string { return x.Code }), nil
 }
 
 // StallPatch changes a stall's own fields; nil fields stay. The payout
