@@ -527,3 +527,19 @@ func TestPartnerExport_ConcurrencyLimit(t *testing.T) {
 		t.Fatal("the finished export did not give its slot back")
 	}
 }
+
+// Limits of a credits post: 1,000 credits and 1 MiB of body.
+func TestPartnerCredits_Limits(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	one := `{"bank_txn_id":"FT%d","bin":"970436","account":"0011001234567","amount":1000,"credited_at":"2026-11-26T09:00:00Z","content":""}`
+	var parts []string
+	for i := range choso.MaxCreditsPerPost + 1 {
+		parts = append(parts, fmt.Sprintf(one, i))
+	}
+	body := []byte(`{"credits":[` + strings.Join(parts, ",") + `]}`)
+	wantError(t, b.signed(t, "POST", "/partner/v1/credits", nil, body, nil), http.StatusRequestEntityTooLarge, choso.ETooLarge)
+	huge := []byte(`{"credits":[],"pad":"` + strings.Repeat("x", PartnerBodyLimit) + `"}`)
+	wantError(t, b.signed(t, "POST", "/partner/v1/credits", nil, huge, nil), http.StatusRequestEntityTooLarge, choso.ETooLarge)
+	wantError(t, b.signed(t, "POST", "/partner/v1/credits", nil, []byte(`{"credits":[]}`), nil), http.StatusBadRequest, choso.EInvalid)
+}
