@@ -216,11 +216,12 @@ func registryMatrix() map[string]matrixRow {
 		"POST /v1/devices/{id}/revoke":               {allowed: writers, scoped: true},
 		"POST /v1/devices/enroll":                    {allowed: everyone, body: `{"code":"CODE"}`, capability: true},
 		// Phones' routes: a user's session is not a device token.
-		"POST /v1/sync/push":   {body: `{"protocol":1,"events":[]}`},
-		"GET /v1/sync/config":  {},
-		"GET /v1/sync/totals":  {},
-		"GET /v1/sync/status":  {},
-		"GET /v1/sync/credits": {},
+		"POST /v1/sync/push":     {body: `{"protocol":1,"events":[]}`},
+		"GET /v1/sync/config":    {},
+		"GET /v1/sync/totals":    {},
+		"GET /v1/sync/status":    {},
+		"GET /v1/sync/credits":   {},
+		"GET /v1/sync/statement": {},
 		// The bank's routes: a user's session is no signature.
 		"GET /partner/v1/changes":                  {},
 		"GET /partner/v1/summaries":                {},
@@ -233,6 +234,8 @@ func registryMatrix() map[string]matrixRow {
 		"PUT /v1/admin/partners/{id}/webhook":      {allowed: admin, body: `{"url":"https://bank.example/hooks"}`},
 		"POST /v1/admin/partners/{id}/keys":        {allowed: admin},
 		"POST /v1/admin/partner-keys/{id}/revoke":  {allowed: admin},
+		"GET /v1/reports/{group}":                  {allowed: users, path: "/v1/reports/markets"},
+		"GET /v1/stalls/{id}/statement":            {allowed: inScope, scoped: true, path: "/v1/stalls/{id}/statement?period=2026-11"},
 		"POST /v1/auth/login":                      {}, // tested on its own: it is how a principal comes to be
 	}
 }

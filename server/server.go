@@ -209,6 +209,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerUserRoutes(v1)
 	s.registerAuditRoutes(v1)
 	s.registerAdminRoutes(v1)
+	s.registerReportRoutes(e, v1)
 }
 
 // Handler returns the server's HTTP handler, for tests that drive it

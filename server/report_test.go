@@ -1,0 +1,94 @@
+package server
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/choso/choso"
+)
+
+func TestReportRoutes_JSONCSVAndThePhonesStatement(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	ctx := context.Background()
+	today := time.Now().In(vietnam).Format(time.DateOnly)
+	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
+		return tx.PutStallDay(&choso.StallDay{Status: choso.DayProvisional, StallID: st.ID, MarketID: st.MarketID,
+			CommuneCode: st.CommuneCode, ProvinceCode: st.ProvinceCode, Date: today,
+			ByMethod: map[string]choso.MethodTotals{choso.MethodCash: {Count: 2, Amount: 60_000}, choso.MethodQR: {Count: 1, Amount: 140_000}}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := "Bearer " + rs.token(t, "official")
+
+	// JSON, with the default range ending today.
+	res := rs.do(t, "GET", "/v1/reports/communes", nil, "Authorization", auth)
+	var rep choso.Report
+	if err := json.NewDecoder(res.Body).Decode(&rep); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, %v", res.StatusCode, err)
+	}
+	if rep.To != today || len(rep.Rows) != 1 || rep.Rows[0].Name != "Phường Bắc Giang" || rep.Rows[0].Sales.Amount != 200_000 || rep.Rows[0].CashlessShare != 0.7 {
+		t.Fatalf("report = %+v", rep)
+	}
+
+	// CSV through Accept, and through ?format=csv.
+	for _, req := range []struct{ path, accept string }{
+		{"/v1/reports/markets?from=" + today + "&to=" + today, "text/csv"},
+		{"/v1/reports/markets?format=csv&from=" + today + "&to=" + today, ""},
+	} {
+		res = rs.do(t, "GET", req.path, nil, "Authorization", auth, "Accept", req.accept)
+		if ct := res.Header.Get("Content-Type"); res.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "text/csv") {
+			t.Fatalf("%s: status %d, content type %q", req.path, res.StatusCode, ct)
+		}
+		recs, err := csv.NewReader(res.Body).ReadAll()
+		if err != nil || len(recs) != 3 || recs[1][1] != obj.market || recs[2][1] != "total" {
+			t.Fatalf("csv = %q, %v", recs, err)
+		}
+	}
+
+	for path, want := range map[string]int{
+		"/v1/reports/stalls":                                    http.StatusNotFound,
+		"/v1/reports/markets?format=xml":                        http.StatusBadRequest,
+		"/v1/reports/markets?from=2020-01-01&to=2026-01-01":     http.StatusBadRequest,
+		"/v1/stalls/" + obj.stall + "/statement?period=2026-13": http.StatusBadRequest,
+	} {
+		if res := rs.do(t, "GET", path, nil, "Authorization", auth); res.StatusCode != want {
+			t.Errorf("%s: status %d, want %d", path, res.StatusCode, want)
+		}
+	}
+
+	// The vendor's phone reads its own stall's statement.
+	code, _, err := rs.reg.CreateEnrollment(ctx, rs.users["volin"].Principal(), obj.stall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	period := today[:7]
+	res = rs.do(t, "GET", "/v1/sync/statement?period="+period, nil, "Authorization", "Bearer "+token)
+	var stmt choso.Statement
+	if err := json.NewDecoder(res.Body).Decode(&stmt); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, %v", res.StatusCode, err)
+	}
+	if stmt.StallID != obj.stall || stmt.Sales.Amount != 200_000 || len(stmt.Days) != 1 || stmt.Days[0].Date != today {
+		t.Fatalf("statement = %+v", stmt)
+	}
+	res = rs.do(t, "GET", "/v1/sync/statement?period="+period, nil, "Authorization", "Bearer "+token, "Accept", "text/csv")
+	body, _ := io.ReadAll(res.Body)
+	if !strings.HasPrefix(string(body), strings.Join(choso.StatementCSVHeader, ",")) || !strings.Contains(res.Header.Get("Content-Disposition"), "A-1") {
+		t.Fatalf("statement csv: %s (%s)", body, res.Header.Get("Content-Disposition"))
+	}
+}
