@@ -228,3 +228,18 @@ func stripBOM(rd io.Reader) io.Reader {
 	}
 	return br
 }
+
+// FindRegion returns a region by code to any signed-in user: region names
+// are public facts.
+func (r *Registry) FindRegion(ctx context.Context, p *Principal, code string) (*Region, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	var out *Region
+	err := r.Store.View(ctx, func(tx Tx) error {
+		var err error
+		out, err = tx.FindRegion(code)
+		return err
+	})
+	return out, err
+}

@@ -76,6 +76,7 @@ type Server struct {
 	cursorKey                 []byte
 	echo                      *echo.Echo
 	docsHTML                  []byte
+	pageRoutes                map[string]bool // "METHOD /path" of the web pages
 	http                      *http.Server
 	ln                        net.Listener
 	serving                   sync.WaitGroup
@@ -210,6 +211,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerAuditRoutes(v1)
 	s.registerAdminRoutes(v1)
 	s.registerReportRoutes(e, v1)
+	s.registerWebRoutes(e)
 }
 
 // Handler returns the server's HTTP handler, for tests that drive it

@@ -1,0 +1,166 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"strings"
+)
+
+// Series colours: cash, QR, transfer. Each passes 4.5:1 against white text
+// and 3:1 against the page background, and the legend and table carry the
+// same figures for anyone who cannot tell them apart.
+var seriesColors = [3]string{"#5b6472", "#1d4ed8", "#0f7a3d"}
+
+// Bar is one bar of a chart: a label and its three values (cash, QR,
+// transfer), in đồng.
+type Bar struct {
+	Label  string
+	Values [3]int64
+}
+
+func (b Bar) total() int64 { return b.Values[0] + b.Values[1] + b.Values[2] }
+
+// ShareChart draws each bar as a 100% stacked horizontal bar: how a row's
+// sales split between cash, QR and transfer. names are the series' names
+// for the legend and the tooltips. It returns nil for no bars.
+func ShareChart(title string, names [3]string, bars []Bar) template.HTML {
+	if len(bars) == 0 {
+		return ""
+	}
+	const width, labelW, barH, gap, top = 640, 200, 22, 8, 30
+	height := top + len(bars)*(barH+gap)
+	var b strings.Builder
+	svgOpen(&b, width, height, title)
+	legend(&b, names, labelW)
+	plotW := float64(width - labelW - 10)
+	for i, bar := range bars {
+		y := top + i*(barH+gap)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="l">%s</text>`, labelW-6, y+barH-6, esc(truncate(bar.Label, 28)))
+		total := bar.total()
+		if total == 0 {
+			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="#e5e7eb"><title>%s: 0</title></rect>`, labelW, y, plotW, barH, esc(bar.Label))
+			continue
+		}
+		x := float64(labelW)
+		for s, v := range bar.Values {
+			if v == 0 {
+				continue
+			}
+			w := plotW * float64(v) / float64(total)
+			pct := 100 * float64(v) / float64(total)
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"><title>%s — %s: %.0f%%</title></rect>`,
+				x, y, w, barH, seriesColors[s], esc(bar.Label), esc(names[s]), pct)
+			if w > 34 {
+				fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="v">%.0f%%</text>`, x+w/2, y+barH-6, pct)
+			}
+			x += w
+		}
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// DayChart draws stacked columns: each day's sales amount by method.
+func DayChart(title string, names [3]string, days []Bar) template.HTML {
+	if len(days) == 0 {
+		return ""
+	}
+	const width, height, left, top, bottom = 640, 240, 70, 30, 24
+	var max int64
+	for _, d := range days {
+		max = maxInt64(max, d.total())
+	}
+	var b strings.Builder
+	svgOpen(&b, width, height, title)
+	legend(&b, names, left)
+	plotH := float64(height - top - bottom)
+	slot := float64(width-left-10) / float64(len(days))
+	colW := slot * 0.8
+	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#9ca3af"/>`, left, height-bottom, width-10, height-bottom)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" class="l">%s</text>`, left-4, top+10, esc(Money(max)))
+	fmt.Fprintf(&b, `<text x="%d" y="%d" class="l">0</text>`, left-4, height-bottom)
+	for i, d := range days {
+		x := float64(left) + float64(i)*slot + (slot-colW)/2
+		y := float64(height - bottom)
+		for s, v := range d.Values {
+			if v == 0 || max == 0 {
+				continue
+			}
+			h := plotH * float64(v) / float64(max)
+			y -= h
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s — %s: %s</title></rect>`,
+				x, y, colW, h, seriesColors[s], esc(d.Label), esc(names[s]), esc(Money(v)))
+		}
+		if len(days) <= 16 || i%((len(days)+15)/16) == 0 {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="d">%s</text>`, x+colW/2, height-6, esc(shortDate(d.Label)))
+		}
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+func svgOpen(b *strings.Builder, w, h int, title string) {
+	fmt.Fprintf(b, `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s"><title>%s</title>`, w, h, esc(title), esc(title))
+	b.WriteString(`<style>.l{font:12px sans-serif;text-anchor:end;fill:#1f2937}.v{font:11px sans-serif;text-anchor:middle;fill:#fff}.d{font:10px sans-serif;text-anchor:middle;fill:#374151}.g{font:12px sans-serif;fill:#1f2937}</style>`)
+}
+
+func legend(b *strings.Builder, names [3]string, x int) {
+	for i, n := range names {
+		fmt.Fprintf(b, `<rect x="%d" y="6" width="12" height="12" fill="%s"/><text x="%d" y="16" class="g">%s</text>`, x+i*130, seriesColors[i], x+i*130+16, esc(n))
+	}
+}
+
+func esc(s string) string { return template.HTMLEscapeString(s) }
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// shortDate turns 2026-11-27 into 27/11.
+func shortDate(d string) string {
+	if len(d) == 10 {
+		return d[8:] + "/" + d[5:7]
+	}
+	return d
+}
+
+func maxInt64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// Money formats đồng the Vietnamese way: 1.250.000 ₫.
+func Money(n int64) string {
+	return Number(n) + " ₫"
+}
+
+// Number formats an integer with dots between thousands.
+func Number(n int64) string {
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte('.')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Percent formats a 0–1 share as a whole percentage.
+func Percent(share float64) string {
+	return fmt.Sprintf("%.0f%%", 100*share)
+}

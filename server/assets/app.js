@@ -1,0 +1,49 @@
+// Chợ Số pages: small progressive enhancements. Every page works without
+// this file; it only adds live checks, a countdown and conveniences.
+"use strict";
+(function () {
+  // Selects marked data-autosubmit submit their form when changed.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (s) {
+    s.addEventListener("change", function () { s.form.submit(); });
+  });
+  // Print buttons.
+  document.querySelectorAll("[data-print]").forEach(function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
+  // Enrollment countdown.
+  var cd = document.getElementById("countdown");
+  if (cd) {
+    var end = Date.parse(cd.getAttribute("datetime"));
+    var tick = function () {
+      var left = Math.round((end - Date.now()) / 1000);
+      if (left <= 0) { cd.textContent = cd.getAttribute("data-expired"); return; }
+      cd.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      setTimeout(tick, 1000);
+    };
+    tick();
+  }
+  // Payout forms: check the account as it is typed and show its VietQR.
+  document.querySelectorAll("form[data-payout]").forEach(function (f) {
+    var status = f.querySelector("#payout-status"), box = f.querySelector("#payout-qr"), timer;
+    if (!status || !box) { return; }
+    var check = function () {
+      var q = new URLSearchParams();
+      ["bank", "account", "holder_name"].forEach(function (n) { q.set(n, f.elements[n].value); });
+      var svc = f.querySelector("input[name=service]:checked");
+      q.set("service", svc ? svc.value : "account");
+      if (!q.get("bank") || !q.get("account")) { return; }
+      fetch("/web/payout-check?" + q.toString(), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (res) {
+          status.textContent = res.bank ? res.bank + " · " + res.message : res.message;
+          status.className = res.ok ? "hint ok" : "hint bad";
+          f.elements.account.setAttribute("aria-invalid", res.ok ? "false" : "true");
+          box.innerHTML = res.ok ? res.svg : "";
+        })
+        .catch(function () {});
+    };
+    f.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(check, 300); });
+    f.addEventListener("change", check);
+    check();
+  });
+})();

@@ -1,0 +1,364 @@
+package server
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/choso/choso/internal/web"
+	"github.com/choso/choso/qr"
+	"github.com/labstack/echo/v4"
+)
+
+// The web pages for volunteers and officials: server-rendered HTML in
+// Vietnamese first, a little progressive JavaScript (assets/app.js), every
+// asset served by this binary. Pages use the session cookie; every form
+// carries a CSRF token bound to the session.
+
+//go:embed templates/web/*.html
+var webFS embed.FS
+
+const (
+	langCookie      = "choso_lang"
+	loginCSRFCookie = "choso_login_csrf"
+	csrfField       = "_csrf"
+)
+
+// pageData is what every page template gets.
+type pageData struct {
+	Lang  web.Lang
+	Title string
+	User  *choso.Principal
+	CSRF  string
+	Path  string // the page's own path and query, for the language switch
+	Nav   string // which menu entry is current
+	Flash string // a one-line success message
+	Error string // a one-line problem with what was sent
+	Data  any
+}
+
+// T translates a text of the page.
+func (p *pageData) T(text string, args ...any) string { return web.T(p.Lang, text, args...) }
+
+var webFuncs = template.FuncMap{
+	"reason":    reasonText,
+	"banklabel": bankLabel,
+	"money":     web.Money,
+	"number":    web.Number,
+	"count":     func(n int) string { return web.Number(int64(n)) },
+	"percent":   web.Percent,
+	"mask":      choso.MaskAccount,
+	"phone":     choso.MaskPhone,
+	"bank": func(bin string) string {
+		if b, ok := qr.BankByBIN(bin); ok {
+			return b.ShortName
+		}
+		return bin
+	},
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(vietnam).Format("02/01/2006 15:04")
+	},
+	"method": func(m string) string {
+		switch m {
+		case choso.MethodCash:
+			return "Tiền mặt"
+		case choso.MethodQR:
+			return "QR"
+		case choso.MethodTransfer:
+			return "Chuyển khoản"
+		}
+		return m
+	},
+}
+
+// parseWebPages parses the layout with each page, by the page's file name.
+func parseWebPages() (map[string]*template.Template, error) {
+	base, err := template.New("layout.html").Funcs(webFuncs).ParseFS(webFS, "templates/web/layout.html", "templates/web/partials.html")
+	if err != nil {
+		return nil, err
+	}
+	files, err := fs.Glob(webFS, "templates/web/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, f := range files {
+		name := path.Base(f)
+		if name == "layout.html" || name == "partials.html" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(webFS, f)
+		if err != nil {
+			return nil, err
+		}
+		pages[strings.TrimSuffix(name, ".html")] = t
+	}
+	return pages, nil
+}
+
+var webPages = func() map[string]*template.Template {
+	p, err := parseWebPages()
+	if err != nil {
+		panic("server: web templates do not parse: " + err.Error())
+	}
+	return p
+}()
+
+// registerWebRoutes adds the pages. They are HTML, not API: /openapi.json
+// leaves them out, and s.pageRoutes names them for the tests that check it.
+func (s *Server) registerWebRoutes(e *echo.Echo) {
+	before := map[string]bool{}
+	for _, r := range e.Routes() {
+		before[r.Method+" "+r.Path] = true
+	}
+	defer func() {
+		s.pageRoutes = map[string]bool{}
+		for _, r := range e.Routes() {
+			if !before[r.Method+" "+r.Path] {
+				s.pageRoutes[r.Method+" "+r.Path] = true
+			}
+		}
+	}()
+	e.GET("/", s.handleHome)
+	e.GET("/login", s.handleLoginPage)
+	e.POST("/login", s.handleLoginForm)
+	e.GET("/lang/:code", s.handleLang)
+	pages := routeGroup{g: e.Group(""), mw: []echo.MiddlewareFunc{s.requirePageSession}}
+	pages.POST("/logout", s.page(s.handleLogoutForm))
+	pages.GET("/dashboard", s.page(s.handleDashboard))
+	pages.GET("/markets", s.page(s.handleMarketsPage))
+	pages.GET("/markets/new", s.page(s.handleMarketNewPage))
+	pages.POST("/markets/new", s.page(s.handleMarketNewForm))
+	pages.GET("/markets/:id", s.page(s.handleMarketPage))
+	pages.GET("/markets/:id/edit", s.page(s.handleMarketEditPage))
+	pages.POST("/markets/:id/edit", s.page(s.handleMarketEditForm))
+	pages.GET("/markets/:id/stalls/new", s.page(s.handleStallNewPage))
+	pages.POST("/markets/:id/stalls/new", s.page(s.handleStallNewForm))
+	pages.GET("/markets/:id/import", s.page(s.handleImportPage))
+	pages.POST("/markets/:id/import", s.page(s.handleImportForm), bodyLimit(2*ImportBodyLimit+64<<10))
+	pages.GET("/stalls/:id", s.page(s.handleStallPage))
+	pages.GET("/stalls/:id/edit", s.page(s.handleStallEditPage))
+	pages.POST("/stalls/:id/edit", s.page(s.handleStallEditForm))
+	pages.POST("/stalls/:id/payout", s.page(s.handlePayoutForm))
+	pages.POST("/stalls/:id/enroll", s.page(s.handleEnrollForm))
+	pages.GET("/stalls/:id/statement", s.page(s.handleStatementPage))
+	pages.POST("/devices/:id/revoke", s.page(s.handleRevokeForm))
+	pages.GET("/reconciliation", s.page(s.handleReconciliationPage))
+	pages.GET("/web/payout-check", s.handlePayoutCheck)
+}
+
+// lang is the page language the browser chose, Vietnamese by default.
+func lang(c echo.Context) web.Lang {
+	if ck, err := c.Cookie(langCookie); err == nil {
+		return web.ParseLang(ck.Value)
+	}
+	return web.Vietnamese
+}
+
+// newPage starts a page's data for the signed-in user.
+func (s *Server) newPage(c echo.Context, title, nav string) *pageData {
+	p := &pageData{Lang: lang(c), User: principal(c), Path: c.Request().URL.RequestURI(), Nav: nav}
+	p.Title = p.T(title)
+	if tok, _ := sessionToken(c); tok != "" {
+		p.CSRF = s.csrfToken(tok)
+	}
+	p.Flash = p.T(c.QueryParam("saved"))
+	if p.Flash != "" && !web.HasEnglish(c.QueryParam("saved")) {
+		p.Flash = "" // only messages of the catalog, so a link cannot put words on a page
+	}
+	return p
+}
+
+// render writes a page.
+func (s *Server) render(c echo.Context, status int, name string, p *pageData) error {
+	t, ok := webPages[name]
+	if !ok {
+		return choso.Errorf(choso.EInternal, "no page %s", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Language", string(p.Lang))
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// page turns a page handler's error into an error page: 404 for what is
+// missing or outside the scope, 403, 400 with the message, 500 otherwise.
+func (s *Server) page(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := h(c)
+		if err == nil || c.Response().Committed {
+			return err
+		}
+		code, message := classify(err, c)
+		status, ok := statusOf[code]
+		if !ok {
+			status = http.StatusBadRequest
+		}
+		title := "Có lỗi"
+		switch status {
+		case http.StatusNotFound:
+			title, message = "Không tìm thấy", "Trang này không có hoặc bạn không có quyền xem."
+		case http.StatusForbidden:
+			title = "Không được phép"
+		}
+		if status >= 500 {
+			s.log.Error("page failed", "path", c.Path(), "err", err)
+			message = "An internal error occurred."
+		}
+		p := s.newPage(c, title, "")
+		p.Error = p.T(message)
+		return s.render(c, status, "error", p)
+	}
+}
+
+// requirePageSession lets signed-in users through and sends others to the
+// sign-in page. Forms must carry the session's CSRF token and come from
+// this site.
+func (s *Server) requirePageSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token, _ := sessionToken(c)
+		var p *choso.Principal
+		if token != "" {
+			var err error
+			if p, _, err = s.registry.Authenticate(c.Request().Context(), token); err != nil && choso.ErrorCode(err) != choso.EUnauthorized {
+				return err
+			}
+		}
+		if p == nil {
+			if c.Request().Method != http.MethodGet {
+				return choso.Errorf(choso.EUnauthorized, "sign in first")
+			}
+			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+		}
+		c.Set(ctxPrincipal, p)
+		if !safeMethod(c.Request().Method) {
+			if !sameOrigin(c.Request()) || !hmac.Equal([]byte(c.FormValue(csrfField)), []byte(s.csrfToken(token))) {
+				pd := s.newPage(c, "Có lỗi", "")
+				pd.Error = pd.T("Biểu mẫu đã hết hạn; hãy thử lại.")
+				return s.render(c, http.StatusForbidden, "error", pd)
+			}
+		}
+		return next(c)
+	}
+}
+
+// csrfToken binds a form to a session: an HMAC of the session token, so a
+// page of another site can neither read nor forge it.
+func (s *Server) csrfToken(session string) string {
+	m := hmac.New(sha256.New, s.cursorKey)
+	m.Write([]byte("choso csrf v1\x00" + session))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:24])
+}
+
+// localPath returns next when it is a path on this site, else fallback:
+// a sign-in link cannot send the user elsewhere.
+func localPath(next, fallback string) string {
+	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.HasPrefix(next, "/\\") && !strings.ContainsAny(next, "\r\n") {
+		return next
+	}
+	return fallback
+}
+
+func (s *Server) handleHome(c echo.Context) error {
+	if tok, _ := sessionToken(c); tok != "" {
+		if p, _, err := s.registry.Authenticate(c.Request().Context(), tok); err == nil && p != nil {
+			return c.Redirect(http.StatusSeeOther, "/dashboard")
+		}
+	}
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+func (s *Server) handleLang(c echo.Context) error {
+	l := web.ParseLang(c.Param("code"))
+	c.SetCookie(&http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true})
+	return c.Redirect(http.StatusSeeOther, localPath(c.QueryParam("next"), "/"))
+}
+
+type loginView struct {
+	Next     string
+	Username string
+	Token    string // the login form's CSRF token, also in a cookie
+}
+
+func (s *Server) loginPage(c echo.Context, status int, username, problem string) error {
+	tok := make([]byte, 18)
+	rand.Read(tok)
+	v := loginView{Next: localPath(c.QueryParam("next"), ""), Username: username, Token: base64.RawURLEncoding.EncodeToString(tok)}
+	if v.Next == "" {
+		v.Next = localPath(c.FormValue("next"), "")
+	}
+	c.SetCookie(&http.Cookie{Name: loginCSRFCookie, Value: v.Token, Path: "/login", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.cfg.TLSCertFile != ""})
+	p := &pageData{Lang: lang(c), Path: c.Request().URL.RequestURI(), Data: v}
+	p.Title = p.T("Đăng nhập")
+	if problem != "" {
+		p.Error = p.T(problem)
+	}
+	return s.render(c, status, "login", p)
+}
+
+func (s *Server) handleLoginPage(c echo.Context) error { return s.loginPage(c, http.StatusOK, "", "") }
+
+func (s *Server) handleLoginForm(c echo.Context) error {
+	username := choso.NormalizeUsername(c.FormValue("username"))
+	ck, err := c.Cookie(loginCSRFCookie)
+	if err != nil || ck.Value == "" || !hmac.Equal([]byte(ck.Value), []byte(c.FormValue(csrfField))) || !sameOrigin(c.Request()) {
+		return s.loginPage(c, http.StatusForbidden, username, "Biểu mẫu đã hết hạn; hãy thử lại.")
+	}
+	if ok, wait := s.loginByIP.Allow(c.RealIP()); !ok {
+		return s.loginPage(c, http.StatusTooManyRequests, username, rateLimited(c, wait, "sign-in attempts from your network").Error())
+	}
+	if ok, wait := s.loginByUser.Allow(username); !ok {
+		return s.loginPage(c, http.StatusTooManyRequests, username, rateLimited(c, wait, "sign-in attempts for this user").Error())
+	}
+	token, _, _, err := s.registry.Login(c.Request().Context(), username, c.FormValue("password"))
+	if err != nil {
+		if choso.ErrorCode(err) == choso.EUnauthorized {
+			return s.loginPage(c, http.StatusUnauthorized, username, "Sai tên đăng nhập hoặc mật khẩu.")
+		}
+		return err
+	}
+	s.loginByUser.Reset(username)
+	c.SetCookie(&http.Cookie{
+		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.cfg.TLSCertFile != "",
+		SameSite: http.SameSiteStrictMode, MaxAge: int(choso.SessionAbsoluteTimeout.Seconds()),
+	})
+	c.SetCookie(&http.Cookie{Name: loginCSRFCookie, Value: "", Path: "/login", MaxAge: -1})
+	return c.Redirect(http.StatusSeeOther, localPath(c.FormValue("next"), "/dashboard"))
+}
+
+func (s *Server) handleLogoutForm(c echo.Context) error {
+	if token, _ := sessionToken(c); token != "" {
+		if err := s.registry.Logout(c.Request().Context(), token); err != nil {
+			return err
+		}
+	}
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// formError re-renders a form with the problem when err is the caller's
+// to fix, and passes other errors on.
+func (s *Server) formError(c echo.Context, err error, name string, p *pageData) error {
+	switch choso.ErrorCode(err) {
+	case choso.EInvalid, choso.EConflict:
+		p.Error = choso.ErrorMessage(err)
+		return s.render(c, http.StatusUnprocessableEntity, name, p)
+	}
+	return err
+}
