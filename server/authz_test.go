@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -160,6 +161,7 @@ type matrixRow struct {
 	path        string // the path to request, when the route's own has parameters the matrix does not fill
 	capability  bool   // the body carries a capability (an enrollment code) that names its own objects
 	scoped      bool   // the path names an object in volin's scope
+	page        bool   // a web page: success may be a 303 to a page other than /login
 }
 
 var principals = []string{"admin", "volin", "volout", "official", "anonymous"}
@@ -237,6 +239,34 @@ func registryMatrix() map[string]matrixRow {
 		"GET /v1/reports/{group}":                  {allowed: users, path: "/v1/reports/markets"},
 		"GET /v1/stalls/{id}/statement":            {allowed: inScope, scoped: true, path: "/v1/stalls/{id}/statement?period=2026-11"},
 		"POST /v1/auth/login":                      {}, // tested on its own: it is how a principal comes to be
+
+		// Web pages. Anonymous callers are sent to /login (GET) or refused
+		// with 401 (POST); forms carry the session's CSRF token.
+		"GET /":                         {allowed: everyone, page: true},
+		"GET /login":                    {allowed: everyone, page: true},
+		"POST /login":                   {}, // tested on its own, as the API's login is
+		"GET /lang/{code}":              {allowed: everyone, page: true, path: "/lang/en"},
+		"POST /logout":                  {allowed: users, page: true, body: "_csrf=CSRF"},
+		"GET /dashboard":                {allowed: users, page: true},
+		"GET /reconciliation":           {allowed: users, page: true},
+		"GET /web/payout-check":         {allowed: users, page: true, path: "/web/payout-check?bank=970436&account=0011001234567"},
+		"GET /markets":                  {allowed: users, page: true},
+		"GET /markets/new":              {allowed: []string{"admin", "volin", "volout"}, page: true}, // the form, for the communes of one's own scope
+		"POST /markets/new":             {allowed: writers, page: true, body: "_csrf=CSRF&name=Ch%E1%BB%A3+m%E1%BB%9Bi&commune_code=07210"},
+		"GET /markets/{id}":             {allowed: inScope, page: true, scoped: true},
+		"GET /markets/{id}/edit":        {allowed: writers, page: true, scoped: true},
+		"POST /markets/{id}/edit":       {allowed: writers, page: true, scoped: true, body: "_csrf=CSRF&name=Ch%E1%BB%A3+Th%C6%B0%C6%A1ng+m%E1%BB%9Bi"},
+		"GET /markets/{id}/stalls/new":  {allowed: writers, page: true, scoped: true},
+		"POST /markets/{id}/stalls/new": {allowed: writers, page: true, scoped: true, body: "_csrf=CSRF&code=B-2&name=Rau&vendor_name=L%C3%AA+Th%E1%BB%8B+Hoa&vendor_phone=0387654321&bank=970422&service=account&account=0123456789&holder_name=LE+THI+HOA&consent=yes"},
+		"GET /markets/{id}/import":      {allowed: writers, page: true, scoped: true},
+		"POST /markets/{id}/import":     {allowed: writers, page: true, scoped: true, body: "_csrf=CSRF&action=check&consent=yes&csv=" + url.QueryEscape(importCSV)},
+		"GET /stalls/{id}":              {allowed: inScope, page: true, scoped: true},
+		"GET /stalls/{id}/edit":         {allowed: writers, page: true, scoped: true},
+		"POST /stalls/{id}/edit":        {allowed: writers, page: true, scoped: true, body: "_csrf=CSRF&category=%C4%82n+u%E1%BB%91ng"},
+		"POST /stalls/{id}/payout":      {allowed: writers, page: true, scoped: true, pending: true, body: "_csrf=CSRF&action=reject"},
+		"POST /stalls/{id}/enroll":      {allowed: writers, page: true, scoped: true, body: "_csrf=CSRF"},
+		"GET /stalls/{id}/statement":    {allowed: inScope, page: true, scoped: true},
+		"POST /devices/{id}/revoke":     {allowed: writers, page: true, scoped: true, body: "_csrf=CSRF"},
 	}
 }
 
@@ -251,7 +281,7 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 		}
 	}
 	for route, row := range matrix {
-		if route == "POST /v1/auth/login" {
+		if route == "POST /v1/auth/login" || route == "POST /login" {
 			continue
 		}
 		for _, who := range principals {
@@ -262,25 +292,33 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 					path = row.path
 				}
 				switch {
-				case strings.HasPrefix(path, "/v1/markets/{id}"):
+				case strings.HasPrefix(path, "/v1/markets/{id}"), strings.HasPrefix(path, "/markets/{id}"):
 					path = strings.Replace(path, "{id}", obj.market, 1)
-				case strings.HasPrefix(path, "/v1/stalls/{id}"), strings.HasPrefix(path, "/v1/admin/stalls/{id}"):
+				case strings.HasPrefix(path, "/v1/stalls/{id}"), strings.HasPrefix(path, "/v1/admin/stalls/{id}"), strings.HasPrefix(path, "/stalls/{id}"):
 					path = strings.Replace(path, "{id}", obj.stall, 1)
 				case strings.HasPrefix(path, "/v1/admin/partners/{id}"):
 					path = strings.Replace(path, "{id}", obj.partner, 1)
 				case strings.HasPrefix(path, "/v1/admin/partner-keys/{id}"):
 					path = strings.Replace(path, "{id}", obj.partnerKey, 1)
-				case strings.HasPrefix(path, "/v1/devices/{id}"):
+				case strings.HasPrefix(path, "/v1/devices/{id}"), strings.HasPrefix(path, "/devices/{id}"):
 					path = strings.Replace(path, "{id}", obj.device, 1)
 				case strings.HasPrefix(path, "/v1/admin/users/{id}"):
 					path = strings.Replace(path, "{id}", rs.users["volpeer"].ID, 1)
 				}
+				tok := rs.token(t, who)
 				body := strings.ReplaceAll(row.body, "PASSWORD", rs.pw[who])
 				body = strings.ReplaceAll(body, "CODE", obj.code)
+				if tok != "" {
+					body = strings.ReplaceAll(body, "CSRF", rs.csrfToken(tok))
+				}
 				hdr := []string{}
 				if body != "" {
 					ct := row.contentType
-					if ct == "" {
+					switch {
+					case ct != "":
+					case row.page:
+						ct = "application/x-www-form-urlencoded"
+					default:
 						ct = "application/json"
 					}
 					hdr = append(hdr, "Content-Type", ct)
@@ -288,10 +326,10 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 				if path == strings.Replace("/v1/markets/{id}/stalls/import", "{id}", obj.market, 1) {
 					path += "?consent_given=true"
 				}
-				if tok := rs.token(t, who); tok != "" {
+				if tok != "" {
 					hdr = append(hdr, "Authorization", "Bearer "+tok)
 				}
-				res := rs.do(t, method, path, strings.NewReader(body), hdr...)
+				res := rs.doNoRedirect(t, method, path, strings.NewReader(body), hdr...)
 				got, _ := io.ReadAll(res.Body)
 				if route == "POST /v1/auth/password" && who != "anonymous" {
 					// Put the password back for the cases after this one.
@@ -299,6 +337,13 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 				}
 				allowed := contains(row.allowed, who)
 				ok := res.StatusCode >= 200 && res.StatusCode < 300
+				toLogin := res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/login")
+				if row.page && res.StatusCode == http.StatusSeeOther && (!toLogin || route == "GET /" || route == "POST /logout") {
+					ok = true // a page's success sends the browser on
+				}
+				if row.page && !allowed && who == "anonymous" && method == http.MethodGet && toLogin {
+					return // sent to sign in: the page's 401
+				}
 				switch {
 				case allowed && !ok:
 					t.Fatalf("%s may, got %d: %s", who, res.StatusCode, got)

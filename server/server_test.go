@@ -83,6 +83,20 @@ func newTestServer(t *testing.T, configure ...func(*Config)) *testServer {
 
 func (ts *testServer) do(t *testing.T, method, path string, body io.Reader, header ...string) *http.Response {
 	t.Helper()
+	return ts.doWith(t, http.DefaultClient, method, path, body, header...)
+}
+
+// noRedirect is a client that returns redirects instead of following them.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// doNoRedirect is do, answering a redirect with the redirect itself.
+func (ts *testServer) doNoRedirect(t *testing.T, method, path string, body io.Reader, header ...string) *http.Response {
+	t.Helper()
+	return ts.doWith(t, noRedirect, method, path, body, header...)
+}
+
+func (ts *testServer) doWith(t *testing.T, client *http.Client, method, path string, body io.Reader, header ...string) *http.Response {
+	t.Helper()
 	req, err := http.NewRequest(method, ts.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +104,7 @@ func (ts *testServer) do(t *testing.T, method, path string, body io.Reader, head
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
