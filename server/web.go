@@ -248,7 +248,7 @@ func (s *Server) requirePageSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(ctxPrincipal, p)
 		if !safeMethod(c.Request().Method) {
-			if !sameOrigin(c.Request()) || !hmac.Equal([]byte(c.FormValue(csrfField)), []byte(s.csrfToken(token))) {
+			if !sameOrigin(c.Request()) || !hmac.Equal([]byte(c.Request().PostFormValue(csrfField)), []byte(s.csrfToken(token))) {
 				pd := s.newPage(c, "Có lỗi", "")
 				pd.Error = pd.T("Biểu mẫu đã hết hạn; hãy thử lại.")
 				return s.render(c, http.StatusForbidden, "error", pd)
@@ -317,7 +317,7 @@ func (s *Server) handleLoginPage(c echo.Context) error { return s.loginPage(c, h
 func (s *Server) handleLoginForm(c echo.Context) error {
 	username := choso.NormalizeUsername(c.FormValue("username"))
 	ck, err := c.Cookie(loginCSRFCookie)
-	if err != nil || ck.Value == "" || !hmac.Equal([]byte(ck.Value), []byte(c.FormValue(csrfField))) || !sameOrigin(c.Request()) {
+	if err != nil || ck.Value == "" || !hmac.Equal([]byte(ck.Value), []byte(c.Request().PostFormValue(csrfField))) || !sameOrigin(c.Request()) {
 		return s.loginPage(c, http.StatusForbidden, username, "Biểu mẫu đã hết hạn; hãy thử lại.")
 	}
 	if ok, wait := s.loginByIP.Allow(c.RealIP()); !ok {

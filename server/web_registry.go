@@ -436,7 +436,7 @@ func (s *Server) handleImportPage(c echo.Context) error {
 	if !p.User.CanWrite() {
 		return choso.Errorf(choso.EForbidden, "officials read figures; only volunteers and admins import stalls")
 	}
-	p.Data = &importView{Market: m, Columns: strings.Join(choso.StallCSVColumns, ",")}
+	p.Data = &importView{Market: m, Columns: strings.Join(choso.StallCSVColumns, ", ")}
 	return s.render(c, http.StatusOK, "import", p)
 }
 
@@ -449,7 +449,7 @@ func (s *Server) handleImportForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := &importView{Market: m, Columns: strings.Join(choso.StallCSVColumns, ","), Consent: c.FormValue("consent") == "yes"}
+	v := &importView{Market: m, Columns: strings.Join(choso.StallCSVColumns, ", "), Consent: c.FormValue("consent") == "yes"}
 	p.Data = v
 	v.CSV = c.FormValue("csv")
 	if fh, err := c.FormFile("file"); err == nil {

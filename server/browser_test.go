@@ -1,0 +1,589 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/choso/choso"
+)
+
+// Browser tests drive the pages in a real headless Chromium (Debian's
+// chromium package; .ci/run installs it). Without a browser they skip,
+// unless CHOSO_REQUIRE_BROWSER=1, as CI sets, makes that a failure. Each
+// test saves screenshots under one temp dir (or CHOSO_ARTIFACTS) and logs it.
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CHOSO_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CHOSO_REQUIRE_BROWSER") == "1" {
+		t.Fatal("no Chromium found and CHOSO_REQUIRE_BROWSER=1: install Debian's chromium package")
+	}
+	t.Skip("no Chromium found (install Debian's chromium, as .ci/run does, or set CHOSO_CHROMIUM): browser tests skipped")
+	return ""
+}
+
+var (
+	artifactsOnce sync.Once
+	artifactsDir  string
+)
+
+// artifacts returns the directory screenshots go to; it outlives the test.
+func artifacts(t *testing.T) string {
+	artifactsOnce.Do(func() {
+		artifactsDir = os.Getenv("CHOSO_ARTIFACTS")
+		if artifactsDir == "" {
+			artifactsDir, _ = os.MkdirTemp("", "choso-browser-")
+		}
+		os.MkdirAll(artifactsDir, 0o755)
+	})
+	return artifactsDir
+}
+
+// browser is one headless Chromium with one tab, 360 px wide like a cheap
+// phone, that records every URL it requests.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	mu   sync.Mutex
+	urls []string
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	exe := chromiumPath(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(360, 800))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	b := &browser{t: t, base: base}
+	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithListener(func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			b.mu.Lock()
+			b.urls = append(b.urls, e.Request.URL)
+			b.mu.Unlock()
+		}
+	}))
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	// The first action starts the browser; it must not run under a timeout.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 800)); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	b.ctx = ctx
+	t.Cleanup(b.checkRequestsStayHome)
+	return b
+}
+
+// do runs steps with a generous deadline: the machine is shared.
+func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.shot("failure")
+		b.t.Fatalf("browser: %v", err)
+	}
+}
+
+// submit clicks a button that sends a form and waits for the next page.
+func (b *browser) submit(sel string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		b.shot("failure")
+		b.t.Fatalf("submit %s: %v", sel, err)
+	}
+}
+
+// poll waits until a JavaScript expression is true.
+func (b *browser) poll(js string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js)); err != nil {
+		b.shot("failure")
+		b.t.Fatalf("waiting for %s: %v", js, err)
+	}
+}
+
+func (b *browser) open(path string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(b.base + path))
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.shot("failure")
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func (b *browser) eval(js string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return fmt.Sprint(v)
+}
+
+func (b *browser) location() string {
+	b.t.Helper()
+	loc, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return loc
+}
+
+// shot saves a full-page screenshot named after the test and step.
+func (b *browser) shot(step string) string {
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", step, err)
+		return ""
+	}
+	name := regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(b.t.Name()+"-"+step, "_") + ".png"
+	p := filepath.Join(artifacts(b.t), name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.t.Logf("save screenshot: %v", err)
+	}
+	b.t.Logf("screenshot: %s", p)
+	return p
+}
+
+// checkRequestsStayHome fails the test when the page fetched anything from
+// another host: every asset is served by the binary.
+func (b *browser) checkRequestsStayHome() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.urls) == 0 {
+		b.t.Error("the browser recorded no requests: the listener is not working")
+	}
+	for _, u := range b.urls {
+		if !strings.HasPrefix(u, b.base+"/") && !strings.HasPrefix(u, "data:") && u != "about:blank" {
+			b.t.Errorf("a page requested %s, outside the server", u)
+		}
+	}
+}
+
+// signIn signs in through the form.
+func (b *browser) signIn(user, password string) {
+	b.t.Helper()
+	b.open("/login")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), user),
+		chromedp.SendKeys(chromedp.CSS("#password"), password))
+	b.submit("form[action='/login'] button[type=submit]")
+	if loc := b.location(); !strings.HasSuffix(loc, "/dashboard") {
+		b.shot("sign-in")
+		b.t.Fatalf("after signing in the browser is at %s, want /dashboard", loc)
+	}
+}
+
+// fitsPhone checks the page does not scroll sideways at 360 px.
+func (b *browser) fitsPhone(page string) {
+	b.t.Helper()
+	if w := b.eval(`document.documentElement.scrollWidth`); w != "360" {
+		b.shot("too-wide")
+		b.t.Errorf("%s is %s px wide at a 360 px viewport", page, w)
+	}
+}
+
+func TestBrowser_SignInCreateMarketAndStallSeeItsQRAndPrint(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := newBrowser(t, rs.URL)
+	b.signIn("volin", rs.pw["volin"])
+	if h := b.text("h1"); h != "Tổng quan" {
+		t.Errorf("dashboard heading = %q", h)
+	}
+
+	// A market in the volunteer's commune.
+	b.open("/markets/new")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "Chợ Thương"),
+		chromedp.SendKeys(chromedp.CSS("#address"), "Phường Bắc Giang"))
+	if opts := b.eval(`document.querySelectorAll('#commune_code option').length`); opts != "1" {
+		t.Errorf("the commune picker offers %s communes, want the volunteer's one", opts)
+	}
+	b.submit("form[action='/markets/new'] button[type=submit]")
+	if h := b.text("h1"); h != "Chợ Thương" {
+		t.Fatalf("market page heading = %q", h)
+	}
+	if f := b.text(".flash"); f != "Đã lưu." {
+		t.Errorf("flash = %q", f)
+	}
+	b.fitsPhone("the market page")
+	marketURL, _, _ := strings.Cut(b.location(), "?")
+
+	// A stall: the bank picker takes a BIN, the account is checked as it is
+	// typed, and the QR shows as soon as it is valid.
+	b.open(strings.TrimPrefix(marketURL, rs.URL) + "/stalls/new")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#code")),
+		chromedp.SendKeys(chromedp.CSS("#code"), "a-12"),
+		chromedp.SendKeys(chromedp.CSS("#name"), "Bún chả cô Lan"),
+		chromedp.SetValue(chromedp.CSS("#category"), "Ăn uống"), // key events drop the Ă
+		chromedp.SendKeys(chromedp.CSS("#vendor_name"), "Nguyễn Thị Lan"),
+		chromedp.SendKeys(chromedp.CSS("#vendor_phone"), "0912 345 678"),
+		chromedp.SendKeys(chromedp.CSS("#bank"), "970436"),
+		chromedp.SendKeys(chromedp.CSS("#account"), "00110012!"))
+	b.poll(`document.getElementById('payout-status').className.includes('bad')`)
+	if msg := b.text("#payout-status"); !strings.Contains(msg, "account") {
+		t.Errorf("an account with '!' got the message %q", msg)
+	}
+	b.eval(`document.getElementById('account').value = ''`)
+	b.do(chromedp.SendKeys(chromedp.CSS("#account"), "0011001234567"))
+	b.poll(`document.querySelector('#payout-qr svg') !== null`)
+	if msg := b.text("#payout-status"); !strings.Contains(msg, "Tài khoản hợp lệ.") || !strings.Contains(msg, "Vietcombank") {
+		t.Errorf("payout status = %q, want the bank and that the account is valid", msg)
+	}
+	b.shot("stall-form-live-qr")
+	b.do(chromedp.SendKeys(chromedp.CSS("#holder_name"), "NGUYEN THI LAN"),
+		chromedp.Click(chromedp.CSS("input[name=consent]")))
+	b.submit("form[data-payout] button[type=submit]")
+	if h := b.text("h1"); h != "A-12 · Bún chả cô Lan" {
+		t.Fatalf("stall page heading = %q", h)
+	}
+	if n := b.eval(`document.querySelectorAll('.qr-box svg path, .qr-box svg rect').length > 1`); n != "true" {
+		t.Error("the stall page shows no QR")
+	}
+	if acc := b.text(".facts"); strings.Contains(acc, "0011001234567") || !strings.Contains(acc, "4567") {
+		t.Errorf("the account should show masked: %q", acc)
+	}
+	b.fitsPhone("the stall page")
+	b.shot("stall")
+
+	// The print view of its card.
+	b.do(chromedp.Click(chromedp.CSS(`a[href$="/card"]`)), chromedp.WaitVisible(chromedp.CSS("article.card")))
+	card := b.text("article.card")
+	for _, want := range []string{"Bún chả cô Lan", "Chợ Thương", "NGUYEN THI LAN", "Mã QR v1"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("the card lacks %q: %q", want, card)
+		}
+	}
+	if n := b.eval(`document.querySelectorAll('article.card svg').length`); n != "1" {
+		t.Errorf("the card carries %s QR codes", n)
+	}
+	b.shot("card")
+	b.open(strings.TrimPrefix(marketURL, rs.URL))
+	b.do(chromedp.Click(chromedp.CSS(`a[href$="/cards"]`)), chromedp.WaitVisible(chromedp.CSS(".page article.card")))
+	b.shot("market-sheet")
+}
+
+func TestBrowser_ImportCSVShowsTheBadRow(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	b := newBrowser(t, rs.URL)
+	b.signIn("volin", rs.pw["volin"])
+	csv := "code,name,category,vendor_name,vendor_phone,bin,account,service,holder_name\n" +
+		"C-1,Gạo ngon,Gạo,Đỗ Thị Thu,0901234567,970436,0099887766,account,DO THI THU\n" +
+		"C-2,Rau sạch,Rau,Lê Văn Tám,0901234568,123456,0099887767,account,LE VAN TAM\n" +
+		"C-3,Thịt lợn,Thịt,Phạm Thị Mai,0901234569,970418,0099887768,account,PHAM THI MAI\n"
+	file := filepath.Join(t.TempDir(), "stalls.csv")
+	if err := os.WriteFile(file, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/markets/" + obj.market + "/import")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#file")),
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file}),
+		chromedp.Click(chromedp.CSS("input[name=consent]")))
+	b.submit("form[enctype] button[type=submit]")
+	if msg := b.text("#import-result"); msg != "Có 1 dòng lỗi; chưa nhập quầy nào." {
+		t.Errorf("result = %q", msg)
+	}
+	row := b.text("tr.row-error")
+	if !strings.HasPrefix(row, "3") || !strings.Contains(row, "bin") {
+		t.Errorf("the bad row shows as %q, want line 3, column bin", row)
+	}
+	b.fitsPhone("the import preview")
+	b.shot("import-preview")
+	stalls, err := rs.reg.ListStalls(context.Background(), rs.users["volin"].Principal(), choso.StallFilter{MarketID: obj.market})
+	if err != nil || len(stalls.Data) != 1 {
+		t.Fatalf("after a failed check the market has %d stalls (%v), want its one", len(stalls.Data), err)
+	}
+
+	// Fixed, the check passes and Import registers every row.
+	if err := os.WriteFile(file, []byte(strings.Replace(csv, ",123456,", ",970422,", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do(chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file}))
+	b.submit("form[enctype] button[type=submit]")
+	if msg := b.text("#import-result"); msg != "3 dòng hợp lệ. Bấm Nhập để lưu." {
+		t.Errorf("result = %q", msg)
+	}
+	b.submit("input[value=import] ~ button")
+	if n := b.eval(`document.querySelectorAll('table.data tbody tr').length`); n != "4" {
+		t.Errorf("the market lists %s stalls after the import, want 4", n)
+	}
+	b.shot("imported")
+}
+
+func TestBrowser_EnrollAPhoneAndSeeTheCode(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	b := newBrowser(t, rs.URL)
+	b.signIn("volin", rs.pw["volin"])
+	b.open("/stalls/" + obj.stall)
+	b.do(chromedp.WaitVisible(chromedp.CSS("table.devices")))
+	b.submit(`form[action$="/enroll"] button`)
+	code := b.text("#enroll-code")
+	if !regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$`).MatchString(code) {
+		t.Fatalf("enrollment code = %q", code)
+	}
+	b.poll(`/^1[45]:[0-5][0-9]$/.test(document.getElementById('countdown').textContent)`)
+	if n := b.eval(`document.querySelectorAll('.enroll svg').length`); n != "1" {
+		t.Errorf("the enrollment page shows %s QR codes", n)
+	}
+	b.fitsPhone("the enrollment page")
+	b.shot("enroll")
+
+	// The code works: a phone redeems it and shows up in the list.
+	d, _, err := rs.reg.RedeemEnrollment(context.Background(), strings.ReplaceAll(code, "-", ""), "2.1.0")
+	if err != nil {
+		t.Fatalf("redeem the code the page showed: %v", err)
+	}
+	b.open("/stalls/" + obj.stall)
+	devices := b.text("table.devices")
+	if !strings.Contains(devices, d.ID) || !strings.Contains(devices, "2.1.0") {
+		t.Errorf("the devices table lacks the new phone: %q", devices)
+	}
+	b.submit(`form[action="/devices/` + d.ID + `/revoke"] button`)
+	if f := b.text(".flash"); f != "Đã thu hồi điện thoại." {
+		t.Errorf("flash after revoke = %q", f)
+	}
+}
+
+func TestBrowser_DashboardStatementAndLanguage(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	ctx := context.Background()
+	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().In(vietnam)
+	today := now.Format(time.DateOnly)
+	err = rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
+		d, err := tx.FindDevice(obj.device) // the phone synced an hour ago
+		if err != nil {
+			return err
+		}
+		d.LastSeenAt = time.Now().Add(-time.Hour)
+		if err := tx.UpdateDevice(d); err != nil {
+			return err
+		}
+		return tx.PutStallDay(&choso.StallDay{Status: choso.DayProvisional, StallID: st.ID, MarketID: st.MarketID,
+			CommuneCode: st.CommuneCode, ProvinceCode: st.ProvinceCode, Date: today,
+			ByMethod: map[string]choso.MethodTotals{
+				choso.MethodCash: {Count: 3, Amount: 150_000}, choso.MethodQR: {Count: 2, Amount: 250_000}, choso.MethodTransfer: {Count: 1, Amount: 100_000},
+			},
+			ConfirmedQR: choso.MethodTotals{Count: 2, Amount: 250_000}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, rs.URL)
+	b.signIn("official", rs.pw["official"])
+	b.do(chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+	for sel, want := range map[string]string{"#kpi-registered": "1", "#kpi-active": "1", "#kpi-cashless": "70%", "#kpi-confirmed": "250.000 ₫"} {
+		if got := b.text(sel); got != want {
+			t.Errorf("%s = %q, want %q", sel, got, want)
+		}
+	}
+	if row := b.text("#report tbody tr"); !strings.Contains(row, "Chợ Thương") || !strings.Contains(row, "150.000 ₫") || !strings.Contains(row, "70%") {
+		t.Errorf("report row = %q", row)
+	}
+	if n := b.eval(`document.querySelectorAll('svg.chart').length`); n != "2" {
+		t.Errorf("%s charts, want 2", n)
+	}
+	if href := b.eval(`document.querySelector('a[download]').getAttribute('href')`); !strings.HasPrefix(href, "/v1/reports/markets?") || !strings.Contains(href, "format=csv") {
+		t.Errorf("CSV link = %q", href)
+	}
+	b.fitsPhone("the dashboard")
+	b.shot("dashboard")
+
+	// The English switch, and back.
+	b.do(chromedp.Click(chromedp.CSS(`a[href^="/lang/en"]`)), chromedp.WaitVisible(chromedp.CSS(`a[href^="/lang/vi"]`)))
+	if h := b.text("h1"); h != "Dashboard" {
+		t.Errorf("English heading = %q", h)
+	}
+	b.shot("dashboard-en")
+	b.do(chromedp.Click(chromedp.CSS(`a[href^="/lang/vi"]`)), chromedp.WaitVisible(chromedp.CSS(`a[href^="/lang/en"]`)))
+
+	// The stall's revenue statement for this month.
+	b.open("/stalls/" + obj.stall + "/statement")
+	if total := b.text("#statement-total"); total != "500.000 ₫" {
+		t.Errorf("statement total = %q", total)
+	}
+	b.fitsPhone("the statement")
+	b.shot("statement")
+}
+
+// A volunteer outside the commune gets 404 pages that name nothing of it.
+func TestPages_OutOfScopeIs404(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	tok := rs.token(t, "volout")
+	for _, path := range []string{"/markets/" + obj.market, "/stalls/" + obj.stall, "/stalls/" + obj.stall + "/statement", "/markets/" + obj.market + "/import", "/dashboard?market_id=" + obj.market} {
+		res := rs.doNoRedirect(t, "GET", path, nil, "Cookie", sessionCookie+"="+tok)
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "Không tìm thấy") {
+			t.Errorf("%s: status %d, want the 404 page", path, res.StatusCode)
+		}
+		for _, leak := range []string{"Chợ Thương", "Bún chả", "Nguyễn Thị Lan"} {
+			if strings.Contains(string(body), leak) {
+				t.Errorf("%s: the 404 page shows %q", path, leak)
+			}
+		}
+	}
+	// The dashboard of the volunteer's own scope leaves the market out.
+	res := rs.doNoRedirect(t, "GET", "/dashboard", nil, "Cookie", sessionCookie+"="+tok)
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || strings.Contains(string(body), "Chợ Thương") {
+		t.Errorf("volout's dashboard: status %d, shows the foreign market: %v", res.StatusCode, strings.Contains(string(body), "Chợ Thương"))
+	}
+}
+
+// Forms need the session's CSRF token and this site's origin; signing in
+// needs the token of the sign-in form's cookie.
+func TestPages_CSRF(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	tok := rs.token(t, "volin")
+	form := "application/x-www-form-urlencoded"
+	for name, tc := range map[string]struct{ body, origin string }{
+		"no token":      {"name=X", ""},
+		"wrong token":   {"_csrf=" + rs.csrfToken("another session") + "&name=X", ""},
+		"other origin":  {"_csrf=" + rs.csrfToken(tok) + "&name=X", "https://evil.example"},
+		"token in URL?": {"name=X", ""},
+	} {
+		path := "/markets/" + obj.market + "/edit"
+		if name == "token in URL?" {
+			path += "?_csrf=" + rs.csrfToken(tok)
+		}
+		hdr := []string{"Cookie", sessionCookie + "=" + tok, "Content-Type", form}
+		if tc.origin != "" {
+			hdr = append(hdr, "Origin", tc.origin)
+		}
+		res := rs.doNoRedirect(t, "POST", path, strings.NewReader(tc.body), hdr...)
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: status %d, want 403", name, res.StatusCode)
+		}
+	}
+	m, err := rs.reg.FindMarket(context.Background(), rs.users["volin"].Principal(), obj.market)
+	if err != nil || m.Name != "Chợ Thương" {
+		t.Fatalf("a refused form changed the market: %+v, %v", m, err)
+	}
+	res := rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/edit", strings.NewReader("_csrf="+rs.csrfToken(tok)+"&name=Ch%E1%BB%A3+M%E1%BB%9Bi"),
+		"Cookie", sessionCookie+"="+tok, "Content-Type", form, "Origin", rs.URL)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Errorf("a good form: status %d, want 303", res.StatusCode)
+	}
+
+	// Sign-in: the form's token must match its cookie.
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(token string) int {
+		res, err := client.PostForm(rs.URL+"/login", url.Values{"_csrf": {token}, "username": {"volin"}, "password": {rs.pw["volin"]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := post("guess"); got != http.StatusForbidden {
+		t.Errorf("sign-in without the form's cookie: %d, want 403", got)
+	}
+	// Each form shown sets a fresh token, so each try starts from the form.
+	formToken := func() string {
+		res, err := client.Get(rs.URL + "/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindStringSubmatch(string(page))
+		if m == nil {
+			t.Fatal("the sign-in form has no token")
+		}
+		return m[1]
+	}
+	if got := post(formToken() + "x"); got != http.StatusForbidden {
+		t.Errorf("sign-in with a changed token: %d, want 403", got)
+	}
+	if got := post(formToken()); got != http.StatusSeeOther {
+		t.Errorf("sign-in with the form's token: %d, want 303", got)
+	}
+}
+
+// Every page weighs under 100 KB with its style sheet and script, and the
+// sign-in page redirects back where it was asked to, never elsewhere.
+func TestPages_WeightAndRedirects(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	tok := rs.token(t, "admin")
+	assets := 0
+	for _, a := range []string{"/assets/app.css", "/assets/app.js"} {
+		res := rs.do(t, "GET", a, nil)
+		b, _ := io.ReadAll(res.Body)
+		assets += len(b)
+	}
+	for _, path := range []string{"/dashboard", "/markets", "/markets/new?province=24", "/markets/" + obj.market, "/markets/" + obj.market + "/stalls/new",
+		"/markets/" + obj.market + "/import", "/stalls/" + obj.stall, "/stalls/" + obj.stall + "/edit", "/stalls/" + obj.stall + "/statement", "/reconciliation"} {
+		res := rs.doNoRedirect(t, "GET", path, nil, "Cookie", sessionCookie+"="+tok)
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("%s: status %d", path, res.StatusCode)
+		}
+		if total := len(b) + assets; total > 100<<10 {
+			t.Errorf("%s weighs %d bytes with its assets, over 100 KB", path, total)
+		}
+		for _, m := range regexp.MustCompile(`(?:src|href|action)="([^"]*)"`).FindAllStringSubmatch(string(b), -1) {
+			if strings.Contains(m[1], "//") {
+				t.Errorf("%s links outside the server: %s", path, m[1])
+			}
+		}
+	}
+	res := rs.doNoRedirect(t, "GET", "/stalls/"+obj.stall, nil)
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/login?next=%2Fstalls%2F"+obj.stall {
+		t.Errorf("anonymous stall page: %d to %q", res.StatusCode, loc)
+	}
+	for next, want := range map[string]string{"/markets": "/markets", "https://evil.example/": "/dashboard", "//evil.example": "/dashboard", "/\\evil.example": "/dashboard"} {
+		if got := localPath(next, "/dashboard"); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", next, got, want)
+		}
+	}
+}
