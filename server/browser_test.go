@@ -587,3 +587,75 @@ func TestPages_WeightAndRedirects(t *testing.T) {
 		}
 	}
 }
+
+// The reconciliation page lists a market's accounts for a day, mismatches
+// first and open, with the bank lines and sales behind them.
+func TestPages_ReconciliationShowsMismatchLines(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	ctx := context.Background()
+	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	date := "2026-11-20"
+	err = rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
+		return tx.PutStallDay(&choso.StallDay{Status: choso.DayFinal, StallID: st.ID, MarketID: st.MarketID,
+			CommuneCode: st.CommuneCode, ProvinceCode: st.ProvinceCode, Date: date,
+			ByMethod: map[string]choso.MethodTotals{choso.MethodCash: {Count: 1, Amount: 10_000}}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, _, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng", Provinces: []string{"24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 20, 9, 30, 0, 0, vietnam)
+	res, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611200001", BIN: st.Payout.BIN, Account: st.Payout.Account, Amount: 75_000, CreditedAt: at, Content: "chuyen tien"}})
+	if err != nil || res[0].Status != choso.CreditCreated {
+		t.Fatalf("post credit: %+v, %v", res, err)
+	}
+	for who, want := range map[string]int{"volin": http.StatusOK, "official": http.StatusOK, "volout": http.StatusNotFound} {
+		res := rs.doNoRedirect(t, "GET", "/reconciliation?market_id="+obj.market+"&date="+date, nil, "Cookie", sessionCookie+"="+rs.token(t, who))
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != want {
+			t.Fatalf("%s: status %d, want %d", who, res.StatusCode, want)
+		}
+		if want != http.StatusOK {
+			if strings.Contains(string(body), "FT2611200001") {
+				t.Errorf("%s sees another commune's bank line", who)
+			}
+			continue
+		}
+		page := string(body)
+		for _, w := range []string{`<details class="recon mismatch" open>`, "FT2611200001", "75.000 ₫", "chưa khớp giao dịch ngân hàng", "số tiền lệch", "A-1"} {
+			if !strings.Contains(page, w) {
+				t.Errorf("%s: the page lacks %q", who, w)
+			}
+		}
+	}
+}
+
+// Every page fits a 360 px phone without sideways scrolling, and the
+// keyboard reaches the skip link first.
+func TestBrowser_EveryPageFitsAPhone(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, true)
+	b := newBrowser(t, rs.URL)
+	b.signIn("admin", rs.pw["admin"])
+	for _, path := range []string{"/dashboard", "/dashboard?group=communes", "/markets", "/markets/new", "/markets/new?province=24",
+		"/markets/" + obj.market, "/markets/" + obj.market + "/edit", "/markets/" + obj.market + "/stalls/new", "/markets/" + obj.market + "/import",
+		"/stalls/" + obj.stall, "/stalls/" + obj.stall + "/edit", "/stalls/" + obj.stall + "/statement", "/reconciliation", "/markets/mkt_nothere"} {
+		b.open(path)
+		b.do(chromedp.WaitVisible(chromedp.CSS("h1")))
+		b.fitsPhone(path)
+	}
+	b.open("/markets")
+	b.do(chromedp.KeyEvent("\t"))
+	if focused := b.eval(`document.activeElement.className`); focused != "skip" {
+		t.Errorf("the first Tab focuses %q, want the skip link", focused)
+	}
+	b.open("/stalls/" + obj.stall + "/edit")
+	b.shot("stall-edit-pending-payout")
+}
