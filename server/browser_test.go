@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/choso/choso"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/choso/choso"
 )
 
 // Browser tests drive the pages in a real headless Chromium (Debian's
