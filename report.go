@@ -245,10 +245,10 @@ func reportMarkets(tx Tx, p *Principal, f ReportFilter) ([]*Market, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ms...)
-		if len(ms) < mf.Limit {
+		if len(ms) == 0 { // a store may return fewer than asked: stop at an empty page
 			return out, nil
 		}
+		out = append(out, ms...)
 		mf.After = ms[len(ms)-1].ID
 	}
 }
@@ -265,6 +265,9 @@ func marketFigures(ctx context.Context, tx Tx, m *Market, from, to string, activ
 		stalls, err := tx.ListStalls(sf)
 		if err != nil {
 			return nil, err
+		}
+		if len(stalls) == 0 { // a store may return fewer than asked: stop at an empty page
+			return row, nil
 		}
 		for _, st := range stalls {
 			row.StallsRegistered++
@@ -299,9 +302,6 @@ func marketFigures(ctx context.Context, tx Tx, m *Market, from, to string, activ
 			if selling {
 				row.StallsSelling++
 			}
-		}
-		if len(stalls) < sf.Limit {
-			return row, nil
 		}
 		sf.After = stalls[len(stalls)-1].Code
 	}

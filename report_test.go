@@ -3,6 +3,7 @@ package choso_test
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"testing"
 	"time"
 
@@ -236,5 +237,76 @@ func TestReport_CSVCellsAreNotFormulas(t *testing.T) {
 	recs, err := csv.NewReader(&buf).ReadAll()
 	if err != nil || recs[1][2] != "'=HYPERLINK(\"x\")" {
 		t.Fatalf("name cell = %q, %v; want it quoted as text", recs[1][2], err)
+	}
+}
+
+// BenchmarkReport measures a month's report over one commune of 1,000
+// stalls with a stall-day each for 30 days (30,000 stall-days) and one phone each.
+func BenchmarkReport(b *testing.B) {
+	f := newFixture(b)
+	const stalls, days = 1000, 30
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	err := f.reg.Store.Update(f.ctx, func(tx choso.Tx) error {
+		for i := range stalls {
+			st := &choso.Stall{ID: fmt.Sprintf("stl_bench%05d", i), MarketID: f.marketInScope.ID, CommuneCode: "07210", ProvinceCode: "24",
+				Code: fmt.Sprintf("B-%04d", i), Name: "Quầy", Status: choso.StallActive,
+				Payout: choso.PayoutAccount{BIN: "970436", Account: fmt.Sprintf("%010d", i), Service: choso.ServiceAccount, Holder: "X"}}
+			if err := tx.CreateStall(st); err != nil {
+				return err
+			}
+			if err := tx.CreateDevice(&choso.Device{ID: "dev_" + st.ID, StallID: st.ID, Status: choso.DeviceActive, TokenHash: []byte(st.ID), LastSeenAt: f.now}); err != nil {
+				return err
+			}
+			for d := range days {
+				if err := tx.PutStallDay(&choso.StallDay{Status: choso.DayFinal, StallID: st.ID, MarketID: st.MarketID, CommuneCode: "07210", ProvinceCode: "24",
+					Date: start.AddDate(0, 0, d).Format(time.DateOnly),
+					ByMethod: map[string]choso.MethodTotals{choso.MethodCash: {Count: 10, Amount: 500_000}, choso.MethodQR: {Count: 5, Amount: 400_000}}}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := f.reg.Report(f.ctx, f.volA, choso.ReportFilter{From: "2026-11-01", To: "2026-11-30"})
+		if err != nil || rep.Total.StallsRegistered != stalls || rep.Total.Sales.Count != stalls*days*15 {
+			b.Fatalf("report: %+v, %v", rep.Total, err)
+		}
+	}
+}
+
+// A store returns lists in pages it bounds itself; a report must count
+// every stall past the first page.
+func TestReport_CountsEveryStallPastOnePage(t *testing.T) {
+	f := newFixture(t)
+	const stalls = 1201
+	err := f.reg.Store.Update(f.ctx, func(tx choso.Tx) error {
+		for i := range stalls {
+			st := &choso.Stall{ID: fmt.Sprintf("stl_page%05d", i), MarketID: f.marketInScope.ID, CommuneCode: "07210", ProvinceCode: "24",
+				Code: fmt.Sprintf("P-%04d", i), Name: "Quầy", Status: choso.StallActive,
+				Payout: choso.PayoutAccount{BIN: "970436", Account: fmt.Sprintf("%010d", i), Service: choso.ServiceAccount, Holder: "X"}}
+			if err := tx.CreateStall(st); err != nil {
+				return err
+			}
+			if err := tx.PutStallDay(&choso.StallDay{StallID: st.ID, MarketID: st.MarketID, CommuneCode: "07210", ProvinceCode: "24", Date: "2026-11-20",
+				ByMethod: map[string]choso.MethodTotals{choso.MethodQR: {Count: 1, Amount: 1000}}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.reg.Report(f.ctx, f.volA, choso.ReportFilter{From: "2026-11-20", To: "2026-11-20"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Total.StallsRegistered != stalls || rep.Total.StallsSelling != stalls || rep.Total.Sales.Amount != stalls*1000 {
+		t.Fatalf("total = %+v, want all %d stalls", rep.Total, stalls)
 	}
 }

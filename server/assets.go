@@ -35,5 +35,5 @@ func (s *Server) handleAsset(c echo.Context) error {
 		ct = "application/octet-stream"
 	}
 	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
-	return c.Blob(http.StatusOK, ct, b)
+	return sendMaybeGzip(c, http.StatusOK, ct, b)
 }

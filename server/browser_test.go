@@ -1,6 +1,7 @@
 package server
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -577,7 +578,16 @@ func TestPages_WeightAndRedirects(t *testing.T) {
 			}
 		}
 	}
-	res := rs.doNoRedirect(t, "GET", "/stalls/"+obj.stall, nil)
+	// Phones on 3G get pages gzipped when they ask.
+	res := rs.doNoRedirect(t, "GET", "/markets/"+obj.market+"/stalls/new", nil, "Cookie", sessionCookie+"="+tok, "Accept-Encoding", "gzip")
+	zr, err := gzip.NewReader(res.Body)
+	if err != nil || res.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("stall form with Accept-Encoding gzip: %q, %v", res.Header.Get("Content-Encoding"), err)
+	}
+	if page, err := io.ReadAll(zr); err != nil || !strings.Contains(string(page), `id="payout-status"`) {
+		t.Errorf("the gzipped page does not read back: %v", err)
+	}
+	res = rs.doNoRedirect(t, "GET", "/stalls/"+obj.stall, nil)
 	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/login?next=%2Fstalls%2F"+obj.stall {
 		t.Errorf("anonymous stall page: %d to %q", res.StatusCode, loc)
 	}
