@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of the module, one after another, for a given time
+# each (default 10m): go test -fuzz takes one target of one package per run.
+# A failing input is written by go test to the package's testdata/fuzz/FuzzX/
+# directory: commit it, and the normal test run replays it from then on.
+#
+#   scripts/fuzz.sh            # 10 minutes each
+#   scripts/fuzz.sh 30s        # a quick pass
+#   scripts/fuzz.sh 10m qr     # only the targets of packages matching "qr"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+time=${1:-10m}
+filter=${2:-}
+status=0
+for pkg in $(go list ./...); do
+	[[ -n "$filter" && "$pkg" != *"$filter"* ]] && continue
+	dir=$(go list -f '{{.Dir}}' "$pkg")
+	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+		echo "== $pkg $target ($time)"
+		if ! go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$time"; then
+			echo "!! $pkg $target found a failure: see $dir/testdata/fuzz/$target/"
+			status=1
+		fi
+	done
+done
+exit $status
