@@ -259,7 +259,7 @@ func BenchmarkReport(b *testing.B) {
 			}
 			for d := range days {
 				if err := tx.PutStallDay(&choso.StallDay{Status: choso.DayFinal, StallID: st.ID, MarketID: st.MarketID, CommuneCode: "07210", ProvinceCode: "24",
-					Date: start.AddDate(0, 0, d).Format(time.DateOnly),
+					Date:     start.AddDate(0, 0, d).Format(time.DateOnly),
 					ByMethod: map[string]choso.MethodTotals{choso.MethodCash: {Count: 10, Amount: 500_000}, choso.MethodQR: {Count: 5, Amount: 400_000}}}); err != nil {
 					return err
 				}
