@@ -8,11 +8,14 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/choso/choso"
+	"github.com/choso/choso/internal/auth"
+	"github.com/choso/choso/internal/partnerauth"
 	"github.com/choso/choso/internal/store/bolt"
 )
 
@@ -104,6 +107,10 @@ type objects struct {
 	market, stall, foreignMarket string
 	device, code                 string // an enrolled phone of the stall, and a fresh enrollment code
 	partner, partnerKey          string // a bank partner of province 24 and its key
+	partnerSecret                string
+	// Device tokens: a phone of the stall (A), a phone of a stall of the
+	// foreign market (B), and a revoked phone of the stall.
+	deviceA, deviceB, revoked string
 }
 
 func (rs *registryServer) objects(t *testing.T, pendingPayout bool) objects {
@@ -135,7 +142,7 @@ func (rs *registryServer) objects(t *testing.T, pendingPayout bool) objects {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, _, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0")
+	d, tokA, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,11 +150,36 @@ func (rs *registryServer) objects(t *testing.T, pendingPayout bool) objects {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, key, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng thử", Provinces: []string{"24"}})
+	pt, key, secret, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng thử", Provinces: []string{"24"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return objects{market: m.ID, stall: s.ID, foreignMarket: fm.ID, device: d.ID, code: fresh, partner: pt.ID, partnerKey: key.ID}
+	volout := rs.users["volout"].Principal()
+	sb, err := rs.reg.CreateStall(ctx, volout, fm.ID, choso.NewStall{
+		Code: "B-1", Name: "Phở cô Hà", VendorName: "Trần Thị Hà", VendorPhone: "0977123456",
+		Payout: choso.PayoutAccount{BIN: "970418", Account: "12010000123456", Holder: "TRAN THI HA"}, ConsentGiven: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	redeem := func(p *choso.Principal, stallID string) (*choso.Device, string) {
+		code, _, err := rs.reg.CreateEnrollment(ctx, p, stallID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, tok, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d, tok
+	}
+	_, tokB := redeem(volout, sb.ID)
+	dr, tokR := redeem(volin, s.ID)
+	if _, err := rs.reg.RevokeDevice(ctx, volin, dr.ID); err != nil {
+		t.Fatal(err)
+	}
+	return objects{market: m.ID, stall: s.ID, foreignMarket: fm.ID, device: d.ID, code: fresh, partner: pt.ID, partnerKey: key.ID,
+		partnerSecret: secret, deviceA: tokA, deviceB: tokB, revoked: tokR}
 }
 
 // matrixRow says who may succeed on one route. Everyone else must fail;
@@ -164,12 +196,20 @@ type matrixRow struct {
 	page        bool   // a web page: success may be a 303 to a page other than /login
 }
 
-var principals = []string{"admin", "volin", "volout", "official", "anonymous"}
+// principals: users of every role, anonymous callers, phones (of the
+// stall, of a foreign stall, revoked), a session past its idle timeout, the
+// bank partner, and a caller with a bad partner signature.
+var principals = []string{"admin", "volin", "volout", "official", "anonymous", "deviceA", "deviceB", "revoked", "expired", "partner", "badsig"}
+
+var (
+	phones  = []string{"deviceA", "deviceB"}
+	partner = []string{"partner"}
+)
 
 const stallBody = `{"code":"B-2","name":"Rau sạch","vendor_name":"Lê Thị Hoa","vendor_phone":"0387 654 321","payout":{"bin":"970422","account":"0123456789","holder_name":"LE THI HOA"},"consent_given":true}`
 
 func registryMatrix() map[string]matrixRow {
-	everyone := []string{"admin", "volin", "volout", "official", "anonymous"}
+	everyone := principals
 	users := []string{"admin", "volin", "volout", "official"}
 	inScope := []string{"admin", "volin", "official"}
 	writers := []string{"admin", "volin"}
@@ -218,19 +258,19 @@ func registryMatrix() map[string]matrixRow {
 		"POST /v1/devices/{id}/revoke":               {allowed: writers, scoped: true},
 		"POST /v1/devices/enroll":                    {allowed: everyone, body: `{"code":"CODE"}`, capability: true},
 		// Phones' routes: a user's session is not a device token.
-		"POST /v1/sync/push":     {body: `{"protocol":1,"events":[]}`},
-		"GET /v1/sync/config":    {},
-		"GET /v1/sync/totals":    {},
-		"GET /v1/sync/status":    {},
-		"GET /v1/sync/credits":   {},
-		"GET /v1/sync/statement": {},
+		"POST /v1/sync/push":     {allowed: phones, body: `{"protocol":1,"events":[]}`},
+		"GET /v1/sync/config":    {allowed: phones},
+		"GET /v1/sync/totals":    {allowed: phones},
+		"GET /v1/sync/status":    {allowed: phones},
+		"GET /v1/sync/credits":   {allowed: phones},
+		"GET /v1/sync/statement": {allowed: phones, path: "/v1/sync/statement?period=2026-11"},
 		// The bank's routes: a user's session is no signature.
-		"GET /partner/v1/changes":                  {},
-		"GET /partner/v1/summaries":                {},
-		"GET /partner/v1/exports/summaries.ndjson": {},
-		"GET /partner/v1/exports/summaries.csv":    {},
-		"POST /partner/v1/credits":                 {body: `{"credits":[]}`},
-		"GET /partner/v1/reconciliation":           {},
+		"GET /partner/v1/changes":                  {allowed: partner},
+		"GET /partner/v1/summaries":                {allowed: partner, path: "/partner/v1/summaries?business_date=2026-11-26"},
+		"GET /partner/v1/exports/summaries.ndjson": {allowed: partner, path: "/partner/v1/exports/summaries.ndjson?from=2026-11-01&to=2026-11-26"},
+		"GET /partner/v1/exports/summaries.csv":    {allowed: partner, path: "/partner/v1/exports/summaries.csv?from=2026-11-01&to=2026-11-26"},
+		"POST /partner/v1/credits":                 {allowed: partner, body: `{"credits":[{"bank_txn_id":"FT26112600001","bin":"970436","account":"0011001234567","amount":25000,"credited_at":"2026-11-26T02:30:00Z","content":"thanh toan"}]}`},
+		"GET /partner/v1/reconciliation":           {allowed: partner, path: "/partner/v1/reconciliation?date=2026-11-26&bin=970436&account=0011001234567"},
 		"GET /v1/admin/partners":                   {allowed: admin},
 		"POST /v1/admin/partners":                  {allowed: admin, body: `{"name":"Ngân hàng mới","provinces":["24"]}`},
 		"PUT /v1/admin/partners/{id}/webhook":      {allowed: admin, body: `{"url":"https://bank.example/hooks"}`},
@@ -280,14 +320,28 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 			t.Errorf("route %s has no row in the authorization matrix", route)
 		}
 	}
+	// Forty enrollments a second from one address: the matrix, not an attack.
+	rs.enrollByIP = auth.NewLimiter(1_000_000, time.Microsecond, time.Now)
+	users := []string{"admin", "volin", "volout", "official"}
 	for route, row := range matrix {
 		if route == "POST /v1/auth/login" || route == "POST /login" {
 			continue
 		}
+		// Objects are made once per route, and afresh for each principal
+		// allowed to change them; a refused request changes nothing, so the
+		// others share them (a leak would show in that principal's case).
+		var shared *objects
 		for _, who := range principals {
 			t.Run(route+" as "+who, func(t *testing.T) {
-				obj := rs.objects(t, row.pending)
 				method, path, _ := strings.Cut(route, " ")
+				if shared == nil {
+					o := rs.objects(t, row.pending)
+					shared = &o
+				}
+				obj := *shared
+				if contains(row.allowed, who) && method != http.MethodGet {
+					obj = rs.objects(t, row.pending)
+				}
 				if row.path != "" {
 					path = row.path
 				}
@@ -305,7 +359,7 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 				case strings.HasPrefix(path, "/v1/admin/users/{id}"):
 					path = strings.Replace(path, "{id}", rs.users["volpeer"].ID, 1)
 				}
-				tok := rs.token(t, who)
+				tok := rs.credential(t, who, obj)
 				body := strings.ReplaceAll(row.body, "PASSWORD", rs.pw[who])
 				body = strings.ReplaceAll(body, "CODE", obj.code)
 				if tok != "" {
@@ -329,9 +383,16 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 				if tok != "" {
 					hdr = append(hdr, "Authorization", "Bearer "+tok)
 				}
+				if who == "partner" || who == "badsig" {
+					secret := obj.partnerSecret
+					if who == "badsig" {
+						secret = "not the secret"
+					}
+					hdr = append(hdr, signatureHeaders(method, path, obj.partnerKey, secret, []byte(body))...)
+				}
 				res := rs.doNoRedirect(t, method, path, strings.NewReader(body), hdr...)
 				got, _ := io.ReadAll(res.Body)
-				if route == "POST /v1/auth/password" && who != "anonymous" {
+				if route == "POST /v1/auth/password" && rs.users[who] != nil {
 					// Put the password back for the cases after this one.
 					rs.reg.SetPassword(context.Background(), choso.SystemPrincipal("test"), rs.users[who].ID, "", rs.pw[who])
 				}
@@ -341,7 +402,7 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 				if row.page && res.StatusCode == http.StatusSeeOther && (!toLogin || route == "GET /" || route == "POST /logout") {
 					ok = true // a page's success sends the browser on
 				}
-				if row.page && !allowed && who == "anonymous" && method == http.MethodGet && toLogin {
+				if row.page && !allowed && !contains(users, who) && method == http.MethodGet && toLogin {
 					return // sent to sign in: the page's 401
 				}
 				switch {
@@ -349,8 +410,12 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 					t.Fatalf("%s may, got %d: %s", who, res.StatusCode, got)
 				case !allowed && ok:
 					t.Fatalf("%s may not, got %d: %s", who, res.StatusCode, got)
-				case !allowed && who == "anonymous" && res.StatusCode != http.StatusUnauthorized:
-					t.Fatalf("anonymous got %d, want 401", res.StatusCode)
+				case !allowed && who == "revoked" && strings.HasPrefix(path, "/v1/sync/"):
+					if res.StatusCode != http.StatusForbidden || !strings.Contains(string(got), choso.EDeviceRevoked) {
+						t.Fatalf("a revoked phone got %d %s, want 403 device_revoked", res.StatusCode, got)
+					}
+				case !allowed && !contains(users, who) && res.StatusCode != http.StatusUnauthorized:
+					t.Fatalf("%s got %d, want 401: %s", who, res.StatusCode, got)
 				case !allowed && who == "volout" && row.scoped && res.StatusCode != http.StatusNotFound:
 					t.Fatalf("volout on a foreign object got %d, want 404 (no existence leak)", res.StatusCode)
 				}
@@ -363,6 +428,51 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// credential returns the bearer token who calls with: a session for a
+// user, a device token for a phone, a session past its idle timeout for
+// "expired", and nothing for the others.
+func (rs *registryServer) credential(t *testing.T, who string, obj objects) string {
+	t.Helper()
+	switch who {
+	case "deviceA":
+		return obj.deviceA
+	case "deviceB":
+		return obj.deviceB
+	case "revoked":
+		return obj.revoked
+	case "expired":
+		tok := rs.token(t, "volin")
+		err := rs.reg.Store.Update(context.Background(), func(tx choso.Tx) error {
+			s, err := tx.FindSession(choso.HashToken(tok))
+			if err != nil {
+				return err
+			}
+			s.LastSeenAt = time.Now().Add(-choso.SessionIdleTimeout - time.Minute)
+			return tx.PutSession(s)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	case "admin", "volin", "volout", "official":
+		return rs.token(t, who)
+	}
+	return ""
+}
+
+// signatureHeaders signs a partner request (docs/partner-signing.md).
+func signatureHeaders(method, target, keyID, secret string, body []byte) []string {
+	path, query, _ := strings.Cut(target, "?")
+	ts := time.Now().Unix()
+	n := nonce()
+	return []string{
+		partnerauth.HeaderKey, keyID,
+		partnerauth.HeaderTimestamp, strconv.FormatInt(ts, 10),
+		partnerauth.HeaderNonce, n,
+		partnerauth.HeaderSignature, partnerauth.Sign([]byte(secret), method, path, query, ts, n, body),
 	}
 }
 
