@@ -25,6 +25,7 @@ import (
 type e2ePhone struct {
 	token   string
 	stallID string
+	account string // the stall's payout account
 	mu      sync.Mutex
 	events  []chosync.Event // every event ever recorded, by seq-1
 	amounts []int64
@@ -162,7 +163,7 @@ func (s *e2eServer) setupPhones(n int, adminPassword string) []*e2ePhone {
 		var st struct{ ID string }
 		code := s.call("POST", "/v1/markets/"+m.ID+"/stalls", login.Token, map[string]any{
 			"code": fmt.Sprintf("A-%d", i+1), "name": "Quầy " + strconv.Itoa(i+1), "vendor_name": "Nguyễn Văn An", "vendor_phone": "0912345678",
-			"payout": map[string]string{"bin": "970436", "account": "0011001234567", "holder_name": "NGUYEN VAN AN"}, "consent_given": true}, &st)
+			"payout": map[string]string{"bin": "970436", "account": fmt.Sprintf("00110012345%02d", i), "holder_name": "NGUYEN VAN AN"}, "consent_given": true}, &st)
 		if code != 201 {
 			s.t.Fatalf("stall: %d", code)
 		}
@@ -174,7 +175,7 @@ func (s *e2eServer) setupPhones(n int, adminPassword string) []*e2ePhone {
 		if code := s.call("POST", "/v1/devices/enroll", "", map[string]string{"code": enr.Code}, &dev); code != 201 {
 			s.t.Fatalf("enroll: %d", code)
 		}
-		phones = append(phones, &e2ePhone{token: dev.Token, stallID: dev.StallID})
+		phones = append(phones, &e2ePhone{token: dev.Token, stallID: dev.StallID, account: fmt.Sprintf("00110012345%02d", i)})
 	}
 	return phones
 }
