@@ -9,6 +9,8 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -318,4 +320,105 @@ func newJSONRequest(method, url, token string, body any) (*http.Request, error) 
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	return req, nil
+}
+
+// TestHotBackupUnderLoad streams GET /v1/admin/backup while phones push,
+// then restores the copy: a server starts on it, choso check is clean, and
+// it holds every sale acknowledged before the backup began. The push
+// latency during the backup goes to the log (-v) for BENCHMARKS.md.
+func TestHotBackupUnderLoad(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data)
+	admin := s.proc.waitLog(t, "admin created")["password"].(string)
+	phones := s.setupPhones(8, admin)
+	for _, p := range phones {
+		p.record(2000)
+	}
+	drain(t, s.base, phones)
+	before := checkTotals(t, s, phones)
+	var login struct{ Token string }
+	if code := s.call("POST", "/v1/auth/login", "", map[string]string{"username": "admin", "password": admin}, &login); code != 200 {
+		t.Fatalf("login: %d", code)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var lat []time.Duration
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, p := range phones {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				p.record(20)
+				start := time.Now()
+				if ok, _ := p.pushOnce(client, s.base); ok {
+					mu.Lock()
+					lat = append(lat, time.Since(start))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	f, err := os.Create(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := newJSONRequest("GET", s.base+"/v1/admin/backup", login.Token, nil)
+	start := time.Now()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(f, res.Body)
+	res.Body.Close()
+	f.Close()
+	took := time.Since(start)
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("backup: %d, %v", res.StatusCode, err)
+	}
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		t.Fatal("no push went through during the backup")
+	}
+	t.Logf("hot backup of %d bytes in %v while 8 phones pushed: %d pushes, p50 %v, p99 %v, max %v",
+		n, took.Round(time.Millisecond), len(lat), lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
+	drain(t, s.base, phones)
+	s.proc.cmd.Process.Signal(syscall.SIGTERM)
+	s.proc.cmd.Wait()
+
+	// Restore: the copy checks clean and a server serves it.
+	if out, _, code := runCLI(t, "check", "--store", "bolt:"+backup); code != 0 {
+		t.Fatalf("check of the backup: %s", out)
+	}
+	restored := t.TempDir()
+	if err := os.Rename(backup, filepath.Join(restored, "choso.db")); err != nil {
+		t.Fatal(err)
+	}
+	r := startServer(t, restored)
+	var total int64
+	for _, p := range phones {
+		var tot struct {
+			Days []struct {
+				ByMethod map[string]struct{ Count int64 } `json:"by_method"`
+			}
+		}
+		if code := r.call("GET", "/v1/sync/totals?days=2", p.token, nil, &tot); code != 200 {
+			t.Fatalf("totals on the restored store: %d", code)
+		}
+		for _, d := range tot.Days {
+			for _, m := range d.ByMethod {
+				total += m.Count
+			}
+		}
+	}
+	if total < before {
+		t.Errorf("the restored store has %d sales, fewer than the %d acknowledged before the backup", total, before)
+	}
+	r.proc.cmd.Process.Signal(syscall.SIGTERM)
+	r.proc.cmd.Wait()
 }
