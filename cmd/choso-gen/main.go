@@ -145,7 +145,7 @@ func registry(ctx context.Context, db *bolt.DB, c config) ([]*choso.Device, erro
 		err := db.Update(ctx, func(tx choso.Tx) error {
 			for i := lo; i < min(lo+5000, c.stalls); i++ {
 				m := i / c.perMarket
-				st := &choso.Stall{ID: fmt.Sprintf("stl_gen%07d", i), MarketID: marketID(m), CommuneCode: fmt.Sprintf("9%04d", m%communes), ProvinceCode: "24",
+				st := &choso.Stall{ID: genID("stl_", i), MarketID: marketID(m), CommuneCode: fmt.Sprintf("9%04d", m%communes), ProvinceCode: "24",
 					Code: fmt.Sprintf("S-%04d", i%c.perMarket), Name: fmt.Sprintf("Quầy %d", i), Category: "Rau củ",
 					Vendor: choso.Vendor{Name: "Nguyễn Văn An", Phone: fmt.Sprintf("+8491%07d", i)},
 					Payout: choso.PayoutAccount{BIN: "970436", Account: fmt.Sprintf("10%011d", i), Service: choso.ServiceAccount, Holder: "NGUYEN VAN AN"},
@@ -154,7 +154,7 @@ func registry(ctx context.Context, db *bolt.DB, c config) ([]*choso.Device, erro
 				if err := tx.CreateStall(st); err != nil {
 					return err
 				}
-				d := &choso.Device{ID: fmt.Sprintf("dev_gen%07d", i), StallID: st.ID, Status: choso.DeviceActive,
+				d := &choso.Device{ID: genID("dev_", i), StallID: st.ID, Status: choso.DeviceActive,
 					TokenHash: choso.HashToken(fmt.Sprintf("gen-token-%d", i)), TokenIssuedAt: now, EnrolledAt: now, EnrolledBy: "gen"}
 				if err := tx.CreateDevice(d); err != nil {
 					return err
@@ -170,7 +170,11 @@ func registry(ctx context.Context, db *bolt.DB, c config) ([]*choso.Device, erro
 	return devices, nil
 }
 
-func marketID(m int) string { return fmt.Sprintf("mkt_gen%05d", m) }
+func marketID(m int) string { return genID("mkt_", m) }
+
+// genID is a well-formed ID (choso.ValidID) numbered n: the routes refuse
+// malformed ones.
+func genID(prefix string, n int) string { return fmt.Sprintf("%s%026d", prefix, n) }
 
 // sales pushes a year of sales, day by day: each stall sells on the days d
 // with (d+stall) % every == 0, perDay sales a day, until events are spent.
