@@ -8,11 +8,11 @@ import (
 	"testing"
 )
 
-var updateRoutes = flag.Bool("update-routes", false, "rewrite testdata/routes.txt from the router")
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 // TestRouteInventory holds the router to a committed list (OWASP API9):
 // a route added or removed shows up in review as a change to
-// testdata/routes.txt. Rewrite it with go test ./server -run RouteInventory -update-routes.
+// testdata/routes.txt. Rewrite it with go test ./server -run RouteInventory -update.
 func TestRouteInventory(t *testing.T) {
 	var routes []string
 	for r := range routerRoutes(New(Config{})) {
@@ -22,17 +22,17 @@ func TestRouteInventory(t *testing.T) {
 		}
 	}
 	slices.Sort(routes)
-	got := "# Every route the server answers, as METHOD /path. Generated: go test ./server -run RouteInventory -update-routes\n" +
+	got := "# Every route the server answers, as METHOD /path. Generated: go test ./server -run RouteInventory -update\n" +
 		strings.Join(routes, "\n") + "\n"
 	const file = "testdata/routes.txt"
-	if *updateRoutes {
+	if *update {
 		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	want, err := os.ReadFile(file)
 	if err != nil {
-		t.Fatalf("%v (create it with -update-routes)", err)
+		t.Fatalf("%v (create it with -update)", err)
 	}
 	if string(want) != got {
 		wantSet := map[string]bool{}
@@ -51,7 +51,7 @@ func TestRouteInventory(t *testing.T) {
 			}
 		}
 		if !t.Failed() {
-			t.Errorf("%s differs from the router (header?); rewrite it with -update-routes", file)
+			t.Errorf("%s differs from the router (header?); rewrite it with -update", file)
 		}
 	}
 }
