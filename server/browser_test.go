@@ -669,3 +669,35 @@ func TestBrowser_EveryPageFitsAPhone(t *testing.T) {
 	b.open("/stalls/" + obj.stall + "/edit")
 	b.shot("stall-edit-pending-payout")
 }
+
+// The market list filters by province and commune, inside the scope.
+func TestPages_MarketListFilters(t *testing.T) {
+	rs := newRegistryServer(t)
+	rs.objects(t, false) // Chợ Thương in 07210 (Bắc Ninh), Chợ Đồng Xuân in 00004 (Hà Nội)
+	get := func(who, query string) string {
+		res := rs.doNoRedirect(t, "GET", "/markets"+query, nil, "Cookie", sessionCookie+"="+rs.token(t, who))
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s /markets%s: %d", who, query, res.StatusCode)
+		}
+		return string(b)
+	}
+	for _, c := range []struct {
+		who, query     string
+		want, dontWant string
+	}{
+		{"admin", "?province=01", "Chợ Đồng Xuân", "Chợ Thương"},
+		{"admin", "?province=24&commune=07210", "Chợ Thương", "Chợ Đồng Xuân"},
+		{"volin", "", "Chợ Thương", "Chợ Đồng Xuân"},
+		{"volin", "?commune=00004", "Chưa có chợ nào.", "Chợ Đồng Xuân"},
+		{"official", "?q=thuong", "Chợ Thương", "Chợ Đồng Xuân"},
+	} {
+		page := get(c.who, c.query)
+		if !strings.Contains(page, c.want) || strings.Contains(page, c.dontWant) {
+			t.Errorf("%s /markets%s: want %q and not %q", c.who, c.query, c.want, c.dontWant)
+		}
+	}
+	if page := get("volin", ""); !strings.Contains(page, `<option value="07210"`) || strings.Contains(page, `value="00004"`) {
+		t.Error("the volunteer's commune filter should offer their commune only")
+	}
+}

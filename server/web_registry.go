@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -50,22 +51,40 @@ func (s *Server) communeChoices(ctx context.Context, p *choso.Principal, provinc
 }
 
 type marketsView struct {
-	Query    string
-	Markets  []*choso.Market
-	Next     string
-	CanWrite bool
+	Query     string
+	Province  string
+	Commune   string
+	Provinces []*choso.Region // an admin's filter
+	Communes  []*choso.Region // the communes to filter by
+	Markets   []*choso.Market
+	Next      string
+	CanWrite  bool
 }
 
+// handleMarketsPage lists the markets in scope, searched by name and
+// filtered by province and commune.
 func (s *Server) handleMarketsPage(c echo.Context) error {
 	p := s.newPage(c, "Chợ", "markets")
-	q := c.QueryParam("q")
-	page, err := s.registry.ListMarkets(c.Request().Context(), p.User, choso.MarketFilter{Query: q, After: c.QueryParam("after"), Limit: 50})
+	ctx := c.Request().Context()
+	v := marketsView{Query: c.QueryParam("q"), Province: c.QueryParam("province"), Commune: c.QueryParam("commune"), CanWrite: p.User.CanWrite()}
+	var err error
+	if v.Provinces, v.Communes, err = s.communeChoices(ctx, p.User, v.Province); err != nil {
+		return err
+	}
+	f := choso.MarketFilter{Query: v.Query, After: c.QueryParam("after"), Limit: 50}
+	switch {
+	case v.Commune != "":
+		f.Communes = []string{v.Commune}
+	case v.Province != "":
+		f.Provinces = []string{v.Province}
+	}
+	page, err := s.registry.ListMarkets(ctx, p.User, f)
 	if err != nil {
 		return err
 	}
-	v := marketsView{Query: q, Markets: page.Data, CanWrite: p.User.CanWrite()}
+	v.Markets = page.Data
 	if page.HasMore {
-		v.Next = "/markets?q=" + urlQuery(q) + "&after=" + urlQuery(page.NextCursor)
+		v.Next = "/markets?" + url.Values{"q": {v.Query}, "province": {v.Province}, "commune": {v.Commune}, "after": {page.NextCursor}}.Encode()
 	}
 	p.Data = v
 	return s.render(c, http.StatusOK, "markets", p)
