@@ -2,6 +2,7 @@ package choso_test
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -90,4 +91,86 @@ func TestDockerfile_StaticNonRoot(t *testing.T) {
 	if strings.Count(df, "\nFROM ") < 1 || !strings.HasPrefix(strings.TrimSpace(df[strings.Index(df, "FROM"):]), "FROM golang") {
 		t.Error("Dockerfile is not a multi-stage build from a Go image")
 	}
+}
+
+// The PostgreSQL deployment: a database with a health check and a named
+// volume, two choso nodes on it that share the master key and wait for the
+// database, and nginx in front of both.
+func TestDockerComposePostgres_DatabaseTwoNodesAndABalancer(t *testing.T) {
+	raw, err := os.ReadFile("docker-compose.postgres.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type service struct {
+		Image     string            `yaml:"image"`
+		Env       map[string]string `yaml:"environment"`
+		Volumes   []string          `yaml:"volumes"`
+		DependsOn map[string]struct {
+			Condition string `yaml:"condition"`
+		} `yaml:"depends_on"`
+		Health struct {
+			Test []string `yaml:"test"`
+		} `yaml:"healthcheck"`
+		StopGrace string `yaml:"stop_grace_period"`
+	}
+	var doc struct {
+		Services map[string]service `yaml:"services"`
+		Volumes  map[string]any     `yaml:"volumes"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("docker-compose.postgres.yml: %v", err)
+	}
+	pg, ok := doc.Services["postgres"]
+	if !ok || !strings.HasPrefix(pg.Image, "postgres:") || len(pg.Health.Test) == 0 {
+		t.Fatalf("postgres service: %+v", pg)
+	}
+	if len(pg.Volumes) == 0 {
+		t.Fatal("postgres has no volume")
+	}
+	if name, _, _ := strings.Cut(pg.Volumes[0], ":"); !hasKey(doc.Volumes, name) {
+		t.Errorf("postgres volume %q is not a named volume", name)
+	}
+	var nodes []string
+	for name, svc := range doc.Services {
+		if !strings.HasPrefix(svc.Env["CHOSO_STORE"], "postgres://") {
+			continue
+		}
+		nodes = append(nodes, name)
+		if svc.Env["CHOSO_MASTER_KEY"] == "" {
+			t.Errorf("%s: no CHOSO_MASTER_KEY: nodes must share it (sealed secrets, cursors, form tokens)", name)
+		}
+		if svc.DependsOn["postgres"].Condition != "service_healthy" {
+			t.Errorf("%s does not wait for a healthy database", name)
+		}
+		if len(svc.Health.Test) == 0 || svc.StopGrace == "" {
+			t.Errorf("%s: health check %v, stop grace %q", name, svc.Health.Test, svc.StopGrace)
+		}
+	}
+	if len(nodes) < 2 {
+		t.Fatalf("choso nodes on PostgreSQL: %v, want at least two", nodes)
+	}
+	lb, ok := doc.Services["lb"]
+	if !ok || !strings.HasPrefix(lb.Image, "nginx:") {
+		t.Fatalf("no nginx balancer: %+v", lb)
+	}
+	conf, err := os.ReadFile("deploy/nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if !strings.Contains(string(conf), "server "+n+":8080") {
+			t.Errorf("deploy/nginx.conf does not balance to %s", n)
+		}
+		if _, ok := lb.DependsOn[n]; !ok {
+			t.Errorf("the balancer does not wait for %s", n)
+		}
+	}
+	if regexp.MustCompile(`proxy_next_upstream[^;]*non_idempotent`).Match(conf) {
+		t.Error("nginx must not retry non-idempotent requests on another node")
+	}
+}
+
+func hasKey(m map[string]any, k string) bool {
+	_, ok := m[k]
+	return ok
 }
