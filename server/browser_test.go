@@ -298,9 +298,11 @@ func TestBrowser_SignInCreateMarketAndStallSeeItsQRAndPrint(t *testing.T) {
 	if n := b.eval(`document.querySelectorAll('article.card svg').length`); n != "1" {
 		t.Errorf("the card carries %s QR codes", n)
 	}
+	b.fitsPhone("the card")
 	b.shot("card")
 	b.open(strings.TrimPrefix(marketURL, rs.URL))
 	b.do(chromedp.Click(chromedp.CSS(`a[href$="/cards"]`)), chromedp.WaitVisible(chromedp.CSS(".page article.card")))
+	b.fitsPhone("the market sheet")
 	b.shot("market-sheet")
 }
 
