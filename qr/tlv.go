@@ -98,34 +98,38 @@ func AppendTLV(dst []byte, id string, value string) []byte {
 // takes at least four bytes), and counting characters is a separate loop, so
 // the byte-counting loop makes no calls and keeps everything in registers.
 func parseRun(tree []Element, payload string, start, end, parent int, byChars bool) ([]Element, int) {
-	tree = slices.Grow(tree, (end-start)/4)
+	if cap(tree)-len(tree) < (end-start)/4 {
+		tree = slices.Grow(tree, (end-start)/4)
+	}
 	if byChars {
 		return parseRunChars(tree, payload, start, end, parent)
 	}
 	p := payload[:end]
+	n := len(tree)
+	t := tree[:cap(tree)]
 	i := start
 	for i < len(p) {
-		if len(p)-i < 4 {
-			return tree, i
+		if len(p)-i < 4 || n >= len(t) {
+			return t[:n], i
 		}
 		h := p[i : i+4]
 		// Unsigned wrap-around makes each test one comparison.
 		i0, i1, l0, l1 := h[0]-'0', h[1]-'0', h[2]-'0', h[3]-'0'
 		if i0 > 9 || i1 > 9 || l0 > 9 || l1 > 9 {
-			return tree, i
+			return t[:n], i
 		}
 		ve := i + 4 + int(l0)*10 + int(l1)
 		if ve > len(p) {
-			return tree, i
+			return t[:n], i
 		}
 		// Filling in place is markedly faster than appending a composite
 		// literal; the capacity is there.
-		tree = tree[:len(tree)+1]
-		el := &tree[len(tree)-1]
+		el := &t[n]
 		el.ID, el.Value, el.Parent, el.Offset, el.kids = h[:2], p[i+4:ve], parent, i, span{}
+		n++
 		i = ve
 	}
-	return tree, -1
+	return t[:n], -1
 }
 
 // parseRunChars is parseRun counting lengths in characters; tree has room.
