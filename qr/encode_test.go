@@ -230,8 +230,12 @@ func TestCRC16_AgreesWithTheBitwiseDefinitionAtEveryLength(t *testing.T) {
 	var b []byte
 	for n := 0; n < 300; n++ {
 		s := string(b)
-		if got, want := CRC16(s), crc16Slow(s); got != want {
+		want := crc16Slow(s)
+		if got := CRC16(s); got != want {
 			t.Fatalf("length %d: got %04X, want %04X", n, got, want)
+		}
+		if got := crc16Bytes(b); got != want {
+			t.Fatalf("length %d, from bytes: got %04X, want %04X", n, got, want)
 		}
 		b = append(b, byte(n*131+7))
 	}
