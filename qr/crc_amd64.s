@@ -2,57 +2,104 @@
 
 #include "textflag.h"
 
-// CRC-16/CCITT-FALSE folding with carry-less multiplication; crc_clmul.go
-// explains the method and holds the constants.
+// CRC-16/CCITT-FALSE by folding with carry-less multiplication;
+// crc_clmul.go explains the method and builds the constants in K.
 
-// FOLD folds the CX 16-byte blocks at SI into X0, given the constants at DX.
-// Each block is byte-reversed so that the register reads as a polynomial
-// with the payload's first bit as its highest coefficient.
+// FOLD leaves in AX the CRC of the CX (at least two) 16-byte blocks at SI,
+// given K at DX. Each block is byte-reversed, so that the register reads as
+// a polynomial with the payload's first bit as its highest coefficient. Two
+// accumulators, A (X0, the even blocks) and C (X3, the odd ones), each
+// folded over two blocks at a time, halve the chain of dependent
+// multiplications; A then absorbs C and any last block.
 #define FOLD \
 	MOVOU	0(DX), X7 \
 	MOVOU	16(DX), X6 \
-	MOVOU	32(DX), X0 \
+	MOVOU	32(DX), X5 \
+	MOVOU	48(DX), X0 \
 	MOVOU	(SI), X1 \
 	PSHUFB	X7, X1 \
 	PXOR	X1, X0 \
-	ADDQ	$16, SI \
-	DECQ	CX \
-	JZ	done \
-loop: \
+	MOVOU	16(SI), X3 \
+	PSHUFB	X7, X3 \
+	ADDQ	$32, SI \
+	SUBQ	$2, CX \
+loop2: \
+	CMPQ	CX, $2 \
+	JB	last \
 	MOVOU	(SI), X1 \
 	PSHUFB	X7, X1 \
-	MOVO	X0, X2 \
+	MOVOU	16(SI), X2 \
+	PSHUFB	X7, X2 \
+	MOVO	X0, X4 \
+	PCLMULQDQ	$0x00, X5, X0 \
+	PCLMULQDQ	$0x11, X5, X4 \
+	PXOR	X4, X0 \
+	PXOR	X1, X0 \
+	MOVO	X3, X4 \
+	PCLMULQDQ	$0x00, X5, X3 \
+	PCLMULQDQ	$0x11, X5, X4 \
+	PXOR	X4, X3 \
+	PXOR	X2, X3 \
+	ADDQ	$32, SI \
+	SUBQ	$2, CX \
+	JMP	loop2 \
+last: \
+	MOVO	X0, X4 \
 	PCLMULQDQ	$0x00, X6, X0 \
-	PCLMULQDQ	$0x11, X6, X2 \
-	PXOR	X2, X0 \
+	PCLMULQDQ	$0x11, X6, X4 \
+	PXOR	X4, X0 \
+	PXOR	X3, X0 \
+	TESTQ	CX, CX \
+	JZ	reduce \
+	MOVOU	(SI), X1 \
+	PSHUFB	X7, X1 \
+	MOVO	X0, X4 \
+	PCLMULQDQ	$0x00, X6, X0 \
+	PCLMULQDQ	$0x11, X6, X4 \
+	PXOR	X4, X0 \
 	PXOR	X1, X0 \
-	ADDQ	$16, SI \
-	DECQ	CX \
-	JNZ	loop \
-done:
+reduce: \
+	MOVOU	64(DX), X5 \
+	MOVQ	X0, X1 \
+	PSLLDQ	$2, X1 \
+	PCLMULQDQ	$0x01, X5, X0 \
+	PXOR	X1, X0 \
+	MOVQ	X0, X1 \
+	PCLMULQDQ	$0x11, X5, X0 \
+	PXOR	X1, X0 \
+	MOVOU	80(DX), X5 \
+	MOVO	X0, X1 \
+	PSRLQ	$16, X1 \
+	PCLMULQDQ	$0x00, X5, X1 \
+	PSRLDQ	$6, X1 \
+	PCLMULQDQ	$0x10, X5, X1 \
+	PXOR	X1, X0 \
+	MOVQ	X0, AX
 
-// func crcFoldString(s string, k *[6]uint64) (hi, lo uint64)
-TEXT ·crcFoldString(SB), NOSPLIT, $0-40
+// The reduction, from A (128 bits, congruent to the message) to the CRC,
+// A·x¹⁶ mod P: A_hi·(x⁸⁰ mod P) + A_lo·x¹⁶ gives V of under 80 bits;
+// V_hi·(x⁶⁴ mod P) + V_lo gives W of 64; Barrett reduction, with
+// μ = ⌊x⁶⁴/P⌋ and q = ⌊⌊W/x¹⁶⌋·μ/x⁴⁸⌋ = ⌊W/P⌋, leaves W + q·P, whose low
+// 16 bits are the CRC.
+
+// func crcFoldString(s string, k *[12]uint64) uint16
+TEXT ·crcFoldString(SB), NOSPLIT, $0-26
 	MOVQ	s_base+0(FP), SI
 	MOVQ	s_len+8(FP), CX
 	MOVQ	k+16(FP), DX
 	SHRQ	$4, CX
 	FOLD
-	MOVQ	X0, lo+32(FP)
-	PSRLDQ	$8, X0
-	MOVQ	X0, hi+24(FP)
+	MOVW	AX, ret+24(FP)
 	RET
 
-// func crcFoldBytes(b []byte, k *[6]uint64) (hi, lo uint64)
-TEXT ·crcFoldBytes(SB), NOSPLIT, $0-48
+// func crcFoldBytes(b []byte, k *[12]uint64) uint16
+TEXT ·crcFoldBytes(SB), NOSPLIT, $0-34
 	MOVQ	b_base+0(FP), SI
 	MOVQ	b_len+8(FP), CX
 	MOVQ	k+24(FP), DX
 	SHRQ	$4, CX
 	FOLD
-	MOVQ	X0, lo+40(FP)
-	PSRLDQ	$8, X0
-	MOVQ	X0, hi+32(FP)
+	MOVW	AX, ret+32(FP)
 	RET
 
 // func cpuHasCLMUL() bool

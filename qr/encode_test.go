@@ -2,6 +2,7 @@ package qr
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -238,6 +239,23 @@ func TestCRC16_AgreesWithTheBitwiseDefinitionAtEveryLength(t *testing.T) {
 			t.Fatalf("length %d, from bytes: got %04X, want %04X", n, got, want)
 		}
 		b = append(b, byte(n*131+7))
+	}
+}
+
+// TestCRC16_AgreesWithTheTablesOnLongRandomInput checks the folding path of
+// crc_clmul.go, where there is one, against the tables alone, up to the
+// longest payload Decode reads.
+func TestCRC16_AgreesWithTheTablesOnLongRandomInput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 16))
+	b := make([]byte, MaxPayloadLen)
+	for range 2000 {
+		n := rng.IntN(len(b) + 1)
+		for i := range b[:n] {
+			b[i] = byte(rng.Uint32())
+		}
+		if got, want := CRC16(string(b[:n])), crcUpdate(crcInit, b[:n]); got != want {
+			t.Fatalf("length %d: got %04X, want %04X", n, got, want)
+		}
 	}
 }
 
