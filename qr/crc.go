@@ -48,13 +48,6 @@ func crc16Bytes(b []byte) uint16 {
 	return crcBytes(b)
 }
 
-// crcASCII is CRC16 that also reports whether every byte is ASCII: the
-// decoder needs both. Two passes are cheaper than one here: the ASCII test
-// reads eight bytes at a time, which the CRC's byte lookups cannot share.
-func crcASCII(s string) (uint16, bool) {
-	return crcString(s), isASCII(s)
-}
-
 // crcTablesPtr is where crcUpdate finds the tables. Reaching them through a
 // variable keeps their address in a register, so each lookup is one
 // instruction, table offset included; through the array itself the compiler

@@ -6,7 +6,8 @@
 // crc_clmul.go explains the method and builds the constants in K.
 
 // FOLD leaves in AX the CRC of the CX (at least two) 16-byte blocks at SI,
-// given K at DX. Each block is byte-reversed, so that the register reads as
+// given K at DX, and in BX a mask of the bytes positions where some block
+// has a byte of 0x80 or more (not ASCII): the blocks are loaded anyway. Each block is byte-reversed, so that the register reads as
 // a polynomial with the payload's first bit as its highest coefficient. Two
 // accumulators, A (X0, the even blocks) and C (X3, the odd ones), each
 // folded over two blocks at a time, halve the chain of dependent
@@ -17,9 +18,11 @@
 	MOVOU	32(DX), X5 \
 	MOVOU	48(DX), X0 \
 	MOVOU	(SI), X1 \
+	MOVOU	16(SI), X3 \
+	MOVO	X1, X8 \
+	POR	X3, X8 \
 	PSHUFB	X7, X1 \
 	PXOR	X1, X0 \
-	MOVOU	16(SI), X3 \
 	PSHUFB	X7, X3 \
 	ADDQ	$32, SI \
 	SUBQ	$2, CX \
@@ -27,8 +30,10 @@ loop2: \
 	CMPQ	CX, $2 \
 	JB	last \
 	MOVOU	(SI), X1 \
-	PSHUFB	X7, X1 \
 	MOVOU	16(SI), X2 \
+	POR	X1, X8 \
+	POR	X2, X8 \
+	PSHUFB	X7, X1 \
 	PSHUFB	X7, X2 \
 	MOVO	X0, X4 \
 	PCLMULQDQ	$0x00, X5, X0 \
@@ -52,6 +57,7 @@ last: \
 	TESTQ	CX, CX \
 	JZ	reduce \
 	MOVOU	(SI), X1 \
+	POR	X1, X8 \
 	PSHUFB	X7, X1 \
 	MOVO	X0, X4 \
 	PCLMULQDQ	$0x00, X6, X0 \
@@ -74,7 +80,8 @@ reduce: \
 	PSRLDQ	$6, X1 \
 	PCLMULQDQ	$0x10, X5, X1 \
 	PXOR	X1, X0 \
-	MOVQ	X0, AX
+	MOVQ	X0, AX \
+	PMOVMSKB	X8, BX
 
 // The reduction, from A (128 bits, congruent to the message) to the CRC,
 // A·x¹⁶ mod P: A_hi·(x⁸⁰ mod P) + A_lo·x¹⁶ gives V of under 80 bits;
@@ -82,14 +89,15 @@ reduce: \
 // μ = ⌊x⁶⁴/P⌋ and q = ⌊⌊W/x¹⁶⌋·μ/x⁴⁸⌋ = ⌊W/P⌋, leaves W + q·P, whose low
 // 16 bits are the CRC.
 
-// func crcFoldString(s string, k *[12]uint64) uint16
-TEXT ·crcFoldString(SB), NOSPLIT, $0-26
+// func crcFoldString(s string, k *[12]uint64) (crc uint16, high uint16)
+TEXT ·crcFoldString(SB), NOSPLIT, $0-28
 	MOVQ	s_base+0(FP), SI
 	MOVQ	s_len+8(FP), CX
 	MOVQ	k+16(FP), DX
 	SHRQ	$4, CX
 	FOLD
-	MOVW	AX, ret+24(FP)
+	MOVW	AX, crc+24(FP)
+	MOVW	BX, high+26(FP)
 	RET
 
 // func crcFoldBytes(b []byte, k *[12]uint64) uint16

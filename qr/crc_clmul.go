@@ -66,8 +66,12 @@ func crcBarrettMu() uint64 {
 // start, and below that the tables are as fast.
 const crcFoldMin = 32
 
+// crcFoldString returns the CRC of the whole 16-byte blocks of s (at least
+// two), and in high a bit for each position in a block where some block
+// has a byte that is not ASCII.
+//
 //go:noescape
-func crcFoldString(s string, k *[12]uint64) uint16
+func crcFoldString(s string, k *[12]uint64) (crc uint16, high uint16)
 
 //go:noescape
 func crcFoldBytes(b []byte, k *[12]uint64) uint16
@@ -76,10 +80,24 @@ func cpuHasCLMUL() bool
 
 // crcString is CRC16 of s.
 func crcString(s string) uint16 {
+	c, _ := crcASCII(s)
+	return c
+}
+
+// crcASCII is CRC16 that also reports whether every byte is ASCII: the
+// decoder needs both, and the folding loads every block anyway.
+func crcASCII(s string) (uint16, bool) {
 	if !useCLMUL || len(s) < crcFoldMin {
-		return crcUpdate(crcInit, s)
+		return crcUpdate(crcInit, s), isASCII(s)
 	}
-	return crcTail(crcFoldString(s, &crcFoldK), s[len(s)&^15:])
+	c, high := crcFoldString(s, &crcFoldK)
+	t := &crcTablesPtr[0]
+	var or byte
+	for i := len(s) &^ 15; i < len(s); i++ {
+		c = c<<8 ^ t[byte(c>>8)^s[i]]
+		or |= s[i]
+	}
+	return c, high == 0 && or < 0x80
 }
 
 // crcBytes is CRC16 of b.

@@ -259,6 +259,28 @@ func TestCRC16_AgreesWithTheTablesOnLongRandomInput(t *testing.T) {
 	}
 }
 
+// TestCRCASCII_FindsTheOneByteThatIsNotASCII: the decoder learns whether a
+// payload is ASCII from the same pass as the CRC, so a byte of 0x80 or more
+// must be seen wherever it is, in the folded blocks or in the tail.
+func TestCRCASCII_FindsTheOneByteThatIsNotASCII(t *testing.T) {
+	for n := 0; n < 100; n++ {
+		b := []byte(strings.Repeat("0123456789ABCDEF", 7)[:n])
+		for at := -1; at < n; at++ {
+			if at >= 0 {
+				b[at] = 0xC3
+			}
+			s := string(b)
+			c, ascii := crcASCII(s)
+			if c != crc16Slow(s) || ascii != (at < 0) {
+				t.Fatalf("length %d, non-ASCII at %d: got %04X %v, want %04X %v", n, at, c, ascii, crc16Slow(s), at < 0)
+			}
+			if at >= 0 {
+				b[at] = '7'
+			}
+		}
+	}
+}
+
 // crc16Slow is the bit-at-a-time definition the tables are checked against.
 func crc16Slow(s string) uint16 {
 	c := uint16(crcInit)

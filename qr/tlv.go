@@ -104,32 +104,47 @@ func parseRun(tree []Element, payload string, start, end, parent int, byChars bo
 	if byChars {
 		return parseRunChars(tree, payload, start, end, parent)
 	}
-	p := payload[:end]
+	// q is what is left of the run, at offset off of the payload;
+	// slicing it rather than indexing the payload spares bounds checks.
+	q := payload[start:end]
+	off := start
 	n := len(tree)
 	t := tree[:cap(tree)]
-	i := start
-	for i < len(p) {
-		if len(p)-i < 4 || n >= len(t) {
-			return t[:n], i
+	for len(q) > 0 {
+		if len(q) < 4 || n >= len(t) {
+			return t[:n], off
 		}
-		h := p[i : i+4]
-		// Unsigned wrap-around makes each test one comparison.
-		i0, i1, l0, l1 := h[0]-'0', h[1]-'0', h[2]-'0', h[3]-'0'
-		if i0 > 9 || i1 > 9 || l0 > 9 || l1 > 9 {
-			return t[:n], i
+		x, ok := tlvHeader(q[:4])
+		if !ok {
+			return t[:n], off
 		}
-		ve := i + 4 + int(l0)*10 + int(l1)
-		if ve > len(p) {
-			return t[:n], i
+		ve := 4 + int(x>>16&0xF)*10 + int(x>>24)
+		if ve > len(q) {
+			return t[:n], off
 		}
 		// Filling in place is markedly faster than appending a composite
 		// literal; the capacity is there.
 		el := &t[n]
-		el.ID, el.Value, el.Parent, el.Offset, el.kids = h[:2], p[i+4:ve], parent, i, span{}
+		el.ID, el.Value, el.Parent, el.Offset, el.kids = q[:2], q[4:ve], parent, off, span{}
 		n++
-		i = ve
+		q = q[ve:]
+		off += ve
 	}
 	return t[:n], -1
+}
+
+// tlvHeader reads a data object's four header characters, two for the ID
+// and two for the length, as one little-endian word and reports whether they
+// are all decimal digits. It returns the word less '0' in each byte, so
+// byte k holds the value of digit k. Four digits checked in one word cost
+// less than four compares: a byte is a digit when its high nibble is 3 and
+// adding 6 leaves it 3 (no carry into the next byte can matter, since a
+// byte that carries has a high nibble of F).
+func tlvHeader(h string) (uint32, bool) {
+	_ = h[3]
+	x := uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24
+	ok := x&0xF0F0F0F0 == 0x30303030 && (x+0x06060606)&0xF0F0F0F0 == 0x30303030
+	return x - 0x30303030, ok
 }
 
 // parseRunChars is parseRun counting lengths in characters; tree has room.
