@@ -84,53 +84,60 @@ func Fold(s string) string {
 // appendFold appends the folded form of s to dst.
 //
 // Folding never lengthens text (each byte written stands for at least one
-// byte read, a space for the separator it replaces), so dst is grown once and
-// written by index: folding runs on every encode, and appending byte by byte
-// was most of its cost.
+// byte read), so dst is grown once and written by index: folding runs on
+// every encode. A folded byte is kept unless it is a character to drop, or
+// a separator at the start or right after another; a separator left at the
+// end is dropped after the loop. Runs of ASCII, nearly all of any message,
+// go through an inner loop that makes no calls, so its variables stay in
+// registers.
 func appendFold(dst []byte, s string) []byte {
 	start := len(dst)
 	dst = slices.Grow(dst, len(s))
 	out := dst[start : start+len(s)]
 	n := 0
-	space := false // a separator is pending; written only before the next kept character
+	last := byte(' ') // the last byte kept; a space at the start drops leading separators
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			i++
-			switch c = foldASCII[c]; c {
-			case 0:
-				continue // other ASCII symbols
-			case ' ':
-				space = n > 0
+		for ; i < len(s); i++ {
+			c := s[i]
+			if c >= utf8.RuneSelf {
+				break
+			}
+			if c = foldASCII[c]; c == 0 || c == ' ' && last == ' ' {
 				continue
 			}
-		} else {
-			r, w := utf8.DecodeRuneInString(s[i:])
-			i += w
-			switch {
-			case r == 0xA0: // no-break space
-				space = n > 0
-				continue
-			case r >= foldLatinFirst && r < foldLatinEnd:
-				c = foldLatin[r-foldLatinFirst]
-			case r >= foldVietFirst && r < foldVietEnd:
-				c = foldViet[r-foldVietFirst]
-			default:
-				continue // combining marks, symbols, other scripts
-			}
-			if c == 0 {
-				continue
-			}
-		}
-		if space {
-			out[n] = ' '
+			out[n] = c
 			n++
-			space = false
+			last = c
 		}
-		out[n] = c
-		n++
+		if i == len(s) {
+			break
+		}
+		r, w := utf8.DecodeRuneInString(s[i:])
+		i += w
+		if c := foldRune(r); c != 0 && (c != ' ' || last != ' ') {
+			out[n] = c
+			n++
+			last = c
+		}
+	}
+	if last == ' ' && n > 0 {
+		n-- // a trailing separator
 	}
 	return dst[:start+n]
+}
+
+// foldRune is foldASCII for the characters beyond ASCII: a capital, ' ' for
+// the no-break space, or 0 for combining marks, symbols and other scripts.
+func foldRune(r rune) byte {
+	switch {
+	case r == 0xA0: // no-break space
+		return ' '
+	case r >= foldLatinFirst && r < foldLatinEnd:
+		return foldLatin[r-foldLatinFirst]
+	case r >= foldVietFirst && r < foldVietEnd:
+		return foldViet[r-foldVietFirst]
+	}
+	return 0
 }
 
 // FoldMax is Fold cut to at most max characters, at a word boundary when one
