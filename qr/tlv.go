@@ -104,10 +104,14 @@ func parseRun(tree []Element, payload string, start, end, parent int, byChars bo
 	if byChars {
 		return parseRunChars(tree, payload, start, end, parent)
 	}
-	// q is what is left of the run, at offset off of the payload;
-	// slicing it rather than indexing the payload spares bounds checks.
-	q := payload[start:end]
-	off := start
+	return parseBytes(tree, payload[start:end], start, parent)
+}
+
+// parseBytes is parseRun counting lengths in bytes, over q, the run itself,
+// which starts at offset off of the payload; tree has room for every object
+// the run can hold. Slicing q as it goes rather than indexing the payload
+// spares bounds checks.
+func parseBytes(tree []Element, q string, off, parent int) ([]Element, int) {
 	n := len(tree)
 	t := tree[:cap(tree)]
 	for len(q) > 0 {
@@ -115,11 +119,8 @@ func parseRun(tree []Element, payload string, start, end, parent int, byChars bo
 			return t[:n], off
 		}
 		x, ok := tlvHeader(q[:4])
-		if !ok {
-			return t[:n], off
-		}
 		ve := 4 + int(x>>16&0xF)*10 + int(x>>24)
-		if ve > len(q) {
+		if !ok || ve > len(q) {
 			return t[:n], off
 		}
 		// Filling in place is markedly faster than appending a composite

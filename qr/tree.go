@@ -38,61 +38,89 @@ func (r *Result) undoTree(st treeState) {
 
 // buildTree parses s into r.Tree, descends into the templates it knows and
 // reads the common fields; where an ID repeats, the first wins. With byChars,
-// lengths count characters, otherwise bytes. te must be zero.
-//
-// The root level is parsed here rather than by parseRun, each object acted
-// on as soon as it is read: its ID is still in registers, and the tree is
-// walked once. A template's children are appended right after it.
+// lengths count characters, otherwise bytes. te must be zero. A template's
+// children are appended right after it.
 func (r *Result) buildTree(s string, byChars bool, te *treeErrors) {
-	f := &r.Fields
 	// Every object takes at least four bytes, and parseRun reserves room for
 	// a template's children the same way, so this one reservation covers a
 	// whole payload: a fresh Result allocates its tree once.
 	r.Tree = slices.Grow(r.Tree[:0], len(s)/4+4)
+	if byChars {
+		r.buildTreeChars(s, te)
+		return
+	}
+	// rootRun reads the plain objects, which are most of them, in a loop
+	// that makes no calls; whatever needs one (a template, a warning, a
+	// syntax error, more room) is handled here, and then it resumes.
 	i := 0
-	for i < len(s) {
-		if len(s)-i < 4 {
-			te.root = syntaxErrorAt(s, i, len(s), byChars)
+	for {
+		var stop rootStop
+		switch i, stop = r.rootRun(s, i); stop {
+		case stopEnd:
 			return
-		}
-		h := s[i : i+4]
-		i0, i1, l0, l1 := h[0]-'0', h[1]-'0', h[2]-'0', h[3]-'0'
-		if i0 > 9 || i1 > 9 || l0 > 9 || l1 > 9 {
-			te.root = syntaxErrorAt(s, i, len(s), byChars)
+		case stopBad:
+			te.root = syntaxErrorAt(s, i, len(s), false)
 			return
-		}
-		n := int(l0)*10 + int(l1)
-		ve := i + 4 + n
-		if byChars {
-			ve = skipChars(s, i+4, len(s), n)
-		}
-		if ve > len(s) {
-			te.root = syntaxErrorAt(s, i, len(s), byChars)
-			return
-		}
-		at := len(r.Tree)
-		if at == cap(r.Tree) {
+		case stopFull:
 			r.Tree = slices.Grow(r.Tree, 1)
+		case stopObject:
+			r.rootObject(len(r.Tree)-1, false, te)
 		}
-		r.Tree = r.Tree[:at+1]
-		el := &r.Tree[at]
-		idStr, v := h[:2], s[i+4:ve]
-		el.ID, el.Value, el.Parent, el.Offset, el.kids = idStr, v, -1, i, span{}
-		i = ve
+	}
+}
 
-		id := int(i0)*10 + int(i1)
-		if v == "" {
-			r.warn(Warning{Code: WarnZeroLength, Path: idStr})
+// rootStop says why rootRun stopped.
+type rootStop uint8
+
+const (
+	stopEnd    rootStop = iota // the payload is read
+	stopBad                    // the object at the offset returned cannot be read
+	stopFull                   // the tree needs room for one more object
+	stopObject                 // the last object in the tree is for rootObject
+)
+
+// rootRun reads the root objects of s from offset i, lengths counted in
+// bytes, appending each to the tree. An object that is a template, an empty
+// value or a repeat is left for rootObject; every other one sets its field
+// here. It returns the offset reached and why it stopped.
+func (r *Result) rootRun(s string, i int) (int, rootStop) {
+	f := &r.Fields
+	tree := r.Tree
+	for {
+		q := s[i:]
+		if len(q) < 4 {
+			r.Tree = tree
+			if len(q) == 0 {
+				return i, stopEnd
+			}
+			return i, stopBad
 		}
-		if r.rootAt[id] != 0 {
-			r.warn(Warning{Code: WarnDuplicateTag, Path: idStr})
-			continue
+		x, ok := tlvHeader(q[:4])
+		ve := 4 + int(x>>16&0xF)*10 + int(x>>24)
+		if !ok || ve > len(q) {
+			r.Tree = tree
+			return i, stopBad
+		}
+		at := len(tree)
+		if at == cap(tree) {
+			r.Tree = tree
+			return i, stopFull
+		}
+		tree = tree[:at+1]
+		id, v := int(x&0xF)*10+int(x>>8&0xF), q[4:ve]
+		el := &tree[at]
+		el.ID, el.Value, el.Parent, el.Offset, el.kids = q[:2], v, -1, i, span{}
+		i += ve
+		kind := rootKinds[id]
+		if v == "" || r.rootAt[id] != 0 || kind >= kindNAPAS {
+			r.Tree = tree
+			return i, stopObject
 		}
 		r.rootAt[id] = uint16(at + 1) // MaxPayloadLen keeps the tree far below 65,535
-		switch id {
-		case 0:
+		switch kind {
+		case kindFormat:
 			f.FormatIndicator = v
-		case 1:
+		case kindPOI:
 			f.POI = v
 			switch v {
 			case "11":
@@ -100,46 +128,147 @@ func (r *Result) buildTree(s string, byChars bool, te *treeErrors) {
 			case "12":
 				f.Initiation = Dynamic
 			}
-		case 38:
-			r.read38(at, byChars, &te.t38)
-		case 52:
+		case kindMCC:
 			f.MCC = v
-		case 53:
+		case kindCurrency:
 			f.Currency = v
-		case 54:
+		case kindAmount:
 			f.AmountText = v
-		case 58:
+		case kindCountry:
 			f.Country = v
-		case 59:
+		case kindName:
 			f.MerchantName = v
-		case 60:
+		case kindCity:
 			f.City = v
-		case 61:
+		case kindPostalCode:
 			f.PostalCode = v
-		case 62:
-			r.read62(at, byChars, &te.t62)
-		default:
-			if !isOptionalTemplate(id) && id < 80 {
-				break
-			}
-			if isMerchantTemplate(id) {
-				r.merchants |= 1 << id
-			}
-			// 80–99 are templates by the spec, but Techcombank (8315T…),
-			// TPBank (8707CLASSIC) and MoMo (8003046) put plain values
-			// there: a failed parse there just means a plain value.
-			before := len(r.Tree)
-			if !r.parseChildren(at, byChars, nil) {
-				r.Tree = r.Tree[:before]
-				if id < 80 && v != "" {
-					te.broken++
-				}
-				break
-			}
-			r.setKids(at, before)
 		}
 	}
 }
+
+// buildTreeChars is buildTree for lengths counted in characters.
+func (r *Result) buildTreeChars(s string, te *treeErrors) {
+	i := 0
+	for i < len(s) {
+		if len(s)-i < 4 {
+			te.root = syntaxErrorAt(s, i, len(s), true)
+			return
+		}
+		x, ok := tlvHeader(s[i : i+4])
+		if !ok {
+			te.root = syntaxErrorAt(s, i, len(s), true)
+			return
+		}
+		ve := skipChars(s, i+4, len(s), int(x>>16&0xF)*10+int(x>>24))
+		if ve > len(s) {
+			te.root = syntaxErrorAt(s, i, len(s), true)
+			return
+		}
+		at := len(r.Tree)
+		r.Tree = append(r.Tree, Element{ID: s[i : i+2], Value: s[i+4 : ve], Parent: -1, Offset: i})
+		i = ve
+		r.rootObject(at, true, te)
+	}
+}
+
+// rootObject acts on root object Tree[at], just appended: warns of an empty
+// value or a repeat, notes where the ID first appears, reads the field or
+// descends into the template.
+func (r *Result) rootObject(at int, byChars bool, te *treeErrors) {
+	f := &r.Fields
+	el := &r.Tree[at]
+	idStr, v := el.ID, el.Value
+	id := idNum(idStr)
+	if v == "" {
+		r.warn(Warning{Code: WarnZeroLength, Path: idStr})
+	}
+	if r.rootAt[id] != 0 {
+		r.warn(Warning{Code: WarnDuplicateTag, Path: idStr})
+		return
+	}
+	r.rootAt[id] = uint16(at + 1)
+	switch rootKinds[id] {
+	case kindFormat:
+		f.FormatIndicator = v
+	case kindPOI:
+		f.POI = v
+		switch v {
+		case "11":
+			f.Initiation = Static
+		case "12":
+			f.Initiation = Dynamic
+		}
+	case kindMCC:
+		f.MCC = v
+	case kindCurrency:
+		f.Currency = v
+	case kindAmount:
+		f.AmountText = v
+	case kindCountry:
+		f.Country = v
+	case kindName:
+		f.MerchantName = v
+	case kindCity:
+		f.City = v
+	case kindPostalCode:
+		f.PostalCode = v
+	case kindNAPAS:
+		r.read38(at, byChars, &te.t38)
+	case kindAdditional:
+		r.read62(at, byChars, &te.t62)
+	case kindMerchant, kindTemplate:
+		if isMerchantTemplate(id) {
+			r.merchants |= 1 << id
+		}
+		// 80–99 are templates by the spec, but Techcombank (8315T…),
+		// TPBank (8707CLASSIC) and MoMo (8003046) put plain values
+		// there: a failed parse there just means a plain value.
+		before := len(r.Tree)
+		if !r.parseChildren(at, byChars, nil) {
+			r.Tree = r.Tree[:before]
+			if id < 80 && v != "" {
+				te.broken++
+			}
+			return
+		}
+		r.setKids(at, before)
+	}
+}
+
+// What the decoder does with each root ID. The kinds from kindNAPAS on are
+// templates.
+const (
+	kindOther      = iota // nothing beyond the tree
+	kindFormat            // 00
+	kindPOI               // 01
+	kindMCC               // 52
+	kindCurrency          // 53
+	kindAmount            // 54
+	kindCountry           // 58
+	kindName              // 59
+	kindCity              // 60
+	kindPostalCode        // 61
+	kindNAPAS             // 38
+	kindAdditional        // 62
+	kindMerchant          // 26–51 but 38: merchant templates
+	kindTemplate          // 64 and 80–99: other templates
+)
+
+// rootKinds maps a root ID to its kind; a dense switch on the kind compiles
+// to a jump table.
+var rootKinds = func() (k [100]uint8) {
+	for id := range k {
+		switch {
+		case isMerchantTemplate(id):
+			k[id] = kindMerchant
+		case isOptionalTemplate(id) || id >= 80:
+			k[id] = kindTemplate
+		}
+	}
+	k[0], k[1], k[38] = kindFormat, kindPOI, kindNAPAS
+	k[52], k[53], k[54], k[58], k[59], k[60], k[61], k[62] = kindMCC, kindCurrency, kindAmount, kindCountry, kindName, kindCity, kindPostalCode, kindAdditional
+	return k
+}()
 
 // read38 parses NAPAS's template and its beneficiary template 38.01.
 func (r *Result) read38(i int, byChars bool, err *SyntaxError) {
@@ -242,7 +371,16 @@ func (r *Result) parseChildren(i int, byChars bool, err *SyntaxError) bool {
 	start := r.Tree[i].Offset + 4
 	end := start + len(r.Tree[i].Value)
 	var bad int
-	if r.Tree, bad = parseRun(r.Tree, r.Payload, start, end, i, byChars); bad >= 0 {
+	if byChars {
+		r.Tree, bad = parseRun(r.Tree, r.Payload, start, end, i, true)
+	} else {
+		v := r.Tree[i].Value
+		if cap(r.Tree)-len(r.Tree) < len(v)/4 {
+			r.Tree = slices.Grow(r.Tree, len(v)/4)
+		}
+		r.Tree, bad = parseBytes(r.Tree, v, start, i)
+	}
+	if bad >= 0 {
 		if err != nil {
 			*err = syntaxErrorAt(r.Payload, bad, end, byChars)
 		}
