@@ -26,6 +26,7 @@ type Result struct {
 	brokenOptional int         // optional templates that failed to parse
 	rootAt         [100]uint16 // rootAt[id]: 1 + index of the first root object with that ID, 0 when absent
 	merchants      uint64      // bit id is set when merchant template id (26–51) is present
+	napasKids      uint8       // has00, has01: which children the first 38 has
 	bankBIN        string      // the directory's VietQR BIN for Fields.BIN, "" when unknown
 	ascii          bool        // the payload is all ASCII, so characters are bytes
 }
@@ -121,7 +122,11 @@ func (r *Result) fail(v Verdict, c cause) {
 func (r *Result) warn(w Warning) { r.Warnings = append(r.Warnings, w) }
 
 func (r *Result) decode(payload string) {
-	s := strings.TrimSpace(payload)
+	s := payload
+	// Scanned payloads rarely carry spaces; TrimSpace is for those that do.
+	if n := len(s); n == 0 || s[0]-'!' > '~'-'!' || s[n-1]-'!' > '~'-'!' {
+		s = strings.TrimSpace(s)
+	}
 	r.Payload = s
 	if len(s) != len(payload) {
 		r.warn(Warning{Code: WarnTrimmed})
@@ -257,11 +262,9 @@ func (r *Result) checkCRC(s string) (missing, ascii bool) {
 			return false, ascii
 		}
 		r.CRCValid = true
-		for i := n - 4; i < n; i++ {
-			if s[i] >= 'a' && s[i] <= 'f' {
-				r.warn(Warning{Code: WarnLowercaseCRC})
-				break
-			}
+		// Of the hex digits, only a–f have both 0x40 and 0x20 set.
+		if h := uint32(stated[0]) | uint32(stated[1])<<8 | uint32(stated[2])<<16 | uint32(stated[3])<<24; h&(h<<1)&0x40404040 != 0 {
+			r.warn(Warning{Code: WarnLowercaseCRC})
 		}
 		return false, ascii
 	}
@@ -296,13 +299,12 @@ func (r *Result) judge38(err38 *SyntaxError) bool {
 	if err38.Problem != ProblemNone {
 		r.fail(VerdictBadTag38, cause{code: cause38Syntax, syntax: *err38})
 	}
-	j := r.child(i, "01")
 	switch {
 	case err38.Problem != ProblemNone:
 		// The fields below are whatever was read before the break.
-	case r.child(i, "00") < 0:
+	case r.napasKids&has00 == 0:
 		r.fail(VerdictBadTag38, cause{code: cause38NoGUID})
-	case j < 0:
+	case r.napasKids&has01 == 0:
 		r.fail(VerdictBadTag38, cause{code: cause38NoBeneficiary})
 	case len(f.BIN) != 6 || !isDigits(f.BIN):
 		r.fail(VerdictBadTag38, cause{code: cause38BIN, text: f.BIN})

@@ -212,7 +212,7 @@ func syntaxErrorAt(payload string, i, end int, byChars bool) SyntaxError {
 
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
+		if s[i]-'0' > 9 {
 			return false
 		}
 	}

@@ -34,6 +34,7 @@ func (r *Result) undoTree(st treeState) {
 	r.Tree = r.Tree[:0]
 	r.rootAt = [100]uint16{}
 	r.merchants = 0
+	r.napasKids = 0
 }
 
 // buildTree parses s into r.Tree, descends into the templates it knows and
@@ -270,6 +271,12 @@ var rootKinds = func() (k [100]uint8) {
 	return k
 }()
 
+// The children of 38 that judge38 asks about, as bits of Result.napasKids.
+const (
+	has00 = 1 << iota // the GUID
+	has01             // the beneficiary
+)
+
 // read38 parses NAPAS's template and its beneficiary template 38.01.
 func (r *Result) read38(i int, byChars bool, err *SyntaxError) {
 	f := &r.Fields
@@ -287,6 +294,7 @@ func (r *Result) read38(i int, byChars bool, err *SyntaxError) {
 		}
 		switch c.ID {
 		case "00":
+			r.napasKids |= has00
 			if f.GUID == "" {
 				f.GUID = c.Value
 			}
@@ -295,6 +303,7 @@ func (r *Result) read38(i int, byChars bool, err *SyntaxError) {
 				f.Service = Service(c.Value)
 			}
 		case "01":
+			r.napasKids |= has01
 			if seen01 || err.Problem != ProblemNone {
 				continue // a repeat, or 38 itself is broken
 			}
