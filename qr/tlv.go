@@ -7,16 +7,13 @@ import (
 )
 
 // Element is one EMV data object: a two-digit ID and its value. A decoded
-// payload is a flat slice of Elements in which a template's children follow it
-// and point back to it through Parent, so the whole tree lives in one reusable
-// slice.
+// payload's tree (Result.Elements) is a flat slice of Elements in which a
+// template's children follow it and point back to it through Parent.
 type Element struct {
 	ID     string // two decimal digits, "00"–"99"
 	Value  string // the raw value, a substring of the payload; a template's value holds its children
 	Parent int    // index of the enclosing template in the same slice, or -1 at the root
 	Offset int    // byte offset of ID in the payload
-
-	kids span // where a template's children are in the tree; they are contiguous
 }
 
 // SyntaxProblem says what broke a TLV run.
@@ -126,7 +123,7 @@ func parseBytes(tree []Element, q string, off, parent int) ([]Element, int) {
 		// Filling in place is markedly faster than appending a composite
 		// literal; the capacity is there.
 		el := &t[n]
-		el.ID, el.Value, el.Parent, el.Offset, el.kids = q[:2], q[4:ve], parent, off, span{}
+		el.ID, el.Value, el.Parent, el.Offset = q[:2], q[4:ve], parent, off
 		n++
 		q = q[ve:]
 		off += ve
@@ -142,10 +139,8 @@ func parseBytes(tree []Element, q string, off, parent int) ([]Element, int) {
 // adding 6 leaves it 3 (no carry into the next byte can matter, since a
 // byte that carries has a high nibble of F).
 func tlvHeader(h string) (uint32, bool) {
-	_ = h[3]
-	x := uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24
-	ok := x&0xF0F0F0F0 == 0x30303030 && (x+0x06060606)&0xF0F0F0F0 == 0x30303030
-	return x - 0x30303030, ok
+	x := uint32(h[3])<<24 | uint32(h[2])<<16 | uint32(h[1])<<8 | uint32(h[0])
+	return x - 0x30303030, (x&0xF0F0F0F0^0x30303030)|((x+0x06060606)&0xF0F0F0F0^0x30303030) == 0
 }
 
 // parseRunChars is parseRun counting lengths in characters; tree has room.
