@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"encoding/binary"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -87,9 +88,8 @@ func Fold(s string) string {
 // byte read), so dst is grown once and written by index: folding runs on
 // every encode. A folded byte is kept unless it is a character to drop, or
 // a separator at the start or right after another; a separator left at the
-// end is dropped after the loop. Runs of ASCII, nearly all of any message,
-// go through an inner loop that makes no calls, so its variables stay in
-// registers.
+// end is dropped after the loop. Eight bytes at a time go through foldWord
+// when they are plain ASCII words; the rest, a byte or a rune at a time.
 func appendFold(dst []byte, s string) []byte {
 	start := len(dst)
 	dst = slices.Grow(dst, len(s))
@@ -97,33 +97,60 @@ func appendFold(dst []byte, s string) []byte {
 	n := 0
 	last := byte(' ') // the last byte kept; a space at the start drops leading separators
 	for i := 0; i < len(s); {
-		for ; i < len(s); i++ {
-			c := s[i]
-			if c >= utf8.RuneSelf {
-				break
-			}
-			if c = foldASCII[c]; c == 0 || c == ' ' && last == ' ' {
+		if i+8 <= len(s) && n+8 <= len(out) {
+			if w, ok := foldWord(s[i:i+8], last); ok {
+				binary.LittleEndian.PutUint64(out[n:n+8], w)
+				n, i, last = n+8, i+8, byte(w>>56)
 				continue
 			}
-			out[n] = c
-			n++
-			last = c
 		}
-		if i == len(s) {
-			break
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			c = foldASCII[c]
+		} else {
+			r, w := utf8.DecodeRuneInString(s[i:])
+			i += w
+			c = foldRune(r)
 		}
-		r, w := utf8.DecodeRuneInString(s[i:])
-		i += w
-		if c := foldRune(r); c != 0 && (c != ' ' || last != ' ') {
-			out[n] = c
-			n++
-			last = c
+		if c == 0 || c == ' ' && last == ' ' {
+			continue
 		}
+		out[n] = c
+		n++
+		last = c
 	}
 	if last == ' ' && n > 0 {
 		n-- // a trailing separator
 	}
 	return dst[:start+n]
+}
+
+// foldWord folds the eight bytes of q at once, little-endian, when they are
+// ASCII letters, digits and single spaces, none of them a space that would
+// follow last: then folding is upper-casing. It reports false for anything
+// else, which appendFold takes a byte at a time.
+//
+// Each test sets bit 7 of the bytes it holds for: with every byte below
+// 0x80, adding 0x80−lo to all of them at once sets a byte's bit 7 exactly
+// when it is at least lo, and carries into no other byte.
+func foldWord(q string, last byte) (uint64, bool) {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	q = q[:8] // one bounds check, and the compiler reads the eight bytes as one word
+	w := uint64(q[0]) | uint64(q[1])<<8 | uint64(q[2])<<16 | uint64(q[3])<<24 |
+		uint64(q[4])<<32 | uint64(q[5])<<40 | uint64(q[6])<<48 | uint64(q[7])<<56
+	if w&high != 0 {
+		return 0, false
+	}
+	atLeast := func(lo uint64) uint64 { return (w + (0x80-lo)*ones) & high }
+	lower := atLeast('a') &^ atLeast('z'+1)
+	upper := atLeast('A') &^ atLeast('Z'+1)
+	digit := atLeast('0') &^ atLeast('9'+1)
+	space := atLeast(' ') &^ atLeast(' '+1)
+	if lower|upper|digit|space != high || space&(space<<8) != 0 || space&0x80 != 0 && last == ' ' {
+		return 0, false
+	}
+	return w - lower>>2, true // 0x80 >> 2 is 0x20, the case bit
 }
 
 // foldRune is foldASCII for the characters beyond ASCII: a capital, ' ' for
