@@ -128,20 +128,20 @@ func (r *Result) walk(s string, byChars bool, w *walkState) {
 }
 
 // walk38 reads NAPAS's template, s[vs:ve], and its beneficiary template 38.01.
-// The level is checked whole first: 38.01 is only read inside a readable 38.
+// 38.01 is only read inside a readable 38, so the rest of the level is
+// checked before descending into it.
 func (r *Result) walk38(s string, vs, ve int, byChars bool, w *walkState) {
 	f := &r.Fields
-	end := ve
-	if bad := scanRun(s, vs, ve, byChars); bad >= 0 {
-		w.t38 = syntaxErrorAt(s, bad, ve, byChars)
-		w.t38.Context = "38"
-		end = bad // the children before the break still count
-	}
 	seen01 := false
-	for j := vs; j < end; {
-		ke, _ := objectEnd(s, j, end)
+	for j := vs; j < ve; {
+		ke, ok := objectEnd(s, j, ve)
 		if byChars {
-			ke, _ = objectEndChars(s, j, end)
+			ke, ok = objectEndChars(s, j, ve)
+		}
+		if !ok {
+			w.t38 = syntaxErrorAt(s, j, ve, byChars)
+			w.t38.Context = "38" // the children before the break still count
+			return
 		}
 		idStr, v := s[j:j+2], s[j+4:ke]
 		if v == "" {
@@ -159,10 +159,10 @@ func (r *Result) walk38(s string, vs, ve int, byChars bool, w *walkState) {
 			}
 		case "01":
 			w.napasKids |= has01
-			if !seen01 && w.t38.Problem == ProblemNone {
-				seen01 = true
+			if !seen01 && scanRun(s, ke, ve, byChars) < 0 {
 				r.walkBeneficiary(s, j+4, ke, byChars, &w.t38)
 			}
+			seen01 = true
 		}
 		j = ke
 	}
