@@ -90,10 +90,11 @@ func AppendTLV(dst []byte, id string, value string) []byte {
 // (the fallback some generators force on us, VIETQR.md §2). It returns the
 // offset of the object it could not read, or -1; syntaxErrorAt says why.
 //
-// This is the decoder's inner loop, so it is written for the compiler: the
-// tree is grown once, up front, to the most objects the run can hold (each
-// takes at least four bytes), and counting characters is a separate loop, so
-// the byte-counting loop makes no calls and keeps everything in registers.
+// ParseTLV and Result.Elements build with it; the decoder itself walks the
+// payload without storing objects (tree.go). The tree is grown once, up
+// front, to the most objects the run can hold (each takes at least four
+// bytes), and counting characters is a separate loop, so the byte-counting
+// loop makes no calls.
 func parseRun(tree []Element, payload string, start, end, parent int, byChars bool) ([]Element, int) {
 	if cap(tree)-len(tree) < (end-start)/4 {
 		tree = slices.Grow(tree, (end-start)/4)
