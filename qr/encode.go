@@ -98,11 +98,10 @@ func AppendEncode(dst []byte, t Transfer) ([]byte, error) {
 	}
 
 	start := len(dst)
-	dst = append(dst, "000201"...)
 	if t.Amount > 0 {
-		dst = append(dst, "010212"...)
+		dst = append(dst, "000201"+"010212"...)
 	} else {
-		dst = append(dst, "010211"...)
+		dst = append(dst, "000201"+"010211"...)
 	}
 	// 38 = 00 GUID (14) + 01 beneficiary (4 + 10 + 4 + account) + 02 service (4 + 8).
 	beneficiary := 10 + 4 + len(t.Account)
@@ -122,11 +121,15 @@ func AppendEncode(dst []byte, t Transfer) ([]byte, error) {
 	// Text is folded straight into dst behind a header whose length is
 	// filled in once known, so encoding does not allocate for it.
 	var n int
-	if dst, n = appendFoldedTLV(dst, "59", t.MerchantName); n > MaxMerchantNameLen {
-		return dst[:start], fieldError("MerchantName", "folded name "+strconv.Quote(Fold(t.MerchantName))+" is over 25 characters")
+	if t.MerchantName != "" {
+		if dst, n = appendFoldedTLV(dst, "59", t.MerchantName); n > MaxMerchantNameLen {
+			return dst[:start], fieldError("MerchantName", "folded name "+strconv.Quote(Fold(t.MerchantName))+" is over 25 characters")
+		}
 	}
-	if dst, n = appendFoldedTLV(dst, "60", t.City); n > MaxCityLen {
-		return dst[:start], fieldError("City", "folded city "+strconv.Quote(Fold(t.City))+" is over 15 characters")
+	if t.City != "" {
+		if dst, n = appendFoldedTLV(dst, "60", t.City); n > MaxCityLen {
+			return dst[:start], fieldError("City", "folded city "+strconv.Quote(Fold(t.City))+" is over 15 characters")
+		}
 	}
 	// 62.08: the reference, upper-cased, then the folded purpose.
 	if ref != "" || t.Purpose != "" {
@@ -205,7 +208,7 @@ const digitPairs = "00010203040506070809" + "10111213141516171819" + "2021222324
 
 // appendHeader appends a data object's ID and a length of at most 99.
 func appendHeader(dst []byte, id string, n int) []byte {
-	return append(append(dst, id...), byte('0'+n/10), byte('0'+n%10))
+	return append(dst, id[0], id[1], byte('0'+n/10), byte('0'+n%10))
 }
 
 func putLen(b []byte, n int) {
