@@ -39,20 +39,13 @@ func buildCRCTables() (t [16][256]uint16) {
 // CRC16 returns the CRC-16/CCITT-FALSE of the bytes of s. For a payload, s is
 // everything up to and including the "6304" that introduces the CRC.
 func CRC16(s string) uint16 {
-	return crcUpdate(crcInit, s)
+	return crcString(s)
 }
 
 // crc16Bytes is CRC16 over a byte slice; the encoder builds payloads in a
 // []byte, and converting it would cost an allocation.
 func crc16Bytes(b []byte) uint16 {
-	return crcUpdate(crcInit, b)
-}
-
-// crcASCII is CRC16 that also reports whether every byte is ASCII: the
-// decoder needs both. Two passes are cheaper than one here: the ASCII test
-// reads eight bytes at a time, which the CRC's byte lookups cannot share.
-func crcASCII(s string) (uint16, bool) {
-	return crcUpdate(crcInit, s), isASCII(s)
+	return crcBytes(b)
 }
 
 // crcTablesPtr is where crcUpdate finds the tables. Reaching them through a

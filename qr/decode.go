@@ -15,23 +15,15 @@ type Result struct {
 	CRCValid bool      // the CRC is present and matches (either hex case)
 	Fields   Fields    // the common fields, read leniently even from an invalid payload
 	Warnings []Warning // what is off without stopping use, plus failures after the first
-	// Tree is every data object, templates' children after their parents;
-	// values are substrings of Payload.
-	Tree []Element
 	// ByteLengths is set when lengths had to be counted in UTF-8 bytes, the
 	// fallback for generators that count that way (VIETQR.md §2).
 	ByteLengths bool
 
-	cause          cause
-	brokenOptional int         // optional templates that failed to parse
-	rootAt         [100]uint16 // rootAt[id]: 1 + index of the first root object with that ID, 0 when absent
-	merchants      uint64      // bit id is set when merchant template id (26–51) is present
-	bankBIN        string      // the directory's VietQR BIN for Fields.BIN, "" when unknown
-	ascii          bool        // the payload is all ASCII, so characters are bytes
+	cause   cause
+	bankBIN string // the directory's VietQR BIN for Fields.BIN, "" when unknown
+	ascii   bool   // the payload is all ASCII, so characters are bytes
+	walked  bool   // the payload looked enough like EMV for its objects to be read
 }
-
-// span is a range of indexes into Result.Tree.
-type span struct{ from, to int32 }
 
 // Initiation is the point of initiation method (01) in words.
 type Initiation string
@@ -81,14 +73,14 @@ func Decode(payload string) Result {
 	return r
 }
 
-// DecodeInto is Decode writing into r and reusing its Tree and Warnings
-// storage: decoding a valid payload into a reused Result allocates nothing.
+// DecodeInto is Decode writing into r and reusing its Warnings storage:
+// decoding a valid payload into a reused Result allocates nothing.
 func DecodeInto(r *Result, payload string) {
 	// Clearing in place and putting the storage back is cheaper than
 	// copying in a fresh Result built around it.
-	tree, warnings := r.Tree[:0], r.Warnings[:0]
+	warnings := r.Warnings[:0]
 	*r = Result{}
-	r.Tree, r.Warnings = tree, warnings
+	r.Warnings = warnings
 	r.decode(payload)
 	if r.Verdict == "" {
 		r.Verdict = VerdictOK
@@ -121,7 +113,11 @@ func (r *Result) fail(v Verdict, c cause) {
 func (r *Result) warn(w Warning) { r.Warnings = append(r.Warnings, w) }
 
 func (r *Result) decode(payload string) {
-	s := strings.TrimSpace(payload)
+	s := payload
+	// Scanned payloads rarely carry spaces; TrimSpace is for those that do.
+	if n := len(s); n == 0 || s[0]-'!' > '~'-'!' || s[n-1]-'!' > '~'-'!' {
+		s = strings.TrimSpace(s)
+	}
 	r.Payload = s
 	if len(s) != len(payload) {
 		r.warn(Warning{Code: WarnTrimmed})
@@ -153,14 +149,14 @@ func (r *Result) decode(payload string) {
 
 	// Structure: characters first, UTF-8 bytes if that fails (VIETQR.md §2).
 	// In ASCII the two agree, and counting bytes is faster.
-	var te treeErrors
+	var w walkState
+	r.walked = true
 	if ascii {
-		r.buildTree(s, false, &te)
+		r.walk(s, false, &w)
 	} else {
-		r.buildTreeNonASCII(s, &te)
+		r.walkNonASCII(s, &w)
 	}
-	rootErr := &te.root
-	r.brokenOptional = te.broken
+	rootErr := &w.root
 	if f := &r.Fields; f.BIN != "" {
 		if k, ok := banks.lookupBIN(f.BIN); ok {
 			f.Bank = banks.banks[k].ShortName
@@ -186,56 +182,56 @@ func (r *Result) decode(payload string) {
 		}
 	}
 	if structureOK && r.CRCValid {
-		last := r.lastRoot()
-		if last < 0 || r.Tree[last].ID != "63" || r.Tree[last].Offset != len(s)-8 {
+		if w.roots == 0 || w.lastID != 63 || w.lastAt != len(s)-8 {
 			structureOK = false
 			r.fail(VerdictBadLength, cause{code: causeCRCNotLast})
 		}
 	}
 
-	headerOK := len(r.Tree) > 0 && r.Tree[0].ID == "00" && r.Tree[0].Value == "01"
+	headerOK := w.roots > 0 && w.firstID == 0 && w.firstVal == "01"
 	switch {
-	case len(r.Tree) == 0:
-	case r.Tree[0].ID != "00":
+	case w.roots == 0:
+	case w.firstID != 0:
 		r.fail(VerdictBadHeader, cause{code: causeNoFormat})
-	case r.Tree[0].Value != "01":
-		r.fail(VerdictBadHeader, cause{code: causeFormat, text: r.Tree[0].Value})
+	case w.firstVal != "01":
+		r.fail(VerdictBadHeader, cause{code: causeFormat, text: w.firstVal})
 	}
 	r.EMVOK = r.CRCValid && structureOK && headerOK
 
-	napas38 := r.judge38(&te.t38)
-	if !napas38 && rootErr.Problem != ProblemNone && r.rootIndex("38") < 0 {
+	napas38 := r.judge38(&w)
+	if !napas38 && rootErr.Problem != ProblemNone && !w.hasRoot(38) {
 		// Cut or broken before 38 could be read: still name the family
 		// when the NAPAS template visibly starts.
 		if k := strings.Index(s, "0010"+NAPASGUID); k >= 4 && s[k-4:k-2] == "38" {
 			napas38 = true
 		}
 	}
-	r.Family = r.classify(napas38)
+	r.Family = r.classify(napas38, &w)
 	transfer := napas38 && (r.Fields.Service == ServiceAccount || r.Fields.Service == ServiceCard)
-	r.judgeCommon(transfer, &te.t62)
+	r.judgeCommon(transfer, &w)
 	r.Transfer = transfer && r.Verdict == ""
 }
 
-// buildTreeNonASCII builds the tree of a payload with non-ASCII characters:
-// lengths in characters, and if that fails, in UTF-8 bytes; if both fail, the
-// characters' attempt is the one reported.
-func (r *Result) buildTreeNonASCII(s string, te *treeErrors) {
-	st := r.saveTree()
-	r.buildTree(s, true, te)
-	if !te.failed() {
+// walkNonASCII reads a payload with non-ASCII characters: lengths in
+// characters, and if that fails, in UTF-8 bytes; if both fail, the
+// characters' reading is the one reported.
+func (r *Result) walkNonASCII(s string, w *walkState) {
+	fields, warnings := r.Fields, len(r.Warnings)
+	undo := func() {
+		r.Fields, r.Warnings = fields, r.Warnings[:warnings]
+		*w = walkState{}
+	}
+	if r.walk(s, true, w); !w.failed() {
 		return
 	}
-	r.undoTree(st)
-	*te = treeErrors{}
-	if r.buildTree(s, false, te); !te.failed() {
+	undo()
+	if r.walk(s, false, w); !w.failed() {
 		r.ByteLengths = true
 		r.warn(Warning{Code: WarnByteLengths})
 		return
 	}
-	r.undoTree(st)
-	*te = treeErrors{}
-	r.buildTree(s, true, te)
+	undo()
+	r.walk(s, true, w)
 }
 
 // checkCRC verifies a trailing 6304xxxx and reports whether the payload is
@@ -257,11 +253,9 @@ func (r *Result) checkCRC(s string) (missing, ascii bool) {
 			return false, ascii
 		}
 		r.CRCValid = true
-		for i := n - 4; i < n; i++ {
-			if s[i] >= 'a' && s[i] <= 'f' {
-				r.warn(Warning{Code: WarnLowercaseCRC})
-				break
-			}
+		// Of the hex digits, only a–f have both 0x40 and 0x20 set.
+		if h := uint32(stated[0]) | uint32(stated[1])<<8 | uint32(stated[2])<<16 | uint32(stated[3])<<24; h&(h<<1)&0x40404040 != 0 {
+			r.warn(Warning{Code: WarnLowercaseCRC})
 		}
 		return false, ascii
 	}
@@ -282,12 +276,11 @@ func (r *Result) checkCRC(s string) (missing, ascii bool) {
 
 // judge38 checks the NAPAS template and reports whether the payload carries
 // one (its GUID is NAPAS's, even if the rest is broken).
-func (r *Result) judge38(err38 *SyntaxError) bool {
-	i := r.rootIndex("38")
-	if i < 0 {
+func (r *Result) judge38(w *walkState) bool {
+	if !w.hasRoot(38) {
 		return false
 	}
-	v := r.Tree[i].Value
+	err38, v := &w.t38, w.napas
 	napas := r.Fields.GUID == NAPASGUID || strings.EqualFold(r.Fields.GUID, NAPASGUID) || err38.Problem != ProblemNone && len(v) >= 14 && strings.EqualFold(v[:14], "0010"+NAPASGUID)
 	if !napas {
 		return false
@@ -296,13 +289,12 @@ func (r *Result) judge38(err38 *SyntaxError) bool {
 	if err38.Problem != ProblemNone {
 		r.fail(VerdictBadTag38, cause{code: cause38Syntax, syntax: *err38})
 	}
-	j := r.child(i, "01")
 	switch {
 	case err38.Problem != ProblemNone:
 		// The fields below are whatever was read before the break.
-	case r.child(i, "00") < 0:
+	case w.napasKids&has00 == 0:
 		r.fail(VerdictBadTag38, cause{code: cause38NoGUID})
-	case j < 0:
+	case w.napasKids&has01 == 0:
 		r.fail(VerdictBadTag38, cause{code: cause38NoBeneficiary})
 	case len(f.BIN) != 6 || !isDigits(f.BIN):
 		r.fail(VerdictBadTag38, cause{code: cause38BIN, text: f.BIN})
@@ -333,8 +325,9 @@ func (r *Result) judge38(err38 *SyntaxError) bool {
 // judgeCommon checks the root fields. For a transfer they decide the verdict;
 // for other families the same problems are only warnings, since those codes
 // are not ours to pay.
-func (r *Result) judgeCommon(transfer bool, err62 *SyntaxError) {
+func (r *Result) judgeCommon(transfer bool, w *walkState) {
 	f := &r.Fields
+	err62 := &w.t62
 	if f.POI != "11" && f.POI != "12" {
 		if transfer {
 			r.fail(VerdictBadHeader, cause{code: causeInitiation, text: f.POI})
@@ -374,21 +367,36 @@ func (r *Result) judgeCommon(transfer bool, err62 *SyntaxError) {
 			r.warn(Warning{Code: WarnBadTemplate, Text: err62.Error()})
 		}
 	}
-	if r.brokenOptional > 0 {
-		for i, e := range r.Tree {
-			if e.Parent != -1 || e.Value == "" || !isOptionalTemplate(idNum(e.ID)) || r.child(i, "") >= 0 {
-				continue
-			}
-			end := e.Offset + 4 + len(e.Value)
-			_, bad := parseRun(nil, r.Payload, e.Offset+4, end, i, !r.ByteLengths)
-			err := syntaxErrorAt(r.Payload, max(bad, e.Offset+4), end, !r.ByteLengths)
-			err.Context = e.ID
-			r.warn(Warning{Code: WarnBadTemplate, Path: e.ID, Text: err.Error()})
-		}
+	if w.broken > 0 {
+		r.warnBrokenTemplates()
 	}
 	r.warnLong(f.Purpose, "62.08", MaxPurposeLen)
 	r.warnLong(f.MerchantName, "59", MaxMerchantNameLen)
 	r.warnLong(f.City, "60", MaxCityLen)
+}
+
+// warnBrokenTemplates warns of each optional template at the root that the
+// walk did not read: one that failed to parse, or a repeat, which the walk
+// does not descend into.
+func (r *Result) warnBrokenTemplates() {
+	s, byChars := r.Payload, !r.ByteLengths
+	var seen [2]uint64
+	forEachRoot(s, r.lengthsInChars(), func(at, id int, v string) {
+		first := seen[id>>6]&(1<<(id&63)) == 0
+		seen[id>>6] |= 1 << (id & 63)
+		if v == "" || !isOptionalTemplate(id) {
+			return
+		}
+		vs, end := at+4, at+4+len(v)
+		bad := scanRun(s, vs, end, r.lengthsInChars())
+		if first && bad < 0 {
+			return
+		}
+		_, bad = parseRun(nil, s, vs, end, 0, byChars)
+		err := syntaxErrorAt(s, max(bad, vs), end, byChars)
+		err.Context = s[at : at+2]
+		r.warn(Warning{Code: WarnBadTemplate, Path: s[at : at+2], Text: err.Error()})
+	})
 }
 
 func (r *Result) warnLong(v, path string, max int) {

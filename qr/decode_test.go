@@ -202,6 +202,31 @@ func TestDecodeInto_AllocatesNothingForAValidPayload(t *testing.T) {
 	}
 }
 
+// TestResult_Elements_ListsEachTemplatesChildrenAfterIt: the tree the walk
+// does not keep is rebuilt on request, root objects in payload order, each
+// template the decoder reads followed by its children, 38.01's after 38's.
+func TestResult_Elements_ListsEachTemplatesChildrenAfterIt(t *testing.T) {
+	r := Decode(benchPayload)
+	var got []string
+	for _, e := range r.Elements() {
+		path := e.ID
+		for p := e.Parent; p >= 0; p = r.Elements()[p].Parent {
+			path = r.Elements()[p].ID + "." + path
+		}
+		if benchPayload[e.Offset:e.Offset+2] != e.ID || benchPayload[e.Offset+4:e.Offset+4+len(e.Value)] != e.Value {
+			t.Errorf("element %s does not point into the payload: %+v", path, e)
+		}
+		got = append(got, path)
+	}
+	want := []string{"00", "01", "38", "38.00", "38.01", "38.02", "38.01.00", "38.01.01", "53", "54", "58", "62", "62.08", "63"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if r := Decode("hello"); r.Elements() != nil {
+		t.Errorf("not EMV: got %v, want no elements", r.Elements())
+	}
+}
+
 func TestResult_MarshalsTheShapeTheCLIPrints(t *testing.T) {
 	r := Decode("00020101021238570010A00000072701270006970403011300110123456780208QRIBFTTA530370454061800005802VN62340107NPS68690819thanh toan don hang63042E2E")
 	b, err := json.Marshal(r)

@@ -2,6 +2,7 @@ package qr
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -230,10 +231,53 @@ func TestCRC16_AgreesWithTheBitwiseDefinitionAtEveryLength(t *testing.T) {
 	var b []byte
 	for n := 0; n < 300; n++ {
 		s := string(b)
-		if got, want := CRC16(s), crc16Slow(s); got != want {
+		want := crc16Slow(s)
+		if got := CRC16(s); got != want {
 			t.Fatalf("length %d: got %04X, want %04X", n, got, want)
 		}
+		if got := crc16Bytes(b); got != want {
+			t.Fatalf("length %d, from bytes: got %04X, want %04X", n, got, want)
+		}
 		b = append(b, byte(n*131+7))
+	}
+}
+
+// TestCRC16_AgreesWithTheTablesOnLongRandomInput checks the folding path of
+// crc_clmul.go, where there is one, against the tables alone, up to the
+// longest payload Decode reads.
+func TestCRC16_AgreesWithTheTablesOnLongRandomInput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 16))
+	b := make([]byte, MaxPayloadLen)
+	for range 2000 {
+		n := rng.IntN(len(b) + 1)
+		for i := range b[:n] {
+			b[i] = byte(rng.Uint32())
+		}
+		if got, want := CRC16(string(b[:n])), crcUpdate(crcInit, b[:n]); got != want {
+			t.Fatalf("length %d: got %04X, want %04X", n, got, want)
+		}
+	}
+}
+
+// TestCRCASCII_FindsTheOneByteThatIsNotASCII: the decoder learns whether a
+// payload is ASCII from the same pass as the CRC, so a byte of 0x80 or more
+// must be seen wherever it is, in the folded blocks or in the tail.
+func TestCRCASCII_FindsTheOneByteThatIsNotASCII(t *testing.T) {
+	for n := 0; n < 100; n++ {
+		b := []byte(strings.Repeat("0123456789ABCDEF", 7)[:n])
+		for at := -1; at < n; at++ {
+			if at >= 0 {
+				b[at] = 0xC3
+			}
+			s := string(b)
+			c, ascii := crcASCII(s)
+			if c != crc16Slow(s) || ascii != (at < 0) {
+				t.Fatalf("length %d, non-ASCII at %d: got %04X %v, want %04X %v", n, at, c, ascii, crc16Slow(s), at < 0)
+			}
+			if at >= 0 {
+				b[at] = '7'
+			}
+		}
 	}
 }
 

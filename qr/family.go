@@ -36,29 +36,11 @@ const (
 	momoRefStart = "MOMOW2W"
 )
 
-// classify picks the family from the decoded tree. It works on a partial tree
-// too, so a code with a bad CRC is still named.
-func (r *Result) classify(napas38 bool) Family {
-	var zalo, momo, airpay, vnpay, msb bool
-	for id := 26; r.merchants>>id != 0; id++ {
-		if r.merchants&(1<<id) == 0 {
-			continue
-		}
-		i := int(r.rootAt[id]) - 1
-		guid := r.childValue(i, "00")
-		switch {
-		case guid == guidZaloPay:
-			zalo = true
-		case guid == guidMoMo:
-			momo = true
-		case guid == guidAirPay || containsFold(guid, "shopeepay"):
-			airpay = true
-		case strings.EqualFold(guid, guidVNPay):
-			vnpay = true
-		case id == 26 && guid == binMSB:
-			msb = true
-		}
-	}
+// classify picks the family from what the walk found. It works on a partial
+// walk too, so a code with a bad CRC is still named.
+func (r *Result) classify(napas38 bool, w *walkState) Family {
+	m := w.merchants
+	zalo, momo, airpay, vnpay, msb := m&merchantZaloPay != 0, m&merchantMoMo != 0, m&merchantAirPay != 0, m&merchantVNPay != 0, m&merchantMSB != 0
 	f := &r.Fields
 	if napas38 && (f.BIN == binMoMo || f.BIN == binBVBank && strings.HasPrefix(f.Account, "99MM")) ||
 		strings.HasPrefix(f.ReferenceLabel, momoRefStart) {
@@ -73,7 +55,7 @@ func (r *Result) classify(napas38 bool) Family {
 		return FamilyShopeePay
 	case vnpay:
 		return FamilyVNPayQR
-	case napas38 && r.rootIndex("15") >= 0:
+	case napas38 && w.hasRoot(15):
 		return FamilyUnionPayDual
 	case napas38 && f.Service == ServicePush:
 		return FamilyNAPASPush
@@ -96,12 +78,11 @@ func isMerchantTemplate(id int) bool {
 }
 
 func (r *Result) hasRootValue(v string) bool {
-	for _, e := range r.Tree {
-		if e.Parent == -1 && e.Value == v {
-			return true
-		}
-	}
-	return false
+	found := false
+	forEachRoot(r.Payload, r.lengthsInChars(), func(_, _ int, rv string) {
+		found = found || rv == v
+	})
+	return found
 }
 
 // containsFold is strings.Contains ignoring ASCII case, without the copy

@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"encoding/binary"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -84,53 +85,86 @@ func Fold(s string) string {
 // appendFold appends the folded form of s to dst.
 //
 // Folding never lengthens text (each byte written stands for at least one
-// byte read, a space for the separator it replaces), so dst is grown once and
-// written by index: folding runs on every encode, and appending byte by byte
-// was most of its cost.
+// byte read), so dst is grown once and written by index: folding runs on
+// every encode. A folded byte is kept unless it is a character to drop, or
+// a separator at the start or right after another; a separator left at the
+// end is dropped after the loop. Eight bytes at a time go through foldWord
+// when they are plain ASCII words; the rest, a byte or a rune at a time.
 func appendFold(dst []byte, s string) []byte {
 	start := len(dst)
 	dst = slices.Grow(dst, len(s))
 	out := dst[start : start+len(s)]
 	n := 0
-	space := false // a separator is pending; written only before the next kept character
+	last := byte(' ') // the last byte kept; a space at the start drops leading separators
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && n+8 <= len(out) {
+			if w, ok := foldWord(s[i:i+8], last); ok {
+				binary.LittleEndian.PutUint64(out[n:n+8], w)
+				n, i, last = n+8, i+8, byte(w>>56)
+				continue
+			}
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			i++
-			switch c = foldASCII[c]; c {
-			case 0:
-				continue // other ASCII symbols
-			case ' ':
-				space = n > 0
-				continue
-			}
+			c = foldASCII[c]
 		} else {
 			r, w := utf8.DecodeRuneInString(s[i:])
 			i += w
-			switch {
-			case r == 0xA0: // no-break space
-				space = n > 0
-				continue
-			case r >= foldLatinFirst && r < foldLatinEnd:
-				c = foldLatin[r-foldLatinFirst]
-			case r >= foldVietFirst && r < foldVietEnd:
-				c = foldViet[r-foldVietFirst]
-			default:
-				continue // combining marks, symbols, other scripts
-			}
-			if c == 0 {
-				continue
-			}
+			c = foldRune(r)
 		}
-		if space {
-			out[n] = ' '
-			n++
-			space = false
+		if c == 0 || c == ' ' && last == ' ' {
+			continue
 		}
 		out[n] = c
 		n++
+		last = c
+	}
+	if last == ' ' && n > 0 {
+		n-- // a trailing separator
 	}
 	return dst[:start+n]
+}
+
+// foldWord folds the eight bytes of q at once, little-endian, when they are
+// ASCII letters, digits and single spaces, none of them a space that would
+// follow last: then folding is upper-casing. It reports false for anything
+// else, which appendFold takes a byte at a time.
+//
+// Each test sets bit 7 of the bytes it holds for: with every byte below
+// 0x80, adding 0x80−lo to all of them at once sets a byte's bit 7 exactly
+// when it is at least lo, and carries into no other byte.
+func foldWord(q string, last byte) (uint64, bool) {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	q = q[:8] // one bounds check, and the compiler reads the eight bytes as one word
+	w := uint64(q[0]) | uint64(q[1])<<8 | uint64(q[2])<<16 | uint64(q[3])<<24 |
+		uint64(q[4])<<32 | uint64(q[5])<<40 | uint64(q[6])<<48 | uint64(q[7])<<56
+	if w&high != 0 {
+		return 0, false
+	}
+	atLeast := func(lo uint64) uint64 { return (w + (0x80-lo)*ones) & high }
+	lower := atLeast('a') &^ atLeast('z'+1)
+	upper := atLeast('A') &^ atLeast('Z'+1)
+	digit := atLeast('0') &^ atLeast('9'+1)
+	space := atLeast(' ') &^ atLeast(' '+1)
+	if lower|upper|digit|space != high || space&(space<<8) != 0 || space&0x80 != 0 && last == ' ' {
+		return 0, false
+	}
+	return w - lower>>2, true // 0x80 >> 2 is 0x20, the case bit
+}
+
+// foldRune is foldASCII for the characters beyond ASCII: a capital, ' ' for
+// the no-break space, or 0 for combining marks, symbols and other scripts.
+func foldRune(r rune) byte {
+	switch {
+	case r == 0xA0: // no-break space
+		return ' '
+	case r >= foldLatinFirst && r < foldLatinEnd:
+		return foldLatin[r-foldLatinFirst]
+	case r >= foldVietFirst && r < foldVietEnd:
+		return foldViet[r-foldVietFirst]
+	}
+	return 0
 }
 
 // FoldMax is Fold cut to at most max characters, at a word boundary when one

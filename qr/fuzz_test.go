@@ -37,7 +37,7 @@ func FuzzDecode(f *testing.F) {
 		if r.EMVOK && !r.CRCValid {
 			t.Fatalf("emv_ok without a valid CRC")
 		}
-		for i, e := range r.Tree {
+		for i, e := range r.Elements() {
 			if e.Parent >= i || len(e.ID) != 2 || !isDigits(e.ID) {
 				t.Fatalf("tree element %d: %+v", i, e)
 			}

@@ -160,6 +160,13 @@ func upper(c byte) byte {
 	return c
 }
 
-func isAlnum(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
-}
+func isAlnum(c byte) bool { return alnum[c] }
+
+// alnum marks the ASCII letters and digits: one load where three range
+// tests were, for the encoder's account and reference checks.
+var alnum = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+	}
+	return t
+}()

@@ -7,16 +7,13 @@ import (
 )
 
 // Element is one EMV data object: a two-digit ID and its value. A decoded
-// payload is a flat slice of Elements in which a template's children follow it
-// and point back to it through Parent, so the whole tree lives in one reusable
-// slice.
+// payload's tree (Result.Elements) is a flat slice of Elements in which a
+// template's children follow it and point back to it through Parent.
 type Element struct {
 	ID     string // two decimal digits, "00"–"99"
 	Value  string // the raw value, a substring of the payload; a template's value holds its children
 	Parent int    // index of the enclosing template in the same slice, or -1 at the root
 	Offset int    // byte offset of ID in the payload
-
-	kids span // where a template's children are in the tree; they are contiguous
 }
 
 // SyntaxProblem says what broke a TLV run.
@@ -93,39 +90,58 @@ func AppendTLV(dst []byte, id string, value string) []byte {
 // (the fallback some generators force on us, VIETQR.md §2). It returns the
 // offset of the object it could not read, or -1; syntaxErrorAt says why.
 //
-// This is the decoder's inner loop, so it is written for the compiler: the
-// tree is grown once, up front, to the most objects the run can hold (each
-// takes at least four bytes), and counting characters is a separate loop, so
-// the byte-counting loop makes no calls and keeps everything in registers.
+// ParseTLV and Result.Elements build with it; the decoder itself walks the
+// payload without storing objects (tree.go). The tree is grown once, up
+// front, to the most objects the run can hold (each takes at least four
+// bytes), and counting characters is a separate loop, so the byte-counting
+// loop makes no calls.
 func parseRun(tree []Element, payload string, start, end, parent int, byChars bool) ([]Element, int) {
-	tree = slices.Grow(tree, (end-start)/4)
+	if cap(tree)-len(tree) < (end-start)/4 {
+		tree = slices.Grow(tree, (end-start)/4)
+	}
 	if byChars {
 		return parseRunChars(tree, payload, start, end, parent)
 	}
-	p := payload[:end]
-	i := start
-	for i < len(p) {
-		if len(p)-i < 4 {
-			return tree, i
+	return parseBytes(tree, payload[start:end], start, parent)
+}
+
+// parseBytes is parseRun counting lengths in bytes, over q, the run itself,
+// which starts at offset off of the payload; tree has room for every object
+// the run can hold. Slicing q as it goes rather than indexing the payload
+// spares bounds checks.
+func parseBytes(tree []Element, q string, off, parent int) ([]Element, int) {
+	n := len(tree)
+	t := tree[:cap(tree)]
+	for len(q) > 0 {
+		if len(q) < 4 || n >= len(t) {
+			return t[:n], off
 		}
-		h := p[i : i+4]
-		// Unsigned wrap-around makes each test one comparison.
-		i0, i1, l0, l1 := h[0]-'0', h[1]-'0', h[2]-'0', h[3]-'0'
-		if i0 > 9 || i1 > 9 || l0 > 9 || l1 > 9 {
-			return tree, i
-		}
-		ve := i + 4 + int(l0)*10 + int(l1)
-		if ve > len(p) {
-			return tree, i
+		x, ok := tlvHeader(q[:4])
+		ve := 4 + int(x>>16&0xF)*10 + int(x>>24)
+		if !ok || ve > len(q) {
+			return t[:n], off
 		}
 		// Filling in place is markedly faster than appending a composite
 		// literal; the capacity is there.
-		tree = tree[:len(tree)+1]
-		el := &tree[len(tree)-1]
-		el.ID, el.Value, el.Parent, el.Offset, el.kids = h[:2], p[i+4:ve], parent, i, span{}
-		i = ve
+		el := &t[n]
+		el.ID, el.Value, el.Parent, el.Offset = q[:2], q[4:ve], parent, off
+		n++
+		q = q[ve:]
+		off += ve
 	}
-	return tree, -1
+	return t[:n], -1
+}
+
+// tlvHeader reads a data object's four header characters, two for the ID
+// and two for the length, as one little-endian word and reports whether they
+// are all decimal digits. It returns the word less '0' in each byte, so
+// byte k holds the value of digit k. Four digits checked in one word cost
+// less than four compares: a byte is a digit when its high nibble is 3 and
+// adding 6 leaves it 3 (no carry into the next byte can matter, since a
+// byte that carries has a high nibble of F).
+func tlvHeader(h string) (uint32, bool) {
+	x := uint32(h[3])<<24 | uint32(h[2])<<16 | uint32(h[1])<<8 | uint32(h[0])
+	return x - 0x30303030, (x&0xF0F0F0F0^0x30303030)|((x+0x06060606)&0xF0F0F0F0^0x30303030) == 0
 }
 
 // parseRunChars is parseRun counting lengths in characters; tree has room.
@@ -192,7 +208,7 @@ func syntaxErrorAt(payload string, i, end int, byChars bool) SyntaxError {
 
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
+		if s[i]-'0' > 9 {
 			return false
 		}
 	}

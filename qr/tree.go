@@ -1,98 +1,89 @@
 package qr
 
-import "slices"
+import "strings"
 
-// The decoder's tree: every data object of a payload in one flat, reusable
-// slice, built in one pass that also reads the common fields, so decoding a
-// valid payload touches each object once and allocates nothing.
+// The decoder's walk over a payload's data objects. It reads each object once,
+// files the fields it knows, descends into the templates it knows, warns as it
+// goes, and keeps only what the verdict needs (walkState); it stores no tree.
+// Elements rebuilds the tree from the payload for callers that want it.
 
-// treeErrors are the syntax errors of one attempt at building the tree: the
-// root's, and those of the two templates a transfer depends on, 38 (with
-// 38.01) and 62. Optional templates that fail to parse keep no children and
-// are only counted.
-type treeErrors struct {
+// walkState is what the walk learns besides Fields and Warnings: the syntax
+// errors of the root and of the two templates a transfer depends on, 38 (with
+// 38.01) and 62, and the few facts about other objects the verdict and the
+// family need. Its zero value is the start of a walk.
+type walkState struct {
 	root, t38, t62 SyntaxError
-	broken         int
+	broken         int // optional templates (26–51 but 38, and 64) that failed to parse
+
+	roots     int       // root objects read
+	seen      [2]uint64 // bit id%64 of word id/64: a root object with that ID was read
+	firstID   int       // the first root object's ID and value
+	firstVal  string
+	lastID    int // the last root object's ID and offset
+	lastAt    int
+	napas     string // the value of the first 38
+	napasKids uint8  // has00, has01: which children the first 38 has
+	merchants uint8  // merchantZaloPay…: GUIDs found in merchant templates (26–51)
 }
 
-func (te treeErrors) failed() bool {
-	return te.root.Problem != ProblemNone || te.t38.Problem != ProblemNone || te.t62.Problem != ProblemNone || te.broken > 0
+func (w *walkState) failed() bool {
+	return w.root.Problem != ProblemNone || w.t38.Problem != ProblemNone || w.t62.Problem != ProblemNone || w.broken > 0
 }
 
-// treeState is what building the tree changes in a Result besides Tree, so a
-// failed attempt can be undone before the next.
-type treeState struct {
-	fields   Fields
-	warnings int
-}
+func (w *walkState) hasRoot(id int) bool { return w.seen[id>>6]&(1<<(id&63)) != 0 }
 
-func (r *Result) saveTree() treeState { return treeState{r.Fields, len(r.Warnings)} }
+// The children of 38 that judge38 asks about, as bits of walkState.napasKids.
+const (
+	has00 = 1 << iota // the GUID
+	has01             // the beneficiary
+)
 
-func (r *Result) undoTree(st treeState) {
-	r.Fields = st.fields
-	r.Warnings = r.Warnings[:st.warnings]
-	r.Tree = r.Tree[:0]
-	r.rootAt = [100]uint16{}
-	r.merchants = 0
-}
+// What the GUIDs (sub-ID 00) of merchant templates say, as bits of
+// walkState.merchants; classify turns them into a family.
+const (
+	merchantZaloPay = 1 << iota
+	merchantMoMo
+	merchantAirPay
+	merchantVNPay
+	merchantMSB
+)
 
-// buildTree parses s into r.Tree, descends into the templates it knows and
-// reads the common fields; where an ID repeats, the first wins. With byChars,
-// lengths count characters, otherwise bytes. te must be zero.
-//
-// The root level is parsed here rather than by parseRun, each object acted
-// on as soon as it is read: its ID is still in registers, and the tree is
-// walked once. A template's children are appended right after it.
-func (r *Result) buildTree(s string, byChars bool, te *treeErrors) {
+// walk reads the payload s: lengths count characters with byChars, bytes
+// otherwise; where an ID repeats, the first wins. r.Fields, r.Warnings and w
+// must be as a fresh walk finds them.
+func (r *Result) walk(s string, byChars bool, w *walkState) {
 	f := &r.Fields
-	// Every object takes at least four bytes, and parseRun reserves room for
-	// a template's children the same way, so this one reservation covers a
-	// whole payload: a fresh Result allocates its tree once.
-	r.Tree = slices.Grow(r.Tree[:0], len(s)/4+4)
 	i := 0
 	for i < len(s) {
-		if len(s)-i < 4 {
-			te.root = syntaxErrorAt(s, i, len(s), byChars)
-			return
-		}
-		h := s[i : i+4]
-		i0, i1, l0, l1 := h[0]-'0', h[1]-'0', h[2]-'0', h[3]-'0'
-		if i0 > 9 || i1 > 9 || l0 > 9 || l1 > 9 {
-			te.root = syntaxErrorAt(s, i, len(s), byChars)
-			return
-		}
-		n := int(l0)*10 + int(l1)
-		ve := i + 4 + n
+		ve, ok := objectEnd(s, i, len(s))
 		if byChars {
-			ve = skipChars(s, i+4, len(s), n)
+			ve, ok = objectEndChars(s, i, len(s))
 		}
-		if ve > len(s) {
-			te.root = syntaxErrorAt(s, i, len(s), byChars)
+		if !ok {
+			w.root = syntaxErrorAt(s, i, len(s), byChars)
 			return
 		}
-		at := len(r.Tree)
-		if at == cap(r.Tree) {
-			r.Tree = slices.Grow(r.Tree, 1)
+		idStr, v := s[i:i+2], s[i+4:ve]
+		id := idNum(idStr)
+		if w.roots == 0 {
+			w.firstID, w.firstVal = id, v
 		}
-		r.Tree = r.Tree[:at+1]
-		el := &r.Tree[at]
-		idStr, v := h[:2], s[i+4:ve]
-		el.ID, el.Value, el.Parent, el.Offset, el.kids = idStr, v, -1, i, span{}
+		w.roots++
+		w.lastID, w.lastAt = id, i
+		vs := i + 4
 		i = ve
-
-		id := int(i0)*10 + int(i1)
 		if v == "" {
 			r.warn(Warning{Code: WarnZeroLength, Path: idStr})
 		}
-		if r.rootAt[id] != 0 {
+		if w.hasRoot(id) {
 			r.warn(Warning{Code: WarnDuplicateTag, Path: idStr})
 			continue
 		}
-		r.rootAt[id] = uint16(at + 1) // MaxPayloadLen keeps the tree far below 65,535
-		switch id {
-		case 0:
+		w.seen[id>>6] |= 1 << (id & 63)
+		switch rootKinds[id] {
+		case kindFormat:
 			f.FormatIndicator = v
-		case 1:
+		case kindPOI:
 			f.POI = v
 			switch v {
 			case "11":
@@ -100,118 +91,135 @@ func (r *Result) buildTree(s string, byChars bool, te *treeErrors) {
 			case "12":
 				f.Initiation = Dynamic
 			}
-		case 38:
-			r.read38(at, byChars, &te.t38)
-		case 52:
+		case kindMCC:
 			f.MCC = v
-		case 53:
+		case kindCurrency:
 			f.Currency = v
-		case 54:
+		case kindAmount:
 			f.AmountText = v
-		case 58:
+		case kindCountry:
 			f.Country = v
-		case 59:
+		case kindName:
 			f.MerchantName = v
-		case 60:
+		case kindCity:
 			f.City = v
-		case 61:
+		case kindPostalCode:
 			f.PostalCode = v
-		case 62:
-			r.read62(at, byChars, &te.t62)
-		default:
-			if !isOptionalTemplate(id) && id < 80 {
-				break
-			}
-			if isMerchantTemplate(id) {
-				r.merchants |= 1 << id
-			}
-			// 80–99 are templates by the spec, but Techcombank (8315T…),
-			// TPBank (8707CLASSIC) and MoMo (8003046) put plain values
-			// there: a failed parse there just means a plain value.
-			before := len(r.Tree)
-			if !r.parseChildren(at, byChars, nil) {
-				r.Tree = r.Tree[:before]
+		case kindNAPAS:
+			w.napas = v
+			r.walk38(s, vs, ve, byChars, w)
+		case kindAdditional:
+			r.walk62(s, vs, ve, byChars, &w.t62)
+		case kindMerchant, kindTemplate:
+			ok, guid := scanTemplate(s, vs, ve, byChars)
+			switch {
+			case !ok:
+				// 80–99 are templates by the spec, but Techcombank (8315T…),
+				// TPBank (8707CLASSIC) and MoMo (8003046) put plain values
+				// there: a failed parse there just means a plain value.
 				if id < 80 && v != "" {
-					te.broken++
+					w.broken++
 				}
-				break
+			case isMerchantTemplate(id):
+				w.merchants |= merchantOf(id, guid)
 			}
-			r.setKids(at, before)
 		}
 	}
 }
 
-// read38 parses NAPAS's template and its beneficiary template 38.01.
-func (r *Result) read38(i int, byChars bool, err *SyntaxError) {
+// walk38 reads NAPAS's template, s[vs:ve], and its beneficiary template 38.01.
+// 38.01 is only read inside a readable 38, so the rest of the level is
+// checked before descending into it.
+func (r *Result) walk38(s string, vs, ve int, byChars bool, w *walkState) {
 	f := &r.Fields
-	from := len(r.Tree)
-	if !r.parseChildren(i, byChars, err) {
-		err.Context = "38"
-	}
-	r.setKids(i, from)
-	to := len(r.Tree)
 	seen01 := false
-	for j := from; j < to; j++ {
-		c := &r.Tree[j]
-		if c.Value == "" {
-			r.warn(Warning{Code: WarnZeroLength, Path: r.path(j)})
+	for j := vs; j < ve; {
+		ke, ok := objectEnd(s, j, ve)
+		if byChars {
+			ke, ok = objectEndChars(s, j, ve)
 		}
-		switch c.ID {
+		if !ok {
+			w.t38 = syntaxErrorAt(s, j, ve, byChars)
+			w.t38.Context = "38" // the children before the break still count
+			return
+		}
+		idStr, v := s[j:j+2], s[j+4:ke]
+		if v == "" {
+			r.warn(Warning{Code: WarnZeroLength, Path: "38." + idStr})
+		}
+		switch idStr {
 		case "00":
+			w.napasKids |= has00
 			if f.GUID == "" {
-				f.GUID = c.Value
+				f.GUID = v
 			}
 		case "02":
 			if f.Service == "" {
-				f.Service = Service(c.Value)
+				f.Service = Service(v)
 			}
 		case "01":
-			if seen01 || err.Problem != ProblemNone {
-				continue // a repeat, or 38 itself is broken
+			w.napasKids |= has01
+			if !seen01 && scanRun(s, ke, ve, byChars) < 0 {
+				r.walkBeneficiary(s, j+4, ke, byChars, &w.t38)
 			}
 			seen01 = true
-			from := len(r.Tree)
-			if !r.parseChildren(j, byChars, err) {
-				err.Context = "38.01"
-			}
-			r.setKids(j, from)
-			for k := from; k < len(r.Tree); k++ {
-				g := &r.Tree[k]
-				if g.Value == "" {
-					r.warn(Warning{Code: WarnZeroLength, Path: r.path(k)})
-				}
-				switch g.ID {
-				case "00":
-					if f.BIN == "" {
-						f.BIN = g.Value
-					}
-				case "01":
-					if f.Account == "" {
-						f.Account = g.Value
-					}
-				default:
-					r.warn(Warning{Code: WarnExtraSubtag, Path: "38.01", Text: g.ID})
-				}
-			}
 		}
+		j = ke
 	}
 }
 
-// read62 parses the additional-data template.
-func (r *Result) read62(i int, byChars bool, err *SyntaxError) {
+// walkBeneficiary reads 38.01, s[vs:ve]: the bank's BIN and the account.
+func (r *Result) walkBeneficiary(s string, vs, ve int, byChars bool, err *SyntaxError) {
 	f := &r.Fields
-	from := len(r.Tree)
-	if !r.parseChildren(i, byChars, err) {
-		err.Context = "62"
+	for j := vs; j < ve; {
+		ke, ok := objectEnd(s, j, ve)
+		if byChars {
+			ke, ok = objectEndChars(s, j, ve)
+		}
+		if !ok {
+			*err = syntaxErrorAt(s, j, ve, byChars)
+			err.Context = "38.01"
+			return
+		}
+		idStr, v := s[j:j+2], s[j+4:ke]
+		if v == "" {
+			r.warn(Warning{Code: WarnZeroLength, Path: "38.01." + idStr})
+		}
+		switch idStr {
+		case "00":
+			if f.BIN == "" {
+				f.BIN = v
+			}
+		case "01":
+			if f.Account == "" {
+				f.Account = v
+			}
+		default:
+			r.warn(Warning{Code: WarnExtraSubtag, Path: "38.01", Text: idStr})
+		}
+		j = ke
 	}
-	r.setKids(i, from)
-	for j := from; j < len(r.Tree); j++ {
-		c := &r.Tree[j]
-		if c.Value == "" {
-			r.warn(Warning{Code: WarnZeroLength, Path: r.path(j)})
+}
+
+// walk62 reads the additional-data template, s[vs:ve].
+func (r *Result) walk62(s string, vs, ve int, byChars bool, err *SyntaxError) {
+	f := &r.Fields
+	for j := vs; j < ve; {
+		ke, ok := objectEnd(s, j, ve)
+		if byChars {
+			ke, ok = objectEndChars(s, j, ve)
+		}
+		if !ok {
+			*err = syntaxErrorAt(s, j, ve, byChars)
+			err.Context = "62"
+			return
+		}
+		idStr, v := s[j:j+2], s[j+4:ke]
+		if v == "" {
+			r.warn(Warning{Code: WarnZeroLength, Path: "62." + idStr})
 		}
 		var dst *string
-		switch c.ID {
+		switch idStr {
 		case "01":
 			dst = &f.BillNumber
 		case "02":
@@ -230,31 +238,210 @@ func (r *Result) read62(i int, byChars bool, err *SyntaxError) {
 			dst = &f.Purpose
 		}
 		if dst != nil && *dst == "" {
-			*dst = c.Value
+			*dst = v
 		}
+		j = ke
 	}
 }
 
-// parseChildren appends the children of template Tree[i] to the tree and
-// reports whether they all parsed; if not, it describes the problem in err
-// unless err is nil.
-func (r *Result) parseChildren(i int, byChars bool, err *SyntaxError) bool {
-	start := r.Tree[i].Offset + 4
-	end := start + len(r.Tree[i].Value)
-	var bad int
-	if r.Tree, bad = parseRun(r.Tree, r.Payload, start, end, i, byChars); bad >= 0 {
-		if err != nil {
-			*err = syntaxErrorAt(r.Payload, bad, end, byChars)
-		}
-		return false
+// objectEnd reads the header of the data object at s[i:end], lengths in
+// bytes, and returns where its value ends; ok is false when the header is
+// not four digits or the value runs past end. It is small enough to be
+// inlined in the walk's loops (a digit test by table keeps it so);
+// objectEndChars, a call, is for lengths in characters, and the loops take
+// it only then.
+func objectEnd(s string, i, end int) (ve int, ok bool) {
+	if end-i < 4 {
+		return 0, false
 	}
-	return true
+	h := s[i : i+4]
+	ve = i + 4 + int(h[2]-'0')*10 + int(h[3]-'0')
+	return ve, notDigit[h[0]]|notDigit[h[1]]|notDigit[h[2]]|notDigit[h[3]] == 0 && ve <= end
 }
 
-// setKids records that the children of Tree[p] are Tree[from:]; children are
-// always appended together, right after their parent is read.
-func (r *Result) setKids(p, from int) {
-	r.Tree[p].kids = span{int32(from), int32(len(r.Tree))}
+// notDigit is 0 for the ten decimal digits and 1 for every other byte.
+var notDigit = func() (t [256]uint8) {
+	for i := range t {
+		if i < '0' || i > '9' {
+			t[i] = 1
+		}
+	}
+	return t
+}()
+
+// objectEndChars is objectEnd with lengths counted in characters.
+func objectEndChars(s string, i, end int) (ve int, ok bool) {
+	if end-i < 4 {
+		return 0, false
+	}
+	x, ok := tlvHeader(s[i : i+4])
+	ve = skipChars(s, i+4, end, int(x>>16&0xF)*10+int(x>>24))
+	return ve, ok && ve <= end
+}
+
+// scanRun returns the offset of the first object of s[vs:ve] that cannot be
+// read, or -1.
+func scanRun(s string, vs, ve int, byChars bool) int {
+	for j := vs; j < ve; {
+		ke, ok := objectEnd(s, j, ve)
+		if byChars {
+			ke, ok = objectEndChars(s, j, ve)
+		}
+		if !ok {
+			return j
+		}
+		j = ke
+	}
+	return -1
+}
+
+// scanTemplate reports whether the template s[vs:ve] reads, and the value of
+// its first sub-ID 00 (a merchant template's GUID).
+func scanTemplate(s string, vs, ve int, byChars bool) (ok bool, guid string) {
+	found := false
+	for j := vs; j < ve; {
+		ke, ok := objectEnd(s, j, ve)
+		if byChars {
+			ke, ok = objectEndChars(s, j, ve)
+		}
+		if !ok {
+			return false, ""
+		}
+		if !found && s[j:j+2] == "00" {
+			guid, found = s[j+4:ke], true
+		}
+		j = ke
+	}
+	return true, guid
+}
+
+// merchantOf says what the GUID of merchant template id tells of its issuer.
+func merchantOf(id int, guid string) uint8 {
+	switch {
+	case guid == guidZaloPay:
+		return merchantZaloPay
+	case guid == guidMoMo:
+		return merchantMoMo
+	case guid == guidAirPay || containsFold(guid, "shopeepay"):
+		return merchantAirPay
+	case strings.EqualFold(guid, guidVNPay):
+		return merchantVNPay
+	case id == 26 && guid == binMSB:
+		return merchantMSB
+	}
+	return 0
+}
+
+// What the decoder does with each root ID. The kinds from kindNAPAS on are
+// templates.
+const (
+	kindOther      = iota // nothing beyond reading it
+	kindFormat            // 00
+	kindPOI               // 01
+	kindMCC               // 52
+	kindCurrency          // 53
+	kindAmount            // 54
+	kindCountry           // 58
+	kindName              // 59
+	kindCity              // 60
+	kindPostalCode        // 61
+	kindNAPAS             // 38
+	kindAdditional        // 62
+	kindMerchant          // 26–51 but 38: merchant templates
+	kindTemplate          // 64 and 80–99: other templates
+)
+
+// rootKinds maps a root ID to its kind; a dense switch on the kind compiles
+// to a jump table.
+var rootKinds = func() (k [100]uint8) {
+	for id := range k {
+		switch {
+		case isMerchantTemplate(id):
+			k[id] = kindMerchant
+		case isOptionalTemplate(id) || id >= 80:
+			k[id] = kindTemplate
+		}
+	}
+	k[0], k[1], k[38] = kindFormat, kindPOI, kindNAPAS
+	k[52], k[53], k[54], k[58], k[59], k[60], k[61], k[62] = kindMCC, kindCurrency, kindAmount, kindCountry, kindName, kindCity, kindPostalCode, kindAdditional
+	return k
+}()
+
+// forEachRoot calls fn with the offset, ID and value of every root object of
+// s that can be read, in order.
+func forEachRoot(s string, byChars bool, fn func(at, id int, v string)) {
+	for i := 0; i < len(s); {
+		ve, ok := objectEnd(s, i, len(s))
+		if byChars {
+			ve, ok = objectEndChars(s, i, len(s))
+		}
+		if !ok {
+			return
+		}
+		fn(i, idNum(s[i:i+2]), s[i+4:ve])
+		i = ve
+	}
+}
+
+// lengthsInChars reports whether r's payload was read with lengths counted in
+// characters (or, all ASCII, in either).
+func (r *Result) lengthsInChars() bool { return !r.ascii && !r.ByteLengths }
+
+// Elements returns every data object of the payload as the decoder read it:
+// root objects in order, each template the decoder descends into followed by
+// its children (38's, then those of its first 38.01), values being substrings
+// of Payload; none when the payload was not read as EMV at all. It parses the
+// payload again, so it allocates; decoding does not need it.
+func (r *Result) Elements() []Element {
+	if !r.walked {
+		return nil
+	}
+	s, byChars := r.Payload, r.lengthsInChars()
+	var tree []Element
+	var seen [2]uint64
+	for i := 0; i < len(s); {
+		ve, ok := objectEnd(s, i, len(s))
+		if byChars {
+			ve, ok = objectEndChars(s, i, len(s))
+		}
+		if !ok {
+			break
+		}
+		at := len(tree)
+		id := idNum(s[i : i+2])
+		tree = append(tree, Element{ID: s[i : i+2], Value: s[i+4 : ve], Parent: -1, Offset: i})
+		vs := i + 4
+		i = ve
+		if seen[id>>6]&(1<<(id&63)) != 0 {
+			continue
+		}
+		seen[id>>6] |= 1 << (id & 63)
+		switch rootKinds[id] {
+		case kindNAPAS:
+			var bad int
+			from := len(tree)
+			if tree, bad = parseRun(tree, s, vs, ve, at, byChars); bad >= 0 {
+				break
+			}
+			for j, end := from, len(tree); j < end; j++ {
+				if tree[j].ID == "01" {
+					kv := tree[j].Offset + 4
+					tree, _ = parseRun(tree, s, kv, kv+len(tree[j].Value), j, byChars)
+					break
+				}
+			}
+		case kindAdditional:
+			tree, _ = parseRun(tree, s, vs, ve, at, byChars)
+		case kindMerchant, kindTemplate:
+			n := len(tree)
+			if t, bad := parseRun(tree, s, vs, ve, at, byChars); bad < 0 {
+				tree = t
+			} else {
+				tree = t[:n]
+			}
+		}
+	}
+	return tree
 }
 
 // idNum is a data object's ID as a number; IDs are two digits by construction.
@@ -267,48 +454,4 @@ func idNum(id string) int {
 // and the alternate-language template 64.
 func isOptionalTemplate(id int) bool {
 	return id != 38 && isMerchantTemplate(id) || id == 64
-}
-
-// child finds the first child of Tree[p] whose ID is id (any ID when id is "").
-func (r *Result) child(p int, id string) int {
-	if p < 0 || p >= len(r.Tree) {
-		return -1
-	}
-	k := r.Tree[p].kids
-	for i := k.from; i < k.to; i++ {
-		if id == "" || r.Tree[i].ID == id {
-			return int(i)
-		}
-	}
-	return -1
-}
-
-func (r *Result) childValue(p int, id string) string {
-	if i := r.child(p, id); i >= 0 {
-		return r.Tree[i].Value
-	}
-	return ""
-}
-
-func (r *Result) rootIndex(id string) int {
-	return int(r.rootAt[idNum(id)]) - 1 // a uint16 minus one: -1 when absent
-}
-
-func (r *Result) lastRoot() int {
-	for i := len(r.Tree) - 1; i >= 0; i-- {
-		if r.Tree[i].Parent == -1 {
-			return i
-		}
-	}
-	return -1
-}
-
-// path names the element at i the way the spec does: "62.08", "38.01.00".
-// Root IDs cost nothing; nested paths allocate, but only warnings use them.
-func (r *Result) path(i int) string {
-	e := r.Tree[i]
-	if e.Parent < 0 {
-		return e.ID
-	}
-	return r.path(e.Parent) + "." + e.ID
 }
