@@ -281,3 +281,7 @@ func (db *DB) Stats() choso.StoreStats {
 	s.SchemaVersion, _ = db.schemaVersion(ctx)
 	return s
 }
+
+// Retries returns how many times this node ran a transaction's fn again
+// after a serialization failure or deadlock, for metrics and tests.
+func (db *DB) Retries() int64 { return db.retries.Load() }
