@@ -88,23 +88,14 @@ func (tx *Tx) FindMarket(id string) (*choso.Market, error) {
 // page is full.
 func (tx *Tx) ListMarkets(f choso.MarketFilter) ([]*choso.Market, error) {
 	limit := listLimit(f.Limit)
-	sql, args := "SELECT doc FROM markets WHERE id > $1", []any{f.After}
+	where, args := "markets WHERE id > $1", []any{}
 	if len(f.Communes) > 0 || len(f.Provinces) > 0 {
-		sql += " AND (commune_code = ANY($2) OR province_code = ANY($3))"
+		where += " AND (commune_code = ANY($2) OR province_code = ANY($3))"
 		args = append(args, nonNil(f.Communes), nonNil(f.Provinces))
 	}
-	if f.Query == "" {
-		sql += " ORDER BY id LIMIT " + itoa(limit)
-		return listDocs[choso.Market](tx, sql, args...)
-	}
-	var list []*choso.Market
-	err := eachDoc(tx, sql+" ORDER BY id", args, func(m *choso.Market) bool {
-		if choso.MatchText(m.Name, f.Query) {
-			list = append(list, m)
-		}
-		return len(list) < limit
+	return filterPage(tx, "id", where, f.After, args, limit, func(m *choso.Market) bool {
+		return choso.MatchText(m.Name, f.Query)
 	})
-	return list, err
 }
 
 // CountMarkets returns how many markets exist; see choso.MarketTx.

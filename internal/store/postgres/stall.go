@@ -138,21 +138,14 @@ func (tx *Tx) FindStallByCode(marketID, code string) (*choso.Stall, error) {
 // DefaultListLimit, and it is capped at MaxListLimit. The query ignores
 // diacritics by the root package's rule, so it is applied here.
 func (tx *Tx) ListStalls(f choso.StallFilter) ([]*choso.Stall, error) {
-	limit := listLimit(f.Limit)
-	sql, args := "SELECT doc FROM stalls WHERE market_id = $1 AND code > $2", []any{f.MarketID, f.After}
-	var list []*choso.Stall
-	err := eachDoc(tx, sql+" ORDER BY code", args, func(s *choso.Stall) bool {
-		if f.Status != "" && s.Status != f.Status {
-			return true
-		}
-		if f.Query != "" && !choso.MatchText(s.Code, f.Query) && !choso.MatchText(s.Name, f.Query) &&
-			!choso.MatchText(s.Category, f.Query) && !choso.MatchText(s.Vendor.Name, f.Query) {
-			return true
-		}
-		list = append(list, s)
-		return len(list) < limit
-	})
-	return list, err
+	return filterPage(tx, "code", "stalls WHERE code > $1 AND market_id = $2", f.After, []any{f.MarketID}, listLimit(f.Limit),
+		func(s *choso.Stall) bool {
+			if f.Status != "" && s.Status != f.Status {
+				return false
+			}
+			return f.Query == "" || choso.MatchText(s.Code, f.Query) || choso.MatchText(s.Name, f.Query) ||
+				choso.MatchText(s.Category, f.Query) || choso.MatchText(s.Vendor.Name, f.Query)
+		})
 }
 
 // FindStallsByPhone returns, in ID order, every stall whose vendor has the

@@ -134,28 +134,45 @@ func notFound(format string, args ...any) error {
 	return choso.Errorf(choso.ENotFound, format, args...)
 }
 
-// eachDoc decodes the doc column of the rows sql selects, in order, and
-// hands each to yield until it returns false.
-func eachDoc[T any](tx *Tx, sql string, args []any, yield func(*T) bool) error {
-	rows, err := tx.tx.Query(tx.ctx, sql, args...)
-	if err != nil {
-		return tx.fail(err)
+// filterPage returns up to limit records that keep accepts, for filters
+// only Go can apply (the root package's diacritics-blind text match). It
+// reads in keyset pages of limit rows: where is a condition on $1, the key
+// (key) must be greater than, and $2… (args); the rows come back in key
+// order. Reading page by page matters: a query that is abandoned halfway
+// still sends every row it selected.
+func filterPage[T any](tx *Tx, key, where string, after string, args []any, limit int, keep func(*T) bool) ([]*T, error) {
+	sql := "SELECT " + key + ", doc FROM " + where + " ORDER BY " + key + " LIMIT " + itoa(limit)
+	var list []*T
+	for {
+		rows, err := tx.tx.Query(tx.ctx, sql, append([]any{after}, args...)...)
+		if err != nil {
+			return nil, tx.fail(err)
+		}
+		n := 0
+		for rows.Next() {
+			var doc []byte
+			if err := rows.Scan(&after, &doc); err != nil {
+				rows.Close()
+				return nil, tx.fail(err)
+			}
+			n++
+			v := new(T)
+			if err := unmarshal(doc, v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if keep(v) && len(list) < limit {
+				list = append(list, v)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, tx.fail(err)
+		}
+		if len(list) == limit || n < limit {
+			return list, nil
+		}
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
-			return tx.fail(err)
-		}
-		v := new(T)
-		if err := unmarshal(doc, v); err != nil {
-			return err
-		}
-		if !yield(v) {
-			return nil
-		}
-	}
-	return tx.fail(rows.Err())
 }
 
 // nonNil returns s, or an empty slice for nil, so that = ANY($n) gets an
