@@ -184,9 +184,6 @@ func (db *DB) runTx(ctx context.Context, kind string, writable, lockFirst bool, 
 	if db.closed.Load() {
 		return choso.Errorf(choso.EUnavailable, "store is closed")
 	}
-	// Like bbolt, a transaction that has started runs to its end: a client
-	// hanging up mid-push must not turn a commit into a rollback halfway.
-	ctx = context.WithoutCancel(ctx)
 	start := time.Now()
 	var err error
 	for attempt := 0; ; attempt++ {
@@ -218,13 +215,20 @@ func (db *DB) attempt(ctx context.Context, writable, lockFirst bool, fn func(cho
 	if !writable {
 		opts = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	}
+	// ctx bounds the wait for a connection and BEGIN. Like bbolt's, a
+	// transaction that has started runs to its end: a client hanging up
+	// mid-push must not turn a commit into a rollback halfway.
 	ptx, err := db.pool.BeginTx(ctx, opts)
 	if err != nil {
 		if db.closed.Load() {
 			return false, false, choso.WrapError(choso.EUnavailable, "store is closed", err)
 		}
+		if ctx.Err() != nil {
+			return false, false, choso.WrapError(choso.EUnavailable, "request cancelled before the store was reached", err)
+		}
 		return false, false, translate(err)
 	}
+	ctx = context.WithoutCancel(ctx)
 	tx := &Tx{tx: ptx, ctx: ctx, writable: writable, db: db}
 	// Rolls back when fn fails, panics or calls runtime.Goexit (t.Fatal in
 	// a test); after a commit it does nothing.
