@@ -2,11 +2,14 @@ package sync_test
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/choso/choso"
 	"github.com/choso/choso/internal/store/postgres"
 	"github.com/choso/choso/internal/store/postgres/pgtest"
+	chosync "github.com/choso/choso/sync"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -53,4 +56,72 @@ func TestScenarios_OnPostgres(t *testing.T) {
 	for _, s := range scenarios {
 		t.Run(s.name, s.fn)
 	}
+}
+
+// TestConcurrentPushesThroughThreeNodes_AppliedOnce is scenario 9 across
+// nodes: one phone's batch pushed eight times at once through three stores
+// on one database (as if a flaky network had the phone retry through
+// different nodes), half through Update and half through Batch. SERIALIZABLE
+// lets one push apply it; the others see it applied and answer duplicate.
+func TestConcurrentPushesThroughThreeNodes_AppliedOnce(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	open := func(t testing.TB) *postgres.DB {
+		db, err := postgres.Open(context.Background(), url, postgres.Options{MaxConns: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	old := openWorldStore
+	openWorldStore = func(t testing.TB) choso.Store { return open(t) }
+	w := newWorld(t)
+	openWorldStore = old
+	var nodes []*postgres.DB
+	for range 3 {
+		db := open(t)
+		t.Cleanup(func() { db.Close() })
+		nodes = append(nodes, db)
+	}
+	p := w.phone()
+	var batch []chosync.Event
+	for range 20 {
+		batch = append(batch, p.sale(500, "qr"))
+	}
+	var wg sync.WaitGroup
+	results := make([]string, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			node := nodes[i%len(nodes)]
+			run := node.Update
+			if i%2 == 1 {
+				run = node.Batch
+			}
+			res, err := p.pushVia(run, batch...)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			results[i] = statuses(res)
+		})
+	}
+	wg.Wait()
+	applied := 0
+	for _, r := range results {
+		if strings.HasPrefix(r, "applied") {
+			applied++
+		} else if !strings.HasPrefix(r, "duplicate") {
+			t.Errorf("push answered %q, want all applied or all duplicate", r)
+		}
+	}
+	if applied != 1 || w.eventCount() != 20 {
+		t.Fatalf("%d pushes applied, %d events; want 1 and 20 (%v)", applied, w.eventCount(), results)
+	}
+	if got := w.totals(today)["qr"]; got.Count != 20 || got.Amount != 10000 {
+		t.Fatalf("totals %v, want 20 sales of 10,000 đồng in all", got)
+	}
+	var retries int64
+	for _, n := range nodes {
+		retries += n.Retries()
+	}
+	t.Logf("8 concurrent pushes through 3 nodes: 1 applied, 7 duplicates, %d transaction retries", retries)
 }
