@@ -28,8 +28,10 @@ import (
 	"os/user"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -137,8 +139,15 @@ func start() (*server, error) {
 			return nil, fmt.Errorf("running as root and there is no %q system user to run PostgreSQL as", s.asUser)
 		}
 	}
-	s.dir, err = os.MkdirTemp("", "choso-pgtest-")
+	reapOrphans(bin)
+	s.dir, err = os.MkdirTemp("", dirPrefix)
 	if err != nil {
+		return nil, err
+	}
+	// Record who owns the server, so that the next test binary can stop it
+	// if this one dies (a panic or a -timeout) before Stop runs.
+	if err := os.WriteFile(filepath.Join(s.dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(s.dir)
 		return nil, err
 	}
 	if err := s.initAndStart(bin); err != nil {
@@ -146,6 +155,51 @@ func start() (*server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// dirPrefix names the private servers' temp dirs; ownerFile, in each,
+// holds the PID of the test binary that started it.
+const (
+	dirPrefix = "choso-pgtest-"
+	ownerFile = "owner.pid"
+)
+
+// reapOrphans stops and removes private servers whose test binary is gone.
+func reapOrphans(bin string) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		orphan := &server{dir: dir}
+		if os.Geteuid() == 0 {
+			orphan.asUser = "postgres"
+		}
+		orphan.run(filepath.Join(bin, "pg_ctl"), "stop", "-D", filepath.Join(dir, "data"), "-m", "immediate", "-w")
+		os.RemoveAll(dir)
+	}
+}
+
+// processAlive reports whether a process with pid exists and is not a
+// zombie (a killed test binary whose parent has not reaped it yet).
+func processAlive(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc: trust kill
+	}
+	// pid (comm) STATE …; comm may hold spaces and parentheses.
+	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
+		return stat[i+2] != 'Z'
+	}
+	return true
 }
 
 // initAndStart runs initdb and pg_ctl start in s.dir.
