@@ -30,6 +30,12 @@
 // View runs fn in a REPEATABLE READ READ ONLY transaction: one snapshot,
 // never a serialization failure, never a retry.
 //
+// A transaction holding the sequencer lock may wait for a row another
+// transaction has written, while that one waits for the sequencer lock:
+// PostgreSQL detects the deadlock (after deadlock_timeout, 1s by default),
+// aborts one, and Update runs it again. It is rare (both must write the
+// same row, which SERIALIZABLE would refuse anyway), and costs a second.
+//
 // # The commit-ordered sequences
 //
 // server_seq, change_seq (the partner feed's cursor) and the credit seq a
@@ -125,11 +131,32 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, choso.WrapError(choso.EUnavailable, "cannot connect to PostgreSQL", err)
 	}
 	db := &DB{pool: pool, now: opts.Now, maxRetries: opts.MaxRetries, observeTx: opts.ObserveTx}
+	if err := db.checkDurable(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	if err := db.migrate(ctx, migrations); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// checkDurable refuses a database that acknowledges commits before they are
+// on disk: choso acknowledges a push once Update returns, so a commit it
+// was told of must survive a crash (the bbolt store never sets NoSync for
+// the same reason). synchronous_commit may be on, local, or stronger with
+// a synchronous standby (remote_write, remote_apply), never off.
+func (db *DB) checkDurable(ctx context.Context) error {
+	var mode string
+	if err := db.pool.QueryRow(ctx, "SHOW synchronous_commit").Scan(&mode); err != nil {
+		return choso.WrapError(choso.EUnavailable, "cannot connect to PostgreSQL", err)
+	}
+	if mode == "off" {
+		return choso.Errorf(choso.EUnavailable,
+			"PostgreSQL has synchronous_commit=off: acknowledged pushes could be lost in a crash; set it to on")
+	}
+	return nil
 }
 
 // Close closes the pool. It waits for transactions in flight to finish.

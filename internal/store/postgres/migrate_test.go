@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -100,4 +101,20 @@ func connect(t *testing.T, url string) *pgx.Conn {
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
+}
+
+func TestOpen_SynchronousCommitOffRefused(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	conn := connect(t, url)
+	var name string
+	if err := conn.QueryRow(t.Context(), "SELECT current_database()").Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" SET synchronous_commit = off"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := postgres.Open(t.Context(), url, postgres.Options{})
+	if got := choso.ErrorCode(err); got != choso.EUnavailable || !strings.Contains(err.Error(), "synchronous_commit") {
+		t.Fatalf("Open with synchronous_commit=off: got %q (%v), want %q naming synchronous_commit", got, err, choso.EUnavailable)
+	}
 }

@@ -216,7 +216,7 @@ func (s *server) initAndStart(bin string) error {
 	}
 	opts := strings.Join([]string{
 		"-c listen_addresses=''", "-c unix_socket_directories=" + s.dir, "-p 5432",
-		"-c fsync=off", "-c full_page_writes=off", "-c max_connections=200",
+		"-c fsync=off", "-c full_page_writes=off", "-c max_connections=200", "-c shared_buffers=32MB",
 	}, " ")
 	if out, err := s.run(s.pgCtl, "start", "-D", data, "-w", "-t", "60",
 		"-l", filepath.Join(s.dir, "log"), "-o", opts); err != nil {
