@@ -328,7 +328,7 @@ func (db *DB) Stats() choso.StoreStats {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	db.pool.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&s.SizeBytes)
-	s.SchemaVersion, _ = db.schemaVersion(ctx)
+	s.SchemaVersion, _ = schemaVersion(ctx, db.pool)
 	return s
 }
 

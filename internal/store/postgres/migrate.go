@@ -81,7 +81,7 @@ func (db *DB) migrate(ctx context.Context, migs []migration) error {
 	if err != nil {
 		return choso.WrapError(choso.EUnavailable, "cannot create schema_migrations", err)
 	}
-	have, err := db.schemaVersion(ctx)
+	have, err := schemaVersion(ctx, conn)
 	if err != nil {
 		return err
 	}
@@ -117,10 +117,17 @@ func currentVersion(migs []migration) int {
 	return migs[len(migs)-1].version
 }
 
-// schemaVersion returns the newest migration applied, 0 for none.
-func (db *DB) schemaVersion(ctx context.Context) (int, error) {
+// querier is a connection or the pool.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// schemaVersion returns the newest migration applied, 0 for none. migrate
+// passes the connection holding the migration lock: asking the pool for a
+// second would wait forever with MaxConns 1.
+func schemaVersion(ctx context.Context, q querier) (int, error) {
 	var v int
-	err := db.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&v)
+	err := q.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&v)
 	if err != nil {
 		return 0, choso.WrapError(choso.EUnavailable, "cannot read the schema version", err)
 	}

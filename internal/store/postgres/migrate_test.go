@@ -48,7 +48,7 @@ func TestOpen_NodesStartingTogetherMigrateOnce(t *testing.T) {
 
 func TestOpen_ReopenKeepsData(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	db, err := postgres.Open(t.Context(), url, postgres.Options{})
+	db, err := postgres.Open(t.Context(), url, postgres.Options{MaxConns: 1}) // migrating must not need a second connection
 	if err != nil {
 		t.Fatal(err)
 	}
