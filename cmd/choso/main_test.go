@@ -149,8 +149,14 @@ func cleanEnv() []string {
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runCLIWith(t, cleanEnv(), args...)
+}
+
+// runCLIWith is runCLI with the environment env.
+func runCLIWith(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(chosoBinary(t), args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
