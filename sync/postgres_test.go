@@ -125,3 +125,23 @@ func TestConcurrentPushesThroughThreeNodes_AppliedOnce(t *testing.T) {
 	}
 	t.Logf("8 concurrent pushes through 3 nodes: 1 applied, 7 duplicates, %d transaction retries", retries)
 }
+
+// BenchmarkPush_64Phones50Events_OnPostgres is BenchmarkPush_64Phones50Events
+// over the PostgreSQL store. The private test server runs with fsync off:
+// compare backends on a server configured as in production
+// (CHOSO_TEST_POSTGRES) before quoting figures.
+//
+//	go test -run '^$' -bench Push_64.*OnPostgres -benchtime 200x ./sync
+func BenchmarkPush_64Phones50Events_OnPostgres(b *testing.B) {
+	pgtest.NewDatabase(b)
+	old := openWorldStore
+	openWorldStore = func(t testing.TB) choso.Store {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	defer func() { openWorldStore = old }()
+	BenchmarkPush_64Phones50Events(b)
+}
