@@ -155,18 +155,18 @@ func (tx *Tx) PutQRSale(stallID string, effectiveMs int64, saleID string) error 
 	if effectiveMs < 0 {
 		return choso.Errorf(choso.EInvalid, "effective time %d ms is before 1970", effectiveMs)
 	}
-	_, err := tx.exec("INSERT INTO qr_sales (stall_id, effective_ms, sale_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+	tx.defer_("INSERT INTO qr_sales (stall_id, effective_ms, sale_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
 		stallID, effectiveMs, saleID)
-	return err
+	return nil
 }
 
 // ListQRSales returns the ULIDs of a stall's QR sales with effective times
 // in [fromMs, toMs], by time; see choso.CreditTx.
 func (tx *Tx) ListQRSales(stallID string, fromMs, toMs int64) ([]string, error) {
-	rows, err := tx.tx.Query(tx.ctx, `SELECT sale_id FROM qr_sales WHERE stall_id = $1 AND effective_ms BETWEEN $2 AND $3
+	rows, err := tx.query(`SELECT sale_id FROM qr_sales WHERE stall_id = $1 AND effective_ms BETWEEN $2 AND $3
 		ORDER BY effective_ms, sale_id`, stallID, fromMs, toMs)
 	if err != nil {
-		return nil, tx.fail(err)
+		return nil, err
 	}
 	defer rows.Close()
 	var list []string

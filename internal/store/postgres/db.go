@@ -54,6 +54,10 @@
 // parallel. A reader needs nothing special: any snapshot holds a prefix of
 // each log.
 //
+// The first append of a transaction reads the counters FOR UPDATE; later
+// appends count in memory, and the counters are written back just before
+// the commit, with the other writes nothing waited for (Tx.pending).
+//
 // A waiter whose snapshot is older than the commit it waited for is aborted
 // with a serialization failure and retried; its retry takes the sequencer
 // lock as its first statement, before it has a snapshot, and so cannot fail
@@ -270,6 +274,9 @@ func (db *DB) attempt(ctx context.Context, writable, lockFirst bool, fn func(cho
 			return true, tx.sequenced, tx.retryable
 		}
 		return false, tx.sequenced, err // fn's own error, or one a Tx method already translated
+	}
+	if err := tx.finish(); err != nil {
+		return tx.retryable != nil, tx.sequenced, err
 	}
 	if tx.retryable != nil { // fn swallowed a failure that aborted the transaction
 		return true, tx.sequenced, tx.retryable

@@ -49,9 +49,9 @@ func (tx *Tx) DeleteExpiredEnrollments(now time.Time) (int, error) {
 	if err := tx.canWrite(); err != nil {
 		return 0, err
 	}
-	rows, err := tx.tx.Query(tx.ctx, "SELECT code_hash, doc FROM enrollments WHERE expires_us <= $1", now.UnixMicro())
+	rows, err := tx.query("SELECT code_hash, doc FROM enrollments WHERE expires_us <= $1", now.UnixMicro())
 	if err != nil {
-		return 0, tx.fail(err)
+		return 0, err
 	}
 	var doomed [][]byte
 	for rows.Next() {

@@ -69,10 +69,10 @@ func (tx *Tx) PutResults(deviceID string, first uint64, rs []*choso.EventResult)
 			return err
 		}
 	}
-	_, err := tx.exec(`INSERT INTO results (device_id, seq, doc)
+	tx.defer_(`INSERT INTO results (device_id, seq, doc)
 		SELECT $1, $2 + ord - 1, doc FROM unnest($3::bytea[]) WITH ORDINALITY AS t(doc, ord)
 		ON CONFLICT (device_id, seq) DO UPDATE SET doc = excluded.doc`, deviceID, start, docs)
-	return err
+	return nil
 }
 
 // FindEntity returns the entity of a client ULID; see choso.SyncTx.
@@ -100,8 +100,8 @@ func (tx *Tx) PutEntity(id string, e *choso.Entity) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec("INSERT INTO entities (id, doc) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc", id, doc)
-	return err
+	tx.defer_("INSERT INTO entities (id, doc) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc", id, doc)
+	return nil
 }
 
 // AppendEvent stores e with the next server_seq, in commit order; see
@@ -119,9 +119,7 @@ func (tx *Tx) AppendEvent(e *choso.Event) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := tx.exec("INSERT INTO events (server_seq, doc) VALUES ($1, $2)", int64(seq), doc); err != nil {
-		return 0, err
-	}
+	tx.defer_("INSERT INTO events (server_seq, doc) VALUES ($1, $2)", int64(seq), doc)
 	return seq, nil
 }
 
@@ -165,9 +163,9 @@ func (tx *Tx) PutStallDay(d *choso.StallDay) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec(`INSERT INTO stall_days (stall_id, date, doc) VALUES ($1, $2, $3)
+	tx.defer_(`INSERT INTO stall_days (stall_id, date, doc) VALUES ($1, $2, $3)
 		ON CONFLICT (stall_id, date) DO UPDATE SET doc = excluded.doc`, d.StallID, d.Date, doc)
-	return err
+	return nil
 }
 
 // ListStallDays returns a stall's days from (inclusive) to (inclusive, ""
@@ -209,9 +207,9 @@ func (tx *Tx) PutDeviceDay(d *choso.DeviceDay) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec(`INSERT INTO device_days (device_id, date, doc) VALUES ($1, $2, $3)
+	tx.defer_(`INSERT INTO device_days (device_id, date, doc) VALUES ($1, $2, $3)
 		ON CONFLICT (device_id, date) DO UPDATE SET doc = excluded.doc`, d.DeviceID, d.Date, doc)
-	return err
+	return nil
 }
 
 // AppendChange stores c with the next change_seq, in commit order, and sets
@@ -229,10 +227,8 @@ func (tx *Tx) AppendChange(c *choso.Change) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := tx.exec("INSERT INTO changes (change_seq, stall_id, date, doc) VALUES ($1, $2, $3, $4)",
-		int64(seq), c.Day.StallID, c.Day.Date, doc); err != nil {
-		return 0, err
-	}
+	tx.defer_("INSERT INTO changes (change_seq, stall_id, date, doc) VALUES ($1, $2, $3, $4)",
+		int64(seq), c.Day.StallID, c.Day.Date, doc)
 	return seq, nil
 }
 

@@ -80,9 +80,9 @@ func (tx *Tx) DeleteExpiredSessions(now time.Time) (int, error) {
 	if err := tx.canWrite(); err != nil {
 		return 0, err
 	}
-	rows, err := tx.tx.Query(tx.ctx, "SELECT token_hash, doc FROM sessions")
+	rows, err := tx.query("SELECT token_hash, doc FROM sessions")
 	if err != nil {
-		return 0, tx.fail(err)
+		return 0, err
 	}
 	var doomed [][]byte
 	for rows.Next() {

@@ -19,8 +19,17 @@ type Tx struct {
 	writable bool
 	db       *DB
 
-	sequenced bool  // holds the sequencer lock (sequence.go)
-	retryable error // a statement failed with a serialization failure or deadlock
+	sequenced bool             // holds the sequencer lock (sequence.go)
+	seqs      map[string]int64 // the counters' values, read once under the lock and written back at commit
+	retryable error            // a statement failed with a serialization failure or deadlock
+
+	// pending holds writes whose outcome nothing waits for (appended
+	// events, entities, day totals …). They go to the server in one round
+	// trip, before the next statement that reads or the commit, instead of
+	// one each: a push of 50 events went from 266 round trips to about 110.
+	// Only writes that cannot fail for a reason of the caller's go here, so
+	// an error surfacing late still means the transaction must fail.
+	pending *pgx.Batch
 }
 
 var _ choso.Tx = (*Tx)(nil)
@@ -47,8 +56,48 @@ func (tx *Tx) fail(err error) error {
 	return translate(err)
 }
 
+// defer_ queues a write whose result nothing waits for; see Tx.pending.
+func (tx *Tx) defer_(sql string, args ...any) {
+	if tx.pending == nil {
+		tx.pending = &pgx.Batch{}
+	}
+	tx.pending.Queue(sql, args...)
+}
+
+// flush sends the pending writes in one round trip.
+func (tx *Tx) flush() error {
+	b := tx.pending
+	if b == nil || b.Len() == 0 {
+		return nil
+	}
+	tx.pending = nil
+	br := tx.tx.SendBatch(tx.ctx, b)
+	for range b.Len() {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return tx.fail(err)
+		}
+	}
+	return tx.fail(br.Close())
+}
+
+// query flushes the pending writes and runs a query.
+func (tx *Tx) query(sql string, args ...any) (pgx.Rows, error) {
+	if err := tx.flush(); err != nil {
+		return nil, err
+	}
+	rows, err := tx.tx.Query(tx.ctx, sql, args...)
+	if err != nil {
+		return nil, tx.fail(err)
+	}
+	return rows, nil
+}
+
 // exec runs a statement and returns how many rows it touched.
 func (tx *Tx) exec(sql string, args ...any) (int64, error) {
+	if err := tx.flush(); err != nil {
+		return 0, err
+	}
 	tag, err := tx.tx.Exec(tx.ctx, sql, args...)
 	if err != nil {
 		return 0, tx.fail(err)
@@ -58,6 +107,9 @@ func (tx *Tx) exec(sql string, args ...any) (int64, error) {
 
 // scanRow runs a query of one row into dest and reports whether there was one.
 func (tx *Tx) scanRow(sql string, args []any, dest ...any) (bool, error) {
+	if err := tx.flush(); err != nil {
+		return false, err
+	}
 	err := tx.tx.QueryRow(tx.ctx, sql, args...).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
@@ -81,9 +133,9 @@ func (tx *Tx) getDoc(v any, sql string, args ...any) (bool, error) {
 
 // listDocs decodes the doc column of every row sql selects, in order.
 func listDocs[T any](tx *Tx, sql string, args ...any) ([]*T, error) {
-	rows, err := tx.tx.Query(tx.ctx, sql, args...)
+	rows, err := tx.query(sql, args...)
 	if err != nil {
-		return nil, tx.fail(err)
+		return nil, err
 	}
 	defer rows.Close()
 	var list []*T
@@ -144,9 +196,9 @@ func filterPage[T any](tx *Tx, key, where string, after string, args []any, limi
 	sql := "SELECT " + key + ", doc FROM " + where + " ORDER BY " + key + " LIMIT " + itoa(limit)
 	var list []*T
 	for {
-		rows, err := tx.tx.Query(tx.ctx, sql, append([]any{after}, args...)...)
+		rows, err := tx.query(sql, append([]any{after}, args...)...)
 		if err != nil {
-			return nil, tx.fail(err)
+			return nil, err
 		}
 		n := 0
 		for rows.Next() {
