@@ -22,10 +22,11 @@
 // would need its own lock, absent rows cannot be locked at all, and every
 // rule added later would be a new chance to forget one. SERIALIZABLE makes
 // every fn behave as if the transactions ran one at a time, which is exactly
-// the contract the rules were written against; two nodes applying pushes of
-// one device at once end with one commit and one retry that then sees the
-// seq applied and answers duplicate. The price is retries under contention,
-// paid in CPU, not in correctness.
+// the contract the rules were written against: of two nodes applying pushes
+// of one device at once, one commits, and the other (queued behind the
+// sequencer, or aborted and run again) then sees the seq applied and
+// answers duplicate. The price is queueing and retries under contention,
+// paid in throughput, not in correctness.
 //
 // View runs fn in a REPEATABLE READ READ ONLY transaction: one snapshot,
 // never a serialization failure, never a retry.
