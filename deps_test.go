@@ -52,6 +52,11 @@ var importRules = []importRule{
 		appliesTo: func(pkg string) bool { return !under("internal/store/bolt", "sync/client")(pkg) },
 	},
 	{
+		why:       "only internal/store/postgres (and its test harness) use pgx",
+		forbidden: []string{"github.com/jackc/..."},
+		appliesTo: func(pkg string) bool { return !under("internal/store/postgres")(pkg) },
+	},
+	{
 		why:       "qr/ is pure: no os, no net, no bbolt, no Echo",
 		forbidden: concat(purePaths, boltPaths, echoPaths),
 		appliesTo: under("qr"),

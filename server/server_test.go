@@ -42,19 +42,26 @@ func (b *syncBuffer) String() string {
 type testServer struct {
 	*Server
 	URL   string
-	Store *bolt.DB
+	Store choso.Store
 	Logs  *syncBuffer
 }
 
-// newTestServer runs a real server on a loopback port over a real bbolt
-// file in a temp dir. configure may adjust the config and add test routes.
-func newTestServer(t *testing.T, configure ...func(*Config)) *testServer {
-	t.Helper()
-	metrics := NewMetrics()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "choso.db"), bolt.Options{ObserveTx: metrics.ObserveTx})
+// openTestStore opens the store a test server runs on: a real bbolt file in
+// a temp dir, or PostgreSQL while TestPartner_OnPostgres swaps it.
+var openTestStore = func(t *testing.T, observe func(string, time.Duration, error)) choso.Store {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "choso.db"), bolt.Options{ObserveTx: observe})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// newTestServer runs a real server on a loopback port over a real store
+// (see openTestStore). configure may adjust the config and add test routes.
+func newTestServer(t *testing.T, configure ...func(*Config)) *testServer {
+	t.Helper()
+	metrics := NewMetrics()
+	db := openTestStore(t, metrics.ObserveTx)
 	logs := &syncBuffer{}
 	cfg := Config{
 		Addr:    "127.0.0.1:0",

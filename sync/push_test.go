@@ -28,10 +28,11 @@ type banks struct{}
 func (banks) LookupBIN(bin string) (string, string, bool) { return bin, "bank", bin == "970436" }
 
 // world is one market with one stall and its enrolled phones, over a real
-// bbolt file, with a settable clock.
+// store (a bbolt file, or PostgreSQL in TestScenarios_OnPostgres), with a
+// settable clock.
 type world struct {
 	t      testing.TB
-	db     *bolt.DB
+	db     choso.Store
 	reg    *choso.Registry
 	pusher *chosync.Pusher
 	stall  *choso.Stall
@@ -43,12 +44,19 @@ var hcm, _ = time.LoadLocation("Asia/Ho_Chi_Minh")
 
 func newWorld(t *testing.T) *world { return newWorldB(t) }
 
-func newWorldB(t testing.TB) *world {
-	t.Helper()
+// openWorldStore opens the store a new world runs on; TestScenarios_OnPostgres
+// swaps it while it runs the scenarios again.
+var openWorldStore = func(t testing.TB) choso.Store {
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "choso.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+func newWorldB(t testing.TB) *world {
+	t.Helper()
+	db := openWorldStore(t)
 	t.Cleanup(func() {
 		if p := db.Check(context.Background()); len(p) > 0 {
 			t.Errorf("store check: %v", p)

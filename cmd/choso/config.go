@@ -20,7 +20,7 @@ import (
 type Config struct {
 	Addr            string        // --addr, CHOSO_ADDR: listen address
 	Data            string        // --data, CHOSO_DATA: data directory
-	Store           string        // --store, CHOSO_STORE: bolt:PATH; empty means bolt:DATA/choso.db
+	Store           string        // --store, CHOSO_STORE: bolt:PATH or postgres://…; empty means bolt:DATA/choso.db
 	TLSCert         string        // --tls-cert, CHOSO_TLS_CERT
 	TLSKey          string        // --tls-key, CHOSO_TLS_KEY
 	TrustedProxies  string        // --trusted-proxies, CHOSO_TRUSTED_PROXIES: comma-separated CIDRs
@@ -30,7 +30,8 @@ type Config struct {
 	PushLimit       string        // --push-limit, CHOSO_PUSH_LIMIT: per-device pushes "BURST/INTERVAL", or "off"
 
 	// Derived by Validate.
-	storePath  string
+	storePath  string // the bbolt file; "" with PostgreSQL
+	storeURL   string // the PostgreSQL URL; "" with bbolt
 	proxies    []*net.IPNet
 	logLevel   slog.Level
 	pushBurst  int
@@ -60,7 +61,7 @@ type flagSpec struct {
 func (c *Config) specs(serving bool) []flagSpec {
 	specs := []flagSpec{
 		{name: "data", env: "CHOSO_DATA", usage: "data directory; the store is choso.db in it", str: &c.Data},
-		{name: "store", env: "CHOSO_STORE", usage: "store location: bolt:PATH (default bolt:DATA/choso.db)", str: &c.Store},
+		{name: "store", env: "CHOSO_STORE", usage: "store location: bolt:PATH (default bolt:DATA/choso.db) or postgres://USER:PASSWORD@HOST/DB", str: &c.Store},
 		{name: "log-level", env: "CHOSO_LOG_LEVEL", usage: "log level: debug, info, warn or error", str: &c.LogLevel},
 	}
 	if serving {
@@ -129,9 +130,12 @@ func (c *Config) Validate(serving bool) error {
 			errs = append(errs, errors.New("--store bolt: needs a path, e.g. bolt:/var/lib/choso/choso.db"))
 		}
 	case strings.HasPrefix(c.Store, "postgres://"), strings.HasPrefix(c.Store, "postgresql://"):
-		errs = append(errs, errors.New("--store postgres://… is not available in this build; use bolt:PATH"))
+		c.storePath, c.storeURL = "", c.Store
+		if u, err := url.Parse(c.Store); err != nil || (u.Host == "" && u.Query().Get("host") == "") {
+			errs = append(errs, fmt.Errorf("--store %q: want postgres://USER:PASSWORD@HOST[:PORT]/DATABASE", redactDSN(c.Store)))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("--store %q: want bolt:PATH", redactDSN(c.Store)))
+		errs = append(errs, fmt.Errorf("--store %q: want bolt:PATH or postgres://…", redactDSN(c.Store)))
 	}
 	if err := c.logLevel.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))
@@ -192,7 +196,7 @@ func (c *Config) LogAttrs() []any {
 	return []any{
 		"addr", c.Addr,
 		"data", c.Data,
-		"store", "bolt:" + c.storePath,
+		"store", c.storeName(),
 		"tls", c.TLSCert != "",
 		"tls_cert", c.TLSCert,
 		"trusted_proxies", c.TrustedProxies,
@@ -201,6 +205,24 @@ func (c *Config) LogAttrs() []any {
 		"demo", c.Demo,
 		"push_limit", c.PushLimit,
 	}
+}
+
+// storeName names the store for logs and messages, password masked.
+func (c *Config) storeName() string {
+	if c.storeURL != "" {
+		return redactDSN(c.storeURL)
+	}
+	return "bolt:" + c.storePath
+}
+
+// dataDir is the directory of the node's own files (the master key file
+// when CHOSO_MASTER_KEY is not set): the bbolt file's directory, or --data
+// with PostgreSQL.
+func (c *Config) dataDir() string {
+	if c.storeURL != "" {
+		return c.Data
+	}
+	return filepath.Dir(c.storePath)
 }
 
 // redactDSN masks the password of a URL-shaped store location.

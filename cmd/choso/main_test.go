@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/choso/choso/internal/store/postgres/pgtest"
 )
 
 // buildBinary builds the real program once per test run.
@@ -46,6 +48,7 @@ func chosoBinary(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	pgtest.Stop()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
@@ -63,8 +66,14 @@ type process struct {
 
 func start(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startWith(t, cleanEnv(), args...)
+}
+
+// startWith is start with the environment env.
+func startWith(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
 	cmd := exec.Command(chosoBinary(t), args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = env
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -140,8 +149,14 @@ func cleanEnv() []string {
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runCLIWith(t, cleanEnv(), args...)
+}
+
+// runCLIWith is runCLI with the environment env.
+func runCLIWith(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(chosoBinary(t), args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

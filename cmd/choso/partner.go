@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/choso/choso"
@@ -28,7 +27,11 @@ func (s sealer) Open(sealed, aad []byte) ([]byte, error) { return secret.Open(s.
 // masterKey returns the master key from CHOSO_MASTER_KEY or the key file in
 // the data directory, created with mode 0600 at first start.
 func masterKey(cfg *Config) ([]byte, error) {
-	return secret.MasterKey(filepath.Dir(cfg.storePath), os.Getenv("CHOSO_MASTER_KEY"))
+	if cfg.storeURL != "" && os.Getenv("CHOSO_MASTER_KEY") == "" {
+		// A key file per node would seal partner secrets no other node can open.
+		return nil, errors.New("with --store postgres://… every node must share one master key: set CHOSO_MASTER_KEY")
+	}
+	return secret.MasterKey(cfg.dataDir(), os.Getenv("CHOSO_MASTER_KEY"))
 }
 
 // derive makes a key for one purpose from the master key, so that the
@@ -111,7 +114,7 @@ func runPartner(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "usage: choso partner %s ARG\n", sub)
 		return errUsage
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.storePath), 0o700); err != nil {
+	if err := os.MkdirAll(cfg.dataDir(), 0o700); err != nil {
 		return err
 	}
 	master, err := masterKey(&cfg)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/choso/choso"
 	"github.com/choso/choso/internal/auth"
-	"github.com/choso/choso/internal/store/bolt"
 	"github.com/choso/choso/qr"
 )
 
@@ -63,11 +62,6 @@ func seedRegions(ctx context.Context, reg *choso.Registry, log *slog.Logger) err
 	}
 	log.Info("regions loaded", "count", created)
 	return nil
-}
-
-// openStore opens the configured store read-write for a command.
-func openStore(cfg *Config) (*bolt.DB, error) {
-	return bolt.Open(cfg.storePath, bolt.Options{})
 }
 
 // runUser manages users on a stopped server's store: add, passwd, list.

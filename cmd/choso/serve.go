@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"time"
 
 	"github.com/choso/choso"
-	"github.com/choso/choso/internal/store/bolt"
 	"github.com/choso/choso/internal/webhook"
 	"github.com/choso/choso/server"
 )
@@ -67,17 +65,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	log.Info("starting", append([]any{"version", buildVersion()}, cfg.LogAttrs()...)...)
 
-	if err := os.MkdirAll(filepath.Dir(cfg.storePath), 0o700); err != nil {
+	if err := os.MkdirAll(cfg.dataDir(), 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
 	metrics := server.NewMetrics()
 	start := time.Now()
-	db, err := bolt.Open(cfg.storePath, bolt.Options{ObserveTx: metrics.ObserveTx})
+	db, err := openServerStore(ctx, cfg, metrics.ObserveTx)
 	if err != nil {
 		return err
 	}
 	st := db.Stats()
-	log.Info("store open", "path", cfg.storePath, "size_bytes", st.SizeBytes, "schema_version", st.SchemaVersion,
+	log.Info("store open", "store", cfg.storeName(), "size_bytes", st.SizeBytes, "schema_version", st.SchemaVersion,
 		"open_ms", time.Since(start).Milliseconds())
 
 	reg := newRegistry(db)

@@ -5,21 +5,48 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
+	"github.com/choso/choso"
 	"github.com/choso/choso/internal/store/bolt"
+	"github.com/choso/choso/internal/store/postgres"
 )
+
+// openStoreTimeout bounds connecting to PostgreSQL and migrating at start.
+const openStoreTimeout = 30 * time.Second
+
+// openStore opens the configured store read-write for a command. A bbolt
+// file must not be in use by a server; a PostgreSQL database may be.
+func openStore(cfg *Config) (choso.Store, error) {
+	return openServerStore(context.Background(), cfg, nil)
+}
+
+// openServerStore opens the configured store, reporting every transaction
+// to observe when it is set.
+func openServerStore(ctx context.Context, cfg *Config, observe func(string, time.Duration, error)) (choso.Store, error) {
+	if cfg.storeURL != "" {
+		ctx, cancel := context.WithTimeout(ctx, openStoreTimeout)
+		defer cancel()
+		return postgres.Open(ctx, cfg.storeURL, postgres.Options{ObserveTx: observe})
+	}
+	return bolt.Open(cfg.storePath, bolt.Options{ObserveTx: observe})
+}
 
 // runBackup writes a consistent copy of the store. The server must be
 // stopped (bbolt locks its file); a running server offers the same hot
-// backup to admins over HTTP.
+// backup to admins over HTTP. A PostgreSQL store is backed up with pg_dump.
 func runBackup(ctx context.Context, e *env, args []string) error {
 	cfg, fs, err := parseConfig("backup", e, args, false)
 	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(e.stderr, "usage: choso backup [--data DIR] FILE|-")
+		fmt.Fprintln(e.stderr, "usage: choso backup [--data DIR | --store bolt:PATH] FILE|-")
 		return errUsage
+	}
+	if cfg.storeURL != "" {
+		return errors.New("choso backup does not copy a PostgreSQL store: run pg_dump -Fc 'postgres://…' > choso.dump " +
+			"(restore with pg_restore), or use your provider's snapshots and point-in-time recovery")
 	}
 	db, err := bolt.Open(cfg.storePath, bolt.Options{ReadOnly: true})
 	if err != nil {
@@ -40,17 +67,23 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 }
 
 // runCheck verifies the store and prints each problem. It exits 1 when the
-// store has any.
+// store has any. A PostgreSQL store may be checked while servers run: the
+// check reads one snapshot.
 func runCheck(ctx context.Context, e *env, args []string) error {
 	cfg, fs, err := parseConfig("check", e, args, false)
 	if err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
-		fmt.Fprintln(e.stderr, "usage: choso check [--data DIR | --store bolt:PATH]")
+		fmt.Fprintln(e.stderr, "usage: choso check [--data DIR | --store bolt:PATH | --store postgres://…]")
 		return errUsage
 	}
-	db, err := bolt.Open(cfg.storePath, bolt.Options{ReadOnly: true})
+	var db choso.Store
+	if cfg.storeURL != "" {
+		db, err = openStore(cfg)
+	} else {
+		db, err = bolt.Open(cfg.storePath, bolt.Options{ReadOnly: true})
+	}
 	if err != nil {
 		return err
 	}
@@ -60,14 +93,15 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stdout, "problem:", p)
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("%s: %d problems found", cfg.storePath, len(problems))
+		return fmt.Errorf("%s: %d problems found", cfg.storeName(), len(problems))
 	}
 	st := db.Stats()
-	fmt.Fprintf(e.stdout, "%s: ok (schema version %d, %d bytes)\n", cfg.storePath, st.SchemaVersion, st.SizeBytes)
+	fmt.Fprintf(e.stdout, "%s: ok (schema version %d, %d bytes)\n", cfg.storeName(), st.SchemaVersion, st.SizeBytes)
 	return nil
 }
 
-// runCompact rewrites the store without free pages.
+// runCompact rewrites the store without free pages. PostgreSQL reclaims
+// space itself, so for it the command does nothing and says so.
 func runCompact(ctx context.Context, e *env, args []string) error {
 	cfg, fs, err := parseConfig("compact", e, args, false)
 	if err != nil {
@@ -76,6 +110,10 @@ func runCompact(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() != 0 {
 		fmt.Fprintln(e.stderr, "usage: choso compact [--data DIR | --store bolt:PATH]")
 		return errUsage
+	}
+	if cfg.storeURL != "" {
+		return errors.New("choso compact does nothing for a PostgreSQL store: autovacuum reclaims space; " +
+			"to return it to the operating system, run VACUUM FULL in psql during a quiet hour")
 	}
 	if _, err := os.Stat(cfg.storePath); errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("no store at %s", cfg.storePath)

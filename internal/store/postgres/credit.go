@@ -1,0 +1,181 @@
+package postgres
+
+import (
+	"github.com/choso/choso"
+)
+
+// creditRecord is a credit as stored, with the fingerprint JSON leaves out.
+type creditRecord struct {
+	choso.Credit
+	Hash []byte `json:"hash,omitempty"`
+}
+
+func (rec *creditRecord) credit() *choso.Credit {
+	c := rec.Credit
+	c.Hash = rec.Hash
+	return &c
+}
+
+// checkCreditKeys refuses what the bbolt store refuses; see keySep.
+func checkCreditKeys(c *choso.Credit) error {
+	if c.BankTxnID == "" {
+		return choso.Errorf(choso.EInvalid, "bank transaction ID is empty")
+	}
+	if err := checkKeyPart("credit BIN", c.BIN); err != nil {
+		return err
+	}
+	if err := checkKeyPart("credit account", c.Account); err != nil {
+		return err
+	}
+	if c.StallID != "" {
+		if err := checkKeyPart("credit stall ID", c.StallID); err != nil {
+			return err
+		}
+	}
+	if c.BusinessDate != "" {
+		return checkDate(c.BusinessDate)
+	}
+	return nil
+}
+
+func listCredits(tx *Tx, sql string, args ...any) ([]*choso.Credit, error) {
+	recs, err := listDocs[creditRecord](tx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]*choso.Credit, len(recs))
+	for i, rec := range recs {
+		list[i] = rec.credit()
+	}
+	return list, nil
+}
+
+// FindCredit returns the credit with a bank transaction ID; see choso.CreditTx.
+func (tx *Tx) FindCredit(bankTxnID string) (*choso.Credit, error) {
+	var rec creditRecord
+	found, err := tx.getDoc(&rec, "SELECT doc FROM credits WHERE bank_txn_id = $1", bankTxnID)
+	if err != nil {
+		return nil, err
+	}
+	if !found || bankTxnID == "" {
+		return nil, notFound("no credit with bank transaction ID %s", bankTxnID)
+	}
+	return rec.credit(), nil
+}
+
+// AppendCredit stores a new credit with the next credit seq, in commit
+// order, so that a phone pulling its stall's credits by seq misses none; see
+// choso.CreditTx and the package doc.
+func (tx *Tx) AppendCredit(c *choso.Credit) (uint64, error) {
+	if err := tx.canWrite(); err != nil {
+		return 0, err
+	}
+	if err := checkCreditKeys(c); err != nil {
+		return 0, err
+	}
+	if n, err := tx.count("SELECT count(*) FROM credits WHERE bank_txn_id = $1", c.BankTxnID); err != nil {
+		return 0, err
+	} else if n > 0 {
+		return 0, choso.Errorf(choso.EConflict, "credit with bank transaction ID %s already exists", c.BankTxnID)
+	}
+	seq, err := tx.nextSeq("credit")
+	if err != nil {
+		return 0, err
+	}
+	c.Seq = seq
+	doc, err := marshal(creditRecord{Credit: *c, Hash: c.Hash})
+	if err != nil {
+		return 0, err
+	}
+	_, err = tx.exec(`INSERT INTO credits (seq, bank_txn_id, stall_id, bin, account, business_date, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, int64(seq), c.BankTxnID, c.StallID, c.BIN, c.Account, c.BusinessDate, doc)
+	if err != nil {
+		return 0, err
+	}
+	return seq, nil
+}
+
+// ListStallCredits returns up to limit credits of a stall with Seq > after,
+// in seq order; see choso.CreditTx.
+func (tx *Tx) ListStallCredits(stallID string, after uint64, limit int) ([]*choso.Credit, error) {
+	a, ok := seqArg(after)
+	if !ok || checkKeyPart("stall ID", stallID) != nil {
+		return nil, nil
+	}
+	return listCredits(tx, "SELECT doc FROM credits WHERE stall_id = $1 AND seq > $2 ORDER BY seq LIMIT "+itoa(scanLimit(limit)), stallID, a)
+}
+
+// ListAccountCredits returns, in seq order, the credits to one payout
+// account whose BusinessDate is date; see choso.CreditTx.
+func (tx *Tx) ListAccountCredits(bin, account, date string) ([]*choso.Credit, error) {
+	if !isDate(date) {
+		return nil, nil
+	}
+	return listCredits(tx, "SELECT doc FROM credits WHERE bin = $1 AND account = $2 AND business_date = $3 ORDER BY seq", bin, account, date)
+}
+
+// PutSaleRef records the payment reference of a sale; see choso.CreditTx.
+func (tx *Tx) PutSaleRef(ref, saleID string) error {
+	if err := tx.canWrite(); err != nil {
+		return err
+	}
+	if ref == "" || saleID == "" {
+		return choso.Errorf(choso.EInvalid, "payment reference and sale ID must not be empty")
+	}
+	_, err := tx.exec("INSERT INTO sale_refs (ref, sale_id) VALUES ($1, $2) ON CONFLICT (ref) DO UPDATE SET sale_id = excluded.sale_id", ref, saleID)
+	return err
+}
+
+// FindSaleByRef returns the ULID of the sale with a payment reference; see
+// choso.CreditTx.
+func (tx *Tx) FindSaleByRef(ref string) (string, error) {
+	var id string
+	found, err := tx.scanRow("SELECT sale_id FROM sale_refs WHERE ref = $1", []any{ref}, &id)
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return "", notFound("no sale with payment reference %s", ref)
+	}
+	return id, nil
+}
+
+// PutQRSale indexes a QR sale of a stall by its effective time; see
+// choso.CreditTx.
+func (tx *Tx) PutQRSale(stallID string, effectiveMs int64, saleID string) error {
+	if err := tx.canWrite(); err != nil {
+		return err
+	}
+	if err := checkKeyPart("stall ID", stallID); err != nil {
+		return err
+	}
+	if saleID == "" {
+		return choso.Errorf(choso.EInvalid, "sale ID is empty")
+	}
+	if effectiveMs < 0 {
+		return choso.Errorf(choso.EInvalid, "effective time %d ms is before 1970", effectiveMs)
+	}
+	tx.defer_("INSERT INTO qr_sales (stall_id, effective_ms, sale_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+		stallID, effectiveMs, saleID)
+	return nil
+}
+
+// ListQRSales returns the ULIDs of a stall's QR sales with effective times
+// in [fromMs, toMs], by time; see choso.CreditTx.
+func (tx *Tx) ListQRSales(stallID string, fromMs, toMs int64) ([]string, error) {
+	rows, err := tx.query(`SELECT sale_id FROM qr_sales WHERE stall_id = $1 AND effective_ms BETWEEN $2 AND $3
+		ORDER BY effective_ms, sale_id`, stallID, fromMs, toMs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, tx.fail(err)
+		}
+		list = append(list, id)
+	}
+	return list, tx.fail(rows.Err())
+}
