@@ -112,16 +112,20 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	log.Info("listening", "addr", srv.Addr(), "tls", cfg.TLSCert != "")
 
+	// Background work runs on one node of a cluster at a time (lease.go).
 	workers, stopWorkers := context.WithCancel(context.Background())
+	holder := nodeID()
 	finalizerDone := make(chan struct{})
 	go func() {
 		defer close(finalizerDone)
-		runFinalizer(workers, partners, log)
+		runLeased(workers, db, "finalizer", holder, log, func(ctx context.Context) { runFinalizer(ctx, partners, log) })
 	}()
 	webhooksDone := make(chan struct{})
 	go func() {
 		defer close(webhooksDone)
-		(&webhook.Dispatcher{Partners: partners, Log: log}).Run(workers)
+		runLeased(workers, db, "webhooks", holder, log, func(ctx context.Context) {
+			(&webhook.Dispatcher{Partners: partners, Log: log}).Run(ctx)
+		})
 	}()
 
 	<-ctx.Done()

@@ -48,7 +48,7 @@ func Run(t *testing.T, h Harness) {
 	}
 	tests = slices.Concat(tests, regionTests, userTests, sessionTests, marketTests, stallTests, auditTests,
 		deviceTests, enrollmentTests, resultTests, eventTests, dayTests, changeTests, batchTests,
-		partnerTests, creditTests, feedTests)
+		partnerTests, creditTests, feedTests, leaseTests)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, h) })
 	}
