@@ -729,7 +729,8 @@ func (ps *Partners) RerunReconciliations(ctx context.Context, p *Partner) (int, 
 				if d.Status == DayProvisional || d.Status == "" || !p.Covers(d.ProvinceCode, d.MarketID) {
 					continue
 				}
-				s, err := stalls.of(tx, d)
+				var own stallIdentity
+				s, err := stalls.of(tx, d, &own)
 				if err != nil {
 					return err
 				}

@@ -57,10 +57,16 @@ func (ps *Partners) now() time.Time { return ps.Now().UTC() }
 
 // revisionOf flattens a change with its stall's identity and account.
 func revisionOf(c *Change, s *stallIdentity) Revision {
+	return revisionOfDay(&c.Day, c.ChangeSeq, c.At, s)
+}
+
+// revisionOfDay flattens a stall-day as it stood at change seq: the day
+// itself, or the day of a change.
+func revisionOfDay(d *StallDay, seq uint64, at time.Time, s *stallIdentity) Revision {
 	r := Revision{
-		ChangeSeq: c.ChangeSeq, StallID: c.Day.StallID, MarketID: c.Day.MarketID, CommuneCode: c.Day.CommuneCode,
-		ProvinceCode: c.Day.ProvinceCode, BusinessDate: c.Day.Date, Status: c.Day.Status, Revision: c.ChangeSeq,
-		ByMethod: c.Day.ByMethod, Voids: c.Day.Voids, ConfirmedQR: c.Day.ConfirmedQR, ChangedAt: c.At,
+		ChangeSeq: seq, StallID: d.StallID, MarketID: d.MarketID, CommuneCode: d.CommuneCode,
+		ProvinceCode: d.ProvinceCode, BusinessDate: d.Date, Status: d.Status, Revision: seq,
+		ByMethod: d.ByMethod, Voids: d.Voids, ConfirmedQR: d.ConfirmedQR, ChangedAt: at,
 	}
 	if r.ByMethod == nil {
 		r.ByMethod = map[string]MethodTotals{}
@@ -87,10 +93,12 @@ type stallIdentity struct{ code, bin, account string }
 type stallCache map[string]*stallIdentity
 
 // of returns the identity a day carries (days written since the store kept
-// it), or reads the stall.
-func (sc stallCache) of(tx Tx, d *StallDay) (*stallIdentity, error) {
+// it), or reads the stall. For the first it fills and returns own, so a
+// row of an export allocates nothing here.
+func (sc stallCache) of(tx Tx, d *StallDay, own *stallIdentity) (*stallIdentity, error) {
 	if d.StallCode != "" {
-		return &stallIdentity{code: d.StallCode, bin: d.BIN, account: d.Account}, nil
+		*own = stallIdentity{code: d.StallCode, bin: d.BIN, account: d.Account}
+		return own, nil
 	}
 	return sc.get(tx, d.StallID)
 }
@@ -157,7 +165,8 @@ func (ps *Partners) Changes(ctx context.Context, p *Partner, after uint64, limit
 				if !p.Covers(c.Day.ProvinceCode, c.Day.MarketID) {
 					continue
 				}
-				s, err := stalls.of(tx, &c.Day)
+				var own stallIdentity
+				s, err := stalls.of(tx, &c.Day, &own)
 				if err != nil {
 					return err
 				}
@@ -246,7 +255,8 @@ func (ps *Partners) Summaries(ctx context.Context, p *Partner, f SummaryFilter) 
 					page.HasMore = true
 					return nil
 				}
-				s, err := stalls.of(tx, &c.Day)
+				var own stallIdentity
+				s, err := stalls.of(tx, &c.Day, &own)
 				if err != nil {
 					return err
 				}
@@ -379,18 +389,25 @@ func (ps *Partners) readExport(ctx context.Context, p *Partner, start, end time.
 					if !p.Covers(d.ProvinceCode, d.MarketID) {
 						continue
 					}
-					c, err := changeAsOf(tx, d, asOf)
+					// The day as it is, when not newer than asOf (nearly
+					// always): no change to read or copy.
+					day, seq, at := d, d.Revision, d.UpdatedAt
+					if d.Revision > asOf {
+						c, err := changeAsOf(tx, d, asOf)
+						if err != nil {
+							return err
+						}
+						if c == nil {
+							continue
+						}
+						day, seq, at = &c.Day, c.ChangeSeq, c.At
+					}
+					var own stallIdentity
+					s, err := stalls.of(tx, day, &own)
 					if err != nil {
 						return err
 					}
-					if c == nil {
-						continue
-					}
-					s, err := stalls.of(tx, &c.Day)
-					if err != nil {
-						return err
-					}
-					rows = append(rows, revisionOf(c, s))
+					rows = append(rows, revisionOfDay(day, seq, at, s))
 				}
 				return nil
 			})
