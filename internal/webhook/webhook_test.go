@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -211,5 +213,25 @@ func TestSign_StandardWebhooksShape(t *testing.T) {
 	}
 	if Sign([]byte("whsec_test"), "evt_1", 1764140001, []byte(`{"a":1}`)) == got {
 		t.Fatal("the timestamp is not signed")
+	}
+}
+
+// TestSign_MatchesTheGuide checks the worked example of
+// docs/partner-webhooks.md against Sign.
+func TestSign_MatchesTheGuide(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/partner-webhooks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"id":"evt_01jdx3m0b4x0c9c7w5q2k8f1ra","type":"summaries.changed","created_at":"2026-11-27T09:00:00Z","data":{"after_change_seq":1029900,"up_to_change_seq":1029931}}`
+	sig := Sign([]byte("whsec_example"), "evt_01jdx3m0b4x0c9c7w5q2k8f1ra", 1795770000, []byte(body))
+	for _, want := range []string{body, "webhook-timestamp: 1795770000", "webhook-signature: " + sig} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/partner-webhooks.md does not show %q", want)
+		}
+	}
+	var ev receivedEvent
+	if err := json.Unmarshal([]byte(body), &ev); err != nil || ev.summaries() != (SummariesChanged{1029900, 1029931}) {
+		t.Fatalf("the guide's body %q does not decode as a summaries.changed event: %v", body, err)
 	}
 }
