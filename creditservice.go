@@ -760,6 +760,9 @@ func (ps *Partners) RerunReconciliations(ctx context.Context, p *Partner) (int, 
 	if queued+ReconPassDays > ReconQueueMax {
 		return 0, false, nil
 	}
+	if len(todo) == 0 && last == after {
+		return 0, more, nil // nothing new: no write
+	}
 	// Re-run each in read transactions of a bounded size.
 	recs := make([]*Reconciliation, len(todo))
 	const perTx = 100
@@ -788,6 +791,7 @@ func (ps *Partners) RerunReconciliations(ctx context.Context, p *Partner) (int, 
 		if err != nil {
 			return err
 		}
+		queueChanged := false
 		for i, a := range todo {
 			r := recs[i]
 			if r == nil {
@@ -809,12 +813,15 @@ func (ps *Partners) RerunReconciliations(ctx context.Context, p *Partner) (int, 
 			default:
 				continue
 			}
+			queueChanged = true
 			if err := tx.SetMeta(reconStateKey(p.ID, a), []byte(state)); err != nil {
 				return err
 			}
 		}
-		if err := writeReconQueue(tx, p.ID, q); err != nil {
-			return err
+		if queueChanged {
+			if err := writeReconQueue(tx, p.ID, q); err != nil {
+				return err
+			}
 		}
 		// An account-day a post touched again since the read stays for the
 		// next pass.
