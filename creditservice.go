@@ -405,7 +405,9 @@ func addReason(r *Reconciliation, reason string) {
 // FinalizeDays turns provisional stall-days final once FinalAfter has
 // passed since the end of their business day, each with a feed change. It
 // works through dates in order and remembers where it stopped in the meta
-// bucket, so each run reads only new dates; it is safe to run again.
+// bucket, so each run reads only new dates; it is safe to run again. The
+// days' reconciliations stop being pending then: RerunReconciliations finds
+// the final revisions in the feed and re-runs them.
 func (ps *Partners) FinalizeDays(ctx context.Context) (int, error) {
 	delay := ps.FinalAfter
 	if delay <= 0 {
