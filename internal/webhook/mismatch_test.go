@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
@@ -353,4 +354,33 @@ func TestDispatcher_SlowReceiverDoesNotBlockIngest(t *testing.T) {
 	}
 	close(hold)
 	<-done
+}
+
+// While the receiver is behind and the queue is full, passes pause and
+// lose nothing: once the queue drains, the mismatch found meanwhile is
+// queued.
+func TestPartners_RerunReconciliations_PausesWhileQueueIsFull(t *testing.T) {
+	f := newFixture(t)
+	// 1,600 notices waiting (as a receiver down for long would leave).
+	full := make([]choso.ReconNotice, choso.ReconQueueMax-choso.ReconPassDays+100)
+	for i := range full {
+		full[i] = choso.ReconNotice{ID: choso.NewID(choso.PrefixEvent), BIN: testBIN, Account: "1", BusinessDate: "2026-01-01", Reasons: []string{"amount_differs"}}
+	}
+	data, _ := json.Marshal(full)
+	if err := f.db.Update(t.Context(), func(tx choso.Tx) error { return tx.SetMeta("recon_queue/"+f.partner.ID, data) }); err != nil {
+		t.Fatal(err)
+	}
+	f.qrSale(t, "01JSALE0000000000000000001", 45000)
+	f.day(t, choso.DayFinal, 1000)
+	if n, _, err := f.ps.RerunReconciliations(t.Context(), f.partner); err != nil || n != 0 {
+		t.Fatalf("with a full queue: %d re-run, %v; want a pause", n, err)
+	}
+	if err := f.db.Update(t.Context(), func(tx choso.Tx) error { return tx.SetMeta("recon_queue/"+f.partner.ID, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := f.ps.RerunReconciliations(t.Context(), f.partner)
+	q, _ := f.ps.ReconNotices(t.Context(), f.partner.ID)
+	if err != nil || n != 1 || len(q) != 1 || q[0].BusinessDate != testDate {
+		t.Fatalf("after the queue drained: %d re-run, queue %+v, %v; want the %s mismatch queued", n, q, err, testDate)
+	}
 }
