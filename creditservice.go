@@ -119,6 +119,9 @@ func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInpu
 			r.Status, r.Credit = CreditCreated, credit
 			results = append(results, r)
 		}
+		if err := markCreditedDays(tx, p.ID, results); err != nil {
+			return err
+		}
 		for _, key := range slices.Sorted(maps.Keys(days)) {
 			d := days[key]
 			d.UpdatedAt = now
@@ -251,144 +254,12 @@ func (ps *Partners) StallCredits(ctx context.Context, stallID string, since uint
 	return out, err
 }
 
-// Reconciliation statuses.
-const (
-	ReconMatched  = "matched"
-	ReconMismatch = "mismatch"
-	ReconPending  = "pending" // the day is provisional: phones may still be syncing
-)
-
-// Reconciliation compares, for one payout account and business day, the QR
-// sales the stall's phones recorded with the credits the bank posted.
-type Reconciliation struct {
-	BIN          string       `json:"bin"`
-	Account      string       `json:"account"`
-	BusinessDate string       `json:"business_date"`
-	StallID      string       `json:"stall_id,omitempty"`
-	Status       string       `json:"status"`
-	Reasons      []string     `json:"reasons"` // unmatched_bank_lines, unmatched_qr_sales, amount_differs, day_boundary
-	QRSales      MethodTotals `json:"qr_sales"`
-	Credits      MethodTotals `json:"credits"`
-	Lines        []ReconLine  `json:"lines"`
-	DayStatus    string       `json:"day_status"`
-}
-
-// ReconLine is one bank line or one QR sale of a reconciliation.
-type ReconLine struct {
-	Kind      string    `json:"kind"` // credit or sale
-	ID        string    `json:"id"`   // bank_txn_id or sale ULID
-	Amount    int64     `json:"amount"`
-	At        time.Time `json:"at"`
-	MatchedTo string    `json:"matched_to,omitempty"`
-	Match     string    `json:"match,omitempty"`
-}
-
-// Reconcile builds the reconciliation of one account and day, computed
-// from both sides as they stand, so it is current whenever either changes.
-func (ps *Partners) Reconcile(ctx context.Context, p *Partner, date, bin, account string) (*Reconciliation, error) {
-	day, err := time.Parse(time.DateOnly, date)
-	if err != nil {
-		return nil, Errorf(EInvalid, "date must be YYYY-MM-DD")
-	}
-	account = strings.ToUpper(strings.TrimSpace(account))
-	rec := &Reconciliation{BIN: bin, Account: account, BusinessDate: date, Reasons: []string{}, Lines: []ReconLine{}}
-	err = ps.Store.View(ctx, func(tx Tx) error {
-		stalls, err := tx.FindStallsByAccount(bin, account)
-		if err != nil {
-			return err
-		}
-		var stall *Stall
-		for _, s := range stalls {
-			if p.Covers(s.ProvinceCode, s.MarketID) {
-				stall = s
-				break
-			}
-		}
-		if stall == nil {
-			return Errorf(ENotFound, "no stall of your programme has this account")
-		}
-		rec.StallID = stall.ID
-		loc := time.UTC
-		if m, err := tx.FindMarket(stall.MarketID); err == nil && ps.Location != nil {
-			if l, err := ps.Location(m.TimeZone); err == nil {
-				loc = l
-			}
-		}
-		start := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
-		rec.DayStatus = DayProvisional
-		if d, err := tx.FindStallDay(stall.ID, date); err == nil {
-			rec.DayStatus = d.Status
-		} else if ErrorCode(err) != ENotFound {
-			return err
-		}
-		credits, err := tx.ListAccountCredits(bin, account, date)
-		if err != nil {
-			return err
-		}
-		matchedSales := map[string]string{}
-		for _, c := range credits {
-			rec.Credits.Count++
-			rec.Credits.Amount += c.Amount
-			rec.Lines = append(rec.Lines, ReconLine{Kind: "credit", ID: c.BankTxnID, Amount: c.Amount, At: c.CreditedAt, MatchedTo: c.SaleID, Match: c.MatchKind})
-			if c.SaleID != "" {
-				matchedSales[c.SaleID] = c.BankTxnID
-			} else {
-				addReason(rec, "unmatched_bank_lines")
-			}
-		}
-		ids, err := tx.ListQRSales(stall.ID, start.UnixMilli(), start.AddDate(0, 0, 1).UnixMilli()-1)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			e, err := tx.FindEntity(id)
-			if err != nil || e.VoidedBy != "" {
-				continue
-			}
-			if e.BusinessDate != date {
-				addReason(rec, "day_boundary")
-			}
-			rec.QRSales.Count++
-			rec.QRSales.Amount += e.Amount
-			rec.Lines = append(rec.Lines, ReconLine{Kind: "sale", ID: id, Amount: e.Amount, At: time.UnixMilli(e.EffectiveMs).UTC(), MatchedTo: e.ConfirmedBy})
-			if e.ConfirmedBy == "" {
-				addReason(rec, "unmatched_qr_sales")
-			} else if _, ok := matchedSales[id]; !ok {
-				addReason(rec, "day_boundary") // paid by a credit counted on another day
-			}
-		}
-		if rec.QRSales.Amount != rec.Credits.Amount {
-			addReason(rec, "amount_differs")
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case rec.DayStatus == DayProvisional:
-		rec.Status = ReconPending
-	case len(rec.Reasons) == 0:
-		rec.Status = ReconMatched
-	default:
-		rec.Status = ReconMismatch
-	}
-	return rec, nil
-}
-
-func addReason(r *Reconciliation, reason string) {
-	for _, x := range r.Reasons {
-		if x == reason {
-			return
-		}
-	}
-	r.Reasons = append(r.Reasons, reason)
-}
-
 // FinalizeDays turns provisional stall-days final once FinalAfter has
 // passed since the end of their business day, each with a feed change. It
 // works through dates in order and remembers where it stopped in the meta
-// bucket, so each run reads only new dates; it is safe to run again.
+// bucket, so each run reads only new dates; it is safe to run again. The
+// days' reconciliations stop being pending then: RerunReconciliations finds
+// the final revisions in the feed and re-runs them.
 func (ps *Partners) FinalizeDays(ctx context.Context) (int, error) {
 	delay := ps.FinalAfter
 	if delay <= 0 {

@@ -57,10 +57,16 @@ func (ps *Partners) now() time.Time { return ps.Now().UTC() }
 
 // revisionOf flattens a change with its stall's identity and account.
 func revisionOf(c *Change, s *stallIdentity) Revision {
+	return revisionOfDay(&c.Day, c.ChangeSeq, c.At, s)
+}
+
+// revisionOfDay flattens a stall-day as it stood at change seq: the day
+// itself, or the day of a change.
+func revisionOfDay(d *StallDay, seq uint64, at time.Time, s *stallIdentity) Revision {
 	r := Revision{
-		ChangeSeq: c.ChangeSeq, StallID: c.Day.StallID, MarketID: c.Day.MarketID, CommuneCode: c.Day.CommuneCode,
-		ProvinceCode: c.Day.ProvinceCode, BusinessDate: c.Day.Date, Status: c.Day.Status, Revision: c.ChangeSeq,
-		ByMethod: c.Day.ByMethod, Voids: c.Day.Voids, ConfirmedQR: c.Day.ConfirmedQR, ChangedAt: c.At,
+		ChangeSeq: seq, StallID: d.StallID, MarketID: d.MarketID, CommuneCode: d.CommuneCode,
+		ProvinceCode: d.ProvinceCode, BusinessDate: d.Date, Status: d.Status, Revision: seq,
+		ByMethod: d.ByMethod, Voids: d.Voids, ConfirmedQR: d.ConfirmedQR, ChangedAt: at,
 	}
 	if r.ByMethod == nil {
 		r.ByMethod = map[string]MethodTotals{}
@@ -87,10 +93,12 @@ type stallIdentity struct{ code, bin, account string }
 type stallCache map[string]*stallIdentity
 
 // of returns the identity a day carries (days written since the store kept
-// it), or reads the stall.
-func (sc stallCache) of(tx Tx, d *StallDay) (*stallIdentity, error) {
+// it), or reads the stall. For the first it fills and returns own, so a
+// row of an export allocates nothing here.
+func (sc stallCache) of(tx Tx, d *StallDay, own *stallIdentity) (*stallIdentity, error) {
 	if d.StallCode != "" {
-		return &stallIdentity{code: d.StallCode, bin: d.BIN, account: d.Account}, nil
+		*own = stallIdentity{code: d.StallCode, bin: d.BIN, account: d.Account}
+		return own, nil
 	}
 	return sc.get(tx, d.StallID)
 }
@@ -157,7 +165,8 @@ func (ps *Partners) Changes(ctx context.Context, p *Partner, after uint64, limit
 				if !p.Covers(c.Day.ProvinceCode, c.Day.MarketID) {
 					continue
 				}
-				s, err := stalls.of(tx, &c.Day)
+				var own stallIdentity
+				s, err := stalls.of(tx, &c.Day, &own)
 				if err != nil {
 					return err
 				}
@@ -246,7 +255,8 @@ func (ps *Partners) Summaries(ctx context.Context, p *Partner, f SummaryFilter) 
 					page.HasMore = true
 					return nil
 				}
-				s, err := stalls.of(tx, &c.Day)
+				var own stallIdentity
+				s, err := stalls.of(tx, &c.Day, &own)
 				if err != nil {
 					return err
 				}
@@ -286,10 +296,16 @@ const exportStallCacheMax = 50_000
 // Export calls emit with the partner's stall-days of every business date
 // from from to to (inclusive), each as its latest revision at or before the
 // export's as_of_seq, in date then stall order. It returns the as_of_seq.
-// It reads in short transactions of ExportChunk days. A stall's code and
-// payout account are read once per export, so every row of a stall shows
-// the same ones even if they change while the export runs.
-func (ps *Partners) Export(ctx context.Context, p *Partner, from, to string, emit func(Revision) error) (uint64, error) {
+// emit must not keep r: its memory is reused for later rows.
+//
+// It reads in short transactions of ExportChunk days, so the store file
+// does not grow under writers and memory stays flat whatever the range.
+// A goroutine reads the next chunk while emit encodes and sends the one
+// before: reading and encoding take about the same time, and overlap on
+// two cores. A stall's code and payout account are read once per export,
+// so every row of a stall shows the same ones even if they change while
+// the export runs.
+func (ps *Partners) Export(ctx context.Context, p *Partner, from, to string, emit func(r *Revision) error) (uint64, error) {
 	start, err1 := time.Parse(time.DateOnly, from)
 	end, err2 := time.Parse(time.DateOnly, to)
 	if err1 != nil || err2 != nil || end.Before(start) {
@@ -306,12 +322,57 @@ func (ps *Partners) Export(ctx context.Context, p *Partner, from, to string, emi
 	}); err != nil {
 		return 0, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Three chunks at most are alive: one emitted, one waiting, one read.
+	chunks := make(chan []Revision, 1)
+	spent := make(chan []Revision, 2)
+	read := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		read <- ps.readExport(ctx, p, start, end, asOf, chunks, spent)
+	}()
+	stop := func(err error) (uint64, error) {
+		cancel()
+		for range chunks {
+		}
+		<-read
+		return asOf, err
+	}
+	for rows := range chunks {
+		if err := ctx.Err(); err != nil {
+			return stop(fmt.Errorf("export cancelled: %w", err))
+		}
+		for i := range rows {
+			if err := emit(&rows[i]); err != nil {
+				return stop(err)
+			}
+		}
+		select {
+		case spent <- rows[:0]:
+		default:
+		}
+	}
+	if err := <-read; err != nil {
+		return asOf, err
+	}
+	return asOf, nil
+}
+
+// readExport sends the rows of Export to out a chunk at a time, taking
+// the slices to fill from spent when there are any.
+func (ps *Partners) readExport(ctx context.Context, p *Partner, start, end time.Time, asOf uint64, out chan<- []Revision, spent <-chan []Revision) error {
 	stalls := stallCache{}
 	for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
 		date := day.Format(time.DateOnly)
 		after := ""
 		for {
 			var rows []Revision
+			select {
+			case rows = <-spent:
+			default:
+				rows = make([]Revision, 0, ExportChunk)
+			}
 			more := false
 			err := ps.Store.View(ctx, func(tx Tx) error {
 				rows, more = rows[:0], false
@@ -328,27 +389,36 @@ func (ps *Partners) Export(ctx context.Context, p *Partner, from, to string, emi
 					if !p.Covers(d.ProvinceCode, d.MarketID) {
 						continue
 					}
-					c, err := changeAsOf(tx, d, asOf)
+					// The day as it is, when not newer than asOf (nearly
+					// always): no change to read or copy.
+					day, seq, at := d, d.Revision, d.UpdatedAt
+					if d.Revision > asOf {
+						c, err := changeAsOf(tx, d, asOf)
+						if err != nil {
+							return err
+						}
+						if c == nil {
+							continue
+						}
+						day, seq, at = &c.Day, c.ChangeSeq, c.At
+					}
+					var own stallIdentity
+					s, err := stalls.of(tx, day, &own)
 					if err != nil {
 						return err
 					}
-					if c == nil {
-						continue
-					}
-					s, err := stalls.of(tx, &c.Day)
-					if err != nil {
-						return err
-					}
-					rows = append(rows, revisionOf(c, s))
+					rows = append(rows, revisionOfDay(day, seq, at, s))
 				}
 				return nil
 			})
 			if err != nil {
-				return asOf, err
+				return err
 			}
-			for _, r := range rows {
-				if err := emit(r); err != nil {
-					return asOf, err
+			if len(rows) > 0 {
+				select {
+				case out <- rows:
+				case <-ctx.Done():
+					return fmt.Errorf("export cancelled: %w", ctx.Err())
 				}
 			}
 			if !more {
@@ -356,8 +426,8 @@ func (ps *Partners) Export(ctx context.Context, p *Partner, from, to string, emi
 			}
 		}
 		if err := ctx.Err(); err != nil {
-			return asOf, fmt.Errorf("export cancelled: %w", err)
+			return fmt.Errorf("export cancelled: %w", err)
 		}
 	}
-	return asOf, nil
+	return nil
 }

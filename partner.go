@@ -353,6 +353,9 @@ func (ps *Partners) SetWebhook(ctx context.Context, p *Principal, partnerID, url
 		if err := tx.UpdatePartner(pt); err != nil {
 			return err
 		}
+		if err := resetReconNotices(tx, partnerID, before, url); err != nil {
+			return err
+		}
 		return audit(tx, p, now, "partner.webhook", "partner", partnerID, []FieldChange{{Field: "webhook_url", Before: before, After: url}}, "new signing secret")
 	})
 	if err != nil || url == "" {

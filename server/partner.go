@@ -2,24 +2,18 @@ package server
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/csv"
-	"encoding/hex"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/choso/choso"
 	"github.com/choso/choso/internal/auth"
 	"github.com/choso/choso/internal/partnerauth"
-	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/labstack/echo/v4"
 )
 
@@ -169,171 +163,6 @@ func (s *Server) handlePartnerSummaries(c echo.Context) error {
 		res.StartingAfter = page.Data[len(page.Data)-1].StallID
 	}
 	return c.JSON(http.StatusOK, res)
-}
-
-// MaxExportsPerPartner bounds a partner's exports running at once: each
-// holds a core for minutes, so a third waits its turn (429).
-const MaxExportsPerPartner = 2
-
-// exportSlots counts the exports each partner is running.
-type exportSlots struct {
-	mu      sync.Mutex
-	running map[string]int
-}
-
-// acquire takes a slot for partnerID, or reports false when it has none left.
-func (e *exportSlots) acquire(partnerID string) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.running == nil {
-		e.running = map[string]int{}
-	}
-	if e.running[partnerID] >= MaxExportsPerPartner {
-		return false
-	}
-	e.running[partnerID]++
-	return true
-}
-
-func (e *exportSlots) release(partnerID string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.running[partnerID]--; e.running[partnerID] <= 0 {
-		delete(e.running, partnerID)
-	}
-}
-
-// limitExports refuses an export beyond the partner's concurrent ones.
-func (s *Server) limitExports(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		p := partnerOf(c)
-		if !s.exports.acquire(p.ID) {
-			c.Response().Header().Set("Retry-After", "30")
-			return choso.Errorf(choso.ERateLimited, "%d exports of yours are running; start another when one ends", MaxExportsPerPartner)
-		}
-		defer s.exports.release(p.ID)
-		return next(c)
-	}
-}
-
-// exportWriteTimeout replaces the server's write timeout for an export.
-const exportWriteTimeout = time.Hour
-
-// exportTrailer is the last line of an NDJSON export: a reader that does
-// not find it, or finds other figures, knows the export is incomplete.
-type exportTrailer struct {
-	Trailer bool   `json:"trailer"`
-	Rows    int    `json:"rows"`
-	AsOfSeq uint64 `json:"as_of_seq"`
-	SHA256  string `json:"sha256"` // of every byte of the data lines, newlines included
-}
-
-// handlePartnerExportNDJSON streams the partner's stall-days of a date
-// range, one revision a line, gzip, then the trailer line.
-func (s *Server) handlePartnerExportNDJSON(c echo.Context) error {
-	p := partnerOf(c)
-	from, to := c.QueryParam("from"), c.QueryParam("to")
-	res := c.Response()
-	http.NewResponseController(res.Writer).SetWriteDeadline(time.Now().Add(exportWriteTimeout))
-	started := false
-	var zw *gzip.Writer
-	h := sha256.New()
-	rows := 0
-	start := func() {
-		res.Header().Set(echo.HeaderContentType, "application/x-ndjson")
-		res.Header().Set(echo.HeaderContentEncoding, "gzip")
-		res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="summaries-`+from+`-`+to+`.ndjson"`)
-		res.WriteHeader(http.StatusOK)
-		zw, _ = gzip.NewWriterLevel(res, gzip.BestSpeed)
-		started = true
-	}
-	var line bytes.Buffer
-	asOf, err := s.partners.Export(c.Request().Context(), p, from, to, func(r choso.Revision) error {
-		if !started {
-			start()
-		}
-		// JSON v2 marshals a row faster than encoding/json, into a buffer
-		// reused for every row; map keys in a fixed order.
-		line.Reset()
-		if err := jsonv2.MarshalWrite(&line, r, jsonv2.Deterministic(true)); err != nil {
-			return err
-		}
-		line.WriteByte('\n')
-		h.Write(line.Bytes())
-		rows++
-		_, err := zw.Write(line.Bytes())
-		return err
-	})
-	if err != nil {
-		if !started {
-			return err
-		}
-		// Headers are gone: end without a trailer, so the reader knows.
-		s.log.Error("export failed mid-stream", "request_id", c.Get(ctxRequestID), "err", err)
-		zw.Close()
-		return nil
-	}
-	if !started {
-		start()
-	}
-	trailer, _ := json.Marshal(exportTrailer{Trailer: true, Rows: rows, AsOfSeq: asOf, SHA256: hex.EncodeToString(h.Sum(nil))})
-	zw.Write(append(trailer, '\n'))
-	return zw.Close()
-}
-
-// exportCSVColumns are the fixed columns of the CSV export (documented in
-// the OpenAPI document).
-var exportCSVColumns = []string{"change_seq", "business_date", "status", "revision", "stall_id", "stall_code", "market_id",
-	"commune_code", "province_code", "bin", "account", "cash_count", "cash_amount", "qr_count", "qr_amount",
-	"transfer_count", "transfer_amount", "void_count", "void_amount", "confirmed_qr_count", "confirmed_qr_amount", "changed_at"}
-
-// handlePartnerExportCSV streams the same rows as CSV (RFC 4180, UTF-8,
-// ?bom=true for Excel).
-func (s *Server) handlePartnerExportCSV(c echo.Context) error {
-	p := partnerOf(c)
-	from, to := c.QueryParam("from"), c.QueryParam("to")
-	bom, err := queryBool(c, "bom")
-	if err != nil {
-		return err
-	}
-	res := c.Response()
-	http.NewResponseController(res.Writer).SetWriteDeadline(time.Now().Add(exportWriteTimeout))
-	var w *csv.Writer
-	started := false
-	start := func() {
-		res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-		res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="summaries-`+from+`-`+to+`.csv"`)
-		res.WriteHeader(http.StatusOK)
-		if bom {
-			res.Write([]byte("\uFEFF"))
-		}
-		w = csv.NewWriter(res)
-		w.UseCRLF = true
-		w.Write(exportCSVColumns)
-		started = true
-	}
-	n := func(v int64) string { return strconv.FormatInt(v, 10) }
-	_, err = s.partners.Export(c.Request().Context(), p, from, to, func(r choso.Revision) error {
-		if !started {
-			start()
-		}
-		return w.Write([]string{
-			strconv.FormatUint(r.ChangeSeq, 10), r.BusinessDate, r.Status, strconv.FormatUint(r.Revision, 10), r.StallID, r.StallCode, r.MarketID,
-			r.CommuneCode, r.ProvinceCode, r.BIN, r.Account,
-			n(r.ByMethod[choso.MethodCash].Count), n(r.ByMethod[choso.MethodCash].Amount),
-			n(r.ByMethod[choso.MethodQR].Count), n(r.ByMethod[choso.MethodQR].Amount),
-			n(r.ByMethod[choso.MethodTransfer].Count), n(r.ByMethod[choso.MethodTransfer].Amount),
-			n(r.Voids.Count), n(r.Voids.Amount), n(r.ConfirmedQR.Count), n(r.ConfirmedQR.Amount), r.ChangedAt.UTC().Format(time.RFC3339),
-		})
-	})
-	if err != nil && !started {
-		return err
-	}
-	if !started {
-		start()
-	}
-	w.Flush()
-	return nil
 }
 
 type creditsRequest struct {

@@ -12,6 +12,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/choso/choso"
+	"github.com/choso/choso/internal/partnerauth"
 	"github.com/choso/choso/internal/secret"
 	"github.com/choso/choso/internal/store/bolt"
 	"github.com/choso/choso/partnerclient"
@@ -40,8 +42,9 @@ import (
 //   - export: GET /partner/v1/exports/summaries.ndjson over every date (one
 //     row per stall-day: 1 million by default), MB/s of uncompressed NDJSON,
 //     the server's peak RssAnon sampled every 50 ms from /proc/PID/status,
-//     and the store file's size before and after; once quiet, once while a
-//     second key posts credits (a writer) the whole time.
+//     the server's and this process's CPU time, and the store file's size
+//     before and after; once quiet, once while a second key posts credits
+//     (a writer) the whole time; then the CSV export of the same rows.
 //
 // It is a measurement, not an assertion: it runs only with
 // CHOSO_BENCH_PARTNER=1 and logs the figures (BENCHMARKS.md, issue 6).
@@ -184,9 +187,11 @@ func TestPartnerBench(t *testing.T) {
 		sampler := sampleRSS(t, srv.cmd.Process.Pid)
 		cw := &countingWriter{}
 		timer.bodyBytes.Store(0)
+		serverCPU, clientCPU := procCPU(t, srv.cmd.Process.Pid), selfCPU()
 		began := time.Now()
 		tr, err := client.ExportNDJSON(ctx, from, to, cw)
 		elapsed := time.Since(began)
+		serverCPU, clientCPU = procCPU(t, srv.cmd.Process.Pid)-serverCPU, selfCPU()-clientCPU
 		peak, samples := sampler()
 		after := fileSize(t, storePath)
 		posts := 0
@@ -199,10 +204,56 @@ func TestPartnerBench(t *testing.T) {
 		if tr.Rows != int64(meta.StallDays) {
 			t.Errorf("export: %d rows, want %d", tr.Rows, meta.StallDays)
 		}
-		t.Logf("export %s..%s writer=%v: %d rows, %d bytes NDJSON (%d gzip on the wire) in %v: %.1f MB/s; RssAnon idle %.1f MiB, peak %.1f MiB (%d samples); file %d → %d bytes (%+d); %d credit posts during it",
+		t.Logf("export %s..%s writer=%v: %d rows, %d bytes NDJSON (%d gzip on the wire) in %v: %.1f MB/s; CPU server %.2f s, client %.2f s; load %s; RssAnon idle %.1f MiB, peak %.1f MiB (%d samples); file %d → %d bytes (%+d); %d credit posts during it",
 			from, to, writer, tr.Rows, cw.n, timer.bodyBytes.Load(), elapsed.Round(time.Millisecond), float64(cw.n)/elapsed.Seconds()/1e6,
-			float64(idle)/1024, float64(peak)/1024, samples, before, after, after-before, posts)
+			serverCPU.Seconds(), clientCPU.Seconds(), loadAverage(), float64(idle)/1024, float64(peak)/1024, samples, before, after, after-before, posts)
 	}
+
+	// The CSV export of the same rows (no gzip, no trailer), read with
+	// net/http and a signature made here: partnerclient reads NDJSON only.
+	for range exports {
+		cw := &countingWriter{}
+		idle := rssAnon(t, srv.cmd.Process.Pid)
+		sampler := sampleRSS(t, srv.cmd.Process.Pid)
+		serverCPU, clientCPU := procCPU(t, srv.cmd.Process.Pid), selfCPU()
+		began := time.Now()
+		status := signedGet(t, base, meta.KeyID, meta.Secret, "/partner/v1/exports/summaries.csv", url.Values{"from": {from}, "to": {to}}, cw)
+		elapsed := time.Since(began)
+		serverCPU, clientCPU = procCPU(t, srv.cmd.Process.Pid)-serverCPU, selfCPU()-clientCPU
+		peak, samples := sampler()
+		if status != http.StatusOK {
+			t.Fatalf("csv export: HTTP %d", status)
+		}
+		t.Logf("csv export %s..%s: %d bytes in %v: %.1f MB/s; CPU server %.2f s, client %.2f s; load %s; RssAnon idle %.1f MiB, peak %.1f MiB (%d samples)",
+			from, to, cw.n, elapsed.Round(time.Millisecond), float64(cw.n)/elapsed.Seconds()/1e6, serverCPU.Seconds(), clientCPU.Seconds(), loadAverage(),
+			float64(idle)/1024, float64(peak)/1024, samples)
+	}
+}
+
+// signedGet sends a GET signed as DESIGN.md §6 says and copies the body
+// to w; it returns the status.
+func signedGet(t *testing.T, base, keyID, secret, path string, q url.Values, w io.Writer) int {
+	t.Helper()
+	raw := q.Encode()
+	ts := time.Now().Unix()
+	nonce := fmt.Sprintf("bench%016x", mrand.Uint64())
+	req, err := http.NewRequest("GET", base+path+"?"+raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(partnerauth.HeaderKey, keyID)
+	req.Header.Set(partnerauth.HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(partnerauth.HeaderNonce, nonce)
+	req.Header.Set(partnerauth.HeaderSignature, partnerauth.Sign([]byte(secret), "GET", path, raw, ts, nonce, nil))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if _, err := io.Copy(w, res.Body); err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode
 }
 
 // benchProvince and benchBIN: Hà Nội, and a real bank's BIN (Vietcombank).
@@ -611,6 +662,38 @@ func rssAnon(t *testing.T, pid int) int64 {
 	}
 	t.Error("no RssAnon in /proc status")
 	return 0
+}
+
+// procCPU returns the user and system CPU time a process has used, from
+// /proc/PID/stat (in clock ticks of 10 ms).
+func procCPU(t *testing.T, pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: utime is
+	// the 12th, stime the 13th.
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// selfCPU returns the CPU time this test process (the client) has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAverage is the 1-minute load average: the machine is shared.
+func loadAverage() string {
+	data, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 type countingWriter struct{ n int64 }

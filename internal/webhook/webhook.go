@@ -23,23 +23,43 @@ import (
 	"github.com/choso/choso"
 )
 
-// EventSummariesChanged tells a partner that stall-days of its programme
-// changed after the change seq it was last told of.
-const EventSummariesChanged = "summaries.changed"
+// Event types.
+const (
+	// EventSummariesChanged tells a partner that stall-days of its
+	// programme changed after the change seq it was last told of.
+	EventSummariesChanged = "summaries.changed"
+	// EventReconciliationMismatch tells a partner that a payout account's
+	// reconciliation on a business day turned mismatch, or that its
+	// reasons changed: once per change of state, however often the
+	// reconciliation is re-run.
+	EventReconciliationMismatch = "reconciliation.mismatch"
+)
 
-// Event is the body of a webhook: thin, so a leaked webhook leaks nothing;
-// the partner pulls the feed for the data.
+// Event is the body of a webhook: thin, so a leaked webhook leaks no
+// money figures; the partner pulls the feed or the reconciliation for the
+// data. Data is SummariesChanged or ReconciliationMismatch, by Type.
 type Event struct {
 	ID        string    `json:"id"`
 	Type      string    `json:"type"`
 	CreatedAt time.Time `json:"created_at"`
-	Data      EventData `json:"data"`
+	Data      any       `json:"data"`
 }
 
-// EventData says where the news lies in the feed.
-type EventData struct {
+// SummariesChanged says where the news lies in the feed.
+type SummariesChanged struct {
 	AfterChangeSeq uint64 `json:"after_change_seq"`
 	UpToChangeSeq  uint64 `json:"up_to_change_seq"`
+}
+
+// ReconciliationMismatch names the reconciliation to pull
+// (GET /partner/v1/reconciliation?date=&bin=&account=) and why it is a
+// mismatch.
+type ReconciliationMismatch struct {
+	BIN          string   `json:"bin"`
+	Account      string   `json:"account"`
+	BusinessDate string   `json:"business_date"`
+	StallID      string   `json:"stall_id"`
+	Reasons      []string `json:"reasons"` // unmatched_bank_lines, unmatched_qr_sales, amount_differs, day_boundary
 }
 
 // Sign returns the webhook-signature header value for a delivery:
@@ -99,8 +119,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-// Tick makes one round: every partner with news and no pending backoff
-// gets one delivery attempt.
+// Tick makes one round: every partner's changed reconciliations are
+// re-run, then every partner with news and no pending backoff gets its
+// deliveries, summaries first, until one fails.
 func (d *Dispatcher) Tick(ctx context.Context) {
 	log := d.Log
 	if log == nil {
@@ -112,10 +133,30 @@ func (d *Dispatcher) Tick(ctx context.Context) {
 		return
 	}
 	for _, t := range targets {
+		if err := d.rerun(ctx, t); err != nil && ctx.Err() == nil {
+			log.Error("reconciliation re-run", "partner", t.Partner.ID, "err", err)
+		}
 		if err := d.deliver(ctx, t); err != nil && ctx.Err() == nil {
 			log.Warn("webhook delivery", "partner", t.Partner.ID, "err", err)
 		}
 	}
+}
+
+// maxPassesPerTick bounds the reconciliation passes of one round, so one
+// partner's backlog (a date turning final) does not hold up the others.
+const maxPassesPerTick = 10
+
+// rerun re-runs the partner's changed reconciliations, queueing a notice
+// for each new mismatch. It runs whatever the state of deliveries: the
+// queue is bounded, and passes wait while it is full.
+func (d *Dispatcher) rerun(ctx context.Context, t choso.WebhookTarget) error {
+	for range maxPassesPerTick {
+		_, more, err := d.Partners.RerunReconciliations(ctx, t.Partner)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *Dispatcher) deliver(ctx context.Context, t choso.WebhookTarget) error {
@@ -129,6 +170,70 @@ func (d *Dispatcher) deliver(ctx context.Context, t choso.WebhookTarget) error {
 	if d.now().Before(b.next) {
 		return nil
 	}
+	if err := d.deliverSummaries(ctx, t, &b); err != nil {
+		return d.failed(pid, b, err)
+	}
+	notices, err := d.Partners.ReconNotices(ctx, pid)
+	if err != nil {
+		return err
+	}
+	for i := range notices {
+		n := &notices[i]
+		data := ReconciliationMismatch{BIN: n.BIN, Account: n.Account, BusinessDate: n.BusinessDate, StallID: n.StallID, Reasons: n.Reasons}
+		ev := Event{ID: n.ID, Type: EventReconciliationMismatch, CreatedAt: n.At.UTC(), Data: data}
+		ok, detail := d.attempt(ctx, t, ev)
+		b.attempt++
+		if err := d.Partners.RecordReconNotice(ctx, pid, n, ev.Type, b.attempt, ok, detail); err != nil {
+			return err
+		}
+		if !ok {
+			return d.failed(pid, b, &deliveryError{detail})
+		}
+		b.attempt = 0
+	}
+	d.mu.Lock()
+	delete(d.retry, pid)
+	d.mu.Unlock()
+	return nil
+}
+
+// deliveryError is a delivery that was attempted and failed: it starts
+// or lengthens the partner's backoff.
+type deliveryError struct{ detail string }
+
+func (e *deliveryError) Error() string { return e.detail }
+
+// failed sets the partner's next attempt after a failed delivery, doubling
+// the wait each time.
+func (d *Dispatcher) failed(pid string, b backoff, err error) error {
+	if _, ok := err.(*deliveryError); !ok {
+		return err // not a delivery (the store): try again next round
+	}
+	wait := firstRetry << min(max(b.attempt, 1)-1, 20)
+	if wait > maxRetry || wait <= 0 {
+		wait = maxRetry
+	}
+	b.next = d.now().Add(wait)
+	d.mu.Lock()
+	d.retry[pid] = b
+	d.mu.Unlock()
+	return fmt.Errorf("attempt %d: %v; next in %s", b.attempt, err, wait)
+}
+
+// attempt sends one event and says whether it was taken (2xx).
+func (d *Dispatcher) attempt(ctx context.Context, t choso.WebhookTarget, ev Event) (bool, string) {
+	body, _ := json.Marshal(ev)
+	status, err := d.send(ctx, t, ev.ID, d.now().Unix(), body)
+	if err != nil {
+		return false, err.Error()
+	}
+	return status >= 200 && status < 300, "HTTP " + strconv.Itoa(status)
+}
+
+// deliverSummaries tells the partner of feed changes of its programme
+// since it was last told, if any.
+func (d *Dispatcher) deliverSummaries(ctx context.Context, t choso.WebhookTarget, b *backoff) error {
+	pid := t.Partner.ID
 	after, err := d.Partners.WebhookCursor(ctx, pid)
 	if err != nil {
 		return err
@@ -155,34 +260,18 @@ func (d *Dispatcher) deliver(ctx context.Context, t choso.WebhookTarget) error {
 			upTo = page.Data[n-1].ChangeSeq
 		}
 	}
-	now := d.now()
-	ev := Event{ID: choso.NewID("evt_"), Type: EventSummariesChanged, CreatedAt: now.UTC(), Data: EventData{AfterChangeSeq: after, UpToChangeSeq: upTo}}
-	body, _ := json.Marshal(ev)
-	status, sendErr := d.send(ctx, t, ev.ID, now.Unix(), body)
-	ok := sendErr == nil && status >= 200 && status < 300
-	detail := "HTTP " + strconv.Itoa(status)
-	if sendErr != nil {
-		detail = sendErr.Error()
-	}
+	ev := Event{ID: choso.NewID(choso.PrefixEvent), Type: EventSummariesChanged, CreatedAt: d.now().UTC(), Data: SummariesChanged{AfterChangeSeq: after, UpToChangeSeq: upTo}}
+	ok, detail := d.attempt(ctx, t, ev)
 	b.attempt++
 	if err := d.Partners.RecordWebhook(ctx, pid, ev.ID, ev.Type, b.attempt, ok, detail, upTo); err != nil {
 		return err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if ok {
-		delete(d.retry, pid)
-		return nil
+	if !ok {
+		return &deliveryError{detail}
 	}
-	wait := firstRetry << min(b.attempt-1, 20)
-	if wait > maxRetry || wait <= 0 {
-		wait = maxRetry
-	}
-	b.next = now.Add(wait)
-	d.retry[pid] = b
-	return fmt.Errorf("attempt %d: %s; next in %s", b.attempt, detail, wait)
+	b.attempt = 0
+	return nil
 }
-
 func (d *Dispatcher) send(ctx context.Context, t choso.WebhookTarget, id string, ts int64, body []byte) (int, error) {
 	client := d.Client
 	if client == nil {

@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,19 +32,47 @@ type banks struct{}
 
 func (banks) LookupBIN(bin string) (string, string, bool) { return bin, "VCB", bin == "970436" }
 
-// receiver is a partner's webhook endpoint that checks signatures and
-// fails the first failures requests.
+// receivedEvent is an Event as a receiver decodes it, by its type.
+type receivedEvent struct {
+	ID        string          `json:"id"`
+	Type      string          `json:"type"`
+	CreatedAt time.Time       `json:"created_at"`
+	Data      json.RawMessage `json:"data"`
+	Header    string          `json:"-"` // the webhook-id header
+}
+
+func (e receivedEvent) summaries() (d SummariesChanged) {
+	json.Unmarshal(e.Data, &d)
+	return d
+}
+
+func (e receivedEvent) mismatch() (d ReconciliationMismatch) {
+	json.Unmarshal(e.Data, &d)
+	return d
+}
+
+// receiver is a partner's webhook endpoint on loopback that checks
+// signatures and fails the first failures requests (every request's
+// webhook-id is kept in tried).
 type receiver struct {
 	mu       sync.Mutex
 	secret   []byte
 	failures int
-	got      []Event
+	got      []receivedEvent
+	tried    []string
 	bad      int
+	hold     chan struct{} // when set, each request waits for it to close
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	ts, _ := strconv.ParseInt(req.Header.Get("webhook-timestamp"), 10, 64)
+	r.mu.Lock()
+	hold := r.hold
+	r.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if req.Header.Get("webhook-signature") != Sign(r.secret, req.Header.Get("webhook-id"), ts, body) {
@@ -50,14 +80,29 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
+	r.tried = append(r.tried, req.Header.Get("webhook-id"))
 	if r.failures > 0 {
 		r.failures--
 		w.WriteHeader(http.StatusBadGateway)
 		return
 	}
-	var ev Event
+	var ev receivedEvent
 	json.Unmarshal(body, &ev)
+	ev.Header = req.Header.Get("webhook-id")
 	r.got = append(r.got, ev)
+}
+
+// events returns what was received, of one type or all ("").
+func (r *receiver) events(typ string) []receivedEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []receivedEvent
+	for _, e := range r.got {
+		if typ == "" || e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func TestDispatcher_AtLeastOnceWithBackoffAndLog(t *testing.T) {
@@ -124,7 +169,7 @@ func TestDispatcher_AtLeastOnceWithBackoffAndLog(t *testing.T) {
 	rcv.mu.Lock()
 	got, bad := rcv.got, rcv.bad
 	rcv.mu.Unlock()
-	if bad != 0 || len(got) != 1 || got[0].Type != EventSummariesChanged || got[0].Data.AfterChangeSeq != 0 || got[0].Data.UpToChangeSeq != 2 {
+	if bad != 0 || len(got) != 1 || got[0].Type != EventSummariesChanged || got[0].summaries() != (SummariesChanged{AfterChangeSeq: 0, UpToChangeSeq: 2}) {
 		t.Fatalf("received %+v (%d badly signed), want one summaries.changed up to change 2", got, bad)
 	}
 	change()
@@ -133,7 +178,7 @@ func TestDispatcher_AtLeastOnceWithBackoffAndLog(t *testing.T) {
 	rcv.mu.Lock()
 	got = rcv.got
 	rcv.mu.Unlock()
-	if len(got) != 2 || got[1].Data.AfterChangeSeq != 2 || got[1].Data.UpToChangeSeq != 3 {
+	if len(got) != 2 || got[1].summaries() != (SummariesChanged{AfterChangeSeq: 2, UpToChangeSeq: 3}) {
 		t.Fatalf("second event %+v, want after 2 up to 3", got)
 	}
 	page, err := reg.ListAudit(ctx, admin, choso.AuditFilter{ObjectID: p.ID, ActorID: "webhook"})
@@ -168,5 +213,25 @@ func TestSign_StandardWebhooksShape(t *testing.T) {
 	}
 	if Sign([]byte("whsec_test"), "evt_1", 1764140001, []byte(`{"a":1}`)) == got {
 		t.Fatal("the timestamp is not signed")
+	}
+}
+
+// TestSign_MatchesTheGuide checks the worked example of
+// docs/partner-webhooks.md against Sign.
+func TestSign_MatchesTheGuide(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/partner-webhooks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"id":"evt_01jdx3m0b4x0c9c7w5q2k8f1ra","type":"summaries.changed","created_at":"2026-11-27T09:00:00Z","data":{"after_change_seq":1029900,"up_to_change_seq":1029931}}`
+	sig := Sign([]byte("whsec_example"), "evt_01jdx3m0b4x0c9c7w5q2k8f1ra", 1795770000, []byte(body))
+	for _, want := range []string{body, "webhook-timestamp: 1795770000", "webhook-signature: " + sig} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/partner-webhooks.md does not show %q", want)
+		}
+	}
+	var ev receivedEvent
+	if err := json.Unmarshal([]byte(body), &ev); err != nil || ev.summaries() != (SummariesChanged{1029900, 1029931}) {
+		t.Fatalf("the guide's body %q does not decode as a summaries.changed event: %v", body, err)
 	}
 }

@@ -1,0 +1,386 @@
+package webhook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/choso/choso/internal/secret"
+	"github.com/choso/choso/internal/store/bolt"
+)
+
+// fixture is a store with one stall of province 24 and a partner whose
+// webhook is a receiver on loopback.
+type fixture struct {
+	db      *bolt.DB
+	ps      *choso.Partners
+	reg     *choso.Registry
+	stall   *choso.Stall
+	market  *choso.Market
+	partner *choso.Partner
+	rcv     *receiver
+	now     time.Time
+	d       *Dispatcher
+}
+
+const (
+	testBIN     = "970436"
+	testAccount = "0011001234567"
+	testDate    = "2026-11-20"
+)
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := t.Context()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "choso.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	key := make([]byte, 32)
+	rand.Read(key)
+	f := &fixture{db: db, now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	clock := func() time.Time { return f.now }
+	f.reg = &choso.Registry{Store: db, Banks: banks{}, Hasher: plainHasher{}, Now: clock}
+	sealer, err := secret.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ps = &choso.Partners{Store: db, Sealer: sealer, Now: clock, Location: time.LoadLocation}
+	admin := choso.SystemPrincipal("test")
+	f.reg.PutRegions(ctx, admin, []*choso.Region{{Code: "24", Name: "Tỉnh Bắc Ninh"}, {Code: "07210", Name: "Phường Bắc Giang", ParentCode: "24"}})
+	if f.market, err = f.reg.CreateMarket(ctx, admin, choso.NewMarket{Name: "Chợ Thương", CommuneCode: "07210"}); err != nil {
+		t.Fatal(err)
+	}
+	f.stall, err = f.reg.CreateStall(ctx, admin, f.market.ID, choso.NewStall{Code: "A-1", Name: "Rau", VendorName: "Lê Thị Hoa", VendorPhone: "0912345678",
+		Payout: choso.PayoutAccount{BIN: testBIN, Account: testAccount, Holder: "LE THI HOA"}, ConsentGiven: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.partner, _, _, err = f.ps.AddPartner(ctx, admin, choso.NewPartner{Name: "VCB", Provinces: []string{"24"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.rcv = &receiver{}
+	srv := httptest.NewServer(f.rcv)
+	t.Cleanup(srv.Close)
+	whs, err := f.ps.SetWebhook(ctx, admin, f.partner.ID, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.rcv.secret = []byte(whs)
+	f.d = &Dispatcher{Partners: f.ps, Now: clock}
+	return f
+}
+
+// day writes a revision of the stall's day on testDate with the status
+// given, as the sync rules or the finalizer would.
+func (f *fixture) day(t *testing.T, status string, cash int64) {
+	t.Helper()
+	err := f.db.Update(t.Context(), func(tx choso.Tx) error {
+		d, err := tx.FindStallDay(f.stall.ID, testDate)
+		if choso.ErrorCode(err) == choso.ENotFound {
+			d, err = &choso.StallDay{StallID: f.stall.ID, MarketID: f.market.ID, CommuneCode: "07210", ProvinceCode: "24", Date: testDate,
+				StallCode: f.stall.Code, BIN: testBIN, Account: testAccount}, nil
+		}
+		if err != nil {
+			return err
+		}
+		d.Status, d.UpdatedAt = status, f.now
+		d.ByMethod = map[string]choso.MethodTotals{choso.MethodCash: {Count: 1, Amount: cash}}
+		seq, err := tx.AppendChange(&choso.Change{Day: *d, At: f.now})
+		if err != nil {
+			return err
+		}
+		d.Revision = seq
+		return tx.PutStallDay(d)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// qrSale records a QR sale of the stall on testDate at 10:00 local time,
+// as the sync rules index it.
+func (f *fixture) qrSale(t *testing.T, id string, amount int64) time.Time {
+	t.Helper()
+	loc, _ := time.LoadLocation(choso.DefaultTimeZone)
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, loc)
+	err := f.db.Update(t.Context(), func(tx choso.Tx) error {
+		if err := tx.PutEntity(id, &choso.Entity{Type: "sale.record", StallID: f.stall.ID, BusinessDate: testDate, Method: choso.MethodQR,
+			Amount: amount, EffectiveMs: at.UnixMilli()}); err != nil {
+			return err
+		}
+		return tx.PutQRSale(f.stall.ID, at.UnixMilli(), id)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+func (f *fixture) credit(t *testing.T, id string, amount int64, at time.Time) string {
+	t.Helper()
+	res, err := f.ps.PostCredits(t.Context(), f.partner, []choso.CreditInput{{BankTxnID: id, BIN: testBIN, Account: testAccount, Amount: amount, CreditedAt: at, Content: "chuyen tien"}})
+	if err != nil || res[0].Status != choso.CreditCreated {
+		t.Fatalf("credit %s: %+v %v", id, res, err)
+	}
+	return res[0].Credit.MatchKind
+}
+
+// tick runs one round and moves the clock past any backoff.
+func (f *fixture) tick(t *testing.T) {
+	f.d.Tick(t.Context())
+	f.now = f.now.Add(15 * time.Minute)
+}
+
+func (f *fixture) status(t *testing.T) *choso.Reconciliation {
+	t.Helper()
+	rec, err := f.ps.Reconcile(t.Context(), f.partner, testDate, testBIN, testAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func reasons(ev receivedEvent) string { return strings.Join(ev.mismatch().Reasons, ",") }
+
+// A day that turns mismatch is told once; re-runs that find the same
+// mismatch tell nothing more; when it turns matched and then mismatch
+// again, that is a new change of state, told again.
+func TestDispatcher_ReconciliationMismatch_OncePerChangeOfState(t *testing.T) {
+	f := newFixture(t)
+	sale := f.qrSale(t, "01JSALE0000000000000000001", 45000)
+	f.day(t, choso.DayProvisional, 1000)
+	f.tick(t)
+	if got := f.rcv.events(EventReconciliationMismatch); len(got) != 0 {
+		t.Fatalf("a provisional day (pending) was told as a mismatch: %+v", got)
+	}
+
+	// The day turns final: the unpaid QR sale is a mismatch.
+	f.day(t, choso.DayFinal, 1000)
+	f.tick(t)
+	got := f.rcv.events(EventReconciliationMismatch)
+	if len(got) != 1 {
+		t.Fatalf("after the day turned final: %d mismatch events, want 1", len(got))
+	}
+	m := got[0].mismatch()
+	if m.BIN != testBIN || m.Account != testAccount || m.BusinessDate != testDate || m.StallID != f.stall.ID ||
+		reasons(got[0]) != "amount_differs,unmatched_qr_sales" || got[0].Header != got[0].ID || !strings.HasPrefix(got[0].ID, choso.PrefixEvent) {
+		t.Fatalf("mismatch event %+v %+v, want account %s %s on %s, reasons amount_differs,unmatched_qr_sales", got[0], m, testBIN, testAccount, testDate)
+	}
+	if rec := f.status(t); rec.Status != choso.ReconMismatch {
+		t.Fatalf("reconciliation %s, want mismatch", rec.Status)
+	}
+
+	// Re-runs of the same state: an adjusted revision with other cash
+	// figures, and rounds with nothing new.
+	f.day(t, choso.DayAdjusted, 2000)
+	f.tick(t)
+	f.tick(t)
+	if got := f.rcv.events(EventReconciliationMismatch); len(got) != 1 {
+		t.Fatalf("re-runs of an unchanged mismatch sent %d events, want still 1", len(got))
+	}
+
+	// The bank's credit pays the sale (amount and time): matched, nothing
+	// to tell.
+	if kind := f.credit(t, "FT1", 45000, sale.Add(time.Minute)); kind != choso.MatchAmountTime {
+		t.Fatalf("credit matched by %s, want amount_time", kind)
+	}
+	f.tick(t)
+	if rec := f.status(t); rec.Status != choso.ReconMatched {
+		t.Fatalf("after the credit: %s %v, want matched", rec.Status, rec.Reasons)
+	}
+	if got := f.rcv.events(EventReconciliationMismatch); len(got) != 1 {
+		t.Fatalf("a day that turned matched sent a mismatch event: %d events", len(got))
+	}
+
+	// A credit nothing explains: mismatch again, with other reasons.
+	if kind := f.credit(t, "FT2", 99000, sale.Add(3*time.Hour)); kind != choso.MatchAccountOnly {
+		t.Fatalf("credit matched by %s, want account_only", kind)
+	}
+	f.tick(t)
+	f.tick(t)
+	got = f.rcv.events(EventReconciliationMismatch)
+	if len(got) != 2 || reasons(got[1]) != "amount_differs,unmatched_bank_lines" || got[1].ID == got[0].ID {
+		t.Fatalf("after an unexplained credit: %+v, want a second event with reasons amount_differs,unmatched_bank_lines", got)
+	}
+
+	// A new dispatcher (a restart) does not tell it again: the state is
+	// in the store.
+	f.d = &Dispatcher{Partners: f.ps, Now: f.d.Now}
+	f.tick(t)
+	if got := f.rcv.events(EventReconciliationMismatch); len(got) != 2 {
+		t.Fatalf("after a restart: %d mismatch events, want still 2", len(got))
+	}
+	if f.rcv.bad != 0 {
+		t.Fatalf("%d badly signed deliveries", f.rcv.bad)
+	}
+}
+
+// A failed delivery is retried with backoff under the same webhook-id
+// until the receiver takes it, and every attempt is in the delivery log.
+func TestDispatcher_ReconciliationMismatch_RetriedUntilTaken(t *testing.T) {
+	f := newFixture(t)
+	f.qrSale(t, "01JSALE0000000000000000001", 45000)
+	f.day(t, choso.DayFinal, 1000)
+	f.d.Tick(t.Context()) // summaries.changed, then the mismatch notice
+	if got := f.rcv.events(""); len(got) != 2 {
+		t.Fatalf("first round: %+v, want summaries.changed and reconciliation.mismatch", got)
+	}
+	first := f.rcv.events(EventReconciliationMismatch)[0]
+
+	// Another mismatch on another day, whose deliveries fail twice.
+	f.rcv.mu.Lock()
+	f.rcv.got, f.rcv.tried, f.rcv.failures = nil, nil, 2
+	f.rcv.mu.Unlock()
+	loc, _ := time.LoadLocation(choso.DefaultTimeZone)
+	f.credit(t, "FT9", 5000, time.Date(2026, 11, 21, 9, 0, 0, 0, loc))
+	if err := f.db.Update(t.Context(), func(tx choso.Tx) error {
+		d := &choso.StallDay{StallID: f.stall.ID, MarketID: f.market.ID, CommuneCode: "07210", ProvinceCode: "24", Date: "2026-11-21",
+			Status: choso.DayFinal, StallCode: f.stall.Code, BIN: testBIN, Account: testAccount, UpdatedAt: f.now}
+		seq, err := tx.AppendChange(&choso.Change{Day: *d, At: f.now})
+		d.Revision = seq
+		if err != nil {
+			return err
+		}
+		return tx.PutStallDay(d)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.d.Tick(t.Context())              // summaries.changed fails (502)
+	f.d.Tick(t.Context())              // within the backoff: no attempt
+	f.now = f.now.Add(2 * time.Second) // past it
+	f.d.Tick(t.Context())              // summaries.changed fails again
+	f.now = f.now.Add(3 * time.Second)
+	f.d.Tick(t.Context()) // both delivered
+	f.d.Tick(t.Context()) // nothing new
+	got := f.rcv.events(EventReconciliationMismatch)
+	if len(got) != 1 || got[0].mismatch().BusinessDate != "2026-11-21" || got[0].ID == first.ID {
+		t.Fatalf("retried: %+v, want the 2026-11-21 mismatch once", got)
+	}
+	if tried := f.rcv.tried; len(tried) != 4 || tried[0] == tried[1] || tried[3] != got[0].ID {
+		t.Fatalf("attempts %v: want 2 failed summaries.changed (fresh ids), then summaries.changed and the mismatch", tried)
+	}
+
+	// Now the mismatch notice itself fails: retried under its own ID.
+	f.rcv.mu.Lock()
+	f.rcv.got, f.rcv.tried, f.rcv.failures = nil, nil, 1
+	f.rcv.mu.Unlock()
+	f.credit(t, "FT10", 7000, time.Date(2026, 11, 21, 9, 30, 0, 0, loc)) // same day, same reasons: no event
+	f.credit(t, "FT11", 7000, time.Date(2026, 11, 20, 11, 0, 0, 0, loc)) // 11-20 gains unmatched_bank_lines
+	f.d.Tick(t.Context())
+	f.now = f.now.Add(2 * time.Second)
+	f.d.Tick(t.Context())
+	f.d.Tick(t.Context())
+	got = f.rcv.events(EventReconciliationMismatch)
+	if len(got) != 1 || got[0].mismatch().BusinessDate != testDate || reasons(got[0]) != "amount_differs,unmatched_bank_lines,unmatched_qr_sales" {
+		t.Fatalf("after FT10 and FT11: %+v, want one event for %s with three reasons", got, testDate)
+	}
+	if tried := f.rcv.tried; len(tried) != 2 || tried[0] != tried[1] {
+		t.Fatalf("attempts %v: want the same webhook-id twice (failed, then taken)", tried)
+	}
+
+	page, err := f.reg.ListAudit(t.Context(), choso.SystemPrincipal("test"), choso.AuditFilter{ObjectID: f.partner.ID, ActorID: "webhook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mismatchLog []string
+	for _, e := range page.Data {
+		if strings.Contains(e.Note, EventReconciliationMismatch) {
+			mismatchLog = append(mismatchLog, e.Action)
+		}
+	}
+	slices.Reverse(mismatchLog) // the log lists newest first
+	if got, want := strings.Join(mismatchLog, " "), "webhook.delivered webhook.delivered webhook.failed webhook.delivered"; got != want {
+		t.Fatalf("delivery log of mismatch events %q, want %q", got, want)
+	}
+}
+
+// Days that were mismatched before the webhook was set are history: the
+// first round tells of changes after it only.
+func TestDispatcher_ReconciliationMismatch_NewsNotHistory(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.ps.SetWebhook(t.Context(), choso.SystemPrincipal("test"), f.partner.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.qrSale(t, "01JSALE0000000000000000001", 45000)
+	f.day(t, choso.DayFinal, 1000)
+	whs, err := f.ps.SetWebhook(t.Context(), choso.SystemPrincipal("test"), f.partner.ID, "http://127.0.0.1:1/unused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = whs
+	n, more, err := f.ps.RerunReconciliations(t.Context(), f.partner)
+	if err != nil || n != 0 || more {
+		t.Fatalf("first pass: %d re-run, more %v, %v; want nothing: the mismatch predates the webhook", n, more, err)
+	}
+	if q, _ := f.ps.ReconNotices(t.Context(), f.partner.ID); len(q) != 0 {
+		t.Fatalf("queued %+v, want nothing", q)
+	}
+}
+
+// Delivery never holds up ingest: while the receiver hangs on a delivery,
+// credits and phone data still commit.
+func TestDispatcher_SlowReceiverDoesNotBlockIngest(t *testing.T) {
+	f := newFixture(t)
+	f.qrSale(t, "01JSALE0000000000000000001", 45000)
+	f.day(t, choso.DayFinal, 1000)
+	hold := make(chan struct{})
+	f.rcv.mu.Lock()
+	f.rcv.hold = hold
+	f.rcv.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.d.Tick(context.Background())
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	loc, _ := time.LoadLocation(choso.DefaultTimeZone)
+	res, err := f.ps.PostCredits(ctx, f.partner, []choso.CreditInput{{BankTxnID: "FT1", BIN: testBIN, Account: testAccount, Amount: 1000,
+		CreditedAt: time.Date(2026, 11, 20, 12, 0, 0, 0, loc), Content: "x"}})
+	if err != nil || res[0].Status != choso.CreditCreated {
+		t.Fatalf("a credit while a delivery hangs: %+v %v", res, err)
+	}
+	if err := f.db.Update(ctx, func(tx choso.Tx) error { return tx.SetMeta("probe", []byte("x")) }); err != nil {
+		t.Fatalf("a write while a delivery hangs: %v", err)
+	}
+	close(hold)
+	<-done
+}
+
+// While the receiver is behind and the queue is full, passes pause and
+// lose nothing: once the queue drains, the mismatch found meanwhile is
+// queued.
+func TestPartners_RerunReconciliations_PausesWhileQueueIsFull(t *testing.T) {
+	f := newFixture(t)
+	// 1,600 notices waiting (as a receiver down for long would leave).
+	full := make([]choso.ReconNotice, choso.ReconQueueMax-choso.ReconPassDays+100)
+	for i := range full {
+		full[i] = choso.ReconNotice{ID: choso.NewID(choso.PrefixEvent), BIN: testBIN, Account: "1", BusinessDate: "2026-01-01", Reasons: []string{"amount_differs"}}
+	}
+	data, _ := json.Marshal(full)
+	if err := f.db.Update(t.Context(), func(tx choso.Tx) error { return tx.SetMeta("recon_queue/"+f.partner.ID, data) }); err != nil {
+		t.Fatal(err)
+	}
+	f.qrSale(t, "01JSALE0000000000000000001", 45000)
+	f.day(t, choso.DayFinal, 1000)
+	if n, _, err := f.ps.RerunReconciliations(t.Context(), f.partner); err != nil || n != 0 {
+		t.Fatalf("with a full queue: %d re-run, %v; want a pause", n, err)
+	}
+	if err := f.db.Update(t.Context(), func(tx choso.Tx) error { return tx.SetMeta("recon_queue/"+f.partner.ID, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := f.ps.RerunReconciliations(t.Context(), f.partner)
+	q, _ := f.ps.ReconNotices(t.Context(), f.partner.ID)
+	if err != nil || n != 1 || len(q) != 1 || q[0].BusinessDate != testDate {
+		t.Fatalf("after the queue drained: %d re-run, queue %+v, %v; want the %s mismatch queued", n, q, err, testDate)
+	}
+}

@@ -1,0 +1,557 @@
+package choso
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Reconciliation statuses.
+const (
+	ReconMatched  = "matched"
+	ReconMismatch = "mismatch"
+	ReconPending  = "pending" // the day is provisional: phones may still be syncing
+)
+
+// Reconciliation compares, for one payout account and business day, the QR
+// sales the stall's phones recorded with the credits the bank posted.
+type Reconciliation struct {
+	BIN          string       `json:"bin"`
+	Account      string       `json:"account"`
+	BusinessDate string       `json:"business_date"`
+	StallID      string       `json:"stall_id,omitempty"`
+	Status       string       `json:"status"`
+	Reasons      []string     `json:"reasons"` // unmatched_bank_lines, unmatched_qr_sales, amount_differs, day_boundary
+	QRSales      MethodTotals `json:"qr_sales"`
+	Credits      MethodTotals `json:"credits"`
+	Lines        []ReconLine  `json:"lines"`
+	DayStatus    string       `json:"day_status"`
+}
+
+// ReconLine is one bank line or one QR sale of a reconciliation.
+type ReconLine struct {
+	Kind      string    `json:"kind"` // credit or sale
+	ID        string    `json:"id"`   // bank_txn_id or sale ULID
+	Amount    int64     `json:"amount"`
+	At        time.Time `json:"at"`
+	MatchedTo string    `json:"matched_to,omitempty"`
+	Match     string    `json:"match,omitempty"`
+}
+
+// Reconcile builds the reconciliation of one account and day, computed
+// from both sides as they stand, so it is current whenever either changes.
+func (ps *Partners) Reconcile(ctx context.Context, p *Partner, date, bin, account string) (*Reconciliation, error) {
+	if _, err := time.Parse(time.DateOnly, date); err != nil {
+		return nil, Errorf(EInvalid, "date must be YYYY-MM-DD")
+	}
+	var rec *Reconciliation
+	err := ps.Store.View(ctx, func(tx Tx) error {
+		var err error
+		rec, err = ps.reconcile(tx, p, date, bin, account)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// reconcile builds a reconciliation inside tx. Returns ENotFound when no
+// stall of the partner's programme has the account.
+func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Reconciliation, error) {
+	day, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return nil, Errorf(EInvalid, "date must be YYYY-MM-DD")
+	}
+	account = strings.ToUpper(strings.TrimSpace(account))
+	rec := &Reconciliation{BIN: bin, Account: account, BusinessDate: date, Reasons: []string{}, Lines: []ReconLine{}}
+	stalls, err := tx.FindStallsByAccount(bin, account)
+	if err != nil {
+		return nil, err
+	}
+	var stall *Stall
+	for _, s := range stalls {
+		if p.Covers(s.ProvinceCode, s.MarketID) {
+			stall = s
+			break
+		}
+	}
+	if stall == nil {
+		return nil, Errorf(ENotFound, "no stall of your programme has this account")
+	}
+	rec.StallID = stall.ID
+	loc := time.UTC
+	if m, err := tx.FindMarket(stall.MarketID); err == nil && ps.Location != nil {
+		if l, err := ps.Location(m.TimeZone); err == nil {
+			loc = l
+		}
+	}
+	start := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
+	rec.DayStatus = DayProvisional
+	if d, err := tx.FindStallDay(stall.ID, date); err == nil {
+		rec.DayStatus = d.Status
+	} else if ErrorCode(err) != ENotFound {
+		return nil, err
+	}
+	credits, err := tx.ListAccountCredits(bin, account, date)
+	if err != nil {
+		return nil, err
+	}
+	matchedSales := map[string]string{}
+	for _, c := range credits {
+		rec.Credits.Count++
+		rec.Credits.Amount += c.Amount
+		rec.Lines = append(rec.Lines, ReconLine{Kind: "credit", ID: c.BankTxnID, Amount: c.Amount, At: c.CreditedAt, MatchedTo: c.SaleID, Match: c.MatchKind})
+		if c.SaleID != "" {
+			matchedSales[c.SaleID] = c.BankTxnID
+		} else {
+			addReason(rec, "unmatched_bank_lines")
+		}
+	}
+	ids, err := tx.ListQRSales(stall.ID, start.UnixMilli(), start.AddDate(0, 0, 1).UnixMilli()-1)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		e, err := tx.FindEntity(id)
+		if err != nil || e.VoidedBy != "" {
+			continue
+		}
+		if e.BusinessDate != date {
+			addReason(rec, "day_boundary")
+		}
+		rec.QRSales.Count++
+		rec.QRSales.Amount += e.Amount
+		rec.Lines = append(rec.Lines, ReconLine{Kind: "sale", ID: id, Amount: e.Amount, At: time.UnixMilli(e.EffectiveMs).UTC(), MatchedTo: e.ConfirmedBy})
+		if e.ConfirmedBy == "" {
+			addReason(rec, "unmatched_qr_sales")
+		} else if _, ok := matchedSales[id]; !ok {
+			addReason(rec, "day_boundary") // paid by a credit counted on another day
+		}
+	}
+	if rec.QRSales.Amount != rec.Credits.Amount {
+		addReason(rec, "amount_differs")
+	}
+	switch {
+	case rec.DayStatus == DayProvisional:
+		rec.Status = ReconPending
+	case len(rec.Reasons) == 0:
+		rec.Status = ReconMatched
+	default:
+		rec.Status = ReconMismatch
+	}
+	return rec, nil
+}
+
+func addReason(r *Reconciliation, reason string) {
+	for _, x := range r.Reasons {
+		if x == reason {
+			return
+		}
+	}
+	r.Reasons = append(r.Reasons, reason)
+}
+
+// Reconciliation re-runs. Reconcile computes an account-day when asked;
+// for the "reconciliation.mismatch" webhook the server also re-runs it
+// whenever either side changes, and remembers what each account-day was,
+// so a partner is told once per change of state, not at every re-run.
+// What changed is found in the feed (a phone's sales, a day turning final
+// or adjusted, a matched credit) and in a list of the account-days that
+// posted credits touched (an unmatched credit makes no feed change).
+//
+// The state lives in the store's meta values, per partner: the feed
+// position of the last pass, the credited account-days not yet re-run, the
+// last state of each account-day that was ever a mismatch, and the queue
+// of notices not yet delivered. A store interface of its own (a reconTx)
+// would be the tidier home; meta keeps the store interfaces unchanged.
+
+// Reconciliation re-run bounds.
+const (
+	// ReconPassDays bounds the account-days one pass re-runs.
+	ReconPassDays = 500
+	// ReconQueueMax bounds the notices waiting for delivery: while more
+	// wait, passes pause (nothing is dropped) until deliveries resume.
+	ReconQueueMax = 2000
+	// reconScanBudget bounds the feed changes one pass reads.
+	reconScanBudget = 20 * MaxFeedLimit
+)
+
+// ReconNotice tells a partner that an account-day's reconciliation turned
+// mismatch, or that its mismatch reasons changed. It waits in a queue
+// until delivered, keeping its ID across retries.
+type ReconNotice struct {
+	ID           string    `json:"id"`
+	BIN          string    `json:"bin"`
+	Account      string    `json:"account"`
+	BusinessDate string    `json:"business_date"`
+	StallID      string    `json:"stall_id"`
+	Reasons      []string  `json:"reasons"`
+	At           time.Time `json:"at"` // when the re-run found it
+}
+
+// PrefixEvent starts a webhook event ID.
+const PrefixEvent = "evt_"
+
+// accountDay names a reconciliation: a payout account on a business day.
+type accountDay struct{ bin, account, date string }
+
+func (a accountDay) String() string { return a.bin + " " + a.account + " " + a.date }
+
+func reconCursorKey(partnerID string) string { return "recon_cursor/" + partnerID }
+func reconDirtyKey(partnerID string) string  { return "recon_dirty/" + partnerID }
+func reconQueueKey(partnerID string) string  { return "recon_queue/" + partnerID }
+func reconStateKey(partnerID string, a accountDay) string {
+	return "recon_state/" + partnerID + "/" + a.bin + "/" + a.account + "/" + a.date
+}
+
+// creditedDays are the account-days that posted credits touched, each with
+// the number of the post that last touched it, so a pass that re-ran one
+// forgets it only if no later post touched it again meanwhile.
+type creditedDays struct {
+	posts uint64 // posts counted so far
+	days  map[accountDay]uint64
+}
+
+// readCreditedDays reads the list: a first line "posts N", then a line
+// "BIN ACCOUNT DATE N" for each account-day.
+func readCreditedDays(tx Tx, partnerID string) (*creditedDays, error) {
+	v, err := tx.Meta(reconDirtyKey(partnerID))
+	if err != nil {
+		return nil, err
+	}
+	cd := &creditedDays{days: map[accountDay]uint64{}}
+	for line := range strings.Lines(string(v)) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "posts":
+			cd.posts, _ = strconv.ParseUint(f[1], 10, 64)
+		case len(f) == 4:
+			n, _ := strconv.ParseUint(f[3], 10, 64)
+			cd.days[accountDay{f[0], f[1], f[2]}] = n
+		}
+	}
+	return cd, nil
+}
+
+func (cd *creditedDays) write(tx Tx, partnerID string) error {
+	lines := make([]string, 0, len(cd.days))
+	for a, n := range cd.days {
+		lines = append(lines, a.String()+" "+strconv.FormatUint(n, 10)+"\n")
+	}
+	slices.Sort(lines)
+	return tx.SetMeta(reconDirtyKey(partnerID), []byte("posts "+strconv.FormatUint(cd.posts, 10)+"\n"+strings.Join(lines, "")))
+}
+
+// markCreditedDays adds the account-days of the credits just created to
+// the partner's list for the next re-run, when the partner takes webhooks.
+func markCreditedDays(tx Tx, partnerID string, results []CreditResult) error {
+	var touched []accountDay
+	for _, r := range results {
+		if r.Status == CreditCreated && r.Credit.StallID != "" {
+			touched = append(touched, accountDay{r.Credit.BIN, r.Credit.Account, r.Credit.BusinessDate})
+		}
+	}
+	if len(touched) == 0 {
+		return nil
+	}
+	pt, err := tx.FindPartner(partnerID)
+	if err != nil || pt.WebhookURL == "" {
+		return err
+	}
+	cd, err := readCreditedDays(tx, partnerID)
+	if err != nil {
+		return err
+	}
+	cd.posts++
+	for _, a := range touched {
+		cd.days[a] = cd.posts
+	}
+	return cd.write(tx, partnerID)
+}
+
+// resetReconNotices starts a partner's reconciliation notices afresh when
+// its webhook is turned on (from the feed's end: webhooks tell of news,
+// not of history) and drops what waits when it is turned off. A new URL
+// for a webhook already on keeps its place.
+func resetReconNotices(tx Tx, partnerID, before, after string) error {
+	switch {
+	case after == "":
+		for _, key := range []string{reconDirtyKey(partnerID), reconQueueKey(partnerID)} {
+			if err := tx.SetMeta(key, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	case before == "":
+		last, err := tx.LastChangeSeq()
+		if err != nil {
+			return err
+		}
+		return tx.SetMeta(reconCursorKey(partnerID), []byte(strconv.FormatUint(last, 10)))
+	}
+	return nil
+}
+
+func readUint(tx Tx, key string) (uint64, bool, error) {
+	v, err := tx.Meta(key)
+	if err != nil || len(v) == 0 {
+		return 0, false, err
+	}
+	n, err := strconv.ParseUint(string(v), 10, 64)
+	return n, err == nil, err
+}
+
+func readReconQueue(tx Tx, partnerID string) ([]ReconNotice, error) {
+	v, err := tx.Meta(reconQueueKey(partnerID))
+	if err != nil || len(v) == 0 {
+		return nil, err
+	}
+	var q []ReconNotice
+	if err := json.Unmarshal(v, &q); err != nil {
+		return nil, WrapError(EInternal, "the reconciliation notice queue is unreadable", err)
+	}
+	return q, nil
+}
+
+func writeReconQueue(tx Tx, partnerID string, q []ReconNotice) error {
+	if len(q) == 0 {
+		return tx.SetMeta(reconQueueKey(partnerID), nil)
+	}
+	v, err := json.Marshal(q)
+	if err != nil {
+		return err
+	}
+	return tx.SetMeta(reconQueueKey(partnerID), v)
+}
+
+// reconState is what the dedupe compares: the status, and for a mismatch
+// its reasons in a fixed order.
+func reconState(r *Reconciliation) string {
+	if r.Status != ReconMismatch {
+		return r.Status
+	}
+	return ReconMismatch + ":" + strings.Join(slices.Sorted(slices.Values(r.Reasons)), ",")
+}
+
+// RerunReconciliations makes one pass for a partner: it re-runs the
+// reconciliation of the account-days that changed since the last pass (at
+// most ReconPassDays of them) and queues a ReconNotice for each that turned
+// mismatch or whose mismatch reasons changed; one that stops being a
+// mismatch before its notice went out leaves the queue. A partner's first
+// pass starts at the feed's end: webhooks tell of news, not of history.
+// It returns how many account-days it re-ran and whether more wait. The
+// reading happens in read transactions, the bookkeeping in one short write.
+func (ps *Partners) RerunReconciliations(ctx context.Context, p *Partner) (int, bool, error) {
+	var (
+		after, last uint64
+		started     bool
+		queued      int
+		todo        []accountDay
+		fromDirty   = map[accountDay]uint64{}
+		more        bool
+	)
+	err := ps.Store.View(ctx, func(tx Tx) error {
+		var err error
+		todo, fromDirty, more = todo[:0], map[accountDay]uint64{}, false
+		if after, started, err = readUint(tx, reconCursorKey(p.ID)); err != nil {
+			return err
+		}
+		if !started {
+			last, err = tx.LastChangeSeq()
+			return err
+		}
+		q, err := readReconQueue(tx, p.ID)
+		if err != nil {
+			return err
+		}
+		if queued = len(q); queued+ReconPassDays > ReconQueueMax {
+			return nil // deliveries are behind: wait for them
+		}
+		credited, err := readCreditedDays(tx, p.ID)
+		if err != nil {
+			return err
+		}
+		seen := map[accountDay]bool{}
+		for _, a := range slices.SortedFunc(maps.Keys(credited.days), func(a, b accountDay) int { return strings.Compare(a.String(), b.String()) }) {
+			if len(todo) == ReconPassDays {
+				more = true
+				break
+			}
+			todo, seen[a], fromDirty[a] = append(todo, a), true, credited.days[a]
+		}
+		last = after
+		stalls := stallCache{}
+		for scanned := 0; scanned < reconScanBudget && len(todo) < ReconPassDays; {
+			chunk, err := tx.ListChanges(last, min(MaxFeedLimit, reconScanBudget-scanned))
+			if err != nil || len(chunk) == 0 {
+				return err
+			}
+			for _, c := range chunk {
+				if len(todo) == ReconPassDays {
+					more = true
+					return nil
+				}
+				scanned++
+				last = c.ChangeSeq
+				d := &c.Day
+				// A provisional day reconciles as pending: nothing to tell.
+				if d.Status == DayProvisional || d.Status == "" || !p.Covers(d.ProvinceCode, d.MarketID) {
+					continue
+				}
+				var own stallIdentity
+				s, err := stalls.of(tx, d, &own)
+				if err != nil {
+					return err
+				}
+				if s == nil {
+					continue
+				}
+				if a := (accountDay{s.bin, s.account, d.Date}); !seen[a] {
+					todo, seen[a] = append(todo, a), true
+				}
+			}
+		}
+		rest, err := tx.ListChanges(last, 1)
+		more = more || len(rest) > 0
+		return err
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	if !started {
+		return 0, false, ps.Store.Update(ctx, func(tx Tx) error {
+			if _, ok, err := readUint(tx, reconCursorKey(p.ID)); err != nil || ok {
+				return err
+			}
+			return tx.SetMeta(reconCursorKey(p.ID), []byte(strconv.FormatUint(last, 10)))
+		})
+	}
+	if queued+ReconPassDays > ReconQueueMax {
+		return 0, false, nil
+	}
+	if len(todo) == 0 && last == after {
+		return 0, more, nil // nothing new: no write
+	}
+	// Re-run each in read transactions of a bounded size.
+	recs := make([]*Reconciliation, len(todo))
+	const perTx = 100
+	for i := 0; i < len(todo); i += perTx {
+		err := ps.Store.View(ctx, func(tx Tx) error {
+			for j := i; j < min(i+perTx, len(todo)); j++ {
+				a := todo[j]
+				r, err := ps.reconcile(tx, p, a.date, a.bin, a.account)
+				if ErrorCode(err) == ENotFound || ErrorCode(err) == EInvalid {
+					r, err = nil, nil // no stall of the programme has it now
+				}
+				if err != nil {
+					return err
+				}
+				recs[j] = r
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, false, err
+		}
+	}
+	now := ps.now()
+	err = ps.Store.Update(ctx, func(tx Tx) error {
+		q, err := readReconQueue(tx, p.ID)
+		if err != nil {
+			return err
+		}
+		queueChanged := false
+		for i, a := range todo {
+			r := recs[i]
+			if r == nil {
+				continue
+			}
+			old, err := tx.Meta(reconStateKey(p.ID, a))
+			if err != nil {
+				return err
+			}
+			state := reconState(r)
+			wasMismatch := strings.HasPrefix(string(old), ReconMismatch)
+			switch {
+			case r.Status == ReconMismatch && state != string(old):
+				q = slices.DeleteFunc(q, func(n ReconNotice) bool { return n.BIN == a.bin && n.Account == a.account && n.BusinessDate == a.date })
+				q = append(q, ReconNotice{ID: NewID(PrefixEvent), BIN: a.bin, Account: a.account, BusinessDate: a.date,
+					StallID: r.StallID, Reasons: slices.Sorted(slices.Values(r.Reasons)), At: now})
+			case r.Status != ReconMismatch && wasMismatch:
+				q = slices.DeleteFunc(q, func(n ReconNotice) bool { return n.BIN == a.bin && n.Account == a.account && n.BusinessDate == a.date })
+			default:
+				continue
+			}
+			queueChanged = true
+			if err := tx.SetMeta(reconStateKey(p.ID, a), []byte(state)); err != nil {
+				return err
+			}
+		}
+		if queueChanged {
+			if err := writeReconQueue(tx, p.ID, q); err != nil {
+				return err
+			}
+		}
+		// An account-day a post touched again since the read stays for the
+		// next pass.
+		if len(fromDirty) > 0 {
+			credited, err := readCreditedDays(tx, p.ID)
+			if err != nil {
+				return err
+			}
+			for a, n := range fromDirty {
+				if credited.days[a] == n {
+					delete(credited.days, a)
+				}
+			}
+			if err := credited.write(tx, p.ID); err != nil {
+				return err
+			}
+		}
+		return tx.SetMeta(reconCursorKey(p.ID), []byte(strconv.FormatUint(last, 10)))
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return len(todo), more, nil
+}
+
+// ReconNotices returns the notices waiting for delivery to a partner,
+// oldest first.
+func (ps *Partners) ReconNotices(ctx context.Context, partnerID string) ([]ReconNotice, error) {
+	var q []ReconNotice
+	err := ps.Store.View(ctx, func(tx Tx) error {
+		var err error
+		q, err = readReconQueue(tx, partnerID)
+		return err
+	})
+	return q, err
+}
+
+// RecordReconNotice logs one delivery attempt of a notice in the audit log
+// (object: the partner), and on success takes it off the queue, in one
+// transaction: a notice is retried until it is delivered, at least once.
+func (ps *Partners) RecordReconNotice(ctx context.Context, partnerID string, n *ReconNotice, typ string, attempt int, ok bool, detail string) error {
+	now := ps.now()
+	return ps.Store.Update(ctx, func(tx Tx) error {
+		action := "webhook.failed"
+		if ok {
+			action = "webhook.delivered"
+			q, err := readReconQueue(tx, partnerID)
+			if err != nil {
+				return err
+			}
+			if err := writeReconQueue(tx, partnerID, slices.DeleteFunc(q, func(x ReconNotice) bool { return x.ID == n.ID })); err != nil {
+				return err
+			}
+		}
+		return audit(tx, SystemPrincipal("webhook"), now, action, "partner", partnerID, nil,
+			fmt.Sprintf("%s %s attempt %d: %s %s %s %s", typ, n.ID, attempt, n.BIN, n.Account, n.BusinessDate, detail))
+	})
+}
