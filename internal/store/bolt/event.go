@@ -147,8 +147,8 @@ func (tx *Tx) PutResults(deviceID string, first uint64, rs []*choso.EventResult)
 
 // FindEntity returns the entity of a client ULID; see choso.SyncTx.
 func (tx *Tx) FindEntity(id string) (*choso.Entity, error) {
-	var v []byte
-	if id != "" {
+	v, held := tx.entities[id]
+	if !held && id != "" {
 		v = tx.bucket(bucketEntities).Get([]byte(id))
 	}
 	if v == nil {
@@ -163,11 +163,15 @@ func (tx *Tx) PutEntity(id string, e *choso.Entity) error {
 	if err := tx.writable(); err != nil {
 		return err
 	}
-	if id == "" {
-		return choso.Errorf(choso.EInvalid, "entity ID is empty")
+	if id == "" || len(id) > bolt.MaxKeySize {
+		return choso.Errorf(choso.EInvalid, "entity ID is empty or too long")
 	}
-	var buf keyBuf
-	return tx.bucket(bucketEntities).Put(encodeEntity(append(buf[:0], id...), e))
+	if tx.entities == nil {
+		tx.entities = make(map[string][]byte)
+	}
+	_, v := encodeEntity(nil, e)
+	tx.entities[id] = v // put in key order at commit; see Tx
+	return nil
 }
 
 // AppendEvent stores e under the events bucket's next sequence; see
