@@ -181,22 +181,19 @@ func (tx *Tx) AppendEvent(e *choso.Event) (uint64, error) {
 	if err := tx.writable(); err != nil {
 		return 0, err
 	}
-	b := tx.bucket(bucketEvents)
-	b.FillPercent = appendFill
-	seq, err := b.NextSequence()
+	seq, err := tx.bucket(bucketEvents).NextSequence()
 	if err != nil {
 		return 0, err
 	}
 	e.ServerSeq = seq
-	var buf keyBuf
-	return seq, b.Put(encodeEvent(binary.BigEndian.AppendUint64(buf[:0], seq), e))
+	return seq, tx.appendEventToRun(e, seq) // written at commit, with the rest of its run
 }
 
 // ListEvents returns up to limit events after the server seq after, in
 // order; see choso.SyncTx. Limit 0 or less means DefaultListLimit, and it is
 // capped at MaxScanLimit.
 func (tx *Tx) ListEvents(after uint64, limit int) ([]*choso.Event, error) {
-	return scanSeqs(tx.bucket(bucketEvents), after, limit, decodeEvent)
+	return tx.listEvents(after, limit)
 }
 
 // FindStallDay returns a stall's totals of one day; see choso.SyncTx.

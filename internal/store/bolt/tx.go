@@ -24,6 +24,7 @@ type Tx struct {
 	// looks here first; ListQRSales flushes before it scans).
 	entities map[string][]byte // client ULID → encoded entity
 	qrSales  [][]byte          // keys of the QR-sale index; the values are empty
+	events   eventRun          // appended events not yet written (eventrun.go)
 }
 
 var _ choso.Tx = (*Tx)(nil)
@@ -42,6 +43,9 @@ func (db *DB) update(fn func(*Tx) error) error {
 
 // flush puts the held-back writes in key order.
 func (tx *Tx) flush() error {
+	if err := tx.flushEvents(); err != nil {
+		return err
+	}
 	if len(tx.entities) > 0 {
 		b := tx.bucket(bucketEntities)
 		for _, id := range slices.Sorted(maps.Keys(tx.entities)) {
