@@ -59,6 +59,11 @@ type DB struct {
 	observeTx func(string, time.Duration, error)
 	closed    atomic.Bool
 	writer    *writer // Batch's group commits; nil when read-only
+
+	// Decoded devices, stalls and markets by their stored bytes (cache.go).
+	devices *decodeCache[choso.Device]
+	stalls  *decodeCache[choso.Stall]
+	markets *decodeCache[choso.Market]
 }
 
 var _ choso.Store = (*DB)(nil)
@@ -101,7 +106,8 @@ func open(path string, opts Options, migs []migration) (*DB, error) {
 		}
 		return nil, choso.WrapError(choso.EUnavailable, fmt.Sprintf("cannot open store %s", path), translate(err))
 	}
-	db := &DB{db: bdb, path: path, now: opts.Now, observeTx: opts.ObserveTx}
+	db := &DB{db: bdb, path: path, now: opts.Now, observeTx: opts.ObserveTx,
+		devices: newDecodeCache(cloneDevice), stalls: newDecodeCache(cloneStall), markets: newDecodeCache(cloneMarket)}
 	if opts.ReadOnly {
 		if err := db.checkVersionReadable(migs); err != nil {
 			bdb.Close()
