@@ -331,13 +331,17 @@ func scanSeqs[T any](b *bolt.Bucket, after uint64, limit int, decode func([]byte
 
 func encodeResult(key []byte, r *choso.EventResult) (k, v []byte) {
 	e := newEncoder(key, 16+len(r.Status)+len(r.Code)+len(r.Message)+len(r.Hash)+len(r.Note))
+	e.result(r)
+	return e.keyValue()
+}
+
+func (e *encoder) result(r *choso.EventResult) {
 	e.str(r.Status)
 	e.str(r.Code)
 	e.str(r.Message)
 	e.bytes(r.Hash)
 	e.uint(r.ServerSeq)
 	e.str(r.Note)
-	return e.keyValue()
 }
 
 // encodeResultRun writes a count, then each result's encoding with its
@@ -349,9 +353,11 @@ func encodeResultRun(key []byte, rs []*choso.EventResult) (k, v []byte) {
 	}
 	e := newEncoder(key, size)
 	e.uint(uint64(len(rs)))
+	one := encoder{b: make([]byte, 0, 128)} // each result as encodeResult writes it, in one scratch buffer
 	for _, r := range rs {
-		_, one := encodeResult(nil, r)
-		e.bytes(one)
+		one.b = append(one.b[:0], binFormatCurrent)
+		one.result(r)
+		e.bytes(one.b)
 	}
 	return e.keyValue()
 }
