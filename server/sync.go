@@ -165,21 +165,9 @@ func decodePushBody(c echo.Context, wire *bytes.Buffer) (*bytes.Buffer, error) {
 	}
 }
 
-// readPushRequest reads, inflates, decodes and checks a push, and does the
-// store-free work on its events (chosync.Prepare), holding a decode slot
-// for the work after the body is in.
-func (s *Server) readPushRequest(c echo.Context) (*chosync.PushRequest, []chosync.Prepared, error) {
-	wire, err := readPushWire(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer bodyBuffers.Put(wire)
-	select {
-	case s.pushGate.decode <- struct{}{}:
-	case <-c.Request().Context().Done():
-		return nil, nil, choso.Errorf(choso.EUnavailable, "the request was cancelled")
-	}
-	defer func() { <-s.pushGate.decode }()
+// decodePushRequest inflates, decodes and checks a push read from the wire, and
+// does the store-free work on its events (chosync.Prepare).
+func decodePushRequest(c echo.Context, wire *bytes.Buffer) (*chosync.PushRequest, []chosync.Prepared, error) {
 	body, err := decodePushBody(c, wire)
 	if err != nil {
 		return nil, nil, err
@@ -197,6 +185,19 @@ func (s *Server) readPushRequest(c echo.Context) (*chosync.PushRequest, []chosyn
 		return nil, nil, err
 	}
 	return &req, chosync.Prepare(&req), nil
+}
+
+// take waits for a slot of slots until timer fires (503 with Retry-After)
+// or the request ends.
+func take(c echo.Context, slots chan struct{}, timer *time.Timer) error {
+	select {
+	case slots <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return overloaded(c)
+	case <-c.Request().Context().Done():
+		return choso.Errorf(choso.EUnavailable, "the request was cancelled")
+	}
 }
 
 func bodyError(err error, msg string) error {
@@ -219,20 +220,25 @@ func (s *Server) handleSyncPush(c echo.Context) error {
 	if err := requireMediaType(c, echo.MIMEApplicationJSON); err != nil {
 		return err
 	}
-	req, prepared, err := s.readPushRequest(c)
+	wire, err := readPushWire(c)
 	if err != nil {
 		return err
 	}
-
+	defer bodyBuffers.Put(wire)
+	// One deadline for both waits, a decode slot and then the writer's
+	// queue: past it the phone gets 503 and Retry-After, not a timeout.
 	timer := time.NewTimer(s.pushGate.wait)
-	select {
-	case s.pushGate.slots <- struct{}{}:
-		timer.Stop()
-	case <-timer.C:
-		return overloaded(c)
-	case <-c.Request().Context().Done():
-		timer.Stop()
-		return choso.Errorf(choso.EUnavailable, "the request was cancelled")
+	defer timer.Stop()
+	if err := take(c, s.pushGate.decode, timer); err != nil {
+		return err
+	}
+	req, prepared, err := decodePushRequest(c, wire)
+	<-s.pushGate.decode
+	if err != nil {
+		return err
+	}
+	if err := take(c, s.pushGate.slots, timer); err != nil {
+		return err
 	}
 	defer func() { <-s.pushGate.slots }()
 
