@@ -8,28 +8,55 @@
 # --wire builds every push body before the timed window and sends it as is
 # (as wrk does for the harness), so the figure is the server's; without it
 # the simulator's own outboxes (bbolt, JSON, gzip) share the 2 cores.
-# Needs wrk, jq, node-free; ../shared/bench beside the repo. Loopback only.
+# Environment:
+#   BASE=REV      also run choso built from git revision REV (case choso-base),
+#                 right after the current build in every rep: a paired before/after.
+#   PROFILE=DIR   write the current build's CPU profile of each rep to DIR/cpu-REP.prof
+#   CHOSO_GOGC=N  GOGC for the choso servers only (an experiment; the harness's
+#                 servers keep the default)
+#   SHARED=DIR    the shared harness (default ../shared/bench)
+# Needs wrk, jq; ../shared/bench beside the repo. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${1:-3}; N=${2:-2000}; EXTRA=${3:-}
 SHARED=${SHARED:-../shared/bench}
 BIN=$(mktemp -d); OUT=$BIN/out
+trap 'rm -rf "$BIN"' EXIT
 go build -o "$BIN/choso" ./cmd/choso
 go build -o "$BIN/choso-sim" ./cmd/choso-sim
-echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
-for r in $(seq "$R"); do
-  bash "$SHARED/run-sync.sh" 4 1 64 "echo pb" 2>/dev/null | grep '^rep=' | sed "s/^rep=1/rep=$r/" | tee -a "$OUT"
+CASES=choso
+if [ -n "${BASE:-}" ]; then
+  mkdir -p "$BIN/base"
+  git archive "$BASE" | tar -x -C "$BIN/base"
+  (cd "$BIN/base" && go build -o "$BIN/choso-base" ./cmd/choso)
+  CASES="choso choso-base"
+fi
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg), commit $(git rev-parse --short HEAD)${BASE:+, base $BASE}${CHOSO_GOGC:+, choso GOGC=$CHOSO_GOGC}"
+
+# run_choso CASE REP: a fresh server of CASE's build, the simulator against it.
+run_choso() {
+  local c=$1 r=$2 DATA SRV PW
   DATA=$(mktemp -d)
-  "$BIN/choso" --data "$DATA" --addr 127.0.0.1:18300 --push-limit off --trusted-proxies 127.0.0.1/32 >"$DATA/log" 2>&1 & SRV=$!
+  local prof=
+  [ "$c" = choso ] && [ -n "${PROFILE:-}" ] && { mkdir -p "$PROFILE"; prof=$(realpath "$PROFILE")/cpu-$r.prof; }
+  GOGC=${CHOSO_GOGC:-100} CHOSO_CPU_PROFILE=$prof "$BIN/$c" --data "$DATA" --addr 127.0.0.1:18300 --push-limit off --trusted-proxies 127.0.0.1/32 >"$DATA/log" 2>&1 & SRV=$!
   for i in $(seq 100); do grep -q '"admin created"' "$DATA/log" && break; sleep 0.1; done
   PW=$(grep '"admin created"' "$DATA/log" | sed 's/.*"password":"\([^"]*\)".*/\1/')
   "$BIN/choso-sim" --server http://127.0.0.1:18300 --user admin --password "$PW" --mode ingest --phones 64 --batch 50 \
-     --events-per-phone "$N" --progress 0 --json "$DATA/sim.json" $EXTRA >/dev/null 2>&1 || echo "choso-sim failed (rep $r)"
+     --events-per-phone "$N" --progress 0 --json "$DATA/sim.json" $EXTRA >/dev/null 2>&1 || echo "choso-sim failed ($c, rep $r)"
   kill -INT $SRV; wait $SRV || true
-  echo "rep=$r case=choso conns=64 $(jq -r '"rec_s=\(.events_per_sec|floor) p50_ms=\(.p50_ms) p99_ms=\(.p99_ms) verified=\(.verified)"' "$DATA/sim.json")" | tee -a "$OUT"
+  echo "rep=$r case=$c conns=64 $(jq -r '"rec_s=\(.events_per_sec|floor) p50_ms=\(.p50_ms) p99_ms=\(.p99_ms) verified=\(.verified)"' "$DATA/sim.json")" | tee -a "$OUT"
   rm -rf "$DATA"
+}
+
+for r in $(seq "$R"); do
+  bash "$SHARED/run-sync.sh" 4 1 64 "echo pb" 2>/dev/null | grep '^rep=' | sed "s/^rep=1/rep=$r/" | tee -a "$OUT"
+  for c in $CASES; do run_choso "$c" "$r"; done
 done
+echo "--- summary (median [min-max]) over $R reps"
+for c in echo pb $CASES; do grep " case=$c " "$OUT" | awk -v c="$c" -f "$SHARED/summarize.awk"; done
 echo "--- paired ratios of records/s"
-awk '{ for (i=1;i<=NF;i++) { split($i,kv,"="); v[kv[1]]=kv[2] } r=v["rep"]; c=v["case"]; rs[r","c]=v["rec_s"]; reps[r]=1 }
-     END { for (r in reps) printf "rep=%s choso/echo-bolt=%.3f choso/pocketbase-batch=%.1f\n", r, rs[r",choso"]/rs[r",echo"], rs[r",choso"]/rs[r",pb"] }' "$OUT" | sort
-rm -rf "$BIN"
+awk -v key=rec_s -v ref=echo -f "$SHARED/ratios.awk" "$OUT"
+awk -v key=rec_s -v ref=pb -f "$SHARED/ratios.awk" "$OUT" | grep '^ratio choso'
+[ -n "${BASE:-}" ] && awk -v key=rec_s -v ref=choso-base -f "$SHARED/ratios.awk" "$OUT" | grep '^ratio choso/'
+true

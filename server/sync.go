@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,6 +79,12 @@ type pushGate struct {
 	slots   chan struct{}
 	wait    time.Duration
 	limiter *auth.Limiter // nil: no per-device limit
+	// decode bounds the pushes inflating, decoding and preparing at once
+	// to GOMAXPROCS-1 (at least one). The single writer is the sync path's
+	// bottleneck: with every core busy decoding the next pushes, it waited
+	// for a core as long as it ran. A push takes a slot only once its body
+	// is in, so a slow phone upload holds none.
+	decode chan struct{}
 }
 
 func newPushGate(l PushLimits, now func() time.Time) *pushGate {
@@ -86,7 +94,8 @@ func newPushGate(l PushLimits, now func() time.Time) *pushGate {
 	if l.QueueWait <= 0 {
 		l.QueueWait = DefaultPushLimits.QueueWait
 	}
-	g := &pushGate{slots: make(chan struct{}, l.Concurrent), wait: l.QueueWait}
+	g := &pushGate{slots: make(chan struct{}, l.Concurrent), wait: l.QueueWait,
+		decode: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))}
 	if l.Burst > 0 && l.Interval > 0 {
 		g.limiter = auth.NewLimiter(l.Burst, l.Interval, now)
 	}
@@ -100,40 +109,95 @@ func overloaded(c echo.Context) error {
 	return choso.Errorf(choso.EUnavailable, "the server is busy; nothing was taken, push again after Retry-After")
 }
 
-var gzipReaders sync.Pool
+var (
+	gzipReaders sync.Pool
+	bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+)
 
-// readPushBody returns the push body, gunzipped through a reader capped at
+// readPushWire reads the push body as sent (at most MaxWireBytes, which the
+// route's body limit enforces) into a pooled buffer; the caller puts it back.
+func readPushWire(c echo.Context) (*bytes.Buffer, error) {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	if _, err := buf.ReadFrom(c.Request().Body); err != nil {
+		bodyBuffers.Put(buf)
+		return nil, bodyError(err, "could not read the request body")
+	}
+	return buf, nil
+}
+
+// decodePushBody returns the push body, gunzipped through a reader capped at
 // MaxDecodedBytes: Echo v4's Decompress middleware has no cap, so a 50 MB
-// zip bomb would be inflated whole.
-func readPushBody(c echo.Context) ([]byte, error) {
-	req := c.Request()
-	var r io.Reader = req.Body
-	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get(echo.HeaderContentEncoding))); enc {
+// zip bomb would be inflated whole. The result is in a pooled buffer the
+// caller puts back.
+func decodePushBody(c echo.Context, wire *bytes.Buffer) (*bytes.Buffer, error) {
+	switch enc := strings.ToLower(strings.TrimSpace(c.Request().Header.Get(echo.HeaderContentEncoding))); enc {
 	case "", "identity":
+		if wire.Len() > chosync.MaxDecodedBytes {
+			return nil, choso.Errorf(choso.ETooLarge, "the body is past %d MiB; send fewer events", chosync.MaxDecodedBytes>>20)
+		}
+		return nil, nil // the wire bytes are the body
 	case "gzip":
 		zr, _ := gzipReaders.Get().(*gzip.Reader)
 		var err error
 		if zr == nil {
-			zr, err = gzip.NewReader(req.Body)
+			zr, err = gzip.NewReader(bytes.NewReader(wire.Bytes()))
 		} else {
-			err = zr.Reset(req.Body)
+			err = zr.Reset(bytes.NewReader(wire.Bytes()))
 		}
 		if err != nil {
 			return nil, bodyError(err, "the gzip body is corrupt")
 		}
 		defer gzipReaders.Put(zr)
-		r = zr
+		out := bodyBuffers.Get().(*bytes.Buffer)
+		out.Reset()
+		if _, err := out.ReadFrom(io.LimitReader(zr, chosync.MaxDecodedBytes+1)); err != nil {
+			bodyBuffers.Put(out)
+			return nil, bodyError(err, "the gzip body is corrupt")
+		}
+		if out.Len() > chosync.MaxDecodedBytes {
+			bodyBuffers.Put(out)
+			return nil, choso.Errorf(choso.ETooLarge, "the body inflates past %d MiB; send fewer events", chosync.MaxDecodedBytes>>20)
+		}
+		return out, nil
 	default:
 		return nil, choso.Errorf(choso.EUnsupportedMedia, "Content-Encoding %q: send gzip or nothing", enc)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, chosync.MaxDecodedBytes+1))
+}
+
+// decodePushRequest inflates, decodes and checks a push read from the wire, and
+// does the store-free work on its events (chosync.Prepare).
+func decodePushRequest(c echo.Context, wire *bytes.Buffer) (*chosync.PushRequest, []chosync.Prepared, error) {
+	body, err := decodePushBody(c, wire)
 	if err != nil {
-		return nil, bodyError(err, "the gzip body is corrupt")
+		return nil, nil, err
 	}
-	if len(data) > chosync.MaxDecodedBytes {
-		return nil, choso.Errorf(choso.ETooLarge, "the body inflates past %d MiB; send fewer events", chosync.MaxDecodedBytes>>20)
+	data := wire.Bytes()
+	if body != nil {
+		defer bodyBuffers.Put(body)
+		data = body.Bytes()
 	}
-	return data, nil
+	var req chosync.PushRequest
+	if err := unmarshalStrict(data, &req); err != nil { // copies what it keeps: data goes back to the pool
+		return nil, nil, err
+	}
+	if err := chosync.CheckBatch(&req); err != nil {
+		return nil, nil, err
+	}
+	return &req, chosync.Prepare(&req), nil
+}
+
+// take waits for a slot of slots until timer fires (503 with Retry-After)
+// or the request ends.
+func take(c echo.Context, slots chan struct{}, timer *time.Timer) error {
+	select {
+	case slots <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return overloaded(c)
+	case <-c.Request().Context().Done():
+		return choso.Errorf(choso.EUnavailable, "the request was cancelled")
+	}
 }
 
 func bodyError(err error, msg string) error {
@@ -156,32 +220,30 @@ func (s *Server) handleSyncPush(c echo.Context) error {
 	if err := requireMediaType(c, echo.MIMEApplicationJSON); err != nil {
 		return err
 	}
-	data, err := readPushBody(c)
+	wire, err := readPushWire(c)
 	if err != nil {
 		return err
 	}
-	var req chosync.PushRequest
-	if err := unmarshalStrict(data, &req); err != nil {
-		return err
-	}
-	if err := chosync.CheckBatch(&req); err != nil {
-		return err
-	}
-
+	defer bodyBuffers.Put(wire)
+	// One deadline for both waits, a decode slot and then the writer's
+	// queue: past it the phone gets 503 and Retry-After, not a timeout.
 	timer := time.NewTimer(s.pushGate.wait)
-	select {
-	case s.pushGate.slots <- struct{}{}:
-		timer.Stop()
-	case <-timer.C:
-		return overloaded(c)
-	case <-c.Request().Context().Done():
-		timer.Stop()
-		return choso.Errorf(choso.EUnavailable, "the request was cancelled")
+	defer timer.Stop()
+	if err := take(c, s.pushGate.decode, timer); err != nil {
+		return err
+	}
+	req, prepared, err := decodePushRequest(c, wire)
+	<-s.pushGate.decode
+	if err != nil {
+		return err
+	}
+	if err := take(c, s.pushGate.slots, timer); err != nil {
+		return err
 	}
 	defer func() { <-s.pushGate.slots }()
 
-	call := chosync.Call{DeviceID: d.ID, Request: &req, Now: s.now(), UsedPreviousToken: c.Get(ctxUsedPrevious) == true,
-		Prepared: chosync.Prepare(&req)}
+	call := chosync.Call{DeviceID: d.ID, Request: req, Now: s.now(), UsedPreviousToken: c.Get(ctxUsedPrevious) == true,
+		Prepared: prepared}
 	var res *chosync.PushResponse
 	err = s.store.Batch(c.Request().Context(), func(tx choso.Tx) error {
 		res = nil // Batch may run this again: start clean

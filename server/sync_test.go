@@ -154,6 +154,37 @@ func TestSyncPush_Limits(t *testing.T) {
 	}
 }
 
+// TestSyncPush_BusyQueues_503WithRetryAfter: a push that cannot get a
+// decode slot, or then a place in the writer's queue, within the queue
+// wait is answered 503 with Retry-After, nothing taken; once the queues
+// drain, the same push is applied.
+func TestSyncPush_BusyQueues_503WithRetryAfter(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	rs.pushGate.wait = 50 * time.Millisecond
+	body := pushBody(t, p.sales(1, 1000, "cash"))
+	for _, queue := range []struct {
+		name  string
+		slots chan struct{}
+	}{{"decode slots", rs.pushGate.decode}, {"writer queue", rs.pushGate.slots}} {
+		for range cap(queue.slots) {
+			queue.slots <- struct{}{}
+		}
+		res := p.push(t, body)
+		wantError(t, res, http.StatusServiceUnavailable, choso.EUnavailable)
+		if res.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s full: 503 without Retry-After", queue.name)
+		}
+		for range cap(queue.slots) {
+			<-queue.slots
+		}
+	}
+	if res := decodePush(t, p.push(t, body)); res.AckSeq != 1 {
+		t.Fatalf("after the queues drained: ack %d, want 1", res.AckSeq)
+	}
+}
+
 func TestSyncPush_PerDeviceRateLimit(t *testing.T) {
 	rs := newRegistryServer(t)
 	obj := rs.objects(t, false)

@@ -119,7 +119,8 @@ func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &applier{tx: tx, dev: dev, stall: stall, market: market, loc: loc, now: now, days: map[string]*choso.StallDay{}, devDays: map[string]*choso.DeviceDay{}}
+	a := &applier{tx: tx, dev: dev, stall: stall, market: market, loc: loc, now: now, days: map[string]*choso.StallDay{}, devDays: map[string]*choso.DeviceDay{},
+		stored: make([]choso.EventResult, 0, len(req.Events))}
 	res := &PushResponse{Results: make([]Result, 0, len(req.Events)), ServerTimeMs: now.UnixMilli()}
 
 	for i := range req.Events {
@@ -147,7 +148,10 @@ func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
 			if len(a.results) == 0 {
 				a.firstSeq = ev.Seq
 			}
-			a.results = append(a.results, &choso.EventResult{Status: r.Status, Code: r.Code, Message: r.Message, Hash: a.hash, ServerSeq: r.ServerSeq, Note: r.Note})
+			// One backing array for the push's results: its capacity is the
+			// number of events, so the pointers stay valid.
+			a.stored = append(a.stored, choso.EventResult{Status: r.Status, Code: r.Code, Message: r.Message, Hash: a.hash, ServerSeq: r.ServerSeq, Note: r.Note})
+			a.results = append(a.results, &a.stored[len(a.stored)-1])
 			dev.AppliedSeq = ev.Seq
 			res.Results = append(res.Results, r)
 		default:
@@ -206,7 +210,12 @@ type applier struct {
 	// results of the seqs consumed in this push, from firstSeq on,
 	// written as one run at the end.
 	results  []*choso.EventResult
+	stored   []choso.EventResult // what results point into
 	firstSeq uint64
+	// The day totals the last event went to: a push's events are mostly
+	// of one day, so most lookups skip building the map key.
+	lastDay    *choso.StallDay
+	lastDevDay *choso.DeviceDay
 }
 
 // duplicate answers a seq the device already consumed. stop is true when
@@ -431,6 +440,9 @@ func addTo(m map[string]choso.MethodTotals, method string, count, amount int64) 
 
 // stallDay returns the day totals a push works on, read once per push.
 func (a *applier) stallDay(stallID, date string) (*choso.StallDay, error) {
+	if d := a.lastDay; d != nil && d.StallID == stallID && d.Date == date {
+		return d, nil
+	}
 	key := stallID + "/" + date
 	if d := a.days[key]; d != nil {
 		return d, nil
@@ -448,10 +460,14 @@ func (a *applier) stallDay(stallID, date string) (*choso.StallDay, error) {
 	d.MarketID, d.CommuneCode, d.ProvinceCode = a.stall.MarketID, a.stall.CommuneCode, a.stall.ProvinceCode
 	d.StallCode, d.BIN, d.Account = a.stall.Code, a.stall.Payout.BIN, a.stall.Payout.Account
 	a.days[key] = d
+	a.lastDay = d
 	return d, nil
 }
 
 func (a *applier) deviceDay(deviceID, date string) (*choso.DeviceDay, error) {
+	if d := a.lastDevDay; d != nil && d.DeviceID == deviceID && d.Date == date {
+		return d, nil
+	}
 	key := deviceID + "/" + date
 	if d := a.devDays[key]; d != nil {
 		return d, nil
@@ -467,6 +483,7 @@ func (a *applier) deviceDay(deviceID, date string) (*choso.DeviceDay, error) {
 		d.ByMethod = map[string]choso.MethodTotals{}
 	}
 	a.devDays[key] = d
+	a.lastDevDay = d
 	return d, nil
 }
 
@@ -511,29 +528,28 @@ func (a *applier) flush() error {
 // decoded and canonical are nil for a payload that does not decode.
 func fingerprint(ev *Event) (decoded any, canonical, hash []byte) {
 	decoded = decodePayload(ev)
-	h := sha256.New()
-	h.Write([]byte(ev.Type))
-	h.Write([]byte{0})
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], uint64(ev.V))
-	h.Write(v[:])
-	h.Write([]byte(ev.BusinessDate))
-	h.Write([]byte{0})
-	h.Write([]byte(ev.ID))
-	h.Write([]byte{0})
+	content := make([]byte, 0, 64+len(ev.Type)+len(ev.BusinessDate)+len(ev.ID)+len(ev.Payload))
+	content = append(append(content, ev.Type...), 0)
+	content = binary.BigEndian.AppendUint64(content, uint64(ev.V))
+	content = append(append(content, ev.BusinessDate...), 0)
+	content = append(append(content, ev.ID...), 0)
 	if decoded != nil {
 		canonical = canonicalPayload(decoded)
-		h.Write(canonical)
+		content = append(content, canonical...)
 	} else {
 		var buf bytes.Buffer
 		if json.Compact(&buf, ev.Payload) == nil {
-			h.Write(buf.Bytes())
+			content = append(content, buf.Bytes()...)
 		} else {
-			h.Write(ev.Payload)
+			content = append(content, ev.Payload...)
 		}
 	}
-	return decoded, canonical, h.Sum(nil)
+	sum := sha256.Sum256(content)
+	return decoded, canonical, sum[:]
 }
+
+// strictPayload are the options a payload decodes with, made once.
+var strictPayload = jsonv2.JoinOptions(jsonv2.RejectUnknownMembers(true))
 
 // decodePayload decodes a known type and version strictly, or returns nil.
 func decodePayload(ev *Event) any {
@@ -553,7 +569,7 @@ func decodePayload(ev *Event) any {
 	}
 	// JSON v2: exact member names, no duplicates, no unknown members, no
 	// trailing data.
-	if jsonv2.Unmarshal(ev.Payload, v, jsonv2.RejectUnknownMembers(true)) != nil {
+	if jsonv2.Unmarshal(ev.Payload, v, strictPayload) != nil {
 		return nil
 	}
 	return v

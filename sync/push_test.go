@@ -103,7 +103,13 @@ type phone struct {
 
 func (w *world) phone() *phone {
 	w.t.Helper()
-	code, _, err := w.reg.CreateEnrollment(context.Background(), choso.SystemPrincipal("test"), w.stall.ID)
+	return w.phoneOf(w.stall.ID)
+}
+
+// phoneOf enrolls a device for a stall of the world's market.
+func (w *world) phoneOf(stallID string) *phone {
+	w.t.Helper()
+	code, _, err := w.reg.CreateEnrollment(context.Background(), choso.SystemPrincipal("test"), stallID)
 	if err != nil {
 		w.t.Fatal(err)
 	}

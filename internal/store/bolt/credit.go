@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 
 	"github.com/choso/choso"
+	bolt "go.etcd.io/bbolt"
 )
 
 // checkCreditKeys refuses a credit whose fields cannot be keys. The bank
@@ -199,8 +200,12 @@ func (tx *Tx) PutQRSale(stallID string, effectiveMs int64, saleID string) error 
 	if effectiveMs < 0 {
 		return choso.Errorf(choso.EInvalid, "effective time %d ms is before 1970", effectiveMs)
 	}
-	var buf keyBuf
-	return tx.bucket(bucketQRSales).Put(append(appendQRSaleKey(buf[:0], stallID, uint64(effectiveMs)), saleID...), nil)
+	k := append(appendQRSaleKey(make([]byte, 0, len(stallID)+10+len(saleID)), stallID, uint64(effectiveMs)), saleID...)
+	if len(k) > bolt.MaxKeySize {
+		return choso.Errorf(choso.EInvalid, "QR sale key of %d bytes is too long", len(k))
+	}
+	tx.qrSales = append(tx.qrSales, k) // put in key order at commit; see Tx
+	return nil
 }
 
 // ListQRSales returns the ULIDs of a stall's QR sales with effective times
@@ -212,6 +217,9 @@ func (tx *Tx) ListQRSales(stallID string, fromMs, toMs int64) ([]string, error) 
 		return nil, nil
 	}
 	fromMs = max(fromMs, 0)
+	if err := tx.flush(); err != nil { // the scan must see this transaction's writes
+		return nil, err
+	}
 	prefix := joinKey(stallID, "")
 	var buf keyBuf
 	c := tx.bucket(bucketQRSales).Cursor()

@@ -38,13 +38,6 @@ type Options struct {
 	// a stopped server. No migration runs.
 	ReadOnly bool
 
-	// MaxBatchSize is how many Batch callers may share one transaction,
-	// and MaxBatchDelay how long the first waits for others. Defaults 64 and
-	// 2ms: the shared harness measured bbolt's defaults (1000, 10ms) ten
-	// times slower for 64 concurrent writers, each waiting out the timer.
-	MaxBatchSize  int
-	MaxBatchDelay time.Duration
-
 	// Now returns the current time. Default time.Now.
 	Now choso.Clock
 
@@ -65,6 +58,12 @@ type DB struct {
 	now       choso.Clock
 	observeTx func(string, time.Duration, error)
 	closed    atomic.Bool
+	writer    *writer // Batch's group commits; nil when read-only
+
+	// Decoded devices, stalls and markets by their stored bytes (cache.go).
+	devices *decodeCache[choso.Device]
+	stalls  *decodeCache[choso.Stall]
+	markets *decodeCache[choso.Market]
 }
 
 var _ choso.Store = (*DB)(nil)
@@ -107,14 +106,8 @@ func open(path string, opts Options, migs []migration) (*DB, error) {
 		}
 		return nil, choso.WrapError(choso.EUnavailable, fmt.Sprintf("cannot open store %s", path), translate(err))
 	}
-	if opts.MaxBatchSize <= 0 {
-		opts.MaxBatchSize = 64
-	}
-	if opts.MaxBatchDelay <= 0 {
-		opts.MaxBatchDelay = 2 * time.Millisecond
-	}
-	bdb.MaxBatchSize, bdb.MaxBatchDelay = opts.MaxBatchSize, opts.MaxBatchDelay
-	db := &DB{db: bdb, path: path, now: opts.Now, observeTx: opts.ObserveTx}
+	db := &DB{db: bdb, path: path, now: opts.Now, observeTx: opts.ObserveTx,
+		devices: newDecodeCache(cloneDevice), stalls: newDecodeCache(cloneStall), markets: newDecodeCache(cloneMarket)}
 	if opts.ReadOnly {
 		if err := db.checkVersionReadable(migs); err != nil {
 			bdb.Close()
@@ -126,6 +119,7 @@ func open(path string, opts Options, migs []migration) (*DB, error) {
 		bdb.Close()
 		return nil, err
 	}
+	db.writer = newWriter(db)
 	return db, nil
 }
 
@@ -137,21 +131,32 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
+	if db.writer != nil {
+		db.writer.close()
+	}
 	return db.db.Close()
 }
 
 // Update runs fn in a read-write transaction; see choso.Store.
 func (db *DB) Update(ctx context.Context, fn func(choso.Tx) error) error {
 	return db.run(ctx, "update", func() error {
-		return db.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, db: db}) })
+		return db.update(func(tx *Tx) error { return fn(tx) })
 	})
 }
 
 // Batch runs fn in a transaction it may share with concurrent callers; see
-// choso.Store for what fn must promise.
+// choso.Store for what fn must promise. The callers queued while one
+// transaction commits share the next (group commit, batch.go).
 func (db *DB) Batch(ctx context.Context, fn func(choso.Tx) error) error {
 	return db.run(ctx, "batch", func() error {
-		return db.db.Batch(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, db: db}) })
+		if db.writer == nil { // read-only: bbolt refuses the write
+			return db.update(func(tx *Tx) error { return fn(tx) })
+		}
+		err := db.writer.submit(func(tx *Tx) error { return fn(tx) })
+		if err == errWriterClosed {
+			return choso.Errorf(choso.EUnavailable, "store is closed")
+		}
+		return err
 	})
 }
 

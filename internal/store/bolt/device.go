@@ -23,21 +23,41 @@ type deviceRecord struct {
 }
 
 func (tx *Tx) getDevice(id string) (*choso.Device, error) {
-	var rec deviceRecord
-	found, err := getJSON(tx.bucket(bucketDevices), []byte(id), &rec)
-	if err != nil {
-		return nil, err
+	var raw []byte
+	if id != "" {
+		raw = tx.bucket(bucketDevices).Get([]byte(id))
 	}
-	if !found || id == "" {
+	if raw == nil {
 		return nil, choso.Errorf(choso.ENotFound, "no device with ID %q", id)
 	}
-	d := rec.Device
-	d.TokenHash, d.PrevTokenHash = rec.TokenHash, rec.PrevTokenHash
-	d.PrevTokenUntil, d.TokenIssuedAt = rec.PrevTokenUntil, rec.TokenIssuedAt
-	d.BootID, d.LastGoodBusinessDate = rec.BootID, rec.LastGoodBusinessDate
+	if d, ok := tx.db.devices.get(id, raw); ok {
+		return d, nil
+	}
+	var d choso.Device
+	if err := decodeDevice(raw, &d); err != nil {
+		return nil, err
+	}
+	tx.db.devices.put(id, raw, &d)
 	return &d, nil
 }
 
+// decodeDevice decodes a stored device record into d.
+func decodeDevice(raw []byte, d *choso.Device) error {
+	var rec deviceRecord
+	if err := jsonUnmarshal(raw, &rec); err != nil {
+		return err
+	}
+	*d = rec.Device
+	d.TokenHash, d.PrevTokenHash = rec.TokenHash, rec.PrevTokenHash
+	d.PrevTokenUntil, d.TokenIssuedAt = rec.PrevTokenUntil, rec.TokenIssuedAt
+	d.BootID, d.LastGoodBusinessDate = rec.BootID, rec.LastGoodBusinessDate
+	return nil
+}
+
+// putDevice stores d. It leaves the decode cache alone: what a read decodes
+// (times in UTC, without a monotonic reading) is not d, and decoding here
+// would be the single writer's work; the next read, the push's token
+// check, decodes and caches it.
 func (tx *Tx) putDevice(d *choso.Device) error {
 	return putJSON(tx.bucket(bucketDevices), []byte(d.ID), deviceRecord{
 		Device:    *d,

@@ -147,8 +147,8 @@ func (tx *Tx) PutResults(deviceID string, first uint64, rs []*choso.EventResult)
 
 // FindEntity returns the entity of a client ULID; see choso.SyncTx.
 func (tx *Tx) FindEntity(id string) (*choso.Entity, error) {
-	var v []byte
-	if id != "" {
+	v, held := tx.entities[id]
+	if !held && id != "" {
 		v = tx.bucket(bucketEntities).Get([]byte(id))
 	}
 	if v == nil {
@@ -163,11 +163,15 @@ func (tx *Tx) PutEntity(id string, e *choso.Entity) error {
 	if err := tx.writable(); err != nil {
 		return err
 	}
-	if id == "" {
-		return choso.Errorf(choso.EInvalid, "entity ID is empty")
+	if id == "" || len(id) > bolt.MaxKeySize {
+		return choso.Errorf(choso.EInvalid, "entity ID is empty or too long")
 	}
-	var buf keyBuf
-	return tx.bucket(bucketEntities).Put(encodeEntity(append(buf[:0], id...), e))
+	if tx.entities == nil {
+		tx.entities = make(map[string][]byte)
+	}
+	_, v := encodeEntity(nil, e)
+	tx.entities[id] = v // put in key order at commit; see Tx
+	return nil
 }
 
 // AppendEvent stores e under the events bucket's next sequence; see
@@ -177,22 +181,19 @@ func (tx *Tx) AppendEvent(e *choso.Event) (uint64, error) {
 	if err := tx.writable(); err != nil {
 		return 0, err
 	}
-	b := tx.bucket(bucketEvents)
-	b.FillPercent = appendFill
-	seq, err := b.NextSequence()
+	seq, err := tx.bucket(bucketEvents).NextSequence()
 	if err != nil {
 		return 0, err
 	}
 	e.ServerSeq = seq
-	var buf keyBuf
-	return seq, b.Put(encodeEvent(binary.BigEndian.AppendUint64(buf[:0], seq), e))
+	return seq, tx.appendEventToRun(e, seq) // written at commit, with the rest of its run
 }
 
 // ListEvents returns up to limit events after the server seq after, in
 // order; see choso.SyncTx. Limit 0 or less means DefaultListLimit, and it is
 // capped at MaxScanLimit.
 func (tx *Tx) ListEvents(after uint64, limit int) ([]*choso.Event, error) {
-	return scanSeqs(tx.bucket(bucketEvents), after, limit, decodeEvent)
+	return tx.listEvents(after, limit)
 }
 
 // FindStallDay returns a stall's totals of one day; see choso.SyncTx.
@@ -330,13 +331,17 @@ func scanSeqs[T any](b *bolt.Bucket, after uint64, limit int, decode func([]byte
 
 func encodeResult(key []byte, r *choso.EventResult) (k, v []byte) {
 	e := newEncoder(key, 16+len(r.Status)+len(r.Code)+len(r.Message)+len(r.Hash)+len(r.Note))
+	e.result(r)
+	return e.keyValue()
+}
+
+func (e *encoder) result(r *choso.EventResult) {
 	e.str(r.Status)
 	e.str(r.Code)
 	e.str(r.Message)
 	e.bytes(r.Hash)
 	e.uint(r.ServerSeq)
 	e.str(r.Note)
-	return e.keyValue()
 }
 
 // encodeResultRun writes a count, then each result's encoding with its
@@ -348,9 +353,11 @@ func encodeResultRun(key []byte, rs []*choso.EventResult) (k, v []byte) {
 	}
 	e := newEncoder(key, size)
 	e.uint(uint64(len(rs)))
+	one := encoder{b: make([]byte, 0, 128)} // each result as encodeResult writes it, in one scratch buffer
 	for _, r := range rs {
-		_, one := encodeResult(nil, r)
-		e.bytes(one)
+		one.b = append(one.b[:0], binFormatCurrent)
+		one.result(r)
+		e.bytes(one.b)
 	}
 	return e.keyValue()
 }

@@ -9,14 +9,18 @@ import (
 )
 
 func (tx *Tx) getMarket(id string) (*choso.Market, error) {
-	var m choso.Market
-	found, err := getJSON(tx.bucket(bucketMarkets), []byte(id), &m)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
+	raw := tx.bucket(bucketMarkets).Get([]byte(id))
+	if raw == nil {
 		return nil, choso.Errorf(choso.ENotFound, "no market with ID %q", id)
 	}
+	if m, ok := tx.db.markets.get(id, raw); ok {
+		return m, nil
+	}
+	var m choso.Market
+	if err := jsonUnmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	tx.db.markets.put(id, raw, &m)
 	return &m, nil
 }
 

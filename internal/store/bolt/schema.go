@@ -187,7 +187,11 @@ func (db *DB) migrate(migs []migration) error {
 		}
 		for _, name := range created {
 			if build := indexBuilders[string(name)]; build != nil {
-				if err := build(&Tx{tx: tx, db: db}); err != nil {
+				btx := &Tx{tx: tx, db: db}
+				if err := build(btx); err != nil {
+					return fmt.Errorf("build index %s: %w", name, err)
+				}
+				if err := btx.flush(); err != nil {
 					return fmt.Errorf("build index %s: %w", name, err)
 				}
 			}

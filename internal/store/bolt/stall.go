@@ -8,14 +8,18 @@ import (
 )
 
 func (tx *Tx) getStall(id string) (*choso.Stall, error) {
-	var s choso.Stall
-	found, err := getJSON(tx.bucket(bucketStalls), []byte(id), &s)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
+	raw := tx.bucket(bucketStalls).Get([]byte(id))
+	if raw == nil {
 		return nil, choso.Errorf(choso.ENotFound, "no stall with ID %q", id)
 	}
+	if s, ok := tx.db.stalls.get(id, raw); ok {
+		return s, nil
+	}
+	var s choso.Stall
+	if err := jsonUnmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	tx.db.stalls.put(id, raw, &s)
 	return &s, nil
 }
 

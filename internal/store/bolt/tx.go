@@ -1,6 +1,10 @@
 package bolt
 
 import (
+	"bytes"
+	"maps"
+	"slices"
+
 	"github.com/choso/choso"
 	bolt "go.etcd.io/bbolt"
 )
@@ -10,9 +14,59 @@ import (
 type Tx struct {
 	tx *bolt.Tx
 	db *DB
+
+	// Writes held back until the transaction commits (flush), so that they
+	// reach bbolt in key order. A group commit applies thousands of events
+	// from dozens of phones, whose ULIDs and QR-sale keys interleave: put as
+	// they come, each lands mid-node, and bbolt moves every key after it in
+	// that node's in-memory copy, so a transaction's cost grew with the square
+	// of its size. Reads of these buckets see the held writes (FindEntity
+	// looks here first; ListQRSales flushes before it scans).
+	entities map[string][]byte // client ULID → encoded entity
+	qrSales  [][]byte          // keys of the QR-sale index; the values are empty
+	events   eventRun          // appended events not yet written (eventrun.go)
 }
 
 var _ choso.Tx = (*Tx)(nil)
+
+// update runs fn in a bbolt write transaction through a Tx, and writes what
+// the Tx held back before bbolt commits.
+func (db *DB) update(fn func(*Tx) error) error {
+	return db.db.Update(func(btx *bolt.Tx) error {
+		tx := &Tx{tx: btx, db: db}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.flush()
+	})
+}
+
+// flush puts the held-back writes in key order.
+func (tx *Tx) flush() error {
+	if err := tx.flushEvents(); err != nil {
+		return err
+	}
+	if len(tx.entities) > 0 {
+		b := tx.bucket(bucketEntities)
+		for _, id := range slices.Sorted(maps.Keys(tx.entities)) {
+			if err := b.Put([]byte(id), tx.entities[id]); err != nil {
+				return err
+			}
+		}
+		clear(tx.entities)
+	}
+	if len(tx.qrSales) > 0 {
+		slices.SortFunc(tx.qrSales, bytes.Compare)
+		b := tx.bucket(bucketQRSales)
+		for _, k := range tx.qrSales {
+			if err := b.Put(k, nil); err != nil {
+				return err
+			}
+		}
+		tx.qrSales = tx.qrSales[:0]
+	}
+	return nil
+}
 
 // bucket returns a bucket that Open created. A missing bucket is a bug in
 // the schema list, not a condition callers handle, so it panics; Update turns

@@ -1,0 +1,209 @@
+// Group commit: Batch callers' functions share transactions, one after
+// another, with no timer.
+
+package bolt
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// maxGroupCalls bounds the callers one transaction serves, so that one
+// transaction's latency stays bounded when thousands of phones push at once
+// (the market-close storm): answers keep flowing in groups of 64 pushes,
+// each up to 3,200 events of 50, which amortize an fsync well enough.
+const maxGroupCalls = 64
+
+// batchCall is one Batch caller waiting for its function's transaction.
+type batchCall struct {
+	fn   func(*Tx) error
+	done chan error // buffered: the writer never blocks on a caller
+}
+
+// writer runs Batch callers in group commits. One goroutine takes every
+// caller queued since its last transaction and runs them in the next one,
+// as soon as the previous commit is on disk: while a transaction commits,
+// the next group gathers, so no caller waits on a timer (bbolt's Batch waits
+// out MaxBatchDelay unless MaxBatchSize callers are queued) and the single
+// writer never idles while callers are queued.
+type writer struct {
+	db      *DB
+	mu      sync.Mutex
+	pending []*batchCall
+	closed  bool
+	wake    chan struct{} // capacity 1: a queued caller or a close
+	stopped chan struct{} // closed when the goroutine has returned
+
+	statsMu sync.Mutex
+	stats   WriterStats // figures of the work done, for benchmarks
+}
+
+// WriterStats are the group-commit writer's totals since Open.
+type WriterStats struct {
+	Txs     int64         // transactions run for Batch callers
+	Calls   int64         // Batch functions run (a retried one counts again)
+	Apply   time.Duration // running the functions inside transactions
+	Commit  time.Duration // committing: spilling pages, writing and fsyncing them
+	Written int64         // bytes of pages the commits wrote
+	Busy    time.Duration // from a group's start to its callers' release
+	Retries int64         // groups run again after a function failed
+}
+
+func newWriter(db *DB) *writer {
+	w := &writer{db: db, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+var errWriterClosed = errors.New("store is closed")
+
+// submit queues fn for the next group and waits for its transaction.
+func (w *writer) submit(fn func(*Tx) error) error {
+	c := &batchCall{fn: fn, done: make(chan error, 1)}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return errWriterClosed
+	}
+	w.pending = append(w.pending, c)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default: // already woken
+	}
+	err := <-c.done
+	if err == errTrySolo {
+		err = w.db.update(fn)
+	}
+	return err
+}
+
+// close runs what is queued and stops the goroutine.
+func (w *writer) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	<-w.stopped
+}
+
+func (w *writer) loop() {
+	defer close(w.stopped)
+	for {
+		w.mu.Lock()
+		calls := w.pending
+		if len(calls) > maxGroupCalls {
+			calls = calls[:maxGroupCalls:maxGroupCalls]
+			w.pending = w.pending[maxGroupCalls:]
+		} else {
+			w.pending = nil
+		}
+		closed := w.closed
+		w.mu.Unlock()
+		if len(calls) == 0 {
+			if closed {
+				return
+			}
+			<-w.wake
+			continue
+		}
+		w.run(calls)
+	}
+}
+
+// errTrySolo tells a caller whose function failed inside a group to run it
+// again alone: its error may have come from another caller's writes.
+var errTrySolo = errors.New("bolt: run the batch function alone")
+
+// run commits calls in one transaction. When a function fails, the group
+// is rolled back; the failed caller runs its function again alone and the
+// rest run again together, as bbolt's Batch does.
+func (w *writer) run(calls []*batchCall) {
+	began := time.Now()
+	var st WriterStats
+	defer func() {
+		st.Busy = time.Since(began)
+		w.statsMu.Lock()
+		w.stats.add(st)
+		w.statsMu.Unlock()
+	}()
+	for len(calls) > 0 {
+		start := time.Now()
+		failed := -1
+		var applied time.Time
+		var ran *bolt.Tx
+		err := w.db.db.Update(func(btx *bolt.Tx) error {
+			ran = btx
+			tx := &Tx{tx: btx, db: w.db}
+			for i, c := range calls {
+				if err := safelyCall(c.fn, tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			err := tx.flush()
+			applied = time.Now()
+			return err
+		})
+		st.Txs++
+		st.Calls += int64(len(calls))
+		if !applied.IsZero() {
+			st.Apply += applied.Sub(start)
+			st.Commit += time.Since(applied)
+		}
+		if ran != nil {
+			ts := ran.Stats() // a transaction's figures outlive it
+			st.Written += ts.GetPageAlloc()
+		}
+		if failed >= 0 {
+			st.Retries++
+			calls[failed].done <- errTrySolo
+			calls = append(calls[:failed], calls[failed+1:]...)
+			continue
+		}
+		for _, c := range calls {
+			c.done <- err
+		}
+		return
+	}
+}
+
+func (s *WriterStats) add(o WriterStats) {
+	s.Txs += o.Txs
+	s.Calls += o.Calls
+	s.Apply += o.Apply
+	s.Commit += o.Commit
+	s.Written += o.Written
+	s.Busy += o.Busy
+	s.Retries += o.Retries
+}
+
+// WriterStats returns the group-commit writer's totals since Open: how
+// much of the time the single writer spent running Batch functions and
+// committing them.
+func (db *DB) WriterStats() WriterStats {
+	if db.writer == nil {
+		return WriterStats{}
+	}
+	db.writer.statsMu.Lock()
+	defer db.writer.statsMu.Unlock()
+	return db.writer.stats
+}
+
+// safelyCall turns a panic in fn into an error, so that one caller's bug
+// rolls back its group instead of killing the writer.
+func safelyCall(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in a batch function: %v", p)
+		}
+	}()
+	return fn(tx)
+}
