@@ -35,6 +35,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -233,7 +234,7 @@ type sim struct {
 	phones []*phone
 	dir    string
 	tmpDir bool
-	reinst int
+	reinst atomic.Int64 // phones reinstalled, counted from every phone's goroutine
 }
 
 func (s *sim) logf(format string, args ...any) {

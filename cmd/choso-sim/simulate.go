@@ -77,7 +77,7 @@ func (s *sim) simulate(ctx context.Context) (*summary, error) {
 	}
 	sum := s.stats.summary("sim", len(s.phones), took)
 	sum.Lost, sum.Cut, sum.Refused = s.net.Lost.Load(), s.net.Cut.Load(), s.net.Refused.Load()
-	sum.Reinstalls = s.reinst
+	sum.Reinstalls = int(s.reinst.Load())
 	if cfg.storm > 0 {
 		sum.DrainSeconds = drained.Seconds()
 	}
@@ -144,7 +144,7 @@ func (s *sim) sellDay(ctx context.Context, p *phone, deadline time.Time) error {
 			if err := p.reinstall(ctx, s.admin, cfg.drainTimeout); err != nil {
 				return err
 			}
-			s.reinst++
+			s.reinst.Add(1)
 		}
 		if err := p.sell(cfg.voids); err != nil {
 			return err
