@@ -128,11 +128,18 @@ var errTrySolo = errors.New("bolt: run the batch function alone")
 func (w *writer) run(calls []*batchCall) {
 	began := time.Now()
 	var st WriterStats
-	defer func() {
+	// The work is counted before the callers hear of it, so a caller that
+	// reads WriterStats after Batch returns sees its own transaction.
+	record := func() {
 		st.Busy = time.Since(began)
 		w.statsMu.Lock()
 		w.stats.add(st)
 		w.statsMu.Unlock()
+	}
+	defer func() {
+		if len(calls) == 0 {
+			record() // every call failed and went to run alone
+		}
 	}()
 	for len(calls) > 0 {
 		start := time.Now()
@@ -168,6 +175,7 @@ func (w *writer) run(calls []*batchCall) {
 			calls = append(calls[:failed], calls[failed+1:]...)
 			continue
 		}
+		record()
 		for _, c := range calls {
 			c.done <- err
 		}
