@@ -277,9 +277,9 @@ func (ps *Partners) FinalizeDays(ctx context.Context) (int, error) {
 	finalized := 0
 	for {
 		var next string
-		done := false
+		done, n := false, 0
 		err := ps.Store.Update(ctx, func(tx Tx) error {
-			next, done = "", false
+			next, done, n = "", false, 0 // a backend may run fn again
 			through, err := tx.Meta("finalized_through")
 			if err != nil {
 				return err
@@ -318,7 +318,7 @@ func (ps *Partners) FinalizeDays(ctx context.Context) (int, error) {
 					if err := tx.PutStallDay(d); err != nil {
 						return err
 					}
-					finalized++
+					n++
 				}
 				if len(days) < ExportChunk {
 					break
@@ -330,6 +330,7 @@ func (ps *Partners) FinalizeDays(ctx context.Context) (int, error) {
 		if err != nil {
 			return finalized, err
 		}
+		finalized += n
 		if done || next == "" {
 			return finalized, nil
 		}

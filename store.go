@@ -26,10 +26,12 @@ type Store interface {
 
 	// Batch is Update for many concurrent callers: the store may run several
 	// callers' fns in one transaction, and one commit (one fsync) serves
-	// them all. When one fn fails, the others are run again, each alone, so
-	// fn may run more than once: it must derive everything from tx, reset
-	// whatever it returns to its caller at its start, and have no effect
-	// outside tx. Batch returns only after the commit is durable.
+	// them all. When one fn fails, it is run again alone and the others
+	// again together, so fn may run more than once: it must derive
+	// everything from tx, reset whatever it returns to its caller at its
+	// start, and have no effect outside tx. Batch returns only after the
+	// commit is durable. (Update's fn may run more than once too on a
+	// backend that retries serialization failures, such as PostgreSQL.)
 	Batch(ctx context.Context, fn func(Tx) error) error
 
 	// Backup writes a consistent copy of the whole store to w while the store
