@@ -91,24 +91,17 @@ func (s *Server) handleMarketCards(c echo.Context) error {
 		return err
 	}
 	page := cardsPage{Title: "Thẻ VietQR — " + m.Name, Sheet: true}
+	stalls, err := s.stallsOfMarket(ctx, p, m.ID, choso.StallActive)
+	if err != nil {
+		return err
+	}
 	var cards []cardView
-	filter := choso.StallFilter{MarketID: m.ID, Status: choso.StallActive, Limit: choso.MaxPageSize}
-	for {
-		list, err := s.registry.ListStalls(ctx, p, filter)
+	for _, st := range stalls {
+		card, err := newCard(st, m)
 		if err != nil {
 			return err
 		}
-		for _, st := range list.Data {
-			card, err := newCard(st, m)
-			if err != nil {
-				return err
-			}
-			cards = append(cards, card)
-		}
-		if !list.HasMore {
-			break
-		}
-		filter.After = list.NextCursor
+		cards = append(cards, card)
 	}
 	for i := 0; i < len(cards); i += 4 {
 		page.Pages = append(page.Pages, cards[i:min(i+4, len(cards))])

@@ -39,15 +39,25 @@ func (s *Server) handleEnrollmentCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	res, err := newEnrollmentResponse(code, e)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, res)
+}
+
+// newEnrollmentResponse is what a volunteer is shown of a new code: grouped
+// for reading aloud, and as a QR for the app to scan.
+func newEnrollmentResponse(code string, e *choso.Enrollment) (*enrollmentResponse, error) {
 	payload := "choso:enroll:" + code
 	var svg bytes.Buffer
 	if err := qr.RenderSVG(&svg, payload, qr.LevelM, 0); err != nil {
-		return err
+		return nil, err
 	}
-	return c.JSON(http.StatusCreated, enrollmentResponse{
+	return &enrollmentResponse{
 		Code: code, CodeDisplay: code[:4] + "-" + code[4:8] + "-" + code[8:], ExpiresAt: e.ExpiresAt,
 		QRPayload: payload, QRSVG: svg.String(),
-	})
+	}, nil
 }
 
 type enrollRequest struct {

@@ -419,13 +419,10 @@ func (s *Server) handleEnrollForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	payload := "choso:enroll:" + code
-	var svg bytes.Buffer
-	if err := qr.RenderSVG(&svg, payload, qr.LevelM, 0); err != nil {
+	if v.Enrollment, err = newEnrollmentResponse(code, e); err != nil {
 		return err
 	}
-	v.Enrollment = &enrollmentResponse{Code: code, CodeDisplay: code[:4] + "-" + code[4:8] + "-" + code[8:], ExpiresAt: e.ExpiresAt, QRPayload: payload, QRSVG: svg.String()}
-	v.QR = template.HTML(svg.String())
+	v.QR = template.HTML(v.Enrollment.QRSVG)
 	p.Data = v
 	return s.render(c, http.StatusOK, "enroll", p)
 }
@@ -550,10 +547,11 @@ func (s *Server) handlePayoutCheck(c echo.Context) error {
 
 func urlQuery(s string) string { return template.URLQueryEscaper(s) }
 
-// stallsOfMarket lists every stall of a market in scope, in code order.
-func (s *Server) stallsOfMarket(ctx context.Context, p *choso.Principal, marketID string) ([]*choso.Stall, error) {
+// stallsOfMarket lists every stall of a market in scope with status ("" for
+// any), in code order.
+func (s *Server) stallsOfMarket(ctx context.Context, p *choso.Principal, marketID string, status choso.StallStatus) ([]*choso.Stall, error) {
 	var out []*choso.Stall
-	f := choso.StallFilter{MarketID: marketID, Limit: choso.MaxPageSize}
+	f := choso.StallFilter{MarketID: marketID, Status: status, Limit: choso.MaxPageSize}
 	for {
 		page, err := s.registry.ListStalls(ctx, p, f)
 		if err != nil {

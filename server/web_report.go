@@ -145,7 +145,7 @@ func (s *Server) handleReconciliationPage(c echo.Context) error {
 		v.Market = v.Markets[0]
 	}
 	if v.Market != nil && s.partners != nil {
-		stalls, err := s.stallsOfMarket(ctx, p.User, v.Market.ID)
+		stalls, err := s.stallsOfMarket(ctx, p.User, v.Market.ID, "")
 		if err != nil {
 			return err
 		}
