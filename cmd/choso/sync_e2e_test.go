@@ -124,17 +124,9 @@ func startServer(t *testing.T, data string, extra ...string) *e2eServer {
 
 func (s *e2eServer) call(method, path, token string, body any, out any) int {
 	s.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, s.base+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	req, err := newJSONRequest(method, s.base+path, token, body)
+	if err != nil {
+		s.t.Fatal(err)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
