@@ -7,17 +7,25 @@
 #   scripts/fuzz.sh            # 10 minutes each
 #   scripts/fuzz.sh 30s        # a quick pass
 #   scripts/fuzz.sh 10m qr     # only the targets of packages matching "qr"
+#   scripts/fuzz.sh 10m qr 'FuzzDecode|FuzzEncode'   # only targets matching an ERE
+#
+# FUZZ_PARALLEL=N sets go test's fuzzing workers (default GOMAXPROCS), so two
+# runs can share a machine: FUZZ_PARALLEL=1 scripts/fuzz.sh 10m qr & ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 time=${1:-10m}
 filter=${2:-}
+targets=${3:-}
+parallel=()
+[[ -n "${FUZZ_PARALLEL:-}" ]] && parallel=(-parallel "$FUZZ_PARALLEL")
 status=0
 for pkg in $(go list ./...); do
 	[[ -n "$filter" && "$pkg" != *"$filter"* ]] && continue
 	dir=$(go list -f '{{.Dir}}' "$pkg")
 	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
-		echo "== $pkg $target ($time)"
-		if ! go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$time"; then
+		[[ -n "$targets" ]] && ! [[ "$target" =~ ^($targets)$ ]] && continue
+		echo "== $pkg $target ($time) $(date -u +%FT%TZ)"
+		if ! go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$time" "${parallel[@]}"; then
 			echo "!! $pkg $target found a failure: see $dir/testdata/fuzz/$target/"
 			status=1
 		fi

@@ -150,6 +150,9 @@ func TestKill9_WholeServer(t *testing.T) {
 		if cycle > 0 {
 			s = startServer(t, data)
 			lost += checkAckedPushes(t, s, phones, cycle)
+			if cycle%100 == 0 {
+				t.Logf("%s: %d of %d cycles, %d acked pushes lost so far", time.Now().UTC().Format(time.TimeOnly), cycle, cycles, lost)
+			}
 		}
 		bc, err := partnerclient.New(s.base, key.KeyID, []byte(key.Secret), partnerclient.WithHTTPClient(client), partnerclient.WithRetries(0, 0))
 		if err != nil {
