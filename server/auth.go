@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -8,7 +9,6 @@ import (
 	"time"
 
 	"github.com/choso/choso"
-	"github.com/choso/choso/internal/auth"
 	"github.com/labstack/echo/v4"
 )
 
@@ -94,8 +94,33 @@ type loginResponse struct {
 // Login limits: a username gets 5 tries at once and one more a minute; an
 // IP gets 20 and one more every 6 seconds (a market's volunteers may share
 // one mobile carrier's address).
-func newLoginLimiters(now func() time.Time) (byUser, byIP *auth.Limiter) {
-	return auth.NewLimiter(5, time.Minute, now), auth.NewLimiter(20, 6*time.Second, now)
+func newLoginGuards(now func() time.Time, shared choso.SharedGuards) (byUser, byIP *attemptGuard) {
+	return newAttemptGuard("login-user", 5, time.Minute, now, shared), newAttemptGuard("login-ip", 20, 6*time.Second, now, shared)
+}
+
+// admitLogin applies the sign-in limits, by network and then by user, for
+// the JSON API and the sign-in page alike.
+func (s *Server) admitLogin(c echo.Context, username string) error {
+	ctx := c.Request().Context()
+	if ok, wait, err := s.loginByIP.allow(ctx, c.RealIP()); err != nil {
+		return err
+	} else if !ok {
+		return rateLimited(c, wait, "sign-in attempts from your network")
+	}
+	if ok, wait, err := s.loginByUser.allow(ctx, username); err != nil {
+		return err
+	} else if !ok {
+		return rateLimited(c, wait, "sign-in attempts for this user")
+	}
+	return nil
+}
+
+// loginSucceeded gives the user's attempts back. A failure to do so only
+// leaves the user's budget spent, so it is logged, not returned.
+func (s *Server) loginSucceeded(ctx context.Context, username string) {
+	if err := s.loginByUser.reset(ctx, username); err != nil {
+		s.log.Warn("sign-in limit not reset", "user", username, "err", err)
+	}
 }
 
 func rateLimited(c echo.Context, wait time.Duration, what string) error {
@@ -110,17 +135,14 @@ func (s *Server) handleLogin(c echo.Context) error {
 		return err
 	}
 	username := choso.NormalizeUsername(req.Username)
-	if ok, wait := s.loginByIP.Allow(c.RealIP()); !ok {
-		return rateLimited(c, wait, "sign-in attempts from your network")
-	}
-	if ok, wait := s.loginByUser.Allow(username); !ok {
-		return rateLimited(c, wait, "sign-in attempts for this user")
+	if err := s.admitLogin(c, username); err != nil {
+		return err
 	}
 	token, sess, u, err := s.registry.Login(c.Request().Context(), username, req.Password)
 	if err != nil {
 		return err
 	}
-	s.loginByUser.Reset(username)
+	s.loginSucceeded(c.Request().Context(), username)
 	c.SetCookie(&http.Cookie{
 		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.cfg.TLSCertFile != "",
 		SameSite: http.SameSiteStrictMode, MaxAge: int(choso.SessionAbsoluteTimeout.Seconds()),

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/choso/choso"
-	"github.com/choso/choso/internal/auth"
 	"github.com/choso/choso/internal/partnerauth"
 	"github.com/choso/choso/internal/store/bolt"
 )
@@ -321,7 +320,7 @@ func TestAuthorization_EveryRegistryRouteEveryPrincipal(t *testing.T) {
 		}
 	}
 	// Forty enrollments a second from one address: the matrix, not an attack.
-	rs.enrollByIP = auth.NewLimiter(1_000_000, time.Microsecond, time.Now)
+	rs.enrollByIP = newAttemptGuard("enroll-ip", 1_000_000, time.Microsecond, time.Now, nil)
 	users := []string{"admin", "volin", "volout", "official"}
 	for route, row := range matrix {
 		if route == "POST /v1/auth/login" || route == "POST /login" {

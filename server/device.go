@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/choso/choso"
-	"github.com/choso/choso/internal/auth"
 	"github.com/choso/choso/qr"
 	"github.com/labstack/echo/v4"
 )
@@ -22,8 +21,8 @@ func (s *Server) registerDeviceRoutes(e *echo.Echo, users routeGroup) {
 // Enrollment limits: an IP gets 10 tries at once and one more every 6
 // seconds (a 60-bit code cannot be guessed, but nothing should be free to
 // hammer); a stall gets 10 new phones an hour.
-func newEnrollLimiters(now func() time.Time) (byIP, byStall *auth.Limiter) {
-	return auth.NewLimiter(10, 6*time.Second, now), auth.NewLimiter(10, 6*time.Minute, now)
+func newEnrollGuards(now func() time.Time, shared choso.SharedGuards) (byIP, byStall *attemptGuard) {
+	return newAttemptGuard("enroll-ip", 10, 6*time.Second, now, shared), newAttemptGuard("enroll-stall", 10, 6*time.Minute, now, shared)
 }
 
 type enrollmentResponse struct {
@@ -78,7 +77,9 @@ func (s *Server) handleDeviceEnroll(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if ok, wait := s.enrollByIP.Allow(c.RealIP()); !ok {
+	if ok, wait, err := s.enrollByIP.allow(c.Request().Context(), c.RealIP()); err != nil {
+		return err
+	} else if !ok {
 		return rateLimited(c, wait, "enrollment attempts from your network")
 	}
 	req.Code = strings.TrimPrefix(strings.TrimSpace(req.Code), "choso:enroll:")
@@ -86,10 +87,14 @@ func (s *Server) handleDeviceEnroll(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if ok, wait := s.enrollByStall.Allow(d.StallID); !ok {
+	if ok, wait, err := s.enrollByStall.allow(c.Request().Context(), d.StallID); err != nil || !ok {
 		// The device exists but this stall is enrolling phones faster than a
-		// market does: take it back and say so.
+		// market does (or the limit could not be checked): take it back and
+		// say so.
 		s.registry.RevokeDevice(c.Request().Context(), choso.SystemPrincipal("system"), d.ID)
+		if err != nil {
+			return err
+		}
 		return rateLimited(c, wait, "phones enrolled for this stall")
 	}
 	return c.JSON(http.StatusCreated, enrollResponse{DeviceID: d.ID, Token: token, StallID: d.StallID, ServerTimeMs: s.now().UnixMilli()})

@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"net/http"
+	url2 "net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,4 +46,73 @@ func TestPartner_OnPostgres(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, tt.fn)
 	}
+}
+
+// TestSharedGuards_TwoNodesOnPostgres runs two servers on one database, as
+// two nodes behind a balancer: a partner request replayed to the other
+// node is refused, and sign-in and enrollment attempts spread over both
+// nodes draw on one budget, not one each.
+func TestSharedGuards_TwoNodesOnPostgres(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	old := openTestStore
+	openTestStore = func(t *testing.T, observe func(string, time.Duration, error)) choso.Store {
+		db, err := postgres.Open(context.Background(), url, postgres.Options{ObserveTx: observe})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	t.Cleanup(func() { openTestStore = old })
+	nodeA := newRegistryServer(t)
+	nodeB := newTestServer(t, func(cfg *Config) {
+		cfg.Registry = &choso.Registry{Store: cfg.Store, Banks: testBanks{}, Hasher: plainHasher{}, Now: time.Now}
+		cfg.Partners = newTestPartners(cfg.Store)
+		cfg.Partners.Sealer = nodeA.partners.Sealer // one master key for the cluster
+	})
+
+	t.Run("partner replay", func(t *testing.T) {
+		b := nodeA.bank(t, "24")
+		var sent *http.Request
+		res := b.signed(t, "GET", "/partner/v1/changes", url2.Values{}, nil, func(r *http.Request) { sent = r.Clone(t.Context()) })
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("node A: %d", res.StatusCode)
+		}
+		replay := sent.Clone(t.Context())
+		replay.URL.Host = strings.TrimPrefix(nodeB.URL, "http://")
+		replay.Host = ""
+		got, err := http.DefaultClient.Do(replay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer got.Body.Close()
+		if msg := wantError(t, got, http.StatusUnauthorized, "unauthorized"); !strings.Contains(msg, "already used") {
+			t.Fatalf("replay to node B: %q, want the nonce refused", msg)
+		}
+	})
+
+	t.Run("sign-in attempts", func(t *testing.T) {
+		body := `{"username":"volin","password":"not the password"}`
+		for i := range 5 { // the per-user burst, alternating nodes
+			node := []*testServer{nodeA.testServer, nodeB}[i%2]
+			wantError(t, node.do(t, "POST", "/v1/auth/login", strings.NewReader(body), "Content-Type", "application/json"), http.StatusUnauthorized, "unauthorized")
+		}
+		for _, node := range []*testServer{nodeA.testServer, nodeB} {
+			res := node.do(t, "POST", "/v1/auth/login", strings.NewReader(body), "Content-Type", "application/json")
+			wantError(t, res, http.StatusTooManyRequests, "rate_limited")
+			if res.Header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		}
+	})
+
+	t.Run("enrollment attempts", func(t *testing.T) {
+		body := `{"code":"ABCDEFGHJKMN","app_version":"1.0"}`
+		for i := range 10 { // the per-network burst, alternating nodes
+			node := []*testServer{nodeA.testServer, nodeB}[i%2]
+			if res := node.do(t, "POST", "/v1/devices/enroll", strings.NewReader(body), "Content-Type", "application/json"); res.StatusCode == http.StatusTooManyRequests {
+				t.Fatalf("attempt %d refused as too many; the burst is 10", i+1)
+			}
+		}
+		wantError(t, nodeB.do(t, "POST", "/v1/devices/enroll", strings.NewReader(body), "Content-Type", "application/json"), http.StatusTooManyRequests, "rate_limited")
+	})
 }

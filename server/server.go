@@ -41,7 +41,8 @@ type Config struct {
 	// CursorKey signs partner feed cursors (derived from the master key).
 	CursorKey []byte
 	// Started is when the process started: partner request timestamps
-	// before it are refused, since nonces live only in memory.
+	// before it are refused when nonces live only in memory (a store of
+	// one node; a shared store remembers them for every node).
 	Started time.Time
 	Metrics *Metrics     // nil: a fresh registry
 	Logger  *slog.Logger // nil: slog.Default()
@@ -64,8 +65,8 @@ type Server struct {
 	metrics  *Metrics
 	registry *choso.Registry
 
-	loginByUser, loginByIP    *auth.Limiter
-	enrollByIP, enrollByStall *auth.Limiter
+	loginByUser, loginByIP    *attemptGuard
+	enrollByIP, enrollByStall *attemptGuard
 	pushGate                  *pushGate
 	pusher                    *chosync.Pusher
 	zones                     sync.Map // time zone name → *time.Location
@@ -118,8 +119,9 @@ func New(cfg Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.loginByUser, s.loginByIP = newLoginLimiters(s.now)
-	s.enrollByIP, s.enrollByStall = newEnrollLimiters(s.now)
+	shared := sharedGuards(s.store)
+	s.loginByUser, s.loginByIP = newLoginGuards(s.now, shared)
+	s.enrollByIP, s.enrollByStall = newEnrollGuards(s.now, shared)
 	if cfg.PushLimits == (PushLimits{}) {
 		cfg.PushLimits = DefaultPushLimits
 	}
@@ -134,6 +136,9 @@ func New(cfg Config) *Server {
 		started = s.now()
 	}
 	s.partnerVerifier = &partnerauth.Verifier{Now: s.now, Started: started, Lookup: s.lookupPartnerKey}
+	if shared != nil {
+		s.partnerVerifier.Remember = shared.RememberNonce
+	}
 	s.partnerLimiter = newPartnerLimiter(s.now)
 	if s.metrics == nil {
 		s.metrics = NewMetrics()

@@ -351,11 +351,11 @@ func (s *Server) handleLoginForm(c echo.Context) error {
 	if err != nil || ck.Value == "" || !hmac.Equal([]byte(ck.Value), []byte(c.Request().PostFormValue(csrfField))) || !sameOrigin(c.Request()) {
 		return s.loginPage(c, http.StatusForbidden, username, "Biểu mẫu đã hết hạn; hãy thử lại.")
 	}
-	if ok, wait := s.loginByIP.Allow(c.RealIP()); !ok {
-		return s.loginPage(c, http.StatusTooManyRequests, username, rateLimited(c, wait, "sign-in attempts from your network").Error())
-	}
-	if ok, wait := s.loginByUser.Allow(username); !ok {
-		return s.loginPage(c, http.StatusTooManyRequests, username, rateLimited(c, wait, "sign-in attempts for this user").Error())
+	if err := s.admitLogin(c, username); err != nil {
+		if choso.ErrorCode(err) != choso.ERateLimited {
+			return err
+		}
+		return s.loginPage(c, http.StatusTooManyRequests, username, err.Error())
 	}
 	token, _, _, err := s.registry.Login(c.Request().Context(), username, c.FormValue("password"))
 	if err != nil {
@@ -364,7 +364,7 @@ func (s *Server) handleLoginForm(c echo.Context) error {
 		}
 		return err
 	}
-	s.loginByUser.Reset(username)
+	s.loginSucceeded(c.Request().Context(), username)
 	c.SetCookie(&http.Cookie{
 		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.cfg.TLSCertFile != "",
 		SameSite: http.SameSiteStrictMode, MaxAge: int(choso.SessionAbsoluteTimeout.Seconds()),

@@ -18,6 +18,11 @@ type nonceCache struct {
 	byExp  expiryHeap
 }
 
+// errNonceUsed is the refusal of a replayed request.
+func errNonceUsed() error {
+	return choso.Errorf(choso.EUnauthorized, "X-Choso-Nonce was already used with this key; send a new nonce with every request, retries included")
+}
+
 type nonceKey struct{ keyID, nonce string }
 
 type nonceEntry struct {
@@ -45,7 +50,7 @@ func (c *nonceCache) add(now int64, keyID, nonce string, expires int64, maxTotal
 	}
 	k := nonceKey{keyID, nonce}
 	if _, ok := c.seen[k]; ok {
-		return choso.Errorf(choso.EUnauthorized, "X-Choso-Nonce was already used with this key; send a new nonce with every request, retries included")
+		return errNonceUsed()
 	}
 	if c.perKey[keyID] >= maxPerKey {
 		return choso.Errorf(choso.ERateLimited, "too many requests with key %q in the last minutes; slow down and retry", keyID)

@@ -41,8 +41,15 @@ type Verifier struct {
 	Now func() time.Time
 	// Started is when the process started. Nonces live only in memory, so
 	// a timestamp before Started is rejected: the previous process may have
-	// seen its nonce. Required: a zero Started rejects every request.
+	// seen its nonce. Required unless Remember is set: a zero Started then
+	// rejects every request.
 	Started time.Time
+	// Remember, when set, records a verified request's nonce where every
+	// node of a cluster sees it (choso.SharedGuards.RememberNonce) and
+	// reports whether it is new, so a request replayed to another node, or
+	// to this one after a restart, is refused. The memory of this process
+	// is still consulted first and still bounds each key.
+	Remember func(ctx context.Context, keyID, nonce string, expires time.Time) (fresh bool, err error)
 	// Skew is how far a timestamp may be from Now, either way; 0 means
 	// DefaultSkew. Whole seconds.
 	Skew time.Duration
@@ -71,8 +78,8 @@ type Verifier struct {
 // without the secret cannot fill the memory; checking and remembering are
 // one step, so of two concurrent copies of a request exactly one passes.
 func (v *Verifier) Verify(ctx context.Context, method, path, rawQuery string, header http.Header, body []byte) (partnerID, keyID string, err error) {
-	if v.Lookup == nil || v.Started.IsZero() {
-		return "", "", choso.Errorf(choso.EInternal, "partnerauth: Verifier needs Lookup and Started")
+	if v.Lookup == nil || (v.Started.IsZero() && v.Remember == nil) {
+		return "", "", choso.Errorf(choso.EInternal, "partnerauth: Verifier needs Lookup, and Started or Remember")
 	}
 	keyID, err = singleHeader(header, HeaderKey)
 	if err != nil {
@@ -113,7 +120,7 @@ func (v *Verifier) Verify(ctx context.Context, method, path, rawQuery string, he
 	case -d > skew:
 		return "", "", unauthorized("X-Choso-Timestamp is %d s behind the server's clock, over the %d s allowed; check the client's clock and sign every attempt afresh", -d, skew)
 	}
-	if ts < v.Started.Unix() {
+	if v.Remember == nil && ts < v.Started.Unix() {
 		return "", "", unauthorized("X-Choso-Timestamp is before the server started; sign every request, retries included, with the current time")
 	}
 
@@ -133,6 +140,15 @@ func (v *Verifier) Verify(ctx context.Context, method, path, rawQuery string, he
 
 	if err := v.nonces.add(now, keyID, nonce, ts+skew, v.maxNonces(), v.maxNoncesPerKey()); err != nil {
 		return "", "", err
+	}
+	if v.Remember != nil {
+		fresh, err := v.Remember(ctx, keyID, nonce, time.Unix(ts+skew, 0))
+		if err != nil {
+			return "", "", err
+		}
+		if !fresh {
+			return "", "", errNonceUsed()
+		}
 	}
 	return partnerID, keyID, nil
 }

@@ -464,3 +464,58 @@ func BenchmarkSign(b *testing.B) {
 		Sign(secret, "POST", "/partner/v1/credits", "", 1767225600, "n0nce-0123456789abcdef", body)
 	}
 }
+
+// sharedNonces stands in for the store several nodes share: a map under a
+// lock, as the PostgreSQL table's primary key behaves.
+type sharedNonces struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+	fail error
+}
+
+func (s *sharedNonces) remember(_ context.Context, keyID, nonce string, expires time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return false, s.fail
+	}
+	k := keyID + "\x00" + nonce
+	if _, ok := s.seen[k]; ok {
+		return false, nil
+	}
+	s.seen[k] = expires
+	return true, nil
+}
+
+// With a shared memory a request replayed to another node, or to a node
+// that restarted, is refused; without one each node would accept it.
+func TestVerifier_Remember_ReplayToAnotherNodeIsRejected(t *testing.T) {
+	shared := &sharedNonces{seen: map[string]time.Time{}}
+	nodeA, clk := newVerifier()
+	nodeB := &Verifier{Lookup: lookup, Now: clk.Now, Remember: shared.remember} // no Started: the shared memory outlives restarts
+	nodeA.Remember = shared.remember
+	now := clk.Now().Unix()
+	r := signed("pk_a1", now, "n0nce-0123456789abcdef")
+	if _, _, err := r.verify(nodeA); err != nil {
+		t.Fatalf("node A: got %v, want success", err)
+	}
+	if _, _, err := r.verify(nodeB); err == nil || !strings.Contains(err.Error(), "already used") {
+		t.Fatalf("replay to node B: got %v, want nonce already used", err)
+	}
+	if got := shared.seen["pk_a1\x00n0nce-0123456789abcdef"]; !got.Equal(time.Unix(now+int64(DefaultSkew/time.Second), 0)) {
+		t.Fatalf("remembered until %v, want the end of the timestamp's window", got)
+	}
+	// A request signed before a node started is fine when nonces are shared.
+	if _, _, err := signed("pk_a1", started.Unix()-10, "n0nce-before-start-01").verify(&Verifier{Lookup: lookup, Now: func() time.Time { return started }, Remember: shared.remember}); err != nil {
+		t.Fatalf("signed before the node started, shared memory: got %v, want success", err)
+	}
+	// The shared memory failing refuses the request with its error.
+	shared.fail = choso.Errorf(choso.EUnavailable, "database down")
+	if _, _, err := signed("pk_a1", now, "n0nce-while-db-down-1").verify(nodeB); choso.ErrorCode(err) != choso.EUnavailable {
+		t.Fatalf("shared memory failing: got %v, want unavailable", err)
+	}
+	// Without Started or Remember the Verifier refuses to work.
+	if _, _, err := signed("pk_a1", now, "n0nce-misconfigured-1").verify(&Verifier{Lookup: lookup, Now: clk.Now}); choso.ErrorCode(err) != choso.EInternal {
+		t.Fatalf("neither Started nor Remember: got %v, want internal", err)
+	}
+}

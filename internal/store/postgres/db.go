@@ -108,6 +108,7 @@ type DB struct {
 	observeTx  func(string, time.Duration, error)
 	closed     atomic.Bool
 	retries    atomic.Int64 // fn runs repeated after a serialization failure, for Stats and tests
+	swept      atomic.Int64 // Unix nanoseconds of this node's last sweep of the guard tables
 }
 
 var _ choso.Store = (*DB)(nil)
