@@ -63,7 +63,8 @@ func main() {
 type config struct {
 	mode           string
 	wire           bool
-	server         string
+	server         string   // the first of servers: sign-in, setup, the totals check
+	servers        []string // --server split at commas; ingest spreads phones over them
 	user, password string
 	spawn          string
 	spawnArgs      string
@@ -102,7 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("choso-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.mode, "mode", "sim", "sim (phones selling through a flaky network) or ingest (fill outboxes, then push as fast as possible)")
-	fs.StringVar(&c.server, "server", env("CHOSO_SIM_SERVER", "http://127.0.0.1:8080"), "server base URL (CHOSO_SIM_SERVER)")
+	fs.StringVar(&c.server, "server", env("CHOSO_SIM_SERVER", "http://127.0.0.1:8080"), "server base URL (CHOSO_SIM_SERVER); in ingest mode a comma-separated list spreads the phones over several nodes of one cluster")
 	fs.StringVar(&c.user, "user", env("CHOSO_SIM_USER", "admin"), "admin or volunteer login (CHOSO_SIM_USER)")
 	fs.StringVar(&c.password, "password", os.Getenv("CHOSO_SIM_PASSWORD"), "password (CHOSO_SIM_PASSWORD)")
 	fs.StringVar(&c.spawn, "spawn", "", "path of a choso binary to start on a temp data directory instead of --server")
@@ -153,6 +154,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("--mode %q: want sim or ingest", c.mode)
 	}
 	var errs []error
+	c.servers = strings.Split(c.server, ",")
+	c.server = c.servers[0]
+	if len(c.servers) > 1 && (c.mode != "ingest" || c.spawn != "") {
+		errs = append(errs, errors.New("several --server URLs are for ingest mode against a running cluster"))
+	}
 	if c.batch < 1 || c.batch > 500 {
 		errs = append(errs, errors.New("--batch must be 1–500"))
 	}
@@ -271,6 +277,7 @@ func (s *sim) run(ctx context.Context) (*summary, error) {
 		}
 		s.server = srv
 		cfg.server, cfg.user, cfg.password = srv.base, srv.user, srv.password
+		cfg.servers = []string{srv.base}
 	}
 	if cfg.dir == "" {
 		d, err := os.MkdirTemp("", "choso-sim-")
@@ -335,7 +342,7 @@ func (s *sim) setup(ctx context.Context) error {
 			jitter = cfg.storm
 		}
 		s.phones[i] = &phone{
-			i: i, stallCode: fmt.Sprintf("SIM%05d", i), dir: s.dir, url: url, direct: cfg.server,
+			i: i, stallCode: fmt.Sprintf("SIM%05d", i), dir: s.dir, url: url, direct: cfg.servers[i%len(cfg.servers)],
 			clk: newSimClock(fmt.Sprintf("p%d", i), skew),
 			opts: client.Options{AppVersion: "choso-sim/1", Observer: s.stats, BatchSize: cfg.batch,
 				TimeoutMs: cfg.timeout.Milliseconds(), BackoffBaseMs: cfg.backoffBase.Milliseconds(),

@@ -232,3 +232,18 @@ func TestSim_RealServer_IngestVerifies(t *testing.T) {
 		t.Fatalf("exit %d, want 0 and a verified run", code)
 	}
 }
+
+// Ingest mode spreads phones over several nodes; the first is the one the
+// simulator signs in to. Other modes take one server.
+func TestParseFlags_Servers(t *testing.T) {
+	c, err := parseFlags([]string{"--mode", "ingest", "--password", "pw", "--server", "http://a:1,http://b:2"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.server != "http://a:1" || len(c.servers) != 2 || c.servers[1] != "http://b:2" {
+		t.Fatalf("server %q, servers %q", c.server, c.servers)
+	}
+	if _, err := parseFlags([]string{"--password", "pw", "--server", "http://a:1,http://b:2"}, io.Discard); err == nil {
+		t.Fatal("sim mode took two servers")
+	}
+}
