@@ -79,6 +79,16 @@ type Tx interface {
 	SetMeta(key string, value []byte) error
 }
 
+// EntityPrefetcher is implemented by a Tx whose every read is a round trip
+// to a database server (PostgreSQL). The sync rules hand it the client IDs
+// a push is about to look up, so it reads them in one query before the
+// transaction takes the sequencer lock rather than one at a time under it.
+// FindEntity then answers from what was read and from the transaction's
+// own writes, exactly as it would have without the prefetch.
+type EntityPrefetcher interface {
+	PrefetchEntities(ids []string) error
+}
+
 // StoreStats are a store's figures for monitoring.
 type StoreStats struct {
 	SizeBytes     int64 // bytes the store occupies on disk

@@ -122,6 +122,11 @@ func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
 	a := &applier{tx: tx, dev: dev, stall: stall, market: market, loc: loc, now: now, days: map[string]*choso.StallDay{}, devDays: map[string]*choso.DeviceDay{},
 		stored: make([]choso.EventResult, 0, len(req.Events))}
 	res := &PushResponse{Results: make([]Result, 0, len(req.Events)), ServerTimeMs: now.UnixMilli()}
+	if pf, ok := tx.(choso.EntityPrefetcher); ok {
+		if err := pf.PrefetchEntities(entityIDs(req.Events, prepared, dev.AppliedSeq)); err != nil {
+			return nil, err
+		}
+	}
 
 	for i := range req.Events {
 		ev := &req.Events[i]
@@ -182,6 +187,23 @@ done:
 	res.AckSeq, res.NextExpectedSeq = dev.AppliedSeq, dev.AppliedSeq+1
 	res.ConfigVersion = stall.ConfigVersion
 	return res, nil
+}
+
+// entityIDs lists the client IDs applying events will look up: those of
+// the events past the device's applied seq, and the sales their voids
+// name.
+func entityIDs(events []Event, prepared []Prepared, applied uint64) []string {
+	ids := make([]string, 0, len(events))
+	for i := range events {
+		if events[i].Seq <= applied || prepared[i].invalid != nil {
+			continue
+		}
+		ids = append(ids, events[i].ID)
+		if v, ok := prepared[i].decoded.(*SaleVoid); ok {
+			ids = append(ids, v.SaleID)
+		}
+	}
+	return ids
 }
 
 func (p *Pusher) location(name string) (*time.Location, error) {
@@ -283,20 +305,23 @@ func (a *applier) apply(ev *Event, p *Prepared) (Result, error) {
 }
 
 func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, placeholder *choso.Entity, hash []byte, when eventTime) (Result, error) {
-	seq, err := a.tx.AppendEvent(stored)
+	// The day totals are read before the event is appended: on a store
+	// whose reads are round trips (PostgreSQL) that keeps them out of the
+	// time the append's sequencer lock is held.
+	day, err := a.stallDay(a.stall.ID, when.date)
 	if err != nil {
 		return Result{}, err
 	}
-	day, err := a.stallDay(a.stall.ID, when.date)
+	dd, err := a.deviceDay(a.dev.ID, when.date)
+	if err != nil {
+		return Result{}, err
+	}
+	seq, err := a.tx.AppendEvent(stored)
 	if err != nil {
 		return Result{}, err
 	}
 	addTo(day.ByMethod, sale.Method, 1, sale.Amount)
 	day.LastServerSeq = seq
-	dd, err := a.deviceDay(a.dev.ID, when.date)
-	if err != nil {
-		return Result{}, err
-	}
 	addTo(dd.ByMethod, sale.Method, 1, sale.Amount)
 	dd.Sales++
 	if dd.MinSeq == 0 || ev.Seq < dd.MinSeq {

@@ -78,6 +78,12 @@ func (tx *Tx) PutResults(deviceID string, first uint64, rs []*choso.EventResult)
 // FindEntity returns the entity of a client ULID; see choso.SyncTx.
 func (tx *Tx) FindEntity(id string) (*choso.Entity, error) {
 	var e choso.Entity
+	if doc, ok := tx.entities[id]; ok {
+		if doc == nil {
+			return nil, notFound("no entity with ID %s", id)
+		}
+		return &e, unmarshal(doc, &e)
+	}
 	found, err := tx.getDoc(&e, "SELECT doc FROM entities WHERE id = $1", id)
 	if err != nil {
 		return nil, err
@@ -86,6 +92,50 @@ func (tx *Tx) FindEntity(id string) (*choso.Entity, error) {
 		return nil, notFound("no entity with ID %s", id)
 	}
 	return &e, nil
+}
+
+var _ choso.EntityPrefetcher = (*Tx)(nil)
+
+// PrefetchEntities reads the entities of ids in one query; see
+// choso.EntityPrefetcher. Under SERIALIZABLE the rows read early are read
+// all the same: a concurrent writer of one of them fails one of the two
+// transactions at commit, as it would have later.
+func (tx *Tx) PrefetchEntities(ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if tx.entities == nil {
+		tx.entities = make(map[string][]byte, len(ids))
+	}
+	var want []string
+	for _, id := range ids {
+		if _, ok := tx.entities[id]; !ok && id != "" {
+			want = append(want, id)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	rows, err := tx.query("SELECT id, doc FROM entities WHERE id = ANY($1)", want)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for _, id := range want {
+		tx.entities[id] = nil
+	}
+	for rows.Next() {
+		var id string
+		var doc []byte
+		if err := rows.Scan(&id, &doc); err != nil {
+			return tx.fail(err)
+		}
+		tx.entities[id] = doc
+	}
+	if err := rows.Err(); err != nil {
+		return tx.fail(err)
+	}
+	return nil
 }
 
 // PutEntity creates or replaces the entity of a client ULID; see choso.SyncTx.
@@ -101,6 +151,9 @@ func (tx *Tx) PutEntity(id string, e *choso.Entity) error {
 		return err
 	}
 	tx.defer_("INSERT INTO entities (id, doc) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc", id, doc)
+	if tx.entities != nil {
+		tx.entities[id] = doc
+	}
 	return nil
 }
 

@@ -30,6 +30,10 @@ type Tx struct {
 	// Only writes that cannot fail for a reason of the caller's go here, so
 	// an error surfacing late still means the transaction must fail.
 	pending *pgx.Batch
+
+	// entities holds the entity docs PrefetchEntities read and PutEntity
+	// wrote since, by client ID; a nil doc is an ID known to be absent.
+	entities map[string][]byte
 }
 
 var _ choso.Tx = (*Tx)(nil)
