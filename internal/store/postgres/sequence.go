@@ -1,6 +1,9 @@
 package postgres
 
-import "github.com/choso/choso"
+import (
+	"github.com/choso/choso"
+	"github.com/jackc/pgx/v5"
+)
 
 // nextSeq advances one of the commit-ordered counters (server_seq,
 // change_seq, the credit seq) and returns its new value. The first call in a
@@ -21,29 +24,10 @@ func (tx *Tx) nextSeq(name string) (uint64, error) {
 	if err := tx.canWrite(); err != nil {
 		return 0, err
 	}
-	if err := tx.lockSequencer(); err != nil {
-		return 0, err
-	}
 	if tx.seqs == nil {
-		rows, err := tx.query("SELECT name, value FROM seqs FOR UPDATE")
-		if err != nil {
+		if err := tx.lockAndReadSeqs(); err != nil {
 			return 0, err
 		}
-		seqs := map[string]int64{}
-		for rows.Next() {
-			var n string
-			var v int64
-			if err := rows.Scan(&n, &v); err != nil {
-				rows.Close()
-				return 0, tx.fail(err)
-			}
-			seqs[n] = v
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, tx.fail(err)
-		}
-		tx.seqs = seqs
 	}
 	v, ok := tx.seqs[name]
 	if !ok {
@@ -52,6 +36,60 @@ func (tx *Tx) nextSeq(name string) (uint64, error) {
 	v++
 	tx.seqs[name] = v
 	return uint64(v), nil
+}
+
+// lockAndReadSeqs takes the sequencer lock, unless tx holds it, and reads
+// the counters FOR UPDATE. The writes queued so far, the lock and the read
+// go in one round trip: the lock is held from there to the commit, and
+// every round trip in that span is one every other writer waits for.
+func (tx *Tx) lockAndReadSeqs() error {
+	b := tx.pending
+	if b == nil {
+		b = &pgx.Batch{}
+	}
+	tx.pending = nil
+	queued := b.Len()
+	lock := !tx.sequenced
+	if lock {
+		b.Queue("LOCK TABLE seqs IN EXCLUSIVE MODE")
+	}
+	b.Queue("SELECT name, value FROM seqs FOR UPDATE")
+	br := tx.tx.SendBatch(tx.ctx, b)
+	defer br.Close()
+	for range queued {
+		if _, err := br.Exec(); err != nil {
+			return tx.fail(err)
+		}
+	}
+	if lock {
+		if _, err := br.Exec(); err != nil {
+			return tx.fail(err)
+		}
+		tx.sequenced = true
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return tx.fail(err)
+	}
+	seqs := map[string]int64{}
+	for rows.Next() {
+		var n string
+		var v int64
+		if err := rows.Scan(&n, &v); err != nil {
+			rows.Close()
+			return tx.fail(err)
+		}
+		seqs[n] = v
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return tx.fail(err)
+	}
+	if err := br.Close(); err != nil {
+		return tx.fail(err)
+	}
+	tx.seqs = seqs
+	return nil
 }
 
 // lockSequencer takes the sequencer lock unless tx holds it.
