@@ -34,6 +34,10 @@ type Tx struct {
 	// entities holds the entity docs PrefetchEntities read and PutEntity
 	// wrote since, by client ID; a nil doc is an ID known to be absent.
 	entities map[string][]byte
+	// devices holds, by ID, the token hashes of the devices this
+	// transaction read or wrote: they exist, and their token index rows
+	// are these (device.go).
+	devices map[string][][]byte
 }
 
 var _ choso.Tx = (*Tx)(nil)
