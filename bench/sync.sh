@@ -12,7 +12,7 @@
 #   BASE=REV      also run choso built from git revision REV (case choso-base),
 #                 right after the current build in every rep: a paired before/after.
 #   PROFILE=DIR   write the current build's CPU profile of each rep to DIR/cpu-REP.prof
-#   CHOSO_GOGC=N  GOGC for the choso servers only (an experiment; the harness's
+#   CHOSO_GOGC=N  GOGC for the choso servers only (default: choso's own, 400; the harness's
 #                 servers keep the default)
 #   SHARED=DIR    the shared harness (default ../shared/bench)
 # Needs wrk, jq; ../shared/bench beside the repo. Loopback only.
@@ -39,7 +39,7 @@ run_choso() {
   DATA=$(mktemp -d)
   local prof=
   [ "$c" = choso ] && [ -n "${PROFILE:-}" ] && { mkdir -p "$PROFILE"; prof=$(realpath "$PROFILE")/cpu-$r.prof; }
-  GOGC=${CHOSO_GOGC:-100} CHOSO_CPU_PROFILE=$prof "$BIN/$c" --data "$DATA" --addr 127.0.0.1:18300 --push-limit off --trusted-proxies 127.0.0.1/32 >"$DATA/log" 2>&1 & SRV=$!
+  env ${CHOSO_GOGC:+GOGC=$CHOSO_GOGC} CHOSO_CPU_PROFILE=$prof "$BIN/$c" --data "$DATA" --addr 127.0.0.1:18300 --push-limit off --trusted-proxies 127.0.0.1/32 >"$DATA/log" 2>&1 & SRV=$!
   for i in $(seq 100); do grep -q '"admin created"' "$DATA/log" && break; sleep 0.1; done
   PW=$(grep '"admin created"' "$DATA/log" | sed 's/.*"password":"\([^"]*\)".*/\1/')
   "$BIN/choso-sim" --server http://127.0.0.1:18300 --user admin --password "$PW" --mode ingest --phones 64 --batch 50 \

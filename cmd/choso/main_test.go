@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -350,5 +351,19 @@ func TestConfig_BadEnvFailsAtStart(t *testing.T) {
 func TestConfig_LogAttrsMaskSecrets(t *testing.T) {
 	if got := redactDSN("postgres://choso:s3cret@db:5432/choso"); strings.Contains(got, "s3cret") {
 		t.Fatalf("redactDSN = %s, want the password masked", got)
+	}
+}
+
+// The server collects garbage at 4× heap growth unless GOGC says otherwise.
+func TestSetServeGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	if got := setServeGC(); got != serveGCPercent || debug.SetGCPercent(serveGCPercent) != serveGCPercent {
+		t.Fatalf("GOGC unset: %d, want %d in force", got, serveGCPercent)
+	}
+	t.Setenv("GOGC", "150")
+	debug.SetGCPercent(150) // as the runtime would have read it at start
+	if got := setServeGC(); got != 150 || debug.SetGCPercent(150) != 150 {
+		t.Fatalf("GOGC=150: %d in force, want 150 left alone", got)
 	}
 }
