@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/choso/choso/internal/store/postgres/pgtest"
 	"github.com/choso/choso/partnerclient"
 )
 
@@ -122,12 +123,40 @@ func (s *e2eServer) try(client *http.Client, method, path, token string, body an
 // market. CHOSO_DRILL_CYCLES sets the cycles (default 8; 1,000 for the
 // full drill).
 func TestKill9_WholeServer(t *testing.T) {
+	data := t.TempDir()
+	kill9Drill(t, func() *e2eServer { return startServer(t, data) }, func() (string, int) {
+		out, _, code := runCLI(t, "check", "--data", data)
+		return out, code
+	})
+}
+
+// TestKill9_WholeServer_OnPostgres is the same drill over the PostgreSQL
+// store: the node is killed, the database lives on.
+func TestKill9_WholeServer_OnPostgres(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	env := append(cleanEnv(), "CHOSO_MASTER_KEY="+testMasterKey)
+	data := t.TempDir()
+	kill9Drill(t, func() *e2eServer {
+		p := startWith(t, env, "--data", data, "--addr", "127.0.0.1:0", "--push-limit", "off", "--store", url)
+		s := &e2eServer{t: t, data: data, proc: p}
+		s.base = "http://" + p.waitLog(t, "listening")["addr"].(string)
+		waitReady(t, s.base)
+		return s
+	}, func() (string, int) {
+		out, _, code := runCLIWith(t, env, "check", "--store", url)
+		return out, code
+	})
+}
+
+// kill9Drill runs the drill on servers start gives: each call starts the
+// server again on the same store. check runs `choso check` on the store at
+// the end.
+func kill9Drill(t *testing.T, start func() *e2eServer, check func() (out string, code int)) {
 	cycles := 8
 	if v, err := strconv.Atoi(os.Getenv("CHOSO_DRILL_CYCLES")); err == nil && v > 0 {
 		cycles = v
 	}
-	data := t.TempDir()
-	s := startServer(t, data)
+	s := start()
 	admin := s.proc.waitLog(t, "admin created")["password"].(string)
 	phones := s.setupPhones(4, admin)
 	var login struct{ Token string }
@@ -154,7 +183,7 @@ func TestKill9_WholeServer(t *testing.T) {
 	lost := 0
 	for cycle := range cycles {
 		if cycle > 0 {
-			s = startServer(t, data)
+			s = start()
 			lost += checkAckedPushes(t, s, phones, cycle)
 			if cycle%100 == 0 {
 				t.Logf("%s: %d of %d cycles, %d acked pushes lost so far", time.Now().UTC().Format(time.TimeOnly), cycle, cycles, lost)
@@ -191,7 +220,7 @@ func TestKill9_WholeServer(t *testing.T) {
 	}
 
 	// Restart, let every side finish what it has, and count.
-	s = startServer(t, data)
+	s = start()
 	lost += checkAckedPushes(t, s, phones, cycles)
 	drain(t, s.base, phones)
 	bc, err := partnerclient.New(s.base, key.KeyID, []byte(key.Secret), partnerclient.WithHTTPClient(client))
@@ -279,7 +308,7 @@ func TestKill9_WholeServer(t *testing.T) {
 	}
 	s.proc.cmd.Process.Signal(syscall.SIGTERM)
 	s.proc.cmd.Wait()
-	if out, _, code := runCLI(t, "check", "--data", data); code != 0 {
+	if out, code := check(); code != 0 {
 		t.Fatalf("check after the drill: %s", out)
 	}
 }
