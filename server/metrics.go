@@ -97,6 +97,14 @@ func (m *Metrics) watchStore(store choso.Store) {
 			Help: "Read transactions open now; a long one delays the store's growth.",
 		}, func() float64 { return float64(store.Stats().OpenTxs) }),
 	)
+	// A store whose transactions can fail on a conflict and run again
+	// (PostgreSQL's serializable isolation) says how often they did.
+	if r, ok := store.(interface{ Retries() int64 }); ok {
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "choso_store_tx_retries_total",
+			Help: "Transactions run again after a serialization failure or deadlock.",
+		}, func() float64 { return float64(r.Retries()) }))
+	}
 }
 
 // handler serves the registry in the Prometheus text format.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
 	url2 "net/url"
 	"strings"
@@ -102,6 +103,14 @@ func TestSharedGuards_TwoNodesOnPostgres(t *testing.T) {
 			if res.Header.Get("Retry-After") == "" {
 				t.Fatal("429 without Retry-After")
 			}
+		}
+	})
+
+	t.Run("retries metric", func(t *testing.T) {
+		res := nodeB.do(t, "GET", "/metrics", nil)
+		body, _ := io.ReadAll(res.Body)
+		if !strings.Contains(string(body), "\nchoso_store_tx_retries_total ") {
+			t.Fatal("/metrics of a PostgreSQL node has no choso_store_tx_retries_total")
 		}
 	})
 
