@@ -109,6 +109,7 @@ type DB struct {
 	closed     atomic.Bool
 	retries    atomic.Int64 // fn runs repeated after a serialization failure, for Stats and tests
 	swept      atomic.Int64 // Unix nanoseconds of this node's last sweep of the guard tables
+	group      *groupWriter // runs Batch callers in shared transactions
 }
 
 var _ choso.Store = (*DB)(nil)
@@ -145,6 +146,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	db.group = newGroupWriter(db)
 	return db, nil
 }
 
@@ -170,6 +172,7 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
+	db.group.close()
 	db.pool.Close()
 	return nil
 }
@@ -181,16 +184,22 @@ func (db *DB) Update(ctx context.Context, fn func(choso.Tx) error) error {
 }
 
 // Batch is Update for the sync push path, whose transactions almost all
-// append events and changes: it takes the sequencer lock as its first
-// statement, before it has a snapshot, instead of at its first append. A
+// append events and changes. It takes the sequencer lock as its first
+// statement, before it has a snapshot, instead of at its first append: a
 // push that waited for the lock with an older snapshot would be aborted and
 // run again (see the package doc); taking the lock first costs the same
-// queueing without the wasted run. Callers are not folded into one
-// transaction as bbolt's Batch does: PostgreSQL commits concurrent
-// transactions with one WAL flush already (group commit). fn may run more
-// than once, as choso.Store allows.
+// queueing without the wasted run. And the node's callers share
+// transactions, as bbolt's Batch does (group.go): one lock hold and one
+// WAL flush serve every push queued meanwhile. fn may run more than once,
+// as choso.Store allows.
 func (db *DB) Batch(ctx context.Context, fn func(choso.Tx) error) error {
-	return db.runLockFirst(ctx, "batch", fn)
+	if err := ctx.Err(); err != nil {
+		return choso.WrapError(choso.EUnavailable, "request cancelled before the store was reached", err)
+	}
+	if db.closed.Load() {
+		return choso.Errorf(choso.EUnavailable, "store is closed")
+	}
+	return db.group.submit(ctx, fn)
 }
 
 // View runs fn in a read-only snapshot; see choso.Store.
