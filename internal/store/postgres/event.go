@@ -116,7 +116,12 @@ func (tx *Tx) PrefetchEntities(ids []string) error {
 	if len(want) == 0 {
 		return nil
 	}
-	rows, err := tx.query("SELECT id, doc FROM entities WHERE id = ANY($1)", want)
+	// One index probe per ID, whatever the table's statistics say: with
+	// id = ANY($1) a prepared statement planned while the table was new
+	// and empty went on scanning all of it as it grew (44 ms a push at
+	// 64,000 rows in bench/pg-sync.sh, against 1 ms this way).
+	rows, err := tx.query(`SELECT e.id, e.doc FROM unnest($1::text[]) AS k(id)
+		CROSS JOIN LATERAL (SELECT id, doc FROM entities WHERE id = k.id) AS e`, want)
 	if err != nil {
 		return err
 	}
