@@ -43,24 +43,17 @@ func (tx *Tx) nextSeq(name string) (uint64, error) {
 // go in one round trip: the lock is held from there to the commit, and
 // every round trip in that span is one every other writer waits for.
 func (tx *Tx) lockAndReadSeqs() error {
-	b := tx.pending
-	if b == nil {
-		b = &pgx.Batch{}
-	}
-	tx.pending = nil
-	queued := b.Len()
 	lock := !tx.sequenced
-	if lock {
-		b.Queue("LOCK TABLE seqs IN EXCLUSIVE MODE")
-	}
-	b.Queue("SELECT name, value FROM seqs FOR UPDATE")
-	br := tx.tx.SendBatch(tx.ctx, b)
-	defer br.Close()
-	for range queued {
-		if _, err := br.Exec(); err != nil {
-			return tx.fail(err)
+	br, err := tx.sendAfterPending(func(b *pgx.Batch) {
+		if lock {
+			b.Queue("LOCK TABLE seqs IN EXCLUSIVE MODE")
 		}
+		b.Queue("SELECT name, value FROM seqs FOR UPDATE")
+	})
+	if err != nil {
+		return err
 	}
+	defer br.Close()
 	if lock {
 		if _, err := br.Exec(); err != nil {
 			return tx.fail(err)

@@ -74,19 +74,35 @@ func (tx *Tx) defer_(sql string, args ...any) {
 
 // flush sends the pending writes in one round trip.
 func (tx *Tx) flush() error {
-	b := tx.pending
-	if b == nil || b.Len() == 0 {
+	if tx.pending == nil || tx.pending.Len() == 0 {
 		return nil
 	}
-	tx.pending = nil
-	br := tx.tx.SendBatch(tx.ctx, b)
-	for range b.Len() {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return tx.fail(err)
-		}
+	br, err := tx.sendAfterPending(func(*pgx.Batch) {})
+	if err != nil {
+		return err
 	}
 	return tx.fail(br.Close())
+}
+
+// sendAfterPending sends the pending writes and the statements queue adds
+// after them in one round trip, and returns the results positioned at the
+// first added statement. The caller reads those and closes the results.
+func (tx *Tx) sendAfterPending(queue func(*pgx.Batch)) (pgx.BatchResults, error) {
+	b := tx.pending
+	if b == nil {
+		b = &pgx.Batch{}
+	}
+	tx.pending = nil
+	queued := b.Len()
+	queue(b)
+	br := tx.tx.SendBatch(tx.ctx, b)
+	for range queued {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, tx.fail(err)
+		}
+	}
+	return br, nil
 }
 
 // query flushes the pending writes and runs a query.
