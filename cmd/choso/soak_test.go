@@ -132,16 +132,18 @@ loop:
 		name  string
 		f     func(sample) float64
 		slack float64 // an absolute allowance, for small figures
+		unit  float64 // the log shows figures divided by unit …
+		label string  // … followed by label
 	}{
-		{"goroutines", func(s sample) float64 { return s.goroutines }, 50},
-		{"heap", func(s sample) float64 { return s.heap }, 8 << 20},
-		{"push p99", func(s sample) float64 { return s.p99 }, 0.25},
+		{"goroutines", func(s sample) float64 { return s.goroutines }, 50, 1, ""},
+		{"heap", func(s sample) float64 { return s.heap }, 8 << 20, 1 << 20, " MiB"},
+		{"push p99", func(s sample) float64 { return s.p99 }, 0.25, 1e-3, " ms"},
 	} {
 		if a, b := peak(mid, c.f), peak(last, c.f); b > 1.5*a+c.slack {
 			t.Errorf("%s grew: peak %.0f in the middle third, %.0f in the last", c.name, a, b)
 		}
-		t.Logf("%s: peak %.4g in the first third of the selling, %.4g in the middle, %.4g in the last",
-			c.name, peak(samples[:n/3], c.f), peak(mid, c.f), peak(last, c.f))
+		t.Logf("%s: peak %.0f%s in the first third of the selling, %.0f%s in the middle, %.0f%s in the last", c.name,
+			peak(samples[:n/3], c.f)/c.unit, c.label, peak(mid, c.f)/c.unit, c.label, peak(last, c.f)/c.unit, c.label)
 	}
 }
 
