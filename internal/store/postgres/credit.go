@@ -155,8 +155,7 @@ func (tx *Tx) PutQRSale(stallID string, effectiveMs int64, saleID string) error 
 	if effectiveMs < 0 {
 		return choso.Errorf(choso.EInvalid, "effective time %d ms is before 1970", effectiveMs)
 	}
-	tx.defer_("INSERT INTO qr_sales (stall_id, effective_ms, sale_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-		stallID, effectiveMs, saleID)
+	tx.bulk.addQRSale(stallID, effectiveMs, saleID)
 	return nil
 }
 

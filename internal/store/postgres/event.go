@@ -159,7 +159,7 @@ func (tx *Tx) PutEntity(id string, e *choso.Entity) error {
 	if err != nil {
 		return err
 	}
-	tx.defer_("INSERT INTO entities (id, doc) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc", id, doc)
+	tx.bulk.addEntity(id, doc)
 	if tx.entities != nil {
 		tx.entities[id] = doc
 	}
@@ -181,7 +181,7 @@ func (tx *Tx) AppendEvent(e *choso.Event) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	tx.defer_("INSERT INTO events (server_seq, doc) VALUES ($1, $2)", int64(seq), doc)
+	tx.bulk.addEvent(int64(seq), doc)
 	return seq, nil
 }
 

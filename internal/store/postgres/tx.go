@@ -30,6 +30,7 @@ type Tx struct {
 	// Only writes that cannot fail for a reason of the caller's go here, so
 	// an error surfacing late still means the transaction must fail.
 	pending *pgx.Batch
+	bulk    bulkRows // rows held for one statement a table (bulk.go), sent with pending
 
 	// entities holds the entity docs PrefetchEntities read and PutEntity
 	// wrote since, by client ID; a nil doc is an ID known to be absent.
@@ -74,7 +75,7 @@ func (tx *Tx) defer_(sql string, args ...any) {
 
 // flush sends the pending writes in one round trip.
 func (tx *Tx) flush() error {
-	if tx.pending == nil || tx.pending.Len() == 0 {
+	if (tx.pending == nil || tx.pending.Len() == 0) && tx.bulk.empty() {
 		return nil
 	}
 	br, err := tx.sendAfterPending(func(*pgx.Batch) {})
@@ -93,6 +94,7 @@ func (tx *Tx) sendAfterPending(queue func(*pgx.Batch)) (pgx.BatchResults, error)
 		b = &pgx.Batch{}
 	}
 	tx.pending = nil
+	tx.bulk.queue(b)
 	queued := b.Len()
 	queue(b)
 	br := tx.tx.SendBatch(tx.ctx, b)
