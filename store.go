@@ -81,8 +81,8 @@ type Tx interface {
 
 // EntityPrefetcher is implemented by a Tx whose every read is a round trip
 // to a database server (PostgreSQL). The sync rules hand it the client IDs
-// a push is about to look up, so it reads them in one query before the
-// transaction takes the sequencer lock rather than one at a time under it.
+// a push is about to look up, so it reads them in one round trip rather
+// than one at a time, while the push holds the store's sequencer lock.
 // FindEntity then answers from what was read and from the transaction's
 // own writes, exactly as it would have without the prefetch.
 type EntityPrefetcher interface {

@@ -306,8 +306,9 @@ func (a *applier) apply(ev *Event, p *Prepared) (Result, error) {
 
 func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, placeholder *choso.Entity, hash []byte, when eventTime) (Result, error) {
 	// The day totals are read before the event is appended: on a store
-	// whose reads are round trips (PostgreSQL) that keeps them out of the
-	// time the append's sequencer lock is held.
+	// whose reads are round trips (PostgreSQL) an Update that appends
+	// takes its sequencer lock at the first append, and holds it to the
+	// commit.
 	day, err := a.stallDay(a.stall.ID, when.date)
 	if err != nil {
 		return Result{}, err

@@ -98,7 +98,7 @@ func (tx *Tx) FindEntity(id string) (*choso.Entity, error) {
 
 var _ choso.EntityPrefetcher = (*Tx)(nil)
 
-// PrefetchEntities reads the entities of ids in one query; see
+// PrefetchEntities reads the entities of ids in one round trip; see
 // choso.EntityPrefetcher. Under SERIALIZABLE the rows read early are read
 // all the same: a concurrent writer of one of them fails one of the two
 // transactions at commit, as it would have later.
