@@ -199,6 +199,12 @@ func (ps *Partners) match(tx Tx, p *Partner, c *Credit, days map[string]*StallDa
 		if err != nil {
 			return err
 		}
+		if pf, ok := tx.(EntityPrefetcher); ok {
+			// On PostgreSQL each lookup below would be a round trip.
+			if err := pf.PrefetchEntities(ids); err != nil {
+				return err
+			}
+		}
 		var fits []string
 		var fitEnt *Entity
 		for _, id := range ids {
