@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/choso/choso"
+	"github.com/choso/choso/internal/store/bolt"
 	"github.com/choso/choso/internal/webhook"
 	"github.com/choso/choso/server"
 )
@@ -141,6 +142,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	stopWorkers()
 	<-finalizerDone
 	<-webhooksDone
+	if w, ok := db.(interface{ WriterStats() bolt.WriterStats }); ok {
+		// What the single writer did over the process's life: how busy it
+		// was, and how its time split between the rules and the commits.
+		ws := w.WriterStats()
+		log.Info("store writer", "txs", ws.Txs, "calls", ws.Calls, "retries", ws.Retries, "written_bytes", ws.Written,
+			"apply_ms", ws.Apply.Milliseconds(), "commit_ms", ws.Commit.Milliseconds(), "busy_ms", ws.Busy.Milliseconds())
+	}
 	if err := db.Close(); err != nil {
 		log.Error("closing store", "err", err)
 		return err
