@@ -49,10 +49,15 @@ func (db *DB) Check(ctx context.Context) []error {
 			if v, want := schemaVersion(tx), currentVersion(migrations); v != want {
 				problems = append(problems, fmt.Errorf("schema version %d, want %d", v, want))
 			}
+			missing := false
 			for _, name := range buckets {
 				if tx.Bucket(name) == nil {
 					problems = append(problems, fmt.Errorf("bucket %q missing", name))
+					missing = true
 				}
+			}
+			if !missing {
+				problems = append(problems, checkIndexes(&Tx{tx: tx, db: db})...)
 			}
 			return nil
 		})

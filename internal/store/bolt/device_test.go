@@ -3,7 +3,10 @@ package bolt
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,4 +155,54 @@ func TestFindDeviceByToken_BrokenIndexInternal(t *testing.T) {
 			t.Errorf("FindDeviceByToken(%s): got code %q (%v), want %q", token, got, err, choso.EInternal)
 		}
 	}
+	// The store's check finds both entries, and nothing else.
+	problems := fmt.Sprint(db.Check(ctx))
+	if n := len(db.Check(ctx)); n != 2 || !strings.Contains(problems, `device "dev_a", which does not hold it`) || !strings.Contains(problems, `"dev_ghost"`) {
+		t.Fatalf("Check: %d problems %s, want the stale and the ghost token", n, problems)
+	}
+	db.Close() // broken on purpose: not for the cleanup's check
+}
+
+// The check cross-checks the indexes that decide who gets in, both ways.
+func TestCheck_FindsBrokenAccessIndexes(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	err := db.Update(ctx, func(tx choso.Tx) error {
+		if err := tx.CreateDevice(&choso.Device{ID: "dev_b", StallID: "stl_b", TokenHash: hashOf("t2")}); err != nil {
+			return err
+		}
+		return tx.CreateUser(&choso.User{ID: "usr_lan", Username: "lan", Role: choso.RoleVolunteer})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problems := db.Check(ctx); len(problems) > 0 {
+		t.Fatalf("Check of a sound store: %v", problems)
+	}
+	err = db.db.Update(func(tx *bolt.Tx) error {
+		return errors.Join(
+			tx.Bucket(bucketDeviceTokens).Delete(hashOf("t2")),
+			tx.Bucket(bucketStallDevices).Delete(joinKey("stl_b", "dev_b")),
+			tx.Bucket(bucketStallDevices).Put(joinKey("stl_x", "dev_b"), nil),
+			tx.Bucket(bucketUserNames).Put([]byte("mai"), []byte("usr_lan")),
+		)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := db.Check(ctx)
+	for _, want := range []string{
+		`device "dev_b": a token of its is not in device_tokens`,
+		`device "dev_b": not in stall_devices under its stall "stl_b"`,
+		`stall_devices: "stl_x/dev_b" lists a device that is not that stall's`,
+		`user_names: "mai" names user "usr_lan", whose username is "lan"`,
+	} {
+		if !strings.Contains(fmt.Sprint(problems), want) {
+			t.Errorf("Check: %v\nwant a problem %q", problems, want)
+		}
+	}
+	if len(problems) != 4 {
+		t.Errorf("Check: %d problems, want 4: %v", len(problems), problems)
+	}
+	db.Close()
 }
