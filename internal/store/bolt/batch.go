@@ -4,11 +4,10 @@
 package bolt
 
 import (
-	"errors"
-	"fmt"
 	"sync"
 	"time"
 
+	"github.com/choso/choso/internal/groupcommit"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -18,25 +17,14 @@ import (
 // each up to 3,200 events of 50, which amortize an fsync well enough.
 const maxGroupCalls = 64
 
-// batchCall is one Batch caller waiting for its function's transaction.
-type batchCall struct {
-	fn   func(*Tx) error
-	done chan error // buffered: the writer never blocks on a caller
-}
-
-// writer runs Batch callers in group commits. One goroutine takes every
-// caller queued since its last transaction and runs them in the next one,
-// as soon as the previous commit is on disk: while a transaction commits,
-// the next group gathers, so no caller waits on a timer (bbolt's Batch waits
-// out MaxBatchDelay unless MaxBatchSize callers are queued) and the single
-// writer never idles while callers are queued.
+// writer runs Batch callers in group commits (internal/groupcommit): one
+// goroutine takes every caller queued since its last transaction and runs
+// them in the next one, as soon as the previous commit is on disk. bbolt's
+// own Batch waits out MaxBatchDelay unless MaxBatchSize callers are queued;
+// this one never waits on a timer.
 type writer struct {
-	db      *DB
-	mu      sync.Mutex
-	pending []*batchCall
-	closed  bool
-	wake    chan struct{} // capacity 1: a queued caller or a close
-	stopped chan struct{} // closed when the goroutine has returned
+	db    *DB
+	queue *groupcommit.Queue[func(*Tx) error]
 
 	statsMu sync.Mutex
 	stats   WriterStats // figures of the work done, for benchmarks
@@ -54,78 +42,28 @@ type WriterStats struct {
 }
 
 func newWriter(db *DB) *writer {
-	w := &writer{db: db, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
-	go w.loop()
+	w := &writer{db: db}
+	w.queue = groupcommit.Start(maxGroupCalls, w.run)
 	return w
 }
 
-var errWriterClosed = errors.New("store is closed")
-
-// submit queues fn for the next group and waits for its transaction.
+// submit queues fn for the next group and waits for its transaction; a
+// function that failed in a group runs again alone.
 func (w *writer) submit(fn func(*Tx) error) error {
-	c := &batchCall{fn: fn, done: make(chan error, 1)}
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		return errWriterClosed
-	}
-	w.pending = append(w.pending, c)
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default: // already woken
-	}
-	err := <-c.done
-	if err == errTrySolo {
+	err := w.queue.Submit(fn)
+	if err == groupcommit.ErrTrySolo {
 		err = w.db.update(fn)
 	}
 	return err
 }
 
 // close runs what is queued and stops the goroutine.
-func (w *writer) close() {
-	w.mu.Lock()
-	w.closed = true
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-	<-w.stopped
-}
-
-func (w *writer) loop() {
-	defer close(w.stopped)
-	for {
-		w.mu.Lock()
-		calls := w.pending
-		if len(calls) > maxGroupCalls {
-			calls = calls[:maxGroupCalls:maxGroupCalls]
-			w.pending = w.pending[maxGroupCalls:]
-		} else {
-			w.pending = nil
-		}
-		closed := w.closed
-		w.mu.Unlock()
-		if len(calls) == 0 {
-			if closed {
-				return
-			}
-			<-w.wake
-			continue
-		}
-		w.run(calls)
-	}
-}
-
-// errTrySolo tells a caller whose function failed inside a group to run it
-// again alone: its error may have come from another caller's writes.
-var errTrySolo = errors.New("bolt: run the batch function alone")
+func (w *writer) close() { w.queue.Close() }
 
 // run commits calls in one transaction. When a function fails, the group
 // is rolled back; the failed caller runs its function again alone and the
 // rest run again together, as bbolt's Batch does.
-func (w *writer) run(calls []*batchCall) {
+func (w *writer) run(calls []*groupcommit.Call[func(*Tx) error]) {
 	began := time.Now()
 	var st WriterStats
 	// The work is counted before the callers hear of it, so a caller that
@@ -150,7 +88,7 @@ func (w *writer) run(calls []*batchCall) {
 			ran = btx
 			tx := &Tx{tx: btx, db: w.db}
 			for i, c := range calls {
-				if err := safelyCall(c.fn, tx); err != nil {
+				if err := groupcommit.SafelyCall(func() error { return c.Fn(tx) }); err != nil {
 					failed = i
 					return err
 				}
@@ -171,13 +109,13 @@ func (w *writer) run(calls []*batchCall) {
 		}
 		if failed >= 0 {
 			st.Retries++
-			calls[failed].done <- errTrySolo
+			calls[failed].Done(groupcommit.ErrTrySolo)
 			calls = append(calls[:failed], calls[failed+1:]...)
 			continue
 		}
 		record()
 		for _, c := range calls {
-			c.done <- err
+			c.Done(err)
 		}
 		return
 	}
@@ -203,15 +141,4 @@ func (db *DB) WriterStats() WriterStats {
 	db.writer.statsMu.Lock()
 	defer db.writer.statsMu.Unlock()
 	return db.writer.stats
-}
-
-// safelyCall turns a panic in fn into an error, so that one caller's bug
-// rolls back its group instead of killing the writer.
-func safelyCall(fn func(*Tx) error, tx *Tx) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic in a batch function: %v", p)
-		}
-	}()
-	return fn(tx)
 }

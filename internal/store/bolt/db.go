@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/choso/choso"
+	"github.com/choso/choso/internal/groupcommit"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -153,7 +154,7 @@ func (db *DB) Batch(ctx context.Context, fn func(choso.Tx) error) error {
 			return db.update(func(tx *Tx) error { return fn(tx) })
 		}
 		err := db.writer.submit(func(tx *Tx) error { return fn(tx) })
-		if err == errWriterClosed {
+		if err == groupcommit.ErrClosed {
 			return choso.Errorf(choso.EUnavailable, "store is closed")
 		}
 		return err
