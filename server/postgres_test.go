@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
-	url2 "net/url"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -54,10 +54,10 @@ func TestPartner_OnPostgres(t *testing.T) {
 // node is refused, and sign-in and enrollment attempts spread over both
 // nodes draw on one budget, not one each.
 func TestSharedGuards_TwoNodesOnPostgres(t *testing.T) {
-	url := pgtest.NewDatabase(t)
+	dbURL := pgtest.NewDatabase(t)
 	old := openTestStore
 	openTestStore = func(t *testing.T, observe func(string, time.Duration, error)) choso.Store {
-		db, err := postgres.Open(context.Background(), url, postgres.Options{ObserveTx: observe})
+		db, err := postgres.Open(context.Background(), dbURL, postgres.Options{ObserveTx: observe})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func TestSharedGuards_TwoNodesOnPostgres(t *testing.T) {
 	t.Run("partner replay", func(t *testing.T) {
 		b := nodeA.bank(t, "24")
 		var sent *http.Request
-		res := b.signed(t, "GET", "/partner/v1/changes", url2.Values{}, nil, func(r *http.Request) { sent = r.Clone(t.Context()) })
+		res := b.signed(t, "GET", "/partner/v1/changes", url.Values{}, nil, func(r *http.Request) { sent = r.Clone(t.Context()) })
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("node A: %d", res.StatusCode)
 		}
