@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"testing"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // TestFingerprint_StableAcrossReleases: the fingerprint is stored with every
@@ -48,5 +50,39 @@ func TestFingerprint_StableAcrossReleases(t *testing.T) {
 	}
 	if _, canonical, _ := fingerprint(&events[0]); string(canonical) != `{"amount":45000,"method":"qr","items":[{"name":"Bún chả","qty":0.5,"unit_price":90000}]}` {
 		t.Errorf("canonical payload: got %s", canonical)
+	}
+}
+
+// FuzzCanonicalPayload: the hand-written canonical form of a sale is the
+// bytes jsonv2 writes for it, whatever its strings hold.
+func FuzzCanonicalPayload(f *testing.F) {
+	f.Add(int64(45000), "qr", "")
+	f.Add(int64(-1), "cash", "CSAB12CD34")
+	f.Add(int64(1<<62), "tr\"an\\sfer\u2028<>&\x01", "ref\t\u00e9")
+	f.Fuzz(func(t *testing.T, amount int64, method, ref string) {
+		s := &SaleRecord{Amount: amount, Method: method, Ref: ref}
+		want, werr := jsonv2.Marshal(s, jsonv2.Deterministic(true))
+		got, ok := appendCanonical(nil, s)
+		if werr != nil {
+			if ok {
+				t.Fatalf("jsonv2 refuses %+v (%v); appendCanonical wrote %s", s, werr, got)
+			}
+			return
+		}
+		if !ok || !bytes.Equal(got, want) {
+			t.Fatalf("canonical of %+v: got %s (ok %v), want %s", s, got, ok, want)
+		}
+	})
+}
+
+func TestAppendCanonical_LeavesOthersToJSONv2(t *testing.T) {
+	for _, v := range []any{
+		&SaleRecord{Amount: 1, Method: "qr", Items: []Item{}},
+		&SaleVoid{SaleID: "01KB0000000000000000000001"},
+		&DayClose{Count: 1, Amount: 2},
+	} {
+		if b, ok := appendCanonical(nil, v); ok {
+			t.Errorf("appendCanonical(%T) wrote %s; want it left to jsonv2", v, b)
+		}
 	}
 }

@@ -25,11 +25,29 @@ func scanLimit(n int) int {
 	return n
 }
 
-// appendFill is how full bbolt packs the pages of the events and changes
-// logs when they split. They only ever grow at the end, so a page left half
-// empty (bbolt's default, for random inserts) would stay so for good: full
-// pages halve the log on disk and the pages each commit writes.
-const appendFill = 1.0
+// How full bbolt packs a bucket's pages when they split. Its default, half,
+// suits keys that arrive in random order. The push path's buckets do not:
+//
+//   - appendFill: keys only ever grow, at the end of the bucket (the events
+//     and changes logs) or at the end of one owner's range (a device's
+//     results, a stall-day's change index). A page left half empty would
+//     stay so for good: full pages halve the bytes on disk and the pages
+//     each commit writes.
+//   - mostlyAppendFill: keys mostly grow, but some land behind (a phone that
+//     was offline sends ULIDs and sale times of hours ago; a new day comes
+//     after older ones). A tenth of each page is left for those.
+const (
+	appendFill       = 1.0
+	mostlyAppendFill = 0.9
+)
+
+// bucketFilled returns a bucket that Open created, set to pack its pages
+// fill full when they split; see appendFill.
+func (tx *Tx) bucketFilled(name []byte, fill float64) *bolt.Bucket {
+	b := tx.bucket(name)
+	b.FillPercent = fill
+	return b
+}
 
 // notFound is ENotFound without fmt: the lookups on the push path (is this
 // ULID new? is there a day yet?) miss as often as they hit.
@@ -222,7 +240,7 @@ func (tx *Tx) PutStallDay(d *choso.StallDay) error {
 		return err
 	}
 	var buf keyBuf
-	if err := tx.bucket(bucketStallDays).Put(encodeStallDay(appendDayKey(buf[:0], d.StallID, d.Date), d)); err != nil {
+	if err := tx.bucketFilled(bucketStallDays, mostlyAppendFill).Put(encodeStallDay(appendDayKey(buf[:0], d.StallID, d.Date), d)); err != nil {
 		return err
 	}
 	return tx.indexDayDate(d.StallID, d.Date)
@@ -277,7 +295,7 @@ func (tx *Tx) PutDeviceDay(d *choso.DeviceDay) error {
 		return err
 	}
 	var buf keyBuf
-	return tx.bucket(bucketDeviceDays).Put(encodeDeviceDay(appendDayKey(buf[:0], d.DeviceID, d.Date), d))
+	return tx.bucketFilled(bucketDeviceDays, mostlyAppendFill).Put(encodeDeviceDay(appendDayKey(buf[:0], d.DeviceID, d.Date), d))
 }
 
 // AppendChange stores c under the changes bucket's next sequence, with an
@@ -288,8 +306,7 @@ func (tx *Tx) AppendChange(c *choso.Change) (uint64, error) {
 	if err := tx.writable(); err != nil {
 		return 0, err
 	}
-	b := tx.bucket(bucketChanges)
-	b.FillPercent = appendFill
+	b := tx.bucketFilled(bucketChanges, appendFill)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return 0, err

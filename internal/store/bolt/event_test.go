@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/choso/choso"
+	bolt "go.etcd.io/bbolt"
 )
 
 // fill sets every field reachable from v to a non-zero value that differs
@@ -413,4 +414,47 @@ func BenchmarkUpdate_EventRecords(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perTx), "ns/event")
+}
+
+// Entities and QR sales arrive mostly in key order (ULIDs and sale times
+// start with the time), so their pages are packed to mostlyAppendFill when
+// they split, not left half empty as bbolt's default would: half the pages
+// on disk and in every commit's writes.
+func TestPushIndexes_PackTheirPages(t *testing.T) {
+	db := MustOpenDB(t)
+	const txs, perTx = 40, 100
+	for i := range txs {
+		err := db.Update(context.Background(), func(ctx choso.Tx) error {
+			tx := ctx.(*Tx)
+			for j := range perTx {
+				id := fmt.Sprintf("01KB%016d%06d", i*perTx+j, 0)
+				if err := tx.PutEntity(id, &choso.Entity{DeviceID: "dev-1", Seq: uint64(i*perTx + j + 1), Hash: bytes.Repeat([]byte{7}, 32),
+					Type: choso.EventSaleRecord, StallID: "stall-1", BusinessDate: "2026-11-27", Method: choso.MethodQR, Amount: 45000}); err != nil {
+					return err
+				}
+				if err := tx.PutQRSale("stall-1", int64(1_780_000_000_000+(i*perTx+j)*1000), id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := db.db.View(func(btx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketEntities, bucketQRSales} {
+			st := btx.Bucket(name).Stats()
+			if st.KeyN != txs*perTx {
+				t.Fatalf("%s: %d keys, want %d", name, st.KeyN, txs*perTx)
+			}
+			if used := float64(st.LeafInuse) / float64(st.LeafAlloc); used < 0.8 {
+				t.Errorf("%s: leaf pages %.0f%% used (%d of %d bytes), want at least 80%%", name, 100*used, st.LeafInuse, st.LeafAlloc)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -69,8 +69,7 @@ func (tx *Tx) flushEvents() error {
 	if r.n == 0 {
 		return nil
 	}
-	b := tx.bucket(bucketEvents)
-	b.FillPercent = appendFill
+	b := tx.bucketFilled(bucketEvents, appendFill)
 	key := binary.BigEndian.AppendUint64(make([]byte, 0, 8), r.first)
 	var v []byte
 	if r.n == 1 {

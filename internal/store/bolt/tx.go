@@ -47,7 +47,7 @@ func (tx *Tx) flush() error {
 		return err
 	}
 	if len(tx.entities) > 0 {
-		b := tx.bucket(bucketEntities)
+		b := tx.bucketFilled(bucketEntities, mostlyAppendFill) // ULIDs start with their time
 		for _, id := range slices.Sorted(maps.Keys(tx.entities)) {
 			if err := b.Put([]byte(id), tx.entities[id]); err != nil {
 				return err
@@ -57,7 +57,7 @@ func (tx *Tx) flush() error {
 	}
 	if len(tx.qrSales) > 0 {
 		slices.SortFunc(tx.qrSales, bytes.Compare)
-		b := tx.bucket(bucketQRSales)
+		b := tx.bucketFilled(bucketQRSales, mostlyAppendFill) // a stall's sales, by time
 		for _, k := range tx.qrSales {
 			if err := b.Put(k, nil); err != nil {
 				return err
