@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -205,4 +206,56 @@ func TestCheck_FindsBrokenAccessIndexes(t *testing.T) {
 		t.Errorf("Check: %d problems, want 4: %v", len(problems), problems)
 	}
 	db.Close()
+}
+
+// A device stored as JSON, as stores kept devices before the binary form,
+// reads back whole, and the next update writes it in the binary form.
+func TestDevice_JSONRecordStillReads(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	revoked := time.Unix(1772420000, 5).UTC()
+	want := &choso.Device{ID: "dev_old", StallID: "stl_a", Status: choso.DeviceRevoked, TokenHash: hashOf("t1"), PrevTokenHash: hashOf("t0"),
+		PrevTokenUntil: time.Unix(1772416900, 0).UTC(), TokenIssuedAt: time.Unix(1772416800, 0).UTC(), EnrolledAt: time.Unix(1772416000, 0).UTC(),
+		EnrolledBy: "usr_v", RevokedAt: &revoked, RevokedBy: "usr_w", AppliedSeq: 41, LastSeenAt: time.Unix(1772417000, 7).UTC(),
+		AppVersion: "1.2.0", Protocol: 1, PendingCount: 3, OldestPendingWallMs: 1772416999000, ClockOffsetMs: -120000, BootID: "boot-9",
+		SuspectEvents: 2, Flags: []string{choso.FlagGap}, LastError: "gap", LastGoodBusinessDate: "2026-03-02"}
+	err := db.db.Update(func(btx *bolt.Tx) error {
+		for _, token := range []string{"t0", "t1"} {
+			if err := btx.Bucket(bucketDeviceTokens).Put(hashOf(token), []byte(want.ID)); err != nil {
+				return err
+			}
+		}
+		if err := btx.Bucket(bucketStallDevices).Put(joinKey(want.StallID, want.ID), nil); err != nil {
+			return err
+		}
+		return putJSON(btx.Bucket(bucketDevices), []byte(want.ID), deviceRecord{Device: *want,
+			TokenHash: want.TokenHash, PrevTokenHash: want.PrevTokenHash, PrevTokenUntil: want.PrevTokenUntil,
+			TokenIssuedAt: want.TokenIssuedAt, BootID: want.BootID, LastGoodBusinessDate: want.LastGoodBusinessDate})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *choso.Device
+	if err := db.View(ctx, func(tx choso.Tx) error {
+		got, err = tx.FindDeviceByToken(hashOf("t1"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("JSON device read back:\n got %+v\nwant %+v", got, want)
+	}
+	got.AppliedSeq++
+	if err := db.Update(ctx, func(tx choso.Tx) error { return tx.UpdateDevice(got) }); err != nil {
+		t.Fatal(err)
+	}
+	err = db.db.View(func(btx *bolt.Tx) error {
+		if raw := btx.Bucket(bucketDevices).Get([]byte(want.ID)); len(raw) == 0 || raw[0] != binFormatCurrent {
+			t.Errorf("after an update the device is stored as %.20q, want the binary form", raw)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -93,6 +93,7 @@ var codecs = []codec{
 	codecOf("DeviceDay", encodeDeviceDay, decodeDeviceDay),
 	codecOf("Change", encodeChange, decodeChange),
 	codecOf("Credit", encodeCredit, decodeCredit),
+	codecOf("Device", encodeDevice, decodeDeviceBinary),
 }
 
 func TestRecordCodecs_RoundTripEveryField(t *testing.T) {

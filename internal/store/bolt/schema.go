@@ -38,7 +38,7 @@ var (
 	bucketAuditObjects = []byte("audit_objects") // object ID + "/" + seq BE → nothing
 	bucketAuditActors  = []byte("audit_actors")  // actor ID + "/" + seq BE → nothing
 
-	bucketDevices      = []byte("devices")       // ID → deviceRecord
+	bucketDevices      = []byte("devices")       // ID → Device (binary; JSON deviceRecord before)
 	bucketDeviceTokens = []byte("device_tokens") // token hash (current and previous) → device ID
 	bucketStallDevices = []byte("stall_devices") // stall ID + "/" + device ID → nothing
 
@@ -101,6 +101,11 @@ type migration struct {
 // released migration is never edited, because stores in the field have run it.
 var migrations = []migration{
 	{1, "record the schema version and the store's creation time", migrateV1},
+	// Nothing to rewrite: this version reads devices stored as JSON, and
+	// each is rewritten in the binary form at its next update. The version
+	// is there so that an older choso, which reads only JSON, refuses the
+	// store instead of calling its devices corrupt.
+	{2, "store devices in the binary form", func(*bolt.Tx, time.Time) error { return nil }},
 }
 
 // currentVersion is the schema version this binary writes.
