@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 
 	"github.com/choso/choso"
@@ -361,9 +362,42 @@ func (e *encoder) result(r *choso.EventResult) {
 	e.str(r.Note)
 }
 
-// encodeResultRun writes a count, then each result's encoding with its
-// length, so one entry can be found without decoding the others.
+// binAppliedRun starts a run of results that were all applied, to
+// consecutive server seqs, with nothing else to say: almost every push's.
+// After it come the count, the first server seq and each result's 32-byte
+// fingerprint, a third less than the general form and nothing to skip
+// through. The general form starts with a format byte (1 to 3).
+const binAppliedRun = 0x41
+
+// statusApplied is sync.StatusApplied, which this package does not import.
+const statusApplied = "applied"
+
+// appliedRun reports whether rs can be written as an applied run.
+func appliedRun(rs []*choso.EventResult) bool {
+	for i, r := range rs {
+		if r.Status != statusApplied || r.Code != "" || r.Message != "" || r.Note != "" || len(r.Hash) != sha256.Size ||
+			r.ServerSeq == 0 || r.ServerSeq != rs[0].ServerSeq+uint64(i) {
+			return false
+		}
+	}
+	return len(rs) > 0
+}
+
+// encodeResultRun writes an applied run when it can, and otherwise a
+// count, then each result's encoding with its length, so one entry can be
+// found without decoding the others.
 func encodeResultRun(key []byte, rs []*choso.EventResult) (k, v []byte) {
+	if appliedRun(rs) {
+		b := make([]byte, 0, len(key)+1+2*binary.MaxVarintLen64+len(rs)*sha256.Size)
+		b = append(b, key...)
+		b = append(b, binAppliedRun)
+		b = binary.AppendUvarint(b, uint64(len(rs)))
+		b = binary.AppendUvarint(b, rs[0].ServerSeq)
+		for _, r := range rs {
+			b = append(b, r.Hash...)
+		}
+		return b[:len(key):len(key)], b[len(key):]
+	}
 	size := binary.MaxVarintLen64
 	for _, r := range rs {
 		size += binary.MaxVarintLen64 + 16 + len(r.Status) + len(r.Code) + len(r.Message) + len(r.Hash) + len(r.Note)
@@ -382,6 +416,9 @@ func encodeResultRun(key []byte, rs []*choso.EventResult) (k, v []byte) {
 // decodeResultAt returns the i-th result of a run, or found false when the
 // run is shorter.
 func decodeResultAt(v []byte, i uint64) (*choso.EventResult, bool, error) {
+	if len(v) > 0 && v[0] == binAppliedRun {
+		return decodeAppliedAt(v[1:], i)
+	}
 	d := newDecoder(v)
 	n := d.uint()
 	if d.bad {
@@ -401,6 +438,21 @@ func decodeResultAt(v []byte, i uint64) (*choso.EventResult, bool, error) {
 	}
 	r, err := decodeResult(one)
 	return r, err == nil, err
+}
+
+// decodeAppliedAt returns the i-th result of an applied run, after its
+// first byte.
+func decodeAppliedAt(v []byte, i uint64) (*choso.EventResult, bool, error) {
+	d := &decoder{b: v, format: binFormatCurrent}
+	n, first := d.uint(), d.uint()
+	if d.bad || n == 0 || n > maxResultRun || uint64(len(d.b)) != n*sha256.Size {
+		return nil, false, choso.Errorf(choso.EInternal, "corrupt stored result run")
+	}
+	if i >= n {
+		return nil, false, nil
+	}
+	hash := d.b[i*sha256.Size : (i+1)*sha256.Size]
+	return &choso.EventResult{Status: statusApplied, Hash: bytes.Clone(hash), ServerSeq: first + i}, true, nil
 }
 
 func decodeResult(v []byte) (*choso.EventResult, error) {

@@ -174,3 +174,109 @@ func FuzzEventRuns(f *testing.F) {
 		}
 	})
 }
+
+// A push whose events were all applied stores its results as an applied
+// run: FindResult gives back every field as it was put, and a run that
+// says anything more (a note, a rejection, a gap in server seqs) keeps the
+// general form, also whole.
+func TestResultRuns_AppliedFormRoundTrips(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	run := func(first uint64, n int, edit func(i int, r *choso.EventResult)) []*choso.EventResult {
+		rs := make([]*choso.EventResult, n)
+		for i := range rs {
+			rs[i] = &choso.EventResult{Status: statusApplied, Hash: hashOf(fmt.Sprint(first, i)), ServerSeq: first + uint64(i)}
+			if edit != nil {
+				edit(i, rs[i])
+			}
+		}
+		return rs
+	}
+	runs := map[string][]*choso.EventResult{
+		"dev_applied": run(1001, 50, nil),
+		"dev_note": run(2001, 5, func(i int, r *choso.EventResult) {
+			if i == 3 {
+				r.Note = "entity_exists"
+			}
+		}),
+		"dev_reject": run(3001, 5, func(i int, r *choso.EventResult) {
+			if i == 2 {
+				*r = choso.EventResult{Status: "rejected", Code: "invalid_amount", Message: "amount 0", Hash: r.Hash}
+			}
+		}),
+		"dev_gap":  run(4001, 5, func(i int, r *choso.EventResult) { r.ServerSeq += uint64(i / 3) }),
+		"dev_hash": run(5001, 5, func(i int, r *choso.EventResult) { r.Hash = r.Hash[:i+1] }),
+	}
+	if err := db.Update(ctx, func(tx choso.Tx) error {
+		for dev, rs := range runs {
+			if err := tx.PutResults(dev, 1, rs); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	err := db.db.View(func(btx *bolt.Tx) error {
+		for dev := range runs {
+			v := btx.Bucket(bucketResults).Get(appendResultKey(nil, dev, 1))
+			if applied := len(v) > 0 && v[0] == binAppliedRun; applied != (dev == "dev_applied") {
+				t.Errorf("%s: stored as an applied run: %v, want %v", dev, applied, dev == "dev_applied")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.View(ctx, func(tx choso.Tx) error {
+		for dev, rs := range runs {
+			for i, want := range rs {
+				got, err := tx.FindResult(dev, uint64(i+1))
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("FindResult(%s, %d) = %+v, %v; want %+v", dev, i+1, got, err, want)
+				}
+			}
+			if _, err := tx.FindResult(dev, uint64(len(rs)+1)); choso.ErrorCode(err) != choso.ENotFound {
+				t.Errorf("FindResult(%s, %d) past the run: %v, want not found", dev, len(rs)+1, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestResultRuns_CorruptAppliedRunInternal(t *testing.T) {
+	hash := hashOf("x")
+	for _, v := range [][]byte{
+		{binAppliedRun},
+		{binAppliedRun, 0, 1},
+		append([]byte{binAppliedRun, 2, 1}, hash...),            // two results, one hash
+		append(append([]byte{binAppliedRun, 1, 1}, hash...), 0), // a byte left over
+	} {
+		if _, _, err := decodeResultAt(v, 0); choso.ErrorCode(err) != choso.EInternal {
+			t.Errorf("decodeResultAt(%x): got %v, want %s", v, err, choso.EInternal)
+		}
+	}
+}
+
+// FuzzResultRuns reads arbitrary bytes as a stored run of results at every
+// index: no panic, and a result found only within the run.
+func FuzzResultRuns(f *testing.F) {
+	rs := []*choso.EventResult{{Status: statusApplied, Hash: hashOf("a"), ServerSeq: 7}, {Status: statusApplied, Hash: hashOf("b"), ServerSeq: 8}}
+	_, applied := encodeResultRun(nil, rs)
+	rs[1].Note = "entity_exists"
+	_, general := encodeResultRun(nil, rs)
+	f.Add(applied, uint8(1))
+	f.Add(general, uint8(1))
+	f.Fuzz(func(t *testing.T, v []byte, i uint8) {
+		r, found, err := decodeResultAt(v, uint64(i))
+		if err != nil || !found {
+			return
+		}
+		if r == nil {
+			t.Fatal("found a nil result")
+		}
+	})
+}
