@@ -86,6 +86,10 @@ type summary struct {
 	Cut          int64          `json:"requests_cut"`
 	Refused      int64          `json:"offline_refusals"`
 	DrainSeconds float64        `json:"drain_seconds,omitempty"`
+	// DriverCPUMs is the simulator's own CPU time over the timed window
+	// (--wire only): on a machine it shares with the server, what it
+	// took from the server's cores.
+	DriverCPUMs float64 `json:"driver_cpu_ms,omitempty"`
 	Reinstalls   int            `json:"reinstalls,omitempty"`
 	Verified     bool           `json:"verified"`
 	Mismatches   []string       `json:"mismatches,omitempty"`
@@ -132,6 +136,9 @@ func (s *summary) print(w io.Writer) {
 	}
 	if s.DrainSeconds > 0 {
 		fmt.Fprintf(w, "  drain        every outbox empty %.1f s after reconnecting\n", s.DrainSeconds)
+	}
+	if s.DriverCPUMs > 0 {
+		fmt.Fprintf(w, "  driver       this simulator used %.0f ms of CPU over the %.1f s\n", s.DriverCPUMs, s.Seconds)
 	}
 	if s.Reinstalls > 0 {
 		fmt.Fprintf(w, "  reinstalls   %d phones wiped and enrolled again\n", s.Reinstalls)
