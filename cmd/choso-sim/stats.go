@@ -89,10 +89,10 @@ type summary struct {
 	// DriverCPUMs is the simulator's own CPU time over the timed window
 	// (--wire only): on a machine it shares with the server, what it
 	// took from the server's cores.
-	DriverCPUMs float64 `json:"driver_cpu_ms,omitempty"`
-	Reinstalls   int            `json:"reinstalls,omitempty"`
-	Verified     bool           `json:"verified"`
-	Mismatches   []string       `json:"mismatches,omitempty"`
+	DriverCPUMs float64  `json:"driver_cpu_ms,omitempty"`
+	Reinstalls  int      `json:"reinstalls,omitempty"`
+	Verified    bool     `json:"verified"`
+	Mismatches  []string `json:"mismatches,omitempty"`
 }
 
 func (s *stats) summary(mode string, phones int, took time.Duration) *summary {
