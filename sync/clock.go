@@ -22,6 +22,34 @@ type eventTime struct {
 	date        string
 }
 
+// dayCache remembers the last business day an applier derived, with its
+// bounds: a push's events are mostly of one day, and formatting each
+// one's date in the market's zone was a twentieth of applying a sale.
+type dayCache struct {
+	startMs, endMs int64 // [start, end) of date, in Unix ms
+	date           string
+}
+
+// of returns the business date of ms in loc. It keeps a day's bounds only
+// when the zone's offset holds from its midnight to the next: across a
+// daylight-saving change a local midnight may be missing or come twice.
+func (c *dayCache) of(ms int64, loc *time.Location) string {
+	if c.date != "" && ms >= c.startMs && ms < c.endMs {
+		return c.date
+	}
+	t := time.UnixMilli(ms).In(loc)
+	date := t.Format(time.DateOnly)
+	y, m, d := t.Date()
+	start := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	end := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	zoneStart, zoneEnd := t.ZoneBounds()
+	c.date = ""
+	if !zoneStart.After(start) && (zoneEnd.IsZero() || !zoneEnd.Before(end)) {
+		c.startMs, c.endMs, c.date = start.UnixMilli(), end.UnixMilli(), date
+	}
+	return date
+}
+
 // timeOf derives an event's business day in the market's time zone. The
 // anchored time (the phone's monotonic clock tied to a server response this
 // boot) beats the wall clock. An implausible time is marked suspect and the
@@ -36,13 +64,13 @@ func (a *applier) timeOf(ev *Event) eventTime {
 	hi := a.now.Add(maxAhead).UnixMilli()
 	suspect := t.effectiveMs <= 0 || t.effectiveMs < lo || t.effectiveMs > hi
 	if !suspect {
-		eff := time.UnixMilli(t.effectiveMs).In(a.loc)
-		t.date = eff.Format(time.DateOnly)
+		t.date = a.day.of(t.effectiveMs, a.loc)
 		// An anchored time is the server's own clock carried forward; only a
 		// wall time is doubted when the phone's own day disagrees with it.
-		if t.quality == choso.TimeWall && ev.BusinessDate != "" {
+		// A phone that names the day its clock is in agrees, by definition.
+		if t.quality == choso.TimeWall && ev.BusinessDate != "" && ev.BusinessDate != t.date {
 			if claimed, err := time.ParseInLocation(time.DateOnly, ev.BusinessDate, a.loc); err == nil {
-				if d := eff.Sub(claimed); d < -maxDateDisagreement || d > 2*maxDateDisagreement {
+				if d := time.UnixMilli(t.effectiveMs).Sub(claimed); d < -maxDateDisagreement || d > 2*maxDateDisagreement {
 					// The phone's own day is more than a day off its clock.
 					suspect = true
 				}

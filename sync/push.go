@@ -253,6 +253,7 @@ type applier struct {
 	// of one day, so most lookups skip building the map key.
 	lastDay    *choso.StallDay
 	lastDevDay *choso.DeviceDay
+	day        dayCache // the business day the last event's time fell in
 }
 
 // duplicate answers a seq the device already consumed. stop is true when
