@@ -15,6 +15,11 @@
 #   CHOSO_GOGC=N  GOGC for the choso servers only (default: choso's own, 400; the harness's
 #                 servers keep the default)
 #   SHARED=DIR    the shared harness (default ../shared/bench)
+#   HARNESS=off   skip the harness's servers: choso (and choso-base) alone, for more
+#                 paired reps in the time
+# Each choso line also gives the server's CPU time over the whole run (setup and
+# verification included: the same for both builds) and the driver's over the
+# timed window: on a shared machine steadier than records/s.
 # Needs wrk, jq; ../shared/bench beside the repo. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,19 +49,28 @@ run_choso() {
   PW=$(grep '"admin created"' "$DATA/log" | sed 's/.*"password":"\([^"]*\)".*/\1/')
   "$BIN/choso-sim" --server http://127.0.0.1:18300 --user admin --password "$PW" --mode ingest --phones 64 --batch 50 \
      --events-per-phone "$N" --progress 0 --json "$DATA/sim.json" $EXTRA >/dev/null 2>&1 || echo "choso-sim failed ($c, rep $r)"
+  local cpu_ms
+  cpu_ms=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14+$15)*1000/hz)}' /proc/$SRV/stat)
   kill -INT $SRV; wait $SRV || true
-  echo "rep=$r case=$c conns=64 $(jq -r '"rec_s=\(.events_per_sec|floor) p50_ms=\(.p50_ms) p99_ms=\(.p99_ms) verified=\(.verified)"' "$DATA/sim.json")" | tee -a "$OUT"
+  echo "rep=$r case=$c conns=64 $(jq -r '"rec_s=\(.events_per_sec|floor) p50_ms=\(.p50_ms) p99_ms=\(.p99_ms) driver_cpu_ms=\(.driver_cpu_ms // 0 | floor) verified=\(.verified)"' "$DATA/sim.json") server_cpu_ms=$cpu_ms" | tee -a "$OUT"
   rm -rf "$DATA"
 }
 
+HARNESS_CASES="echo pb"
+[ "${HARNESS:-}" = off ] && HARNESS_CASES=
 for r in $(seq "$R"); do
-  bash "$SHARED/run-sync.sh" 4 1 64 "echo pb" 2>/dev/null | grep '^rep=' | sed "s/^rep=1/rep=$r/" | tee -a "$OUT"
+  [ -n "$HARNESS_CASES" ] && bash "$SHARED/run-sync.sh" 4 1 64 "$HARNESS_CASES" 2>/dev/null | grep '^rep=' | sed "s/^rep=1/rep=$r/" | tee -a "$OUT"
   for c in $CASES; do run_choso "$c" "$r"; done
 done
 echo "--- summary (median [min-max]) over $R reps"
-for c in echo pb $CASES; do grep " case=$c " "$OUT" | awk -v c="$c" -f "$SHARED/summarize.awk"; done
-echo "--- paired ratios of records/s"
-awk -v key=rec_s -v ref=echo -f "$SHARED/ratios.awk" "$OUT"
-awk -v key=rec_s -v ref=pb -f "$SHARED/ratios.awk" "$OUT" | grep '^ratio choso'
-[ -n "${BASE:-}" ] && awk -v key=rec_s -v ref=choso-base -f "$SHARED/ratios.awk" "$OUT" | grep '^ratio choso/'
+for c in $HARNESS_CASES $CASES; do grep " case=$c " "$OUT" | awk -v c="$c" -f "$SHARED/summarize.awk"; done
+echo "--- paired ratios"
+if [ -n "$HARNESS_CASES" ]; then
+  awk -v key=rec_s -v ref=echo -f "$SHARED/ratios.awk" "$OUT"
+  awk -v key=rec_s -v ref=pb -f "$SHARED/ratios.awk" "$OUT" | grep '^ratio choso'
+fi
+if [ -n "${BASE:-}" ]; then
+  grep -E ' case=choso(-base)? ' "$OUT" | awk -v key=rec_s -v ref=choso-base -f "$SHARED/ratios.awk"
+  grep -E ' case=choso(-base)? ' "$OUT" | awk -v key=server_cpu_ms -v ref=choso-base -f "$SHARED/ratios.awk"
+fi
 true
