@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -11,6 +12,29 @@ import (
 // DefaultTimeZone is the time zone business days are counted in unless a
 // market says otherwise.
 const DefaultTimeZone = "Asia/Ho_Chi_Minh"
+
+// zones holds the time zones LoadLocation has loaded.
+var zones sync.Map // IANA name → *time.Location
+
+// LoadLocation returns the time zone with an IANA name, "" meaning
+// DefaultTimeZone. time.LoadLocation reads the zone database from disk on
+// every call; this reads each name once for the life of the process, so
+// the push path, the partner side and the pages can ask for a market's
+// zone as often as they need it. Safe for concurrent use.
+func LoadLocation(name string) (*time.Location, error) {
+	if name == "" {
+		name = DefaultTimeZone
+	}
+	if l, ok := zones.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := zones.LoadOrStore(name, l) // two first callers agree on one
+	return actual.(*time.Location), nil
+}
 
 // Market is a traditional market (chợ) in one commune.
 type Market struct {

@@ -69,7 +69,6 @@ type Server struct {
 	enrollByIP, enrollByStall *attemptGuard
 	pushGate                  *pushGate
 	pusher                    *chosync.Pusher
-	zones                     sync.Map // time zone name → *time.Location
 	partners                  *choso.Partners
 	partnerVerifier           *partnerauth.Verifier
 	partnerLimiter            *auth.Limiter
@@ -126,7 +125,7 @@ func New(cfg Config) *Server {
 		cfg.PushLimits = DefaultPushLimits
 	}
 	s.pushGate = newPushGate(cfg.PushLimits, s.now)
-	s.pusher = &chosync.Pusher{Loc: s.location}
+	s.pusher = &chosync.Pusher{}
 	s.partners, s.cursorKey = cfg.Partners, cfg.CursorKey
 	if len(s.cursorKey) == 0 {
 		s.cursorKey = []byte(choso.NewToken()) // cursors then last as long as the process

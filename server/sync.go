@@ -129,8 +129,8 @@ func readPushWire(c echo.Context) (*bytes.Buffer, error) {
 // decodePushBody returns the push body, gunzipped through a reader capped at
 // MaxDecodedBytes: Echo v4's Decompress middleware has no cap, so a 50 MB
 // zip bomb would be inflated whole. klauspost/compress inflates a push about
-// 1.4 times as fast as compress/gzip, and reads the same streams. The result is in a pooled buffer the
-// caller puts back.
+// 1.4 times as fast as compress/gzip, and reads the same streams. The
+// result is in a pooled buffer the caller puts back.
 func decodePushBody(c echo.Context, wire *bytes.Buffer) (*bytes.Buffer, error) {
 	switch enc := strings.ToLower(strings.TrimSpace(c.Request().Header.Get(echo.HeaderContentEncoding))); enc {
 	case "", "identity":
@@ -382,7 +382,7 @@ func (s *Server) handleSyncTotals(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	loc, err := s.location(dc.Market.TimeZone)
+	loc, err := choso.LoadLocation(dc.Market.TimeZone)
 	if err != nil {
 		return err
 	}
@@ -406,20 +406,4 @@ func (s *Server) handleSyncStatus(c echo.Context) error {
 		"device": dc.Device, "next_expected_seq": dc.Device.AppliedSeq + 1,
 		"stall_status": dc.Stall.Status, "config_version": dc.Stall.ConfigVersion, "server_time_ms": s.now().UnixMilli(),
 	})
-}
-
-// location loads a time zone once.
-func (s *Server) location(name string) (*time.Location, error) {
-	if name == "" {
-		name = choso.DefaultTimeZone
-	}
-	if l, ok := s.zones.Load(name); ok {
-		return l.(*time.Location), nil
-	}
-	l, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, err
-	}
-	s.zones.Store(name, l)
-	return l, nil
 }

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	gosync "sync"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -42,17 +41,9 @@ func CheckBatch(req *PushRequest) error {
 	return nil
 }
 
-// Pusher applies pushes. Its fields are the only outside inputs the rules
-// take.
-type Pusher struct {
-	// Loc resolves a market's time zone name; nil means time.LoadLocation,
-	// once per zone name for the life of the process (it reads the zone
-	// database from disk).
-	Loc func(name string) (*time.Location, error)
-}
-
-// zones caches the time zones Pushers without a Loc loaded.
-var zones gosync.Map // name → *time.Location
+// Pusher applies pushes. It holds no state: everything the rules take
+// comes from the store's transaction and the call.
+type Pusher struct{}
 
 // Call is one push as the server received it.
 type Call struct {
@@ -122,7 +113,7 @@ func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	loc, err := p.location(market.TimeZone)
+	loc, err := choso.LoadLocation(market.TimeZone)
 	if err != nil {
 		return nil, err
 	}
@@ -211,24 +202,6 @@ func entityIDs(events []Event, prepared []Prepared, applied uint64) []string {
 		}
 	}
 	return ids
-}
-
-func (p *Pusher) location(name string) (*time.Location, error) {
-	if name == "" {
-		name = choso.DefaultTimeZone
-	}
-	if p.Loc != nil {
-		return p.Loc(name)
-	}
-	if l, ok := zones.Load(name); ok {
-		return l.(*time.Location), nil
-	}
-	l, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, err
-	}
-	zones.Store(name, l)
-	return l, nil
 }
 
 // applier holds one push's working state: the device and its stall, and

@@ -93,7 +93,7 @@ func run(args []string) error {
 	fmt.Printf("sales: %d events in %v (%.0f a second)\n", n, time.Since(start).Round(time.Second), float64(n)/time.Since(start).Seconds())
 	if c.finalize {
 		start = time.Now()
-		ps := &choso.Partners{Store: db, Now: func() time.Time { return c.end.AddDate(0, 0, 30) }, Location: time.LoadLocation}
+		ps := &choso.Partners{Store: db, Now: func() time.Time { return c.end.AddDate(0, 0, 30) }, Location: choso.LoadLocation}
 		total := 0
 		for {
 			k, err := ps.FinalizeDays(ctx)

@@ -44,20 +44,9 @@ func derive(master []byte, purpose string) []byte {
 
 // newPartners returns the partner side over store.
 func newPartners(store choso.Store, master []byte) *choso.Partners {
-	zones := map[string]*time.Location{}
 	return &choso.Partners{
 		Store: store, Sealer: sealer{key: master}, Now: time.Now, FinalAfter: choso.DefaultFinalAfter,
-		ExtractRef: qr.ExtractReference,
-		Location: func(name string) (*time.Location, error) {
-			if l, ok := zones[name]; ok {
-				return l, nil
-			}
-			l, err := time.LoadLocation(name)
-			if err == nil {
-				zones[name] = l
-			}
-			return l, err
-		},
+		ExtractRef: qr.ExtractReference, Location: choso.LoadLocation,
 	}
 }
 
