@@ -85,6 +85,30 @@ func TestSim_IngestMode_ReportsThroughputAndVerifies(t *testing.T) {
 	}
 }
 
+// --wire builds every body first and then sends them as fast as the server
+// answers: the run verifies, counts every event applied, and reports the
+// driver's own CPU over the window.
+func TestSim_IngestWire_VerifiesAndReportsDriverCPU(t *testing.T) {
+	srv := clienttest.New(t)
+	jsonPath := filepath.Join(t.TempDir(), "sum.json")
+	code, out := runSim(t, "--server", srv.URL, "--mode", "ingest", "--wire", "--phones", "6", "--events-per-phone", "120",
+		"--batch", "50", "--json", jsonPath)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	var sum summary
+	raw, _ := os.ReadFile(jsonPath)
+	if err := json.Unmarshal(raw, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Verified || sum.EventsAcked < 720 || sum.Applied != sum.EventsAcked || sum.DriverCPUMs <= 0 {
+		t.Fatalf("summary: %+v", sum)
+	}
+	if !strings.Contains(out, "driver       this simulator used") {
+		t.Errorf("output lacks the driver's CPU:\n%s", out)
+	}
+}
+
 // A server whose totals disagree with the phones makes the run fail.
 func TestSim_TotalsMismatch_ExitsNonZero(t *testing.T) {
 	srv := clienttest.New(t)
