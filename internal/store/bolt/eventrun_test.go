@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/choso/choso"
+	chosync "github.com/choso/choso/sync"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -279,4 +280,12 @@ func FuzzResultRuns(f *testing.F) {
 			t.Fatal("found a nil result")
 		}
 	})
+}
+
+// The applied form is chosen by the status the rules write; the two names
+// must stay one string.
+func TestResultRuns_StatusAppliedIsTheRules(t *testing.T) {
+	if statusApplied != chosync.StatusApplied {
+		t.Fatalf("statusApplied = %q, sync.StatusApplied = %q", statusApplied, chosync.StatusApplied)
+	}
 }
