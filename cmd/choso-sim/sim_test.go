@@ -37,6 +37,20 @@ func runSim(t *testing.T, args ...string) (int, string) {
 	return code, out.String()
 }
 
+// readSummary reads the summary a run wrote with --json.
+func readSummary(t *testing.T, path string) summary {
+	t.Helper()
+	var sum summary
+	raw, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(raw, &sum)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
 func TestSim_LossyCutOfflineSkewedReinstalledPhones_TotalsVerify(t *testing.T) {
 	srv := clienttest.New(t)
 	code, out := runSim(t, "--server", srv.URL, "--phones", "8", "--events-per-phone", "25", "--rate", "200",
@@ -63,11 +77,7 @@ func TestSim_MarketCloseStorm_DrainsAndReportsIt(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, want 0", code)
 	}
-	var sum summary
-	raw, _ := os.ReadFile(jsonPath)
-	if err := json.Unmarshal(raw, &sum); err != nil {
-		t.Fatal(err)
-	}
+	sum := readSummary(t, jsonPath)
 	if !sum.Verified || sum.DrainSeconds <= 0 || sum.RateLimited != 5 || sum.Unavailable != 5 || sum.Refused != 0 {
 		t.Fatalf("summary: %+v", sum)
 	}
@@ -96,11 +106,7 @@ func TestSim_IngestWire_VerifiesAndReportsDriverCPU(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, want 0", code)
 	}
-	var sum summary
-	raw, _ := os.ReadFile(jsonPath)
-	if err := json.Unmarshal(raw, &sum); err != nil {
-		t.Fatal(err)
-	}
+	sum := readSummary(t, jsonPath)
 	if !sum.Verified || sum.EventsAcked < 720 || sum.Applied != sum.EventsAcked || sum.DriverCPUMs <= 0 {
 		t.Fatalf("summary: %+v", sum)
 	}
