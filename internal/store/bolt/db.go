@@ -61,6 +61,13 @@ type DB struct {
 	closed    atomic.Bool
 	writer    *writer // Batch's group commits; nil when read-only
 
+	// entities filters the entity index's lookups in write transactions
+	// (entityfilter.go); nil when read-only. Its loader stops when stopLoad
+	// closes and closes loaded when it has returned.
+	entities *entityFilter
+	stopLoad chan struct{}
+	loaded   chan struct{}
+
 	// Decoded devices, stalls and markets by their stored bytes (cache.go).
 	devices *decodeCache[choso.Device]
 	stalls  *decodeCache[choso.Stall]
@@ -120,8 +127,28 @@ func open(path string, opts Options, migs []migration) (*DB, error) {
 		bdb.Close()
 		return nil, err
 	}
+	db.startEntityFilter()
 	db.writer = newWriter(db)
 	return db, nil
+}
+
+// startEntityFilter creates the entity filter and starts loading the
+// stored ULIDs into it. It runs before Open returns, so before any write
+// that could store a ULID the load might miss. The first layer takes twice
+// the events stored so far (a count bbolt keeps, read without a scan).
+func (db *DB) startEntityFilter() {
+	var events int64
+	db.db.View(func(tx *bolt.Tx) error {
+		events = int64(tx.Bucket(bucketEvents).Sequence())
+		return nil
+	})
+	db.entities = newEntityFilter(2 * events)
+	db.stopLoad, db.loaded = make(chan struct{}), make(chan struct{})
+	first := db.entities.layers[0]
+	go func() {
+		defer close(db.loaded)
+		db.entities.load(db.db, first, db.stopLoad)
+	}()
 }
 
 // Path returns the file the store lives in.
@@ -134,6 +161,10 @@ func (db *DB) Close() error {
 	}
 	if db.writer != nil {
 		db.writer.close()
+	}
+	if db.entities != nil {
+		close(db.stopLoad)
+		<-db.loaded
 	}
 	return db.db.Close()
 }

@@ -167,7 +167,7 @@ func (tx *Tx) PutResults(deviceID string, first uint64, rs []*choso.EventResult)
 // FindEntity returns the entity of a client ULID; see choso.SyncTx.
 func (tx *Tx) FindEntity(id string) (*choso.Entity, error) {
 	v, held := tx.entities[id]
-	if !held && id != "" {
+	if !held && id != "" && tx.mayHoldEntity(id) {
 		v = tx.bucket(bucketEntities).Get([]byte(id))
 	}
 	if v == nil {
@@ -190,7 +190,19 @@ func (tx *Tx) PutEntity(id string, e *choso.Entity) error {
 	}
 	_, v := encodeEntity(nil, e)
 	tx.entities[id] = v // put in key order at commit; see Tx
+	if f := tx.db.entities; f != nil {
+		f.add(id)
+	}
 	return nil
+}
+
+// mayHoldEntity reports whether the entity index may hold id: false means
+// it certainly does not, with no read. Only write transactions ask the
+// filter, and only once it is loaded (entityfilter.go says why); before
+// that, and in a read-only transaction, it reads.
+func (tx *Tx) mayHoldEntity(id string) bool {
+	f := tx.db.entities
+	return f == nil || !tx.tx.Writable() || !f.ready.Load() || f.mayHold(id)
 }
 
 // AppendEvent stores e under the events bucket's next sequence; see
