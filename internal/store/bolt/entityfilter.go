@@ -104,20 +104,30 @@ func newEntityFilter(capacity int64) *entityFilter {
 	return &entityFilter{seed: maphash.MakeSeed(), layers: []*filterLayer{newFilterLayer(max(capacity, minFilterCapacity))}}
 }
 
-// add records id as possibly stored. Write transactions only.
+// add records id as possibly stored. Write transactions only. An ID the
+// filter already answers "may be stored" for is not added again: its bits
+// stay set for good, and a sale put again when it is voided or paid would
+// otherwise fill the layers twice as fast.
 func (f *entityFilter) add(id string) {
+	h := maphash.String(f.seed, id)
+	if f.mayHoldHash(h) {
+		return
+	}
 	last := f.layers[len(f.layers)-1]
 	if last.n.Load() >= last.capacity {
 		last = newFilterLayer(2 * last.capacity)
 		f.layers = append(f.layers, last)
 	}
-	last.add(maphash.String(f.seed, id))
+	last.add(h)
 }
 
 // mayHold reports whether id may be stored; false means it certainly is
-// not. Write transactions only, and only once the filter is ready.
+// not. Write transactions only; a lookup trusts it only once it is ready.
 func (f *entityFilter) mayHold(id string) bool {
-	h := maphash.String(f.seed, id)
+	return f.mayHoldHash(maphash.String(f.seed, id))
+}
+
+func (f *entityFilter) mayHoldHash(h uint64) bool {
 	for _, l := range f.layers {
 		if l.mayHold(h) {
 			return true

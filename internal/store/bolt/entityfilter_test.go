@@ -33,6 +33,13 @@ func TestEntityFilter_HoldsEveryAddedIDAcrossLayers(t *testing.T) {
 			t.Fatalf("mayHold(%s) = false for an added ID: the store would count it again", id)
 		}
 	}
+	before := f.layers[len(f.layers)-1].n.Load()
+	for i := range 100 {
+		f.add(filterID('A', i)) // put again, as a voided or paid sale is
+	}
+	if got := f.layers[len(f.layers)-1].n.Load(); got != before {
+		t.Errorf("IDs counted in the last layer after adding 100 again: got %d, want %d", got, before)
+	}
 	// Expected about 11 × 0.05 % at most; 1 % would make the filter useless.
 	falsePositives := 0
 	const others = 20_000
