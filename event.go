@@ -148,10 +148,12 @@ type SyncTx interface {
 	PutResults(deviceID string, first uint64, rs []*EventResult) error
 	// FindEntity returns the entity of a client ULID, or ENotFound.
 	FindEntity(id string) (*Entity, error)
-	// PutEntity creates or replaces the entity of a client ULID.
+	// PutEntity creates or replaces the entity of a client ULID. It keeps
+	// no reference to e: the caller may reuse it.
 	PutEntity(id string, e *Entity) error
 	// AppendEvent stores e with the next server_seq, sets e.ServerSeq and
-	// returns it. Server seqs increase in commit order and never repeat.
+	// returns it. Server seqs increase in commit order and never repeat. It
+	// keeps no reference to e: the caller may reuse it.
 	AppendEvent(e *Event) (uint64, error)
 	// ListEvents returns up to limit events with ServerSeq > after, in order.
 	ListEvents(after uint64, limit int) ([]*Event, error)

@@ -227,6 +227,12 @@ type applier struct {
 	lastDay    *choso.StallDay
 	lastDevDay *choso.DeviceDay
 	day        dayCache // the business day the last event's time fell in
+	// The stored event and entity of the event being applied, reused from
+	// one event to the next: the store keeps no reference to either
+	// (choso.SyncTx), and one of each on the heap for every event was a
+	// tenth of what a push allocated.
+	event  choso.Event
+	entity choso.Entity
 }
 
 // duplicate answers a seq the device already consumed. stop is true when
@@ -276,11 +282,12 @@ func (a *applier) apply(ev *Event, p *Prepared) (Result, error) {
 		return rejected(ev.Seq, CodeIDConflict, "id %s was already used for another event", ev.ID), nil
 	}
 	when := a.timeOf(ev)
-	stored := &choso.Event{
+	a.event = choso.Event{
 		DeviceID: a.dev.ID, StallID: a.stall.ID, MarketID: a.stall.MarketID, Seq: ev.Seq, ID: ev.ID, Type: ev.Type, V: ev.V,
 		Payload: canonical, BusinessDate: when.date, DeviceBusinessDate: ev.BusinessDate,
 		WallMs: ev.WallMs, AnchoredMs: ev.AnchoredMs, HLC: ev.HLC, EffectiveMs: when.effectiveMs, TimeQuality: when.quality, ReceivedAt: a.now,
 	}
+	stored := &a.event
 	switch v := decoded.(type) {
 	case *SaleRecord:
 		return a.applySale(ev, stored, v, ent, hash, when)
@@ -318,9 +325,10 @@ func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, pl
 		dd.MinSeq = ev.Seq
 	}
 	dd.MaxSeq = max(dd.MaxSeq, ev.Seq)
-	ent := &choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type,
+	a.entity = choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type,
 		StallID: a.stall.ID, BusinessDate: when.date, Method: sale.Method, Amount: sale.Amount,
 		Ref: sale.Ref, EffectiveMs: when.effectiveMs}
+	ent := &a.entity
 	if sale.Method == choso.MethodQR {
 		// Indexes for matching the bank's credit to this sale: by the
 		// payment reference of a dynamic code, or by amount and time for
