@@ -34,6 +34,7 @@ type eventRun struct {
 	n     int
 	head  choso.Event // DeviceID, StallID, MarketID, ReceivedAt
 	body  []byte      // each event's tail, length-prefixed
+	tail  []byte      // the last event's tail, reused: one buffer a transaction
 }
 
 // joins reports whether e, with server seq seq, can go at the end of r.
@@ -55,9 +56,9 @@ func (tx *Tx) appendEventToRun(e *choso.Event, seq uint64) error {
 		r.head = choso.Event{DeviceID: e.DeviceID, StallID: e.StallID, MarketID: e.MarketID, ReceivedAt: e.ReceivedAt}
 		r.body = r.body[:0]
 	}
-	tail := encodeEventTail(e)
-	r.body = binary.AppendUvarint(r.body, uint64(len(tail)))
-	r.body = append(r.body, tail...)
+	r.tail = appendEventTail(r.tail[:0], e)
+	r.body = binary.AppendUvarint(r.body, uint64(len(r.tail)))
+	r.body = append(r.body, r.tail...)
 	r.n++
 	return nil
 }
@@ -102,10 +103,10 @@ func uvarintLen(b []byte) int {
 	return n
 }
 
-// encodeEventTail encodes the fields of e a run does not share, in the
+// appendEventTail appends to b the fields of x a run does not share, in the
 // current format, without the format byte.
-func encodeEventTail(x *choso.Event) []byte {
-	e := encoder{b: make([]byte, 0, 48+len(x.ID)+len(x.Type)+len(x.Payload)+len(x.BusinessDate)+len(x.DeviceBusinessDate)+len(x.HLC)+len(x.TimeQuality))}
+func appendEventTail(b []byte, x *choso.Event) []byte {
+	e := encoder{b: b}
 	e.uint(x.Seq)
 	e.str(x.ID)
 	e.str(x.Type)

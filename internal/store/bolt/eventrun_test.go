@@ -143,7 +143,7 @@ func FuzzEventRuns(f *testing.F) {
 		if r.n == 0 {
 			r.first, r.head = 7, *e
 		}
-		tail := encodeEventTail(e)
+		tail := appendEventTail(nil, e)
 		r.body = append(append(r.body, byte(len(tail))), tail...)
 		r.n++
 	}
