@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -83,6 +84,31 @@ func TestAppendCanonical_LeavesOthersToJSONv2(t *testing.T) {
 	} {
 		if b, ok := appendCanonical(nil, v); ok {
 			t.Errorf("appendCanonical(%T) wrote %s; want it left to jsonv2", v, b)
+		}
+	}
+}
+
+// TestPrepare_ArenaKeepsEveryEventsFingerprint: Prepare cuts a push's
+// canonical payloads and hashes from one growing buffer; each must stay the
+// event's own after later events grew it past its first capacity.
+func TestPrepare_ArenaKeepsEveryEventsFingerprint(t *testing.T) {
+	var req PushRequest
+	for i := range 200 {
+		payload := fmt.Sprintf(`{"amount":%d,"method":"cash"}`, 1000+i)
+		if i%3 == 0 { // a canonical form longer than the arena's share an event
+			payload = fmt.Sprintf(`{"amount":%d,"method":"qr","ref":"CS%08d","items":[{"name":"Phở bò tái nạm gầu","qty":2,"unit_price":%d}]}`, 2000*i, i, 1000*i)
+		}
+		if i%7 == 0 {
+			payload = `{not json`
+		}
+		req.Events = append(req.Events, Event{Seq: uint64(i + 1), ID: fmt.Sprintf("01KB%022d", i), Type: "sale.record", V: 1,
+			BusinessDate: "2026-11-27", Payload: json.RawMessage(payload)})
+	}
+	prepared := Prepare(&req)
+	for i := range req.Events {
+		_, canonical, hash := fingerprint(&req.Events[i])
+		if p := prepared[i]; !bytes.Equal(p.hash, hash) || !bytes.Equal(p.canonical, canonical) {
+			t.Fatalf("event %d: Prepare gave %x %s, alone it is %x %s", i, p.hash, p.canonical, hash, canonical)
 		}
 	}
 }

@@ -72,10 +72,11 @@ type Prepared struct {
 // Prepare does the store-free work on each event of req.
 func Prepare(req *PushRequest) []Prepared {
 	out := make([]Prepared, len(req.Events))
+	f := fingerprinter{arena: make([]byte, 0, len(req.Events)*(sha256.Size+64))}
 	for i := range req.Events {
 		ev := &req.Events[i]
 		p := &out[i]
-		p.decoded, p.canonical, p.hash = fingerprint(ev)
+		p.decoded, p.canonical, p.hash = f.fingerprint(ev)
 		if r, bad := validate(ev, p.decoded); bad {
 			p.invalid = &r
 		}
@@ -550,14 +551,31 @@ func (a *applier) flush() error {
 // payload), so a retry that serialises differently is still a duplicate.
 // decoded and canonical are nil for a payload that does not decode.
 func fingerprint(ev *Event) (decoded any, canonical, hash []byte) {
+	var f fingerprinter
+	return f.fingerprint(ev)
+}
+
+// fingerprinter fingerprints the events of one push with two buffers for
+// all of them, not three allocations an event: the bytes hashed, reused
+// from one event to the next, and an arena the canonical payloads and the
+// hashes are cut from. A slice cut from the arena stays valid when the
+// arena grows: growing copies it and leaves the old array to the slices.
+type fingerprinter struct {
+	content []byte
+	arena   []byte
+}
+
+func (f *fingerprinter) fingerprint(ev *Event) (decoded any, canonical, hash []byte) {
 	decoded = decodePayload(ev)
-	content := make([]byte, 0, 64+len(ev.Type)+len(ev.BusinessDate)+len(ev.ID)+len(ev.Payload))
+	content := f.content[:0]
 	content = append(append(content, ev.Type...), 0)
 	content = binary.BigEndian.AppendUint64(content, uint64(ev.V))
 	content = append(append(content, ev.BusinessDate...), 0)
 	content = append(append(content, ev.ID...), 0)
 	if decoded != nil {
-		canonical = canonicalPayload(decoded)
+		start := len(f.arena)
+		f.arena = appendCanonicalPayload(f.arena, decoded)
+		canonical = f.arena[start:len(f.arena):len(f.arena)]
 		content = append(content, canonical...)
 	} else {
 		var buf bytes.Buffer
@@ -567,8 +585,11 @@ func fingerprint(ev *Event) (decoded any, canonical, hash []byte) {
 			content = append(content, ev.Payload...)
 		}
 	}
+	f.content = content
 	sum := sha256.Sum256(content)
-	return decoded, canonical, sum[:]
+	start := len(f.arena)
+	f.arena = append(f.arena, sum[:]...)
+	return decoded, canonical, f.arena[start:len(f.arena):len(f.arena)]
 }
 
 // strictPayload are the options a payload decodes with, made once.
@@ -598,15 +619,16 @@ func decodePayload(ev *Event) any {
 	return v
 }
 
-// canonicalPayload is a decoded payload as jsonv2.Marshal writes it with
-// Deterministic(true): struct fields in declaration order, no spaces. Those
-// bytes are in every stored fingerprint, so they must never change.
-func canonicalPayload(v any) []byte {
-	if b, ok := appendCanonical(make([]byte, 0, 64), v); ok {
-		return b
+// appendCanonicalPayload appends to b a decoded payload as jsonv2.Marshal
+// writes it with Deterministic(true): struct fields in declaration order,
+// no spaces. Those bytes are in every stored fingerprint, so they must
+// never change.
+func appendCanonicalPayload(b []byte, v any) []byte {
+	if c, ok := appendCanonical(b, v); ok {
+		return c
 	}
-	b, _ := jsonv2.Marshal(v, jsonv2.Deterministic(true))
-	return b
+	c, _ := jsonv2.Marshal(v, jsonv2.Deterministic(true))
+	return append(b, c...)
 }
 
 // appendCanonical writes the payloads most pushes carry, sales without
