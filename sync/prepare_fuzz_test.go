@@ -32,6 +32,11 @@ func FuzzPrepare(f *testing.F) {
 			if !bytes.Equal(first[i].hash, again[i].hash) || (first[i].invalid == nil) != (again[i].invalid == nil) {
 				t.Fatalf("event %d: two preparations differ", i)
 			}
+			// Prepare cuts a push's hashes from one buffer: each is still
+			// the event's own.
+			if _, canonical, hash := fingerprint(&req.Events[i]); !bytes.Equal(first[i].hash, hash) || !bytes.Equal(first[i].canonical, canonical) {
+				t.Fatalf("event %d: prepared in a push %x %s, alone %x %s", i, first[i].hash, first[i].canonical, hash, canonical)
+			}
 			if first[i].invalid != nil && first[i].invalid.Status != StatusRejected {
 				t.Fatalf("event %d: invalid with status %q, want rejected", i, first[i].invalid.Status)
 			}
