@@ -116,7 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.duration, "duration", 0, "stop selling after this long (sim mode)")
 	fs.IntVar(&c.batch, "batch", 50, "events per push at most (1–500)")
 	fs.IntVar(&c.concurrency, "concurrency", 0, "ingest mode: phones pushing at once (default: all)")
-	fs.BoolVar(&c.wire, "wire", false, "ingest mode: build every push body before the timed window and send them as they are, one in flight per phone (like wrk's fixed bodies), so the figure is the server's, not the simulator's")
+	fs.BoolVar(&c.wire, "wire", false, "ingest mode: build every push as a whole HTTP request before the timed window and send them as they are on one connection a phone, one in flight (as wrk sends its fixed bodies), so the figure is the server's, not the simulator's")
 	fs.IntVar(&c.setupWorkers, "setup-workers", 8, "parallel requests while creating stalls and enrolling phones")
 	fs.Float64Var(&c.loss, "loss", 0, "fraction of push answers lost after the server committed (the connection is cut)")
 	fs.Float64Var(&c.cut, "cut", 0, "fraction of pushes cut before they reach the server")
