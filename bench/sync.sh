@@ -48,7 +48,8 @@ run_choso() {
   for i in $(seq 100); do grep -q '"admin created"' "$DATA/log" && break; sleep 0.1; done
   PW=$(grep '"admin created"' "$DATA/log" | sed 's/.*"password":"\([^"]*\)".*/\1/')
   "$BIN/choso-sim" --server http://127.0.0.1:18300 --user admin --password "$PW" --mode ingest --phones 64 --batch 50 \
-     --events-per-phone "$N" --progress 0 --json "$DATA/sim.json" $EXTRA >/dev/null 2>&1 || echo "choso-sim failed ($c, rep $r)"
+     --events-per-phone "$N" --progress 0 --json "$DATA/sim.json" $EXTRA >"$DATA/sim.out" 2>&1 ||
+    { echo "choso-sim failed ($c, rep $r):"; tail -3 "$DATA/sim.out"; tail -3 "$DATA/log"; }
   local cpu_ms
   cpu_ms=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14+$15)*1000/hz)}' /proc/$SRV/stat)
   kill -INT $SRV; wait $SRV || true
