@@ -61,6 +61,11 @@ func newWorldB(t testing.TB) *world {
 		if p := db.Check(context.Background()); len(p) > 0 {
 			t.Errorf("store check: %v", p)
 		}
+		// Whatever a scenario did, every event it stored has the entity,
+		// result and QR-sale index entry the rules write with it.
+		if p, _, err := chosync.CheckEvents(context.Background(), db); len(p) > 0 || err != nil {
+			t.Errorf("event check: %v %v", p, err)
+		}
 		db.Close()
 	})
 	w := &world{t: t, db: db, pusher: &chosync.Pusher{}, now: time.Date(2026, 11, 26, 9, 0, 0, 0, hcm)}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -125,7 +126,7 @@ func (s *e2eServer) try(client *http.Client, method, path, token string, body an
 func TestKill9_WholeServer(t *testing.T) {
 	data := t.TempDir()
 	kill9Drill(t, func() *e2eServer { return startServer(t, data) }, func() (string, int) {
-		out, _, code := runCLI(t, "check", "--data", data)
+		out, _, code := runCLI(t, "check", "--events", "--data", data)
 		return out, code
 	})
 }
@@ -143,7 +144,7 @@ func TestKill9_WholeServer_OnPostgres(t *testing.T) {
 		waitReady(t, s.base)
 		return s
 	}, func() (string, int) {
-		out, _, code := runCLIWith(t, env, "check", "--store", url)
+		out, _, code := runCLIWith(t, env, "check", "--events", "--store", url)
 		return out, code
 	})
 }
@@ -308,9 +309,15 @@ func kill9Drill(t *testing.T, start func() *e2eServer, check func() (out string,
 	}
 	s.proc.cmd.Process.Signal(syscall.SIGTERM)
 	s.proc.cmd.Wait()
-	if out, code := check(); code != 0 {
+	out, code := check()
+	if code != 0 {
 		t.Fatalf("check after the drill: %s", out)
 	}
+	// --events walked the log: every sale has its entity, result and index.
+	if !strings.Contains(out, " events agree with their entities, results and QR-sale index") || strings.Contains(out, "; 0 events") {
+		t.Errorf("check --events after the drill: %s", out)
+	}
+	t.Logf("check: %s", strings.TrimSpace(out))
 }
 
 func (b *drillBank) pendingCount() int {

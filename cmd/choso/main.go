@@ -3,7 +3,7 @@
 //
 //	choso [serve] [--addr HOST:PORT] [--data DIR] [--store bolt:PATH] …
 //	choso backup FILE|-      write a consistent copy of the store
-//	choso check              verify the store's integrity
+//	choso check [--events]   verify the store's integrity (and every event's records)
 //	choso compact            rewrite the store without free pages
 //	choso healthcheck        probe a running server's /healthz (for containers)
 //	choso version            print the version

@@ -10,6 +10,7 @@ import (
 	"github.com/choso/choso"
 	"github.com/choso/choso/internal/store/bolt"
 	"github.com/choso/choso/internal/store/postgres"
+	chosync "github.com/choso/choso/sync"
 )
 
 // openStoreTimeout bounds connecting to PostgreSQL and migrating at start.
@@ -70,17 +71,26 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 // store has any. A PostgreSQL store may be checked while servers run: the
 // check reads one snapshot.
 func runCheck(ctx context.Context, e *env, args []string) error {
-	cfg, fs, err := parseConfig("check", e, args, false)
-	if err != nil {
+	cfg := DefaultConfig()
+	fs := newFlagSet("check", e)
+	if err := cfg.bindFlags(fs, false); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 {
-		fmt.Fprintln(e.stderr, "usage: choso check [--data DIR | --store bolt:PATH | --store postgres://…]")
+	events := fs.Bool("events", false, "also walk every stored event and check its entity, result and QR-sale index entry (minutes on a year's store)")
+	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
+	if fs.NArg() != 0 {
+		fmt.Fprintln(e.stderr, "usage: choso check [--events] [--data DIR | --store bolt:PATH | --store postgres://…]")
+		return errUsage
+	}
+	if err := cfg.Validate(false); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
 	var db choso.Store
+	var err error
 	if cfg.storeURL != "" {
-		db, err = openStore(cfg)
+		db, err = openStore(&cfg)
 	} else {
 		db, err = bolt.Open(cfg.storePath, bolt.Options{ReadOnly: true})
 	}
@@ -89,6 +99,16 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 	problems := db.Check(ctx)
+	checked := 0
+	if *events && len(problems) == 0 {
+		var err error
+		var more []error
+		more, checked, err = chosync.CheckEvents(ctx, db)
+		if err != nil {
+			return fmt.Errorf("%s: checking events: %w", cfg.storeName(), err)
+		}
+		problems = append(problems, more...)
+	}
 	for _, p := range problems {
 		fmt.Fprintln(e.stdout, "problem:", p)
 	}
@@ -96,6 +116,11 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%s: %d problems found", cfg.storeName(), len(problems))
 	}
 	st := db.Stats()
+	if *events {
+		fmt.Fprintf(e.stdout, "%s: ok (schema version %d, %d bytes; %d events agree with their entities, results and QR-sale index)\n",
+			cfg.storeName(), st.SchemaVersion, st.SizeBytes, checked)
+		return nil
+	}
 	fmt.Fprintf(e.stdout, "%s: ok (schema version %d, %d bytes)\n", cfg.storeName(), st.SchemaVersion, st.SizeBytes)
 	return nil
 }

@@ -1,0 +1,90 @@
+package sync_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/choso/choso"
+	chosync "github.com/choso/choso/sync"
+)
+
+// TestCheckEvents_FindsWhatDisagreesWithTheLog: every scenario's store passes
+// CheckEvents at cleanup (newWorld); here the records the rules write beside
+// an event are bent one by one, and the check names each, and only those.
+func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	cash, qr := p.sale(15000, choso.MethodCash), p.sale(30000, choso.MethodQR)
+	closing := p.event(choso.EventDayClose, chosync.DayClose{Count: 2, Amount: 45000})
+	p.mustPush(cash, qr, closing)
+	ctx := context.Background()
+
+	problems, checked, err := chosync.CheckEvents(ctx, w.db)
+	if err != nil || len(problems) > 0 || checked != 3 {
+		t.Fatalf("a store the rules wrote: got %v, %d events checked, %v; want no problem in 3", problems, checked, err)
+	}
+
+	// Bend three records, keeping the originals to put back: the world's
+	// cleanup checks the store too.
+	var cashEnt, qrEnt *choso.Entity
+	var closeResult *choso.EventResult
+	bend := func(tx choso.Tx) error {
+		var err error
+		if cashEnt, err = tx.FindEntity(cash.ID); err != nil {
+			return err
+		}
+		if qrEnt, err = tx.FindEntity(qr.ID); err != nil {
+			return err
+		}
+		if closeResult, err = tx.FindResult(p.id, closing.Seq); err != nil {
+			return err
+		}
+		wrongSeq, moved := *cashEnt, *qrEnt
+		wrongSeq.ServerSeq += 100
+		moved.EffectiveMs += 3_600_000
+		wrongResult := *closeResult
+		wrongResult.ServerSeq = cashEnt.ServerSeq
+		if err := tx.PutEntity(cash.ID, &wrongSeq); err != nil {
+			return err
+		}
+		if err := tx.PutEntity(qr.ID, &moved); err != nil {
+			return err
+		}
+		return tx.PutResult(p.id, closing.Seq, &wrongResult)
+	}
+	if err := w.db.Update(ctx, bend); err != nil {
+		t.Fatal(err)
+	}
+	problems, checked, err = chosync.CheckEvents(ctx, w.db)
+	if err != nil || checked != 3 {
+		t.Fatalf("bent store: %d events checked, %v", checked, err)
+	}
+	got := fmt.Sprint(problems)
+	for _, want := range []string{
+		cash.ID + ", device " + p.id + " seq 1): its entity names event",
+		qr.ID + ", device " + p.id + " seq 2): a QR sale at",
+		closing.ID + ", device " + p.id + " seq 3): its result names server seq",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems %q: want one with %q", got, want)
+		}
+	}
+	if len(problems) != 3 {
+		t.Errorf("problems: got %d, want 3: %v", len(problems), problems)
+	}
+
+	err = w.db.Update(ctx, func(tx choso.Tx) error {
+		if err := tx.PutEntity(cash.ID, cashEnt); err != nil {
+			return err
+		}
+		if err := tx.PutEntity(qr.ID, qrEnt); err != nil {
+			return err
+		}
+		return tx.PutResult(p.id, closing.Seq, closeResult)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
