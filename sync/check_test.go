@@ -88,3 +88,45 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckEvents_StopsAfterMaxProblems: a store that disagrees everywhere
+// gets 100 problems and a line saying where the check stopped, not one a
+// row for ten million events.
+func TestCheckEvents_StopsAfterMaxProblems(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	var sales []chosync.Event
+	for range 120 {
+		sales = append(sales, p.sale(1000, choso.MethodCash))
+	}
+	p.mustPush(sales...)
+	ctx := context.Background()
+	shift := func(by int64) error {
+		return w.db.Update(ctx, func(tx choso.Tx) error {
+			for _, s := range sales {
+				e, err := tx.FindEntity(s.ID)
+				if err != nil {
+					return err
+				}
+				e.ServerSeq = uint64(int64(e.ServerSeq) + by)
+				if err := tx.PutEntity(s.ID, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := shift(1000); err != nil {
+		t.Fatal(err)
+	}
+	problems, checked, err := chosync.CheckEvents(ctx, w.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != 101 || checked != 100 || !strings.Contains(problems[100].Error(), "stopped after 100 problems; events after server seq") {
+		t.Errorf("got %d problems over %d events, the last %v; want 100 and a line saying where it stopped", len(problems), checked, problems[len(problems)-1])
+	}
+	if err := shift(-1000); err != nil { // the world's cleanup checks the store too
+		t.Fatal(err)
+	}
+}
