@@ -1,9 +1,13 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/choso/choso"
 )
@@ -23,7 +27,11 @@ const checkPage = 1000
 //   - its result, under its device and seq, names its server seq: else a
 //     resent push would be answered with another event's outcome;
 //   - a QR sale with a time is in its stall's QR-sale index, where the
-//     bank's credits look for it.
+//     bank's credits look for it;
+//   - each stall's day totals equal its sales of that day as the log holds
+//     them: by method, net of the voided ones (its entity says which), and
+//     the voided ones apart. This is the money a vendor, an official and
+//     the bank see.
 //
 // It reads the whole log in one read transaction, so on a year's store it
 // takes minutes: `choso check --events` runs it on a stopped server. It
@@ -32,6 +40,7 @@ const checkPage = 1000
 // read.
 func CheckEvents(ctx context.Context, store choso.Store) (problems []error, checked int, err error) {
 	err = store.View(ctx, func(tx choso.Tx) error {
+		days := map[dayKey]*choso.StallDay{} // the totals the log adds up to
 		var after uint64
 		for {
 			if err := ctx.Err(); err != nil {
@@ -43,10 +52,10 @@ func CheckEvents(ctx context.Context, store choso.Store) (problems []error, chec
 			}
 			for _, ev := range events {
 				if len(problems) >= maxCheckProblems {
-					problems = append(problems, fmt.Errorf("stopped after %d problems; events after server seq %d not checked", maxCheckProblems, after))
+					problems = append(problems, fmt.Errorf("stopped after %d problems; events after server seq %d not checked, nor day totals", maxCheckProblems, after))
 					return nil
 				}
-				p, err := checkEvent(tx, ev)
+				p, err := checkEvent(tx, ev, days)
 				if err != nil {
 					return err
 				}
@@ -55,15 +64,75 @@ func CheckEvents(ctx context.Context, store choso.Store) (problems []error, chec
 				checked++
 			}
 			if len(events) < checkPage {
-				return nil
+				break
 			}
 		}
+		p, err := checkDays(tx, days)
+		problems = append(problems, p...)
+		return err
 	})
 	return problems, checked, err
 }
 
-// checkEvent checks one event's entity, result and QR-sale index entry.
-func checkEvent(tx choso.Tx, ev *choso.Event) ([]error, error) {
+// dayKey names a stall's business day.
+type dayKey struct{ stallID, date string }
+
+// checkDays compares each stall-day the log has sales for with the totals
+// stored for it.
+func checkDays(tx choso.Tx, days map[dayKey]*choso.StallDay) ([]error, error) {
+	keys := slices.SortedFunc(maps.Keys(days), func(a, b dayKey) int {
+		return cmp.Or(cmp.Compare(a.stallID, b.stallID), cmp.Compare(a.date, b.date))
+	})
+	var problems []error
+	for _, k := range keys {
+		want := days[k]
+		got, err := tx.FindStallDay(k.stallID, k.date)
+		if choso.ErrorCode(err) == choso.ENotFound {
+			problems = append(problems, fmt.Errorf("stall %s, %s: no day totals for its %d sales", k.stallID, k.date, salesOf(want)))
+			continue
+		}
+		if err != nil {
+			return problems, err
+		}
+		if !sameTotals(got.ByMethod, want.ByMethod) || got.Voids != want.Voids {
+			problems = append(problems, fmt.Errorf("stall %s, %s: day totals %v, voids %v; its sales add up to %v, voids %v",
+				k.stallID, k.date, got.ByMethod, got.Voids, want.ByMethod, want.Voids))
+		}
+		if len(problems) >= maxCheckProblems {
+			problems = append(problems, fmt.Errorf("stopped after %d problems in the day totals", maxCheckProblems))
+			break
+		}
+	}
+	return problems, nil
+}
+
+// sameTotals compares totals by method, a method at zero the same as one
+// not there: a day whose only sale of a method was voided keeps the key.
+func sameTotals(a, b map[string]choso.MethodTotals) bool {
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	for k, v := range b {
+		if a[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func salesOf(d *choso.StallDay) int64 {
+	n := d.Voids.Count
+	for _, t := range d.ByMethod {
+		n += t.Count
+	}
+	return n
+}
+
+// checkEvent checks one event's entity, result and QR-sale index entry,
+// and adds a sale to the day totals the log adds up to.
+func checkEvent(tx choso.Tx, ev *choso.Event, days map[dayKey]*choso.StallDay) ([]error, error) {
 	var problems []error
 	add := func(format string, args ...any) {
 		problems = append(problems, fmt.Errorf("event %d (%s %s, device %s seq %d): "+format,
@@ -95,6 +164,28 @@ func checkEvent(tx choso.Tx, ev *choso.Event) ([]error, error) {
 		}
 		if !slices.Contains(ids, ev.ID) {
 			add("a QR sale at %d ms not in stall %s's QR-sale index", ent.EffectiveMs, ev.StallID)
+		}
+	}
+	if ev.Type == choso.EventSaleRecord {
+		// The amount and method as the phone sent them, from the stored
+		// payload; whether it was voided, from its entity.
+		var sale SaleRecord
+		if err := jsonv2.Unmarshal(ev.Payload, &sale); err != nil {
+			add("its stored payload does not decode: %v", err)
+			return problems, nil
+		}
+		k := dayKey{ev.StallID, ev.BusinessDate}
+		d := days[k]
+		if d == nil {
+			d = &choso.StallDay{ByMethod: map[string]choso.MethodTotals{}}
+			days[k] = d
+		}
+		switch {
+		case ent != nil && ent.VoidedBy != "":
+			d.Voids.Count++
+			d.Voids.Amount += sale.Amount
+		default:
+			addTo(d.ByMethod, sale.Method, 1, sale.Amount)
 		}
 	}
 	return problems, nil

@@ -12,7 +12,8 @@ import (
 
 // TestCheckEvents_FindsWhatDisagreesWithTheLog: every scenario's store passes
 // CheckEvents at cleanup (newWorld); here the records the rules write beside
-// an event are bent one by one, and the check names each, and only those.
+// an event, and the day totals, are bent one by one, and the check names
+// each, and only those.
 func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 	w := newWorld(t)
 	p := w.phone()
@@ -30,8 +31,21 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 	// cleanup checks the store too.
 	var cashEnt, qrEnt *choso.Entity
 	var closeResult *choso.EventResult
+	var day *choso.StallDay
 	bend := func(tx choso.Tx) error {
 		var err error
+		if day, err = tx.FindStallDay(w.stall.ID, cash.BusinessDate); err != nil {
+			return err
+		}
+		inflated := *day
+		inflated.ByMethod = map[string]choso.MethodTotals{}
+		for k, v := range day.ByMethod {
+			inflated.ByMethod[k] = v
+		}
+		inflated.ByMethod[choso.MethodCash] = choso.MethodTotals{Count: 2, Amount: 30000} // one cash sale of 15,000 more
+		if err := tx.PutStallDay(&inflated); err != nil {
+			return err
+		}
 		if cashEnt, err = tx.FindEntity(cash.ID); err != nil {
 			return err
 		}
@@ -66,16 +80,20 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 		cash.ID + ", device " + p.id + " seq 1): its entity names event",
 		qr.ID + ", device " + p.id + " seq 2): a QR sale at",
 		closing.ID + ", device " + p.id + " seq 3): its result names server seq",
+		"stall " + w.stall.ID + ", " + cash.BusinessDate + ": day totals map[cash:{2 30000} qr:{1 30000}]",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems %q: want one with %q", got, want)
 		}
 	}
-	if len(problems) != 3 {
-		t.Errorf("problems: got %d, want 3: %v", len(problems), problems)
+	if len(problems) != 4 {
+		t.Errorf("problems: got %d, want 4: %v", len(problems), problems)
 	}
 
 	err = w.db.Update(ctx, func(tx choso.Tx) error {
+		if err := tx.PutStallDay(day); err != nil {
+			return err
+		}
 		if err := tx.PutEntity(cash.ID, cashEnt); err != nil {
 			return err
 		}

@@ -313,8 +313,9 @@ func kill9Drill(t *testing.T, start func() *e2eServer, check func() (out string,
 	if code != 0 {
 		t.Fatalf("check after the drill: %s", out)
 	}
-	// --events walked the log: every sale has its entity, result and index.
-	if !strings.Contains(out, " events agree with their entities, results and QR-sale index") || strings.Contains(out, "; 0 events") {
+	// --events walked the log: every sale has its entity, result and index,
+	// and every stall's day totals are its sales.
+	if !strings.Contains(out, " events agree with their entities, results, QR-sale index and day totals") || strings.Contains(out, "; 0 events") {
 		t.Errorf("check --events after the drill: %s", out)
 	}
 	t.Logf("check: %s", strings.TrimSpace(out))

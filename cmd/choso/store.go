@@ -76,7 +76,7 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	if err := cfg.bindFlags(fs, false); err != nil {
 		return err
 	}
-	events := fs.Bool("events", false, "also walk every stored event and check its entity, result and QR-sale index entry (minutes on a year's store)")
+	events := fs.Bool("events", false, "also walk every stored event and check its entity, result and QR-sale index entry, and each stall's day totals against its sales (minutes on a year's store)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -117,7 +117,7 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	}
 	st := db.Stats()
 	if *events {
-		fmt.Fprintf(e.stdout, "%s: ok (schema version %d, %d bytes; %d events agree with their entities, results and QR-sale index)\n",
+		fmt.Fprintf(e.stdout, "%s: ok (schema version %d, %d bytes; %d events agree with their entities, results, QR-sale index and day totals)\n",
 			cfg.storeName(), st.SchemaVersion, st.SizeBytes, checked)
 		return nil
 	}
