@@ -78,7 +78,8 @@ func CheckEvents(ctx context.Context, store choso.Store) (problems []error, chec
 type dayKey struct{ stallID, date string }
 
 // checkDays compares each stall-day the log has sales for with the totals
-// stored for it.
+// stored for it, and finds stall-days of those dates holding sales the log
+// does not have.
 func checkDays(tx choso.Tx, days map[dayKey]*choso.StallDay) ([]error, error) {
 	keys := slices.SortedFunc(maps.Keys(days), func(a, b dayKey) int {
 		return cmp.Or(cmp.Compare(a.stallID, b.stallID), cmp.Compare(a.date, b.date))
@@ -97,6 +98,33 @@ func checkDays(tx choso.Tx, days map[dayKey]*choso.StallDay) ([]error, error) {
 		if !sameTotals(got.ByMethod, want.ByMethod) || got.Voids != want.Voids {
 			problems = append(problems, fmt.Errorf("stall %s, %s: day totals %v, voids %v; its sales add up to %v, voids %v",
 				k.stallID, k.date, got.ByMethod, got.Voids, want.ByMethod, want.Voids))
+		}
+		if len(problems) >= maxCheckProblems {
+			problems = append(problems, fmt.Errorf("stopped after %d problems in the day totals", maxCheckProblems))
+			return problems, nil
+		}
+	}
+	// The other way, on the dates the log has sales on: a stall-day that
+	// holds sales the log has none of.
+	dates := map[string]bool{}
+	for _, k := range keys {
+		dates[k.date] = true
+	}
+	for _, date := range slices.Sorted(maps.Keys(dates)) {
+		for after := ""; ; {
+			stored, err := tx.ListDaysByDate(date, after, checkPage)
+			if err != nil {
+				return problems, err
+			}
+			for _, d := range stored {
+				after = d.StallID
+				if days[dayKey{d.StallID, d.Date}] == nil && !emptyDay(d) {
+					problems = append(problems, fmt.Errorf("stall %s, %s: day totals %v, voids %v, but no sales in the log", d.StallID, d.Date, d.ByMethod, d.Voids))
+				}
+			}
+			if len(stored) < checkPage {
+				break
+			}
 		}
 		if len(problems) >= maxCheckProblems {
 			problems = append(problems, fmt.Errorf("stopped after %d problems in the day totals", maxCheckProblems))
@@ -120,6 +148,16 @@ func sameTotals(a, b map[string]choso.MethodTotals) bool {
 		}
 	}
 	return true
+}
+
+// emptyDay reports whether a stall-day counts no sale and no void.
+func emptyDay(d *choso.StallDay) bool {
+	for _, t := range d.ByMethod {
+		if t != (choso.MethodTotals{}) {
+			return false
+		}
+	}
+	return d.Voids == choso.MethodTotals{}
 }
 
 func salesOf(d *choso.StallDay) int64 {

@@ -27,8 +27,10 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 		t.Fatalf("a store the rules wrote: got %v, %d events checked, %v; want no problem in 3", problems, checked, err)
 	}
 
-	// Bend three records, keeping the originals to put back: the world's
-	// cleanup checks the store too.
+	// Bend four records and add a stall-day of sales the log does not
+	// have, keeping the originals to put back: the world's cleanup checks
+	// the store too.
+	const phantomStall = "stl_0000000000000000000000phantom"
 	var cashEnt, qrEnt *choso.Entity
 	var closeResult *choso.EventResult
 	var day *choso.StallDay
@@ -44,6 +46,11 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 		}
 		inflated.ByMethod[choso.MethodCash] = choso.MethodTotals{Count: 2, Amount: 30000} // one cash sale of 15,000 more
 		if err := tx.PutStallDay(&inflated); err != nil {
+			return err
+		}
+		phantom := choso.StallDay{StallID: phantomStall, MarketID: day.MarketID, Date: day.Date, Status: day.Status,
+			ByMethod: map[string]choso.MethodTotals{choso.MethodQR: {Count: 1, Amount: 99000}}}
+		if err := tx.PutStallDay(&phantom); err != nil {
 			return err
 		}
 		if cashEnt, err = tx.FindEntity(cash.ID); err != nil {
@@ -81,17 +88,22 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 		qr.ID + ", device " + p.id + " seq 2): a QR sale at",
 		closing.ID + ", device " + p.id + " seq 3): its result names server seq",
 		"stall " + w.stall.ID + ", " + cash.BusinessDate + ": day totals map[cash:{2 30000} qr:{1 30000}]",
+		"stall " + phantomStall + ", " + cash.BusinessDate + ": day totals map[qr:{1 99000}], voids {0 0}, but no sales in the log",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems %q: want one with %q", got, want)
 		}
 	}
-	if len(problems) != 4 {
-		t.Errorf("problems: got %d, want 4: %v", len(problems), problems)
+	if len(problems) != 5 {
+		t.Errorf("problems: got %d, want 5: %v", len(problems), problems)
 	}
 
 	err = w.db.Update(ctx, func(tx choso.Tx) error {
 		if err := tx.PutStallDay(day); err != nil {
+			return err
+		}
+		emptied := choso.StallDay{StallID: phantomStall, MarketID: day.MarketID, Date: day.Date, Status: day.Status, ByMethod: map[string]choso.MethodTotals{}}
+		if err := tx.PutStallDay(&emptied); err != nil { // a stall-day cannot be deleted; an empty one is no problem
 			return err
 		}
 		if err := tx.PutEntity(cash.ID, cashEnt); err != nil {
