@@ -13,7 +13,7 @@ import (
 )
 
 // maxCheckProblems bounds what CheckEvents reports: past it, one more
-// problem says how many events were left unchecked.
+// problem says where it stopped.
 const maxCheckProblems = 100
 
 // checkPage is how many events CheckEvents reads at a time.
@@ -31,13 +31,14 @@ const checkPage = 1000
 //   - each stall's day totals equal its sales of that day as the log holds
 //     them: by method, net of the voided ones (its entity says which), and
 //     the voided ones apart. This is the money a vendor, an official and
-//     the bank see.
+//     the bank see. And no stall-day of a date the log has sales on holds
+//     sales the log lacks.
 //
 // It reads the whole log in one read transaction, so on a year's store it
 // takes minutes: `choso check --events` runs it on a stopped server. It
-// returns the problems found (at most maxCheckProblems, then a count of the
-// events not checked), the events checked, and an error when it could not
-// read.
+// returns the problems found (at most maxCheckProblems of the events and
+// as many of the day totals, each time with one more saying where it
+// stopped), the events checked, and an error when it could not read.
 func CheckEvents(ctx context.Context, store choso.Store) (problems []error, checked int, err error) {
 	err = store.View(ctx, func(tx choso.Tx) error {
 		days := map[dayKey]*choso.StallDay{} // the totals the log adds up to
