@@ -18,8 +18,9 @@
 #   HARNESS=off   skip the harness's servers: choso (and choso-base) alone, for more
 #                 paired reps in the time
 # Each choso line also gives the server's CPU time over the whole run (setup and
-# verification included: the same for both builds) and the driver's over the
-# timed window: on a shared machine steadier than records/s.
+# verification included: the same for both builds), the server's over the
+# timed window alone (window_cpu_ms, from its /metrics; --wire only) and the
+# driver's over that window: on a shared machine steadier than records/s.
 # Needs wrk, jq; ../shared/bench beside the repo. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +54,7 @@ run_choso() {
   local cpu_ms
   cpu_ms=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14+$15)*1000/hz)}' /proc/$SRV/stat)
   kill -INT $SRV; wait $SRV || true
-  echo "rep=$r case=$c conns=64 $(jq -r '"rec_s=\(.events_per_sec|floor) p50_ms=\(.p50_ms) p99_ms=\(.p99_ms) driver_cpu_ms=\(.driver_cpu_ms // 0 | floor) verified=\(.verified)"' "$DATA/sim.json") server_cpu_ms=$cpu_ms" | tee -a "$OUT"
+  echo "rep=$r case=$c conns=64 $(jq -r '"rec_s=\(.events_per_sec|floor) p50_ms=\(.p50_ms) p99_ms=\(.p99_ms) driver_cpu_ms=\(.driver_cpu_ms // 0 | floor) window_cpu_ms=\(.server_cpu_ms // 0 | floor) verified=\(.verified)"' "$DATA/sim.json") server_cpu_ms=$cpu_ms" | tee -a "$OUT"
   rm -rf "$DATA"
 }
 
@@ -73,5 +74,6 @@ fi
 if [ -n "${BASE:-}" ]; then
   grep -E ' case=choso(-base)? ' "$OUT" | awk -v key=rec_s -v ref=choso-base -f "$SHARED/ratios.awk"
   grep -E ' case=choso(-base)? ' "$OUT" | awk -v key=server_cpu_ms -v ref=choso-base -f "$SHARED/ratios.awk"
+  grep -E ' case=choso(-base)? ' "$OUT" | awk -v key=window_cpu_ms -v ref=choso-base -f "$SHARED/ratios.awk"
 fi
 true

@@ -277,3 +277,20 @@ func TestParseFlags_Servers(t *testing.T) {
 		t.Fatal("sim mode took two servers")
 	}
 }
+
+// --wire against the real server also reports the server's CPU over the
+// window, from its /metrics: the figure bench/sync.sh compares builds by.
+func TestSim_RealServer_IngestWireReportsServerCPU(t *testing.T) {
+	bin := realServer(t)
+	jsonPath := filepath.Join(t.TempDir(), "sum.json")
+	code, out := runSim(t, "--spawn", bin, "--mode", "ingest", "--wire", "--phones", "8", "--events-per-phone", "500", "--batch", "50",
+		"--json", jsonPath)
+	if code != 0 || !strings.Contains(out, "verify       OK") {
+		t.Fatalf("exit %d, want 0 and a verified run", code)
+	}
+	// 4,000 events are tens of milliseconds of the server's CPU: several
+	// of the 10 ms steps the figure comes in.
+	if sum := readSummary(t, jsonPath); sum.ServerCPUMs == nil || *sum.ServerCPUMs <= 0 || !strings.Contains(out, "server       used") {
+		t.Fatalf("server CPU: %v in %s", sum.ServerCPUMs, out)
+	}
+}

@@ -89,7 +89,13 @@ type summary struct {
 	// DriverCPUMs is the simulator's own CPU time over the timed window
 	// (--wire only): on a machine it shares with the server, what it
 	// took from the server's cores.
-	DriverCPUMs float64  `json:"driver_cpu_ms,omitempty"`
+	DriverCPUMs float64 `json:"driver_cpu_ms,omitempty"`
+	// ServerCPUMs is the server's CPU time over the same window (--wire
+	// only), from its /metrics (process_cpu_seconds_total, 10 ms steps),
+	// summed over the servers pushed to: without the setup and the
+	// verification that a whole-process figure includes. Nil when a
+	// server's /metrics did not give it.
+	ServerCPUMs *float64 `json:"server_cpu_ms,omitempty"`
 	Reinstalls  int      `json:"reinstalls,omitempty"`
 	Verified    bool     `json:"verified"`
 	Mismatches  []string `json:"mismatches,omitempty"`
@@ -139,6 +145,9 @@ func (s *summary) print(w io.Writer) {
 	}
 	if s.DriverCPUMs > 0 {
 		fmt.Fprintf(w, "  driver       this simulator used %.0f ms of CPU over the %.1f s\n", s.DriverCPUMs, s.Seconds)
+	}
+	if s.ServerCPUMs != nil && s.EventsAcked > 0 {
+		fmt.Fprintf(w, "  server       used %.0f ms of CPU over the same window, %.1f µs an event\n", *s.ServerCPUMs, *s.ServerCPUMs*1000/float64(s.EventsAcked))
 	}
 	if s.Reinstalls > 0 {
 		fmt.Fprintf(w, "  reinstalls   %d phones wiped and enrolled again\n", s.Reinstalls)

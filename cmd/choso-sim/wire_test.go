@@ -106,3 +106,22 @@ func TestWireRequests_WholeRequestOnTheWire(t *testing.T) {
 		t.Errorf("request read back: %s %s host %s headers %v length %d body %q", r.Method, r.URL, r.Host, r.Header, r.ContentLength, body)
 	}
 }
+
+// TestMetricValue_ReadsTheNamedUnlabelledMetric: the server's CPU comes from
+// one line of its Prometheus text; comments, labelled series and names
+// that merely start the same are not it.
+func TestMetricValue_ReadsTheNamedUnlabelledMetric(t *testing.T) {
+	text := `# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.
+# TYPE process_cpu_seconds_total counter
+process_cpu_seconds_total_extra 9
+process_cpu_seconds_total{mode="x"} 8
+process_cpu_seconds_total 12.34
+go_goroutines 40
+`
+	if v, ok := metricValue(strings.NewReader(text), "process_cpu_seconds_total"); !ok || v != 12.34 {
+		t.Errorf("got %v, %v; want 12.34", v, ok)
+	}
+	if _, ok := metricValue(strings.NewReader("go_goroutines 40\n"), "process_cpu_seconds_total"); ok {
+		t.Error("found a metric that is not there")
+	}
+}
