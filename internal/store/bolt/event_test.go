@@ -417,10 +417,11 @@ func BenchmarkUpdate_EventRecords(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perTx), "ns/event")
 }
 
-// Entities and QR sales arrive mostly in key order (ULIDs and sale times
-// start with the time), so their pages are packed to mostlyAppendFill when
-// they split, not left half empty as bbolt's default would: half the pages
-// on disk and in every commit's writes.
+// Entities, QR sales and a stall's or device's days arrive mostly in key
+// order (ULIDs and sale times start with the time, dates follow dates), so
+// their pages are packed to mostlyAppendFill when they split, not left half
+// empty as bbolt's default would: half the pages on disk and in every
+// commit's writes.
 func TestPushIndexes_PackTheirPages(t *testing.T) {
 	db := MustOpenDB(t)
 	const txs, perTx = 40, 100
@@ -436,6 +437,15 @@ func TestPushIndexes_PackTheirPages(t *testing.T) {
 				if err := tx.PutQRSale("stall-1", int64(1_780_000_000_000+(i*perTx+j)*1000), id); err != nil {
 					return err
 				}
+				// A stall's and a device's days, one after another.
+				date := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i*perTx+j).Format(time.DateOnly)
+				totals := map[string]choso.MethodTotals{choso.MethodQR: {Count: 1, Amount: 45000}}
+				if err := tx.PutStallDay(&choso.StallDay{Status: choso.DayProvisional, StallID: "stall-1", MarketID: "market-1", Date: date, ByMethod: totals}); err != nil {
+					return err
+				}
+				if err := tx.PutDeviceDay(&choso.DeviceDay{DeviceID: "dev-1", Date: date, ByMethod: totals, MinSeq: 1, MaxSeq: 1, Sales: 1}); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
@@ -444,7 +454,7 @@ func TestPushIndexes_PackTheirPages(t *testing.T) {
 		}
 	}
 	err := db.db.View(func(btx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketEntities, bucketQRSales} {
+		for _, name := range [][]byte{bucketEntities, bucketQRSales, bucketStallDays, bucketDeviceDays} {
 			st := btx.Bucket(name).Stats()
 			if st.KeyN != txs*perTx {
 				t.Fatalf("%s: %d keys, want %d", name, st.KeyN, txs*perTx)
