@@ -82,8 +82,7 @@ func (tx *Tx) AppendCredit(c *choso.Credit) (uint64, error) {
 	if ids.Get([]byte(c.BankTxnID)) != nil {
 		return 0, choso.Errorf(choso.EConflict, "credit with bank transaction ID %s already exists", c.BankTxnID)
 	}
-	b := tx.bucket(bucketCredits)
-	b.FillPercent = appendFill
+	b := tx.bucketFilled(bucketCredits, appendFill)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return 0, err

@@ -29,14 +29,18 @@ func scanLimit(n int) int {
 // How full bbolt packs a bucket's pages when they split. Its default, half,
 // suits keys that arrive in random order. The push path's buckets do not:
 //
-//   - appendFill: keys only ever grow, at the end of the bucket (the events
-//     and changes logs) or at the end of one owner's range (a device's
-//     results, a stall-day's change index). A page left half empty would
-//     stay so for good: full pages halve the bytes on disk and the pages
-//     each commit writes.
+//   - appendFill: keys only ever grow, at the end of the bucket (the events,
+//     changes and credits logs). A page left half empty would stay so for
+//     good: full pages halve the bytes on disk and the pages each commit
+//     writes.
 //   - mostlyAppendFill: keys mostly grow, but some land behind (a phone that
 //     was offline sends ULIDs and sale times of hours ago; a new day comes
 //     after older ones). A tenth of each page is left for those.
+//
+// Buckets that grow at the end of many owners' ranges at once (a device's
+// results, a stall-day's change index) keep bbolt's default: packed full,
+// every append in the middle of the key space split a full page, and their
+// leaves grew 3.5 times (BENCHMARKS.md, issue 5).
 const (
 	appendFill       = 1.0
 	mostlyAppendFill = 0.9
