@@ -122,13 +122,16 @@ func newFlagSet(name string, e *env) *flag.FlagSet {
 	return fs
 }
 
-// parseConfig binds the config flags for a command, parses args and
-// validates once.
-func parseConfig(name string, e *env, args []string, serving bool) (*Config, *flag.FlagSet, error) {
+// parseConfig binds the config flags for a command, and the command's own
+// when it gives a function that binds them, parses args and validates once.
+func parseConfig(name string, e *env, args []string, serving bool, own ...func(*flag.FlagSet)) (*Config, *flag.FlagSet, error) {
 	cfg := DefaultConfig()
 	fs := newFlagSet(name, e)
 	if err := cfg.bindFlags(fs, serving); err != nil {
 		return nil, nil, err
+	}
+	for _, bind := range own {
+		bind(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, errUsage

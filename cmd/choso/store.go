@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -71,26 +72,20 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 // store has any. A PostgreSQL store may be checked while servers run: the
 // check reads one snapshot.
 func runCheck(ctx context.Context, e *env, args []string) error {
-	cfg := DefaultConfig()
-	fs := newFlagSet("check", e)
-	if err := cfg.bindFlags(fs, false); err != nil {
+	var events *bool
+	cfg, fs, err := parseConfig("check", e, args, false, func(fs *flag.FlagSet) {
+		events = fs.Bool("events", false, "also walk every stored event and check its entity, result and QR-sale index entry, and each stall's day totals against its sales (minutes on a year's store)")
+	})
+	if err != nil {
 		return err
-	}
-	events := fs.Bool("events", false, "also walk every stored event and check its entity, result and QR-sale index entry, and each stall's day totals against its sales (minutes on a year's store)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintln(e.stderr, "usage: choso check [--events] [--data DIR | --store bolt:PATH | --store postgres://…]")
 		return errUsage
 	}
-	if err := cfg.Validate(false); err != nil {
-		return fmt.Errorf("invalid configuration:\n%w", err)
-	}
 	var db choso.Store
-	var err error
 	if cfg.storeURL != "" {
-		db, err = openStore(&cfg)
+		db, err = openStore(cfg)
 	} else {
 		db, err = bolt.Open(cfg.storePath, bolt.Options{ReadOnly: true})
 	}
@@ -101,10 +96,8 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	problems := db.Check(ctx)
 	checked := 0
 	if *events && len(problems) == 0 {
-		var err error
 		var more []error
-		more, checked, err = chosync.CheckEvents(ctx, db)
-		if err != nil {
+		if more, checked, err = chosync.CheckEvents(ctx, db); err != nil {
 			return fmt.Errorf("%s: checking events: %w", cfg.storeName(), err)
 		}
 		problems = append(problems, more...)
