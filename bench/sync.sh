@@ -17,6 +17,10 @@
 #   SHARED=DIR    the shared harness (default ../shared/bench)
 #   HARNESS=off   skip the harness's servers: choso (and choso-base) alone, for more
 #                 paired reps in the time
+#   ISSUE=off     skip case issue: bench/refdedupe -perpush, the harness's reference
+#                 plus the writes the sync issue requires of every push (a global
+#                 client-ID index; a device status, day totals and a feed entry per
+#                 push), driven by wrk like the reference (see bench/dedupe-cost.sh)
 # Each choso line also gives the server's CPU time over the whole run (setup and
 # verification included: the same for both builds), the server's over the
 # timed window alone (window_cpu_ms, from its /metrics; --wire only) and the
@@ -30,6 +34,7 @@ BIN=$(mktemp -d); OUT=$BIN/out
 trap 'rm -rf "$BIN"' EXIT
 go build -o "$BIN/choso" ./cmd/choso
 go build -o "$BIN/choso-sim" ./cmd/choso-sim
+go build -o "$BIN/refdedupe" ./bench/refdedupe
 CASES=choso
 if [ -n "${BASE:-}" ]; then
   mkdir -p "$BIN/base"
@@ -58,18 +63,41 @@ run_choso() {
   rm -rf "$DATA"
 }
 
+# run_issue REP: a fresh refdedupe -perpush under wrk, as run-sync.sh runs the reference.
+run_issue() {
+  local r=$1 DATA SRV
+  DATA=$(mktemp -d)
+  "$BIN/refdedupe" -addr 127.0.0.1:18085 -db "$DATA/issue.db" -perpush >"$DATA/log" 2>&1 & SRV=$!
+  for i in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:18085/stats && break; sleep 0.1; done
+  for run in "w$r" "$r"; do
+    local secs=4; [ "$run" = "w$r" ] && secs=2 # warm-up first, as run-sync.sh does
+    local res
+    res=$(SYNC_MODE=echo SYNC_RUN=$run SYNC_N=50 wrk -t2 -c64 -d${secs}s --timeout 10s -s "$SHARED/wrk/sync50.lua" \
+      http://127.0.0.1:18085/sync | grep '^RESULT')
+  done
+  echo "rep=$r case=issue conns=64 $res" | tee -a "$OUT"
+  kill $SRV; wait $SRV 2>/dev/null || true
+  rm -rf "$DATA"
+}
+
 HARNESS_CASES="echo pb"
 [ "${HARNESS:-}" = off ] && HARNESS_CASES=
+ISSUE_CASE=issue
+{ [ "${ISSUE:-}" = off ] || [ -z "$HARNESS_CASES" ]; } && ISSUE_CASE=
 for r in $(seq "$R"); do
   [ -n "$HARNESS_CASES" ] && bash "$SHARED/run-sync.sh" 4 1 64 "$HARNESS_CASES" 2>/dev/null | grep '^rep=' | sed "s/^rep=1/rep=$r/" | tee -a "$OUT"
+  [ -n "$ISSUE_CASE" ] && run_issue "$r"
   for c in $CASES; do run_choso "$c" "$r"; done
 done
 echo "--- summary (median [min-max]) over $R reps"
-for c in $HARNESS_CASES $CASES; do grep " case=$c " "$OUT" | awk -v c="$c" -f "$SHARED/summarize.awk"; done
+for c in $HARNESS_CASES $ISSUE_CASE $CASES; do grep " case=$c " "$OUT" | awk -v c="$c" -f "$SHARED/summarize.awk"; done
 echo "--- paired ratios"
 if [ -n "$HARNESS_CASES" ]; then
   awk -v key=rec_s -v ref=echo -f "$SHARED/ratios.awk" "$OUT"
   awk -v key=rec_s -v ref=pb -f "$SHARED/ratios.awk" "$OUT" | grep '^ratio choso'
+fi
+if [ -n "$ISSUE_CASE" ]; then
+  awk -v key=rec_s -v ref=issue -f "$SHARED/ratios.awk" "$OUT" | grep '^ratio choso'
 fi
 if [ -n "${BASE:-}" ]; then
   grep -E ' case=choso(-base)? ' "$OUT" | awk -v key=rec_s -v ref=choso-base -f "$SHARED/ratios.awk"
