@@ -168,7 +168,7 @@ func decodePushBody(c echo.Context, wire *bytes.Buffer) (*bytes.Buffer, error) {
 
 // decodePushRequest inflates, decodes and checks a push read from the wire, and
 // does the store-free work on its events (chosync.Prepare).
-func decodePushRequest(c echo.Context, wire *bytes.Buffer) (*chosync.PushRequest, []chosync.Prepared, error) {
+func (s *Server) decodePushRequest(c echo.Context, wire *bytes.Buffer) (*chosync.PushRequest, []chosync.Prepared, error) {
 	body, err := decodePushBody(c, wire)
 	if err != nil {
 		return nil, nil, err
@@ -178,9 +178,16 @@ func decodePushRequest(c echo.Context, wire *bytes.Buffer) (*chosync.PushRequest
 		defer bodyBuffers.Put(body)
 		data = body.Bytes()
 	}
+	// Both decoders copy what they keep: data goes back to the pool.
 	var req chosync.PushRequest
-	if err := unmarshalStrict(data, &req); err != nil { // copies what it keeps: data goes back to the pool
-		return nil, nil, err
+	if decodePushFast(data, &req) {
+		s.metrics.pushFast.Inc()
+	} else {
+		s.metrics.pushFull.Inc()
+		req = chosync.PushRequest{}
+		if err := unmarshalStrict(data, &req); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := chosync.CheckBatch(&req); err != nil {
 		return nil, nil, err
@@ -233,7 +240,7 @@ func (s *Server) handleSyncPush(c echo.Context) error {
 	if err := take(c, s.pushGate.decode, timer); err != nil {
 		return err
 	}
-	req, prepared, err := decodePushRequest(c, wire)
+	req, prepared, err := s.decodePushRequest(c, wire)
 	<-s.pushGate.decode
 	if err != nil {
 		return err
@@ -263,7 +270,7 @@ func (s *Server) handleSyncPush(c echo.Context) error {
 		return err
 	}
 	s.metrics.observePush(len(req.Events), res)
-	return c.JSON(http.StatusOK, res)
+	return writePushResponse(c, res)
 }
 
 // syncConfig is the snapshot a phone keeps: enough to record sales and

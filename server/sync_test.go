@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/choso/choso"
 	chosync "github.com/choso/choso/sync"
 )
@@ -108,11 +110,21 @@ func TestSyncPush_PlainAndGzip(t *testing.T) {
 	if res.AckSeq != 53 {
 		t.Fatalf("gzip push: ack %d", res.AckSeq)
 	}
-	// The totals route sees both pushes.
+	// Both bodies are of the form phones send, which the fast decoder reads.
+	if fast, full := testutil.ToFloat64(rs.metrics.pushFast), testutil.ToFloat64(rs.metrics.pushFull); fast != 2 || full != 0 {
+		t.Fatalf("push decodes: %v fast, %v full; want 2 and 0", fast, full)
+	}
+	// A body with an escape in it goes to the strict decoder, and applies
+	// as well.
+	escaped := bytes.Replace(pushBody(t, p.sales(1, 10000, "cash")), []byte(`"app_version":"1.0.0"`), []byte(`"app_version":"1.0\u002e0"`), 1)
+	if res = decodePush(t, p.push(t, escaped)); res.AckSeq != 54 || testutil.ToFloat64(rs.metrics.pushFull) != 1 {
+		t.Fatalf("escaped push: ack %d, %v full decodes; want 54 and 1", res.AckSeq, testutil.ToFloat64(rs.metrics.pushFull))
+	}
+	// The totals route sees all three pushes.
 	tr := rs.do(t, "GET", "/v1/sync/totals?days=3", nil, "Authorization", "Bearer "+p.token)
 	var totals syncTotals
 	json.NewDecoder(tr.Body).Decode(&totals)
-	if len(totals.Days) != 1 || totals.Days[0].ByMethod["qr"].Amount != 135000 || totals.Days[0].ByMethod["cash"].Count != 50 || totals.TotalsVersion != res.TotalsVersion {
+	if len(totals.Days) != 1 || totals.Days[0].ByMethod["qr"].Amount != 135000 || totals.Days[0].ByMethod["cash"].Count != 51 || totals.TotalsVersion != res.TotalsVersion {
 		t.Fatalf("totals: %+v (push totals_version %d)", totals, res.TotalsVersion)
 	}
 	st := rs.do(t, "GET", "/v1/sync/status", nil, "Authorization", "Bearer "+p.token)
@@ -121,7 +133,7 @@ func TestSyncPush_PlainAndGzip(t *testing.T) {
 		NextExpectedSeq uint64       `json:"next_expected_seq"`
 	}
 	json.NewDecoder(st.Body).Decode(&status)
-	if status.Device.AppliedSeq != 53 || status.NextExpectedSeq != 54 || status.Device.AppVersion != "1.0.0" {
+	if status.Device.AppliedSeq != 54 || status.NextExpectedSeq != 55 || status.Device.AppVersion != "1.0.0" {
 		t.Fatalf("status: %+v", status)
 	}
 }

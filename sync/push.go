@@ -600,14 +600,27 @@ func decodePayload(ev *Event) any {
 	if ev.V != 1 || len(ev.Payload) > MaxPayloadBytes {
 		return nil
 	}
+	// Most payloads take the fast readers; the rest, the strict decoder.
 	var v any
 	switch ev.Type {
 	case choso.EventSaleRecord:
-		v = new(SaleRecord)
+		r := new(SaleRecord)
+		if decodeSaleFast(ev.Payload, r) {
+			return r
+		}
+		*r, v = SaleRecord{}, r
 	case choso.EventSaleVoid:
-		v = new(SaleVoid)
+		r := new(SaleVoid)
+		if decodeVoidFast(ev.Payload, r) {
+			return r
+		}
+		*r, v = SaleVoid{}, r
 	case choso.EventDayClose:
-		v = new(DayClose)
+		r := new(DayClose)
+		if decodeDayCloseFast(ev.Payload, r) {
+			return r
+		}
+		*r, v = DayClose{}, r
 	default:
 		return nil
 	}

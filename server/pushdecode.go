@@ -1,0 +1,172 @@
+package server
+
+import (
+	"encoding/json"
+
+	"github.com/choso/choso"
+	"github.com/choso/choso/internal/jsonscan"
+	chosync "github.com/choso/choso/sync"
+)
+
+// decodePushFast reads a push body of the form phones send (DESIGN.md §9)
+// into req without reflection, and reports whether it could. It gives up
+// on any other form (an escape in a string, a null, a member it does not
+// know or meets twice), and the caller then decodes the body with
+// unmarshalStrict, which also words the error. Where it succeeds, req is
+// what unmarshalStrict makes of the same bytes: FuzzDecodePushFast holds it
+// to that. It copies what it keeps, so data may be reused.
+func decodePushFast(data []byte, req *chosync.PushRequest) bool {
+	s := jsonscan.New(data)
+	// The payloads are copied into one buffer; slices of it stay valid
+	// because it never grows past the body's size.
+	arena := make([]byte, 0, len(data))
+	var seen uint8
+	once := func(bit uint8) {
+		if seen&bit != 0 {
+			s.Fail()
+		}
+		seen |= bit
+	}
+	s.Object(func(name []byte) {
+		switch string(name) {
+		case "protocol":
+			once(1)
+			req.Protocol = int(s.Int())
+		case "app_version":
+			once(2)
+			req.AppVersion = s.String()
+		case "client":
+			once(4)
+			decodeClientFast(s, &req.Client)
+		case "events":
+			once(8)
+			if !s.IsArray() {
+				s.Fail()
+				return
+			}
+			req.Events = make([]chosync.Event, 0, 64)
+			var last eventStrings
+			s.Array(func() {
+				if len(req.Events) == chosync.MaxEvents {
+					s.Fail() // past the batch limit: CheckBatch words it
+					return
+				}
+				req.Events = append(req.Events, chosync.Event{})
+				arena = decodeEventFast(s, &req.Events[len(req.Events)-1], arena, &last)
+			})
+		default:
+			s.Fail()
+		}
+	})
+	return s.End()
+}
+
+// eventStrings are the last event's strings that the next event likely
+// repeats, so a push's events can share them.
+type eventStrings struct {
+	typ, businessDate string
+}
+
+// decodeEventFast reads one event into ev, copies its payload to the end
+// of arena, and returns arena.
+func decodeEventFast(s *jsonscan.Scanner, ev *chosync.Event, arena []byte, last *eventStrings) []byte {
+	var seen uint16
+	once := func(bit uint16) {
+		if seen&bit != 0 {
+			s.Fail()
+		}
+		seen |= bit
+	}
+	s.Object(func(name []byte) {
+		switch string(name) {
+		case "seq":
+			once(1)
+			ev.Seq = s.Uint()
+		case "id":
+			once(2)
+			ev.ID = s.String()
+		case "type":
+			once(4)
+			ev.Type = reuse(s.StringBytes(), &last.typ)
+		case "v":
+			once(8)
+			ev.V = int(s.Int())
+		case "wall_ms":
+			once(16)
+			ev.WallMs = s.Int()
+		case "anchored_ms":
+			once(32)
+			ev.AnchoredMs = s.Int()
+		case "hlc":
+			once(64)
+			ev.HLC = s.String()
+		case "business_date":
+			once(128)
+			ev.BusinessDate = reuse(s.StringBytes(), &last.businessDate)
+		case "payload":
+			once(256)
+			raw := s.Value()
+			if s.Failed() {
+				return
+			}
+			start := len(arena)
+			arena = append(arena, raw...)
+			ev.Payload = json.RawMessage(arena[start:len(arena):len(arena)])
+		default:
+			s.Fail()
+		}
+	})
+	return arena
+}
+
+// reuse returns *last when b spells it, and otherwise b as a new string,
+// which becomes *last. The event types are constants.
+func reuse(b []byte, last *string) string {
+	switch string(b) {
+	case *last:
+		return *last
+	case choso.EventSaleRecord:
+		return choso.EventSaleRecord
+	case choso.EventSaleVoid:
+		return choso.EventSaleVoid
+	case choso.EventDayClose:
+		return choso.EventDayClose
+	}
+	*last = string(b)
+	return *last
+}
+
+// decodeClientFast reads the phone's own state.
+func decodeClientFast(s *jsonscan.Scanner, c *chosync.ClientState) {
+	var seen uint8
+	once := func(bit uint8) {
+		if seen&bit != 0 {
+			s.Fail()
+		}
+		seen |= bit
+	}
+	s.Object(func(name []byte) {
+		switch string(name) {
+		case "wall_ms":
+			once(1)
+			c.WallMs = s.Int()
+		case "elapsed_ms":
+			once(2)
+			c.ElapsedMs = s.Int()
+		case "boot_id":
+			once(4)
+			c.BootID = s.String()
+		case "hlc":
+			once(8)
+			c.HLC = s.String()
+		case "pending_count":
+			once(16)
+			c.PendingCount = int(s.Int())
+		case "oldest_pending_wall_ms":
+			once(32)
+			c.OldestPendingWallMs = s.Int()
+		default:
+			s.Fail()
+		}
+	})
+}

@@ -1,0 +1,127 @@
+package sync
+
+import (
+	"github.com/choso/choso"
+	"github.com/choso/choso/internal/jsonscan"
+)
+
+// The payloads of most events, read without reflection (see
+// internal/jsonscan). Each reader reports whether it could; when it could
+// not, decodePayload reads the payload with the strict decoder, which
+// accepts or refuses it. FuzzPayloadFast holds each reader to the strict
+// decoder: what a reader accepts, the strict decoder reads the same.
+
+// members tracks which members of an object a reader has met, to give up
+// on one met twice (the strict decoder refuses it).
+type members struct {
+	s    *jsonscan.Scanner
+	seen uint8
+}
+
+func (m *members) once(bit uint8) {
+	if m.seen&bit != 0 {
+		m.s.Fail()
+	}
+	m.seen |= bit
+}
+
+func decodeSaleFast(b []byte, v *SaleRecord) bool {
+	s := jsonscan.New(b)
+	m := members{s: s}
+	s.Object(func(name []byte) {
+		switch string(name) {
+		case "amount":
+			m.once(1)
+			v.Amount = s.Int()
+		case "method":
+			m.once(2)
+			v.Method = method(s.StringBytes())
+		case "ref":
+			m.once(4)
+			v.Ref = s.String()
+		case "items":
+			m.once(8)
+			if !s.IsArray() {
+				s.Fail()
+				return
+			}
+			v.Items = []Item{}
+			s.Array(func() {
+				v.Items = append(v.Items, Item{})
+				decodeItemFast(s, &v.Items[len(v.Items)-1])
+			})
+		default:
+			s.Fail()
+		}
+	})
+	return s.End()
+}
+
+// method returns the payment methods as constants, and any other as a new
+// string.
+func method(b []byte) string {
+	switch string(b) {
+	case choso.MethodCash:
+		return choso.MethodCash
+	case choso.MethodQR:
+		return choso.MethodQR
+	case choso.MethodTransfer:
+		return choso.MethodTransfer
+	}
+	return string(b)
+}
+
+func decodeItemFast(s *jsonscan.Scanner, it *Item) {
+	m := members{s: s}
+	s.Object(func(name []byte) {
+		switch string(name) {
+		case "name":
+			m.once(1)
+			it.Name = s.String()
+		case "qty":
+			m.once(2)
+			it.Qty = s.Float()
+		case "unit_price":
+			m.once(4)
+			it.UnitPrice = s.Int()
+		default:
+			s.Fail()
+		}
+	})
+}
+
+func decodeVoidFast(b []byte, v *SaleVoid) bool {
+	s := jsonscan.New(b)
+	m := members{s: s}
+	s.Object(func(name []byte) {
+		switch string(name) {
+		case "sale_id":
+			m.once(1)
+			v.SaleID = s.String()
+		case "reason":
+			m.once(2)
+			v.Reason = s.String()
+		default:
+			s.Fail()
+		}
+	})
+	return s.End()
+}
+
+func decodeDayCloseFast(b []byte, v *DayClose) bool {
+	s := jsonscan.New(b)
+	m := members{s: s}
+	s.Object(func(name []byte) {
+		switch string(name) {
+		case "count":
+			m.once(1)
+			v.Count = s.Int()
+		case "amount":
+			m.once(2)
+			v.Amount = s.Int()
+		default:
+			s.Fail()
+		}
+	})
+	return s.End()
+}
