@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
 
@@ -19,6 +20,10 @@ const maxCheckProblems = 100
 // checkPage is how many events CheckEvents reads at a time.
 const checkPage = 1000
 
+// checkListPage is how many markets or stalls it reads at a time: a page
+// every store serves whole.
+const checkListPage = choso.MaxPageSize
+
 // CheckEvents walks every stored event and checks that what the apply
 // rules write in the same transaction agrees with it (SYNC.md §6.5):
 //
@@ -26,13 +31,15 @@ const checkPage = 1000
 //     of it would be applied again, or one of another event taken for it;
 //   - its result, under its device and seq, names its server seq: else a
 //     resent push would be answered with another event's outcome;
-//   - a QR sale with a time is in its stall's QR-sale index, where the
-//     bank's credits look for it;
+//   - a QR sale with a time is in its stall's QR-sale index, and one with a
+//     payment reference is found by it (or a later sale with the same
+//     reference is), where the bank's credits look for it;
 //   - each stall's day totals equal its sales of that day as the log holds
 //     them: by method, net of the voided ones (its entity says which), and
 //     the voided ones apart. This is the money a vendor, an official and
-//     the bank see. And no stall-day of a date the log has sales on holds
-//     sales the log lacks.
+//     the bank see. And no stall-day holds sales the log lacks: on the
+//     dates the log has sales on, any stall's; on other dates, any
+//     registered stall's.
 //
 // It reads the whole log in one read transaction, so on a year's store it
 // takes minutes: `choso check --events` runs it on a stopped server. It
@@ -129,10 +136,54 @@ func checkDays(tx choso.Tx, days map[dayKey]*choso.StallDay) ([]error, error) {
 		}
 		if len(problems) >= maxCheckProblems {
 			problems = append(problems, fmt.Errorf("stopped after %d problems in the day totals", maxCheckProblems))
-			break
+			return problems, nil
 		}
 	}
-	return problems, nil
+	// And on the dates the log has no sales on, every registered stall's
+	// days, market by market: none may hold a sale.
+	return checkOtherDates(tx, dates, problems)
+}
+
+// checkOtherDates adds a problem for each day of a registered stall, on a
+// date not in logDates, that holds sales: the log has none that day.
+func checkOtherDates(tx choso.Tx, logDates map[string]bool, problems []error) ([]error, error) {
+	for afterMarket := ""; ; {
+		markets, err := tx.ListMarkets(choso.MarketFilter{After: afterMarket, Limit: checkListPage})
+		if err != nil {
+			return problems, err
+		}
+		for _, m := range markets {
+			afterMarket = m.ID
+			for afterCode := ""; ; {
+				stalls, err := tx.ListStalls(choso.StallFilter{MarketID: m.ID, After: afterCode, Limit: checkListPage})
+				if err != nil {
+					return problems, err
+				}
+				for _, st := range stalls {
+					afterCode = st.Code
+					days, err := tx.ListStallDays(st.ID, "", "")
+					if err != nil {
+						return problems, err
+					}
+					for _, d := range days {
+						if !logDates[d.Date] && !emptyDay(d) {
+							problems = append(problems, fmt.Errorf("stall %s, %s: day totals %v, voids %v, but no sales in the log", d.StallID, d.Date, d.ByMethod, d.Voids))
+						}
+					}
+					if len(problems) >= maxCheckProblems {
+						problems = append(problems, fmt.Errorf("stopped after %d problems in the day totals", maxCheckProblems))
+						return problems, nil
+					}
+				}
+				if len(stalls) < checkListPage {
+					break
+				}
+			}
+		}
+		if len(markets) < checkListPage {
+			return problems, nil
+		}
+	}
 }
 
 // sameTotals compares totals by method, a method at zero the same as one
@@ -213,6 +264,15 @@ func checkEvent(tx choso.Tx, ev *choso.Event, days map[dayKey]*choso.StallDay) (
 			add("its stored payload does not decode: %v", err)
 			return problems, nil
 		}
+		if sale.Method == choso.MethodQR && sale.Ref != "" && ent != nil && ent.ServerSeq == ev.ServerSeq {
+			p, err := checkSaleRef(tx, ev, sale.Ref)
+			if err != nil {
+				return nil, err
+			}
+			if p != "" {
+				add("%s", p)
+			}
+		}
 		k := dayKey{ev.StallID, ev.BusinessDate}
 		d := days[k]
 		if d == nil {
@@ -228,4 +288,30 @@ func checkEvent(tx choso.Tx, ev *choso.Event, days map[dayKey]*choso.StallDay) (
 		}
 	}
 	return problems, nil
+}
+
+// checkSaleRef checks that a QR sale's payment reference finds it, or a
+// later sale that carried the same reference (the last one owns it), for
+// the bank's credits to be matched by. It returns the problem, or "".
+func checkSaleRef(tx choso.Tx, ev *choso.Event, ref string) (string, error) {
+	owner, err := tx.FindSaleByRef(strings.ToUpper(ref))
+	switch {
+	case choso.ErrorCode(err) == choso.ENotFound:
+		return fmt.Sprintf("its payment reference %q is not in the reference index", ref), nil
+	case err != nil:
+		return "", err
+	case owner == ev.ID:
+		return "", nil
+	}
+	o, err := tx.FindEntity(owner)
+	switch {
+	case choso.ErrorCode(err) == choso.ENotFound:
+		return fmt.Sprintf("its payment reference %q names sale %s, which is not stored", ref, owner), nil
+	case err != nil:
+		return "", err
+	case !strings.EqualFold(o.Ref, ref) || o.ServerSeq < ev.ServerSeq:
+		return fmt.Sprintf("its payment reference %q names sale %s (reference %q, event %d), neither it nor a later sale with the reference",
+			ref, owner, o.Ref, o.ServerSeq), nil
+	}
+	return "", nil
 }

@@ -19,18 +19,24 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 	p := w.phone()
 	cash, qr := p.sale(15000, choso.MethodCash), p.sale(30000, choso.MethodQR)
 	closing := p.event(choso.EventDayClose, chosync.DayClose{Count: 2, Amount: 45000})
-	p.mustPush(cash, qr, closing)
+	// Two dynamic-code sales with one payment reference: the later owns it.
+	const ref = "CS7KQ2M9XW4T"
+	refSale := p.event(choso.EventSaleRecord, chosync.SaleRecord{Amount: 20000, Method: choso.MethodQR, Ref: ref})
+	refAgain := p.event(choso.EventSaleRecord, chosync.SaleRecord{Amount: 25000, Method: choso.MethodQR, Ref: strings.ToLower(ref)})
+	p.mustPush(cash, qr, closing, refSale, refAgain)
 	ctx := context.Background()
 
 	problems, checked, err := chosync.CheckEvents(ctx, w.db)
-	if err != nil || len(problems) > 0 || checked != 3 {
-		t.Fatalf("a store the rules wrote: got %v, %d events checked, %v; want no problem in 3", problems, checked, err)
+	if err != nil || len(problems) > 0 || checked != 5 {
+		t.Fatalf("a store the rules wrote: got %v, %d events checked, %v; want no problem in 5", problems, checked, err)
 	}
 
-	// Bend four records and add a stall-day of sales the log does not
-	// have, keeping the originals to put back: the world's cleanup checks
-	// the store too.
+	// Bend four records, point the payment reference at the sale that does
+	// not own it, and add stall-days of sales the log does not have (one on
+	// a date the log has, one on a date it has not), keeping the originals
+	// to put back: the world's cleanup checks the store too.
 	const phantomStall = "stl_0000000000000000000000phantom"
+	earlyDate := w.clock().AddDate(-1, 0, 0).Format("2006-01-02")
 	var cashEnt, qrEnt *choso.Entity
 	var closeResult *choso.EventResult
 	var day *choso.StallDay
@@ -51,6 +57,17 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 		phantom := choso.StallDay{StallID: phantomStall, MarketID: day.MarketID, Date: day.Date, Status: day.Status,
 			ByMethod: map[string]choso.MethodTotals{choso.MethodQR: {Count: 1, Amount: 99000}}}
 		if err := tx.PutStallDay(&phantom); err != nil {
+			return err
+		}
+		// A day of the real stall a year before anything in the log.
+		early := phantom
+		early.StallID, early.Date = w.stall.ID, earlyDate
+		if err := tx.PutStallDay(&early); err != nil {
+			return err
+		}
+		// The reference now names the earlier sale: the later one, which
+		// owns it, is the one a credit would miss.
+		if err := tx.PutSaleRef(ref, refSale.ID); err != nil {
 			return err
 		}
 		if cashEnt, err = tx.FindEntity(cash.ID); err != nil {
@@ -79,7 +96,7 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	problems, checked, err = chosync.CheckEvents(ctx, w.db)
-	if err != nil || checked != 3 {
+	if err != nil || checked != 5 {
 		t.Fatalf("bent store: %d events checked, %v", checked, err)
 	}
 	got := fmt.Sprint(problems)
@@ -87,15 +104,18 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 		cash.ID + ", device " + p.id + " seq 1): its entity names event",
 		qr.ID + ", device " + p.id + " seq 2): a QR sale at",
 		closing.ID + ", device " + p.id + " seq 3): its result names server seq",
-		"stall " + w.stall.ID + ", " + cash.BusinessDate + ": day totals map[cash:{2 30000} qr:{1 30000}]",
+		"stall " + w.stall.ID + ", " + cash.BusinessDate + ": day totals map[cash:{2 30000} qr:{3 75000}]",
 		"stall " + phantomStall + ", " + cash.BusinessDate + ": day totals map[qr:{1 99000}], voids {0 0}, but no sales in the log",
+		"stall " + w.stall.ID + ", " + earlyDate + ": day totals map[qr:{1 99000}], voids {0 0}, but no sales in the log",
+		refAgain.ID + ", device " + p.id + " seq 5): its payment reference \"" + strings.ToLower(ref) + "\" names sale " + refSale.ID +
+			" (reference \"" + ref + "\", event",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems %q: want one with %q", got, want)
 		}
 	}
-	if len(problems) != 5 {
-		t.Errorf("problems: got %d, want 5: %v", len(problems), problems)
+	if len(problems) != 7 {
+		t.Errorf("problems: got %d, want 7: %v", len(problems), problems)
 	}
 
 	err = w.db.Update(ctx, func(tx choso.Tx) error {
@@ -104,6 +124,13 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 		}
 		emptied := choso.StallDay{StallID: phantomStall, MarketID: day.MarketID, Date: day.Date, Status: day.Status, ByMethod: map[string]choso.MethodTotals{}}
 		if err := tx.PutStallDay(&emptied); err != nil { // a stall-day cannot be deleted; an empty one is no problem
+			return err
+		}
+		emptied.StallID, emptied.Date = w.stall.ID, earlyDate
+		if err := tx.PutStallDay(&emptied); err != nil {
+			return err
+		}
+		if err := tx.PutSaleRef(ref, refAgain.ID); err != nil {
 			return err
 		}
 		if err := tx.PutEntity(cash.ID, cashEnt); err != nil {
