@@ -20,26 +20,20 @@ func decodePushFast(data []byte, req *chosync.PushRequest) bool {
 	// The payloads are copied into one buffer; slices of it stay valid
 	// because it never grows past the body's size.
 	arena := make([]byte, 0, len(data))
-	var seen uint8
-	once := func(bit uint8) {
-		if seen&bit != 0 {
-			s.Fail()
-		}
-		seen |= bit
-	}
+	var seen jsonscan.Members
 	s.Object(func(name []byte) {
 		switch string(name) {
 		case "protocol":
-			once(1)
+			seen.Once(s, 0)
 			req.Protocol = int(s.Int())
 		case "app_version":
-			once(2)
+			seen.Once(s, 1)
 			req.AppVersion = s.String()
 		case "client":
-			once(4)
+			seen.Once(s, 2)
 			decodeClientFast(s, &req.Client)
 		case "events":
-			once(8)
+			seen.Once(s, 3)
 			if !s.IsArray() {
 				s.Fail()
 				return
@@ -70,41 +64,35 @@ type eventStrings struct {
 // decodeEventFast reads one event into ev, copies its payload to the end
 // of arena, and returns arena.
 func decodeEventFast(s *jsonscan.Scanner, ev *chosync.Event, arena []byte, last *eventStrings) []byte {
-	var seen uint16
-	once := func(bit uint16) {
-		if seen&bit != 0 {
-			s.Fail()
-		}
-		seen |= bit
-	}
+	var seen jsonscan.Members
 	s.Object(func(name []byte) {
 		switch string(name) {
 		case "seq":
-			once(1)
+			seen.Once(s, 0)
 			ev.Seq = s.Uint()
 		case "id":
-			once(2)
+			seen.Once(s, 1)
 			ev.ID = s.String()
 		case "type":
-			once(4)
+			seen.Once(s, 2)
 			ev.Type = reuse(s.StringBytes(), &last.typ)
 		case "v":
-			once(8)
+			seen.Once(s, 3)
 			ev.V = int(s.Int())
 		case "wall_ms":
-			once(16)
+			seen.Once(s, 4)
 			ev.WallMs = s.Int()
 		case "anchored_ms":
-			once(32)
+			seen.Once(s, 5)
 			ev.AnchoredMs = s.Int()
 		case "hlc":
-			once(64)
+			seen.Once(s, 6)
 			ev.HLC = s.String()
 		case "business_date":
-			once(128)
+			seen.Once(s, 7)
 			ev.BusinessDate = reuse(s.StringBytes(), &last.businessDate)
 		case "payload":
-			once(256)
+			seen.Once(s, 8)
 			raw := s.Value()
 			if s.Failed() {
 				return
@@ -138,32 +126,26 @@ func reuse(b []byte, last *string) string {
 
 // decodeClientFast reads the phone's own state.
 func decodeClientFast(s *jsonscan.Scanner, c *chosync.ClientState) {
-	var seen uint8
-	once := func(bit uint8) {
-		if seen&bit != 0 {
-			s.Fail()
-		}
-		seen |= bit
-	}
+	var seen jsonscan.Members
 	s.Object(func(name []byte) {
 		switch string(name) {
 		case "wall_ms":
-			once(1)
+			seen.Once(s, 0)
 			c.WallMs = s.Int()
 		case "elapsed_ms":
-			once(2)
+			seen.Once(s, 1)
 			c.ElapsedMs = s.Int()
 		case "boot_id":
-			once(4)
+			seen.Once(s, 2)
 			c.BootID = s.String()
 		case "hlc":
-			once(8)
+			seen.Once(s, 3)
 			c.HLC = s.String()
 		case "pending_count":
-			once(16)
+			seen.Once(s, 4)
 			c.PendingCount = int(s.Int())
 		case "oldest_pending_wall_ms":
-			once(32)
+			seen.Once(s, 5)
 			c.OldestPendingWallMs = s.Int()
 		default:
 			s.Fail()

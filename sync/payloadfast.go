@@ -11,36 +11,22 @@ import (
 // accepts or refuses it. FuzzPayloadFast holds each reader to the strict
 // decoder: what a reader accepts, the strict decoder reads the same.
 
-// members tracks which members of an object a reader has met, to give up
-// on one met twice (the strict decoder refuses it).
-type members struct {
-	s    *jsonscan.Scanner
-	seen uint8
-}
-
-func (m *members) once(bit uint8) {
-	if m.seen&bit != 0 {
-		m.s.Fail()
-	}
-	m.seen |= bit
-}
-
 func decodeSaleFast(b []byte, v *SaleRecord) bool {
 	s := jsonscan.New(b)
-	m := members{s: s}
+	var m jsonscan.Members
 	s.Object(func(name []byte) {
 		switch string(name) {
 		case "amount":
-			m.once(1)
+			m.Once(s, 0)
 			v.Amount = s.Int()
 		case "method":
-			m.once(2)
+			m.Once(s, 1)
 			v.Method = method(s.StringBytes())
 		case "ref":
-			m.once(4)
+			m.Once(s, 2)
 			v.Ref = s.String()
 		case "items":
-			m.once(8)
+			m.Once(s, 3)
 			if !s.IsArray() {
 				s.Fail()
 				return
@@ -72,17 +58,17 @@ func method(b []byte) string {
 }
 
 func decodeItemFast(s *jsonscan.Scanner, it *Item) {
-	m := members{s: s}
+	var m jsonscan.Members
 	s.Object(func(name []byte) {
 		switch string(name) {
 		case "name":
-			m.once(1)
+			m.Once(s, 0)
 			it.Name = s.String()
 		case "qty":
-			m.once(2)
+			m.Once(s, 1)
 			it.Qty = s.Float()
 		case "unit_price":
-			m.once(4)
+			m.Once(s, 2)
 			it.UnitPrice = s.Int()
 		default:
 			s.Fail()
@@ -92,14 +78,14 @@ func decodeItemFast(s *jsonscan.Scanner, it *Item) {
 
 func decodeVoidFast(b []byte, v *SaleVoid) bool {
 	s := jsonscan.New(b)
-	m := members{s: s}
+	var m jsonscan.Members
 	s.Object(func(name []byte) {
 		switch string(name) {
 		case "sale_id":
-			m.once(1)
+			m.Once(s, 0)
 			v.SaleID = s.String()
 		case "reason":
-			m.once(2)
+			m.Once(s, 1)
 			v.Reason = s.String()
 		default:
 			s.Fail()
@@ -110,14 +96,14 @@ func decodeVoidFast(b []byte, v *SaleVoid) bool {
 
 func decodeDayCloseFast(b []byte, v *DayClose) bool {
 	s := jsonscan.New(b)
-	m := members{s: s}
+	var m jsonscan.Members
 	s.Object(func(name []byte) {
 		switch string(name) {
 		case "count":
-			m.once(1)
+			m.Once(s, 0)
 			v.Count = s.Int()
 		case "amount":
-			m.once(2)
+			m.Once(s, 1)
 			v.Amount = s.Int()
 		default:
 			s.Fail()

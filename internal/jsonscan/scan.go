@@ -90,53 +90,62 @@ func (s *Scanner) peek() byte {
 // until the scanner's bytes change) to read its value. member must read
 // exactly one value, or Fail.
 func (s *Scanner) Object(member func(name []byte)) {
-	if !s.consume('{') {
-		return
-	}
-	if s.peek() == '}' {
-		s.pos++
-		return
-	}
-	for !s.failed {
+	for more := s.open('{', '}'); more; more = s.more('}') {
 		name := s.stringBytes()
 		if !s.consume(':') {
 			return
 		}
 		member(name)
-		switch s.peek() {
-		case ',':
-			s.pos++
-		case '}':
-			s.pos++
-			return
-		default:
-			s.failed = true
-		}
 	}
 }
 
 // Array reads an array, calling elem to read each element. elem must read
 // exactly one value, or Fail.
 func (s *Scanner) Array(elem func()) {
-	if !s.consume('[') {
-		return
-	}
-	if s.peek() == ']' {
-		s.pos++
-		return
-	}
-	for !s.failed {
+	for more := s.open('[', ']'); more; more = s.more(']') {
 		elem()
-		switch s.peek() {
-		case ',':
-			s.pos++
-		case ']':
-			s.pos++
-			return
-		default:
-			s.failed = true
-		}
 	}
+}
+
+// open reads the start of an object or an array and reports whether a
+// member or an element follows (false too when the scanner gave up).
+func (s *Scanner) open(start, end byte) bool {
+	if !s.consume(start) {
+		return false
+	}
+	if s.peek() == end {
+		s.pos++
+		return false
+	}
+	return !s.failed
+}
+
+// more reads what follows a member or an element: a comma, and another
+// follows, or the end.
+func (s *Scanner) more(end byte) bool {
+	switch s.peek() {
+	case ',':
+		s.pos++
+		return !s.failed
+	case end:
+		s.pos++
+		return false
+	}
+	s.failed = true
+	return false
+}
+
+// Members records which members of an object a reader has met, by the
+// bits it gives them (0 to 63), so that it can give up on one met twice:
+// the strict decoder refuses a repeated name.
+type Members uint64
+
+// Once records member bit, and gives s up when it was met before.
+func (m *Members) Once(s *Scanner, bit uint) {
+	if *m&(1<<bit) != 0 {
+		s.Fail()
+	}
+	*m |= 1 << bit
 }
 
 // IsArray reports whether the next value is an array (and not null).
