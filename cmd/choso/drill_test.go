@@ -315,7 +315,7 @@ func kill9Drill(t *testing.T, start func() *e2eServer, check func() (out string,
 	}
 	// --events walked the log: every sale has its entity, result and index,
 	// and every stall's day totals are its sales.
-	if !strings.Contains(out, " events agree with their entities, results, QR-sale index and day totals") || strings.Contains(out, "; 0 events") {
+	if !strings.Contains(out, " events agree with their entities, results, QR-sale index, payment references and day totals") || strings.Contains(out, "; 0 events") {
 		t.Errorf("check --events after the drill: %s", out)
 	}
 	t.Logf("check: %s", strings.TrimSpace(out))

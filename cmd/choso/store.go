@@ -110,7 +110,7 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	}
 	st := db.Stats()
 	if *events {
-		fmt.Fprintf(e.stdout, "%s: ok (schema version %d, %d bytes; %d events agree with their entities, results, QR-sale index and day totals)\n",
+		fmt.Fprintf(e.stdout, "%s: ok (schema version %d, %d bytes; %d events agree with their entities, results, QR-sale index, payment references and day totals)\n",
 			cfg.storeName(), st.SchemaVersion, st.SizeBytes, checked)
 		return nil
 	}

@@ -50,7 +50,11 @@ func (p *e2ePhone) record(n int) {
 	for range n {
 		amount := int64(1000 * (1 + mrand.IntN(200)))
 		method := []string{"cash", "qr", "transfer"}[mrand.IntN(3)]
-		payload, _ := json.Marshal(chosync.SaleRecord{Amount: amount, Method: method})
+		ref := "" // half the QR sales carry a dynamic code's payment reference
+		if method == "qr" && mrand.IntN(2) == 0 {
+			ref = fmt.Sprintf("DRILL%08X", mrand.Uint32())
+		}
+		payload, _ := json.Marshal(chosync.SaleRecord{Amount: amount, Method: method, Ref: ref})
 		p.events = append(p.events, chosync.Event{Seq: uint64(len(p.events) + 1), ID: ulid(), Type: "sale.record", V: 1,
 			WallMs: now, AnchoredMs: now, Payload: payload})
 		p.amounts = append(p.amounts, amount)
