@@ -290,7 +290,14 @@ func TestSim_RealServer_IngestWireReportsServerCPU(t *testing.T) {
 	}
 	// 4,000 events are tens of milliseconds of the server's CPU: several
 	// of the 10 ms steps the figure comes in.
-	if sum := readSummary(t, jsonPath); sum.ServerCPUMs == nil || *sum.ServerCPUMs <= 0 || !strings.Contains(out, "server       used") {
+	sum := readSummary(t, jsonPath)
+	if sum.ServerCPUMs == nil || *sum.ServerCPUMs <= 0 || !strings.Contains(out, "server       used") {
 		t.Fatalf("server CPU: %v in %s", sum.ServerCPUMs, out)
+	}
+	// And its own push latency, from its histogram: bounds of buckets, so
+	// positive, the median's no more than the 99th percentile's.
+	if sum.ServerP50Ms == nil || sum.ServerP99Ms == nil || *sum.ServerP50Ms <= 0 || *sum.ServerP50Ms > *sum.ServerP99Ms ||
+		!strings.Contains(out, "server       answered pushes p50 ≤") {
+		t.Fatalf("server latency: p50 %v, p99 %v in %s", sum.ServerP50Ms, sum.ServerP99Ms, out)
 	}
 }

@@ -14,6 +14,7 @@ import (
 func (s *sim) simulate(ctx context.Context) (*summary, error) {
 	cfg := s.cfg
 	s.stats.reset()
+	hist0, histOK := scrapePushHistogram(ctx, cfg.servers)
 	start := time.Now()
 	var deadline time.Time
 	if cfg.duration > 0 {
@@ -76,6 +77,9 @@ func (s *sim) simulate(ctx context.Context) (*summary, error) {
 		p.client().Stop()
 	}
 	sum := s.stats.summary("sim", len(s.phones), took)
+	if hist1, ok := scrapePushHistogram(ctx, cfg.servers); ok {
+		sum.serverLatency(hist0, hist1, histOK)
+	}
 	sum.Lost, sum.Cut, sum.Refused = s.net.Lost.Load(), s.net.Cut.Load(), s.net.Refused.Load()
 	sum.Reinstalls = int(s.reinst.Load())
 	if cfg.storm > 0 {

@@ -96,6 +96,13 @@ type summary struct {
 	// verification that a whole-process figure includes. Nil when a
 	// server's /metrics did not give it.
 	ServerCPUMs *float64 `json:"server_cpu_ms,omitempty"`
+	// ServerP50Ms and ServerP99Ms bound the server's own push latency over
+	// the window: the upper bounds of the buckets of its /metrics
+	// histogram holding the median and the 99th percentile. The phones'
+	// figures above add the simulator's own delays (its network proxy,
+	// its outboxes) on a machine it shares with the server.
+	ServerP50Ms *float64 `json:"server_p50_ms_at_most,omitempty"`
+	ServerP99Ms *float64 `json:"server_p99_ms_at_most,omitempty"`
 	Reinstalls  int      `json:"reinstalls,omitempty"`
 	Verified    bool     `json:"verified"`
 	Mismatches  []string `json:"mismatches,omitempty"`
@@ -146,6 +153,9 @@ func (s *summary) print(w io.Writer) {
 	if s.DriverCPUMs > 0 {
 		fmt.Fprintf(w, "  driver       this simulator used %.0f ms of CPU over the %.1f s\n", s.DriverCPUMs, s.Seconds)
 	}
+	if s.ServerP50Ms != nil && s.ServerP99Ms != nil {
+		fmt.Fprintf(w, "  server       answered pushes p50 ≤ %g ms, p99 ≤ %g ms (its /metrics histogram)\n", *s.ServerP50Ms, *s.ServerP99Ms)
+	}
 	if s.ServerCPUMs != nil && s.EventsAcked > 0 {
 		fmt.Fprintf(w, "  server       used %.0f ms of CPU over the same window, %.1f µs an event\n", *s.ServerCPUMs, *s.ServerCPUMs*1000/float64(s.EventsAcked))
 	}
@@ -173,5 +183,18 @@ func (s *summary) print(w io.Writer) {
 			}
 			fmt.Fprintln(w, "    "+m)
 		}
+	}
+}
+
+// serverLatency records in sum the server's push latency between two
+// scrapes of its histogram, when both worked and counted pushes.
+func (sum *summary) serverLatency(before, after pushHistogram, ok bool) {
+	if !ok {
+		return
+	}
+	p50, ok50 := quantileBound(before, after, 0.50)
+	p99, ok99 := quantileBound(before, after, 0.99)
+	if ok50 && ok99 {
+		sum.ServerP50Ms, sum.ServerP99Ms = &p50, &p99
 	}
 }

@@ -290,6 +290,7 @@ func (s *sim) ingestWire(ctx context.Context) (*summary, error) {
 		servers[p.direct] = true
 	}
 	srv0, srvOK := serversCPU(ctx, servers)
+	hist0, histOK := scrapePushHistogram(ctx, s.cfg.servers)
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -313,6 +314,9 @@ func (s *sim) ingestWire(ctx context.Context) (*summary, error) {
 	if srv1, ok := serversCPU(ctx, servers); ok && srvOK {
 		ms := float64(srv1-srv0) / float64(time.Millisecond)
 		sum.ServerCPUMs = &ms
+	}
+	if hist1, ok := scrapePushHistogram(ctx, s.cfg.servers); ok {
+		sum.serverLatency(hist0, hist1, histOK)
 	}
 	if first != nil {
 		return sum, first
