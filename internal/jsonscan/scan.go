@@ -230,6 +230,12 @@ func (s *Scanner) Uint() uint64 {
 		s.failed = true
 		return 0
 	}
+	return s.magnitude()
+}
+
+// magnitude reads an integer's digits as a uint64, giving up on one past
+// its range.
+func (s *Scanner) magnitude() uint64 {
 	var n uint64
 	for _, c := range s.digits() {
 		d := uint64(c - '0')
@@ -249,15 +255,7 @@ func (s *Scanner) Int() int64 {
 	if neg {
 		s.pos++
 	}
-	var n uint64
-	for _, c := range s.digits() {
-		d := uint64(c - '0')
-		if n > (math.MaxUint64-d)/10 {
-			s.failed = true
-			return 0
-		}
-		n = n*10 + d
-	}
+	n := s.magnitude()
 	switch {
 	case s.failed:
 		return 0
