@@ -68,6 +68,9 @@ func ErrorCode(err error) string {
 	if err == nil {
 		return ""
 	}
+	if e, ok := err.(*Error); ok { // most are not wrapped: no allocation for errors.As
+		return e.Code
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code

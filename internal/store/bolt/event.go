@@ -175,10 +175,14 @@ func (tx *Tx) FindEntity(id string) (*choso.Entity, error) {
 		v = tx.bucket(bucketEntities).Get([]byte(id))
 	}
 	if v == nil {
-		return nil, notFound("no entity with ID " + id)
+		return nil, errNoEntity
 	}
 	return decodeEntity(v)
 }
+
+// errNoEntity is FindEntity's miss, one value for all: nearly every pushed
+// event misses once (is its ULID new?), and the caller knows the ID.
+var errNoEntity = notFound("no entity with that ID")
 
 // PutEntity creates or replaces the entity of a client ULID; see
 // choso.SyncTx. It returns EInvalid for an empty ID.

@@ -48,8 +48,11 @@ func (tx *Tx) flush() error {
 	}
 	if len(tx.entities) > 0 {
 		b := tx.bucketFilled(bucketEntities, mostlyAppendFill) // ULIDs start with their time
+		// bbolt copies each key it puts, so one buffer serves them all.
+		var key []byte
 		for _, id := range slices.Sorted(maps.Keys(tx.entities)) {
-			if err := b.Put([]byte(id), tx.entities[id]); err != nil {
+			key = append(key[:0], id...)
+			if err := b.Put(key, tx.entities[id]); err != nil {
 				return err
 			}
 		}
