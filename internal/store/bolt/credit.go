@@ -199,7 +199,7 @@ func (tx *Tx) PutQRSale(stallID string, effectiveMs int64, saleID string) error 
 	if effectiveMs < 0 {
 		return choso.Errorf(choso.EInvalid, "effective time %d ms is before 1970", effectiveMs)
 	}
-	k := append(appendQRSaleKey(make([]byte, 0, len(stallID)+10+len(saleID)), stallID, uint64(effectiveMs)), saleID...)
+	k := append(appendQRSaleKey(tx.hold(len(stallID)+10+len(saleID)), stallID, uint64(effectiveMs)), saleID...)
 	if len(k) > bolt.MaxKeySize {
 		return choso.Errorf(choso.EInvalid, "QR sale key of %d bytes is too long", len(k))
 	}

@@ -196,8 +196,7 @@ func (tx *Tx) PutEntity(id string, e *choso.Entity) error {
 	if tx.entities == nil {
 		tx.entities = make(map[string][]byte)
 	}
-	_, v := encodeEntity(nil, e)
-	tx.entities[id] = v // put in key order at commit; see Tx
+	tx.entities[id] = tx.encodeEntity(e) // put in key order at commit; see Tx
 	if f := tx.db.entities; f != nil {
 		f.add(id)
 	}
@@ -489,8 +488,25 @@ func decodeResult(v []byte) (*choso.EventResult, error) {
 }
 
 func encodeEntity(key []byte, x *choso.Entity) (k, v []byte) {
-	e := newEncoder(key, 40+len(x.DeviceID)+len(x.Hash)+len(x.Type)+len(x.StallID)+len(x.BusinessDate)+
-		len(x.Method)+len(x.VoidedBy)+len(x.Ref)+len(x.ConfirmedBy)+len(x.PendingVoid))
+	e := newEncoder(key, entitySize(x))
+	e.entity(x)
+	return e.keyValue()
+}
+
+// encodeEntity encodes an entity into bytes cut from the Tx's arena.
+func (tx *Tx) encodeEntity(x *choso.Entity) []byte {
+	e := encoder{b: append(tx.hold(1+entitySize(x)), binFormatCurrent)}
+	e.entity(x)
+	return e.b
+}
+
+// entitySize is about the bytes an entity encodes to: more, mostly.
+func entitySize(x *choso.Entity) int {
+	return 40 + len(x.DeviceID) + len(x.Hash) + len(x.Type) + len(x.StallID) + len(x.BusinessDate) +
+		len(x.Method) + len(x.VoidedBy) + len(x.Ref) + len(x.ConfirmedBy) + len(x.PendingVoid)
+}
+
+func (e *encoder) entity(x *choso.Entity) {
 	e.str(x.DeviceID)
 	e.uint(x.Seq)
 	e.bytes(x.Hash)
@@ -505,7 +521,6 @@ func encodeEntity(key []byte, x *choso.Entity) (k, v []byte) {
 	e.int(x.EffectiveMs)
 	e.str(x.ConfirmedBy)
 	e.str(x.PendingVoid)
-	return e.keyValue()
 }
 
 func decodeEntity(v []byte) (*choso.Entity, error) {

@@ -25,6 +25,29 @@ type Tx struct {
 	entities map[string][]byte // client ULID → encoded entity
 	qrSales  [][]byte          // keys of the QR-sale index; the values are empty
 	events   eventRun          // appended events not yet written (eventrun.go)
+
+	// arena holds the bytes of the held entities and QR-sale keys, cut from
+	// chunks rather than allocated one by one: bbolt keeps a value it is
+	// given (not a key) until the transaction ends, and so does the Tx.
+	arena []byte
+}
+
+// arenaChunk is the size of the arena's chunks.
+const arenaChunk = 64 << 10
+
+// hold returns an empty slice of capacity n cut from the arena. Appending
+// past n moves the slice to memory of its own, so it never writes over
+// the next one.
+func (tx *Tx) hold(n int) []byte {
+	if n > arenaChunk/8 {
+		return make([]byte, 0, n)
+	}
+	if cap(tx.arena)-len(tx.arena) < n {
+		tx.arena = make([]byte, 0, arenaChunk) // the old chunk stays with the slices cut from it
+	}
+	start := len(tx.arena)
+	tx.arena = tx.arena[:start+n]
+	return tx.arena[start : start : start+n]
 }
 
 var _ choso.Tx = (*Tx)(nil)
