@@ -51,7 +51,9 @@ run_choso() {
   local prof=
   [ "$c" = choso ] && [ -n "${PROFILE:-}" ] && { mkdir -p "$PROFILE"; prof=$(realpath "$PROFILE")/cpu-$r.prof; }
   env ${CHOSO_GOGC:+GOGC=$CHOSO_GOGC} CHOSO_CPU_PROFILE=$prof "$BIN/$c" --data "$DATA" --addr 127.0.0.1:18300 --push-limit off --trusted-proxies 127.0.0.1/32 >"$DATA/log" 2>&1 & SRV=$!
-  for i in $(seq 100); do grep -q '"admin created"' "$DATA/log" && break; sleep 0.1; done
+  # The admin's password is logged before the listener is up: wait for the
+  # server to answer, not for the log line (a rep once failed on that race).
+  for i in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:18300/healthz && break; sleep 0.1; done
   PW=$(grep '"admin created"' "$DATA/log" | sed 's/.*"password":"\([^"]*\)".*/\1/')
   "$BIN/choso-sim" --server http://127.0.0.1:18300 --user admin --password "$PW" --mode ingest --phones 64 --batch 50 \
      --events-per-phone "$N" --progress 0 --json "$DATA/sim.json" $EXTRA >"$DATA/sim.out" 2>&1 ||
