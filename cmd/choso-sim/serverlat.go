@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // pushHistogram is the server's histogram of push request durations, from
@@ -19,58 +20,78 @@ type pushHistogram map[float64]float64
 
 const pushBucketPrefix = `choso_http_request_duration_seconds_bucket{`
 
-// scrapePushHistogram reads the push histogram of every server at bases.
-func scrapePushHistogram(ctx context.Context, bases []string) (pushHistogram, bool) {
-	h := pushHistogram{}
+// serverMetrics are what the simulator reads from its servers' /metrics at
+// each end of a timed window, summed over the servers.
+type serverMetrics struct {
+	cpu    time.Duration // process_cpu_seconds_total
+	cpuOK  bool          // every server gave its CPU time
+	pushes pushHistogram
+}
+
+// scrapeServers reads the /metrics of every server at bases, once each, and
+// reports whether every one answered.
+func scrapeServers(ctx context.Context, bases []string) (serverMetrics, bool) {
+	m := serverMetrics{cpuOK: true, pushes: pushHistogram{}}
 	for _, base := range bases {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/metrics", nil)
 		if err != nil {
-			return nil, false
+			return m, false
 		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return nil, false
+			return m, false
 		}
-		// A server that has answered no push yet has no push buckets:
-		// its counts are zero.
-		h.read(res.Body)
+		m.read(res.Body)
 		res.Body.Close()
 		if res.StatusCode != http.StatusOK {
-			return nil, false
+			return m, false
 		}
 	}
-	return h, true
+	return m, true
 }
 
-// read adds the push buckets of a Prometheus text exposition to h, and
-// reports whether it found them.
-func (h pushHistogram) read(r io.Reader) bool {
-	found := false
+// read adds one server's Prometheus text exposition to m: its CPU time (the
+// unlabelled process_cpu_seconds_total) and its push buckets. A server
+// that has answered no push yet has no push buckets: its counts are zero.
+func (m *serverMetrics) read(r io.Reader) {
+	const cpuName = "process_cpu_seconds_total "
+	cpuFound := false
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), pushBucketPrefix)
-		if !ok || !strings.Contains(line, `method="POST"`) || !strings.Contains(line, `route="/v1/sync/push"`) {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, cpuName); ok {
+			if secs, err := strconv.ParseFloat(strings.TrimSpace(rest), 64); err == nil {
+				m.cpu += time.Duration(secs * float64(time.Second))
+				cpuFound = true
+			}
 			continue
 		}
-		labels, value, ok := strings.Cut(line, "} ")
-		if !ok {
-			continue
-		}
-		_, le, ok := strings.Cut(labels, `le="`)
-		if !ok {
-			continue
-		}
-		le, _, _ = strings.Cut(le, `"`)
-		bound, err1 := strconv.ParseFloat(le, 64) // "+Inf" parses as +Inf
-		n, err2 := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		h[bound] += n
-		found = true
+		m.pushes.addLine(line)
 	}
-	return found
+	m.cpuOK = m.cpuOK && cpuFound
+}
+
+// addLine adds a line of an exposition to h if it is a push bucket.
+func (h pushHistogram) addLine(line string) {
+	line, ok := strings.CutPrefix(line, pushBucketPrefix)
+	if !ok || !strings.Contains(line, `method="POST"`) || !strings.Contains(line, `route="/v1/sync/push"`) {
+		return
+	}
+	labels, value, ok := strings.Cut(line, "} ")
+	if !ok {
+		return
+	}
+	_, le, ok := strings.Cut(labels, `le="`)
+	if !ok {
+		return
+	}
+	le, _, _ = strings.Cut(le, `"`)
+	bound, err1 := strconv.ParseFloat(le, 64) // "+Inf" parses as +Inf
+	n, err2 := strconv.ParseFloat(strings.TrimSpace(value), 64)
+	if err1 == nil && err2 == nil {
+		h[bound] += n
+	}
 }
 
 // quantileBound returns the upper bound, in milliseconds, of the bucket

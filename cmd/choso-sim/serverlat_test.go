@@ -23,11 +23,11 @@ func exposition(ok [3]int, busy [3]int) string {
 
 func histogram(t *testing.T, text string) pushHistogram {
 	t.Helper()
-	h := pushHistogram{}
-	if !h.read(strings.NewReader(text)) {
+	m := serverMetrics{pushes: pushHistogram{}}
+	if m.read(strings.NewReader(text)); len(m.pushes) == 0 {
 		t.Fatalf("no push buckets in\n%s", text)
 	}
-	return h
+	return m.pushes
 }
 
 // The bounds come from the pushes counted between two scrapes, of every
@@ -58,7 +58,8 @@ func TestQuantileBound_OfThePushesBetweenTwoScrapes(t *testing.T) {
 }
 
 func TestPushHistogram_NeedsThePushBuckets(t *testing.T) {
-	if (pushHistogram{}).read(strings.NewReader("go_goroutines 40\nprocess_cpu_seconds_total 1.5\n")) {
+	m := serverMetrics{pushes: pushHistogram{}}
+	if m.read(strings.NewReader("go_goroutines 40\nprocess_cpu_seconds_total 1.5\n")); len(m.pushes) != 0 {
 		t.Error("read found push buckets in an exposition without them")
 	}
 }

@@ -14,7 +14,7 @@ import (
 func (s *sim) simulate(ctx context.Context) (*summary, error) {
 	cfg := s.cfg
 	s.stats.reset()
-	hist0, histOK := scrapePushHistogram(ctx, cfg.servers)
+	metrics0, ok0 := scrapeServers(ctx, cfg.servers)
 	start := time.Now()
 	var deadline time.Time
 	if cfg.duration > 0 {
@@ -77,8 +77,8 @@ func (s *sim) simulate(ctx context.Context) (*summary, error) {
 		p.client().Stop()
 	}
 	sum := s.stats.summary("sim", len(s.phones), took)
-	if hist1, ok := scrapePushHistogram(ctx, cfg.servers); ok {
-		sum.serverLatency(hist0, hist1, histOK)
+	if metrics1, ok1 := scrapeServers(ctx, cfg.servers); ok0 && ok1 {
+		sum.serverWindow(metrics0, metrics1, false)
 	}
 	sum.Lost, sum.Cut, sum.Refused = s.net.Lost.Load(), s.net.Cut.Load(), s.net.Refused.Load()
 	sum.Reinstalls = int(s.reinst.Load())

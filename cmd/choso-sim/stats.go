@@ -186,14 +186,16 @@ func (s *summary) print(w io.Writer) {
 	}
 }
 
-// serverLatency records in sum the server's push latency between two
-// scrapes of its histogram, when both worked and counted pushes.
-func (sum *summary) serverLatency(before, after pushHistogram, ok bool) {
-	if !ok {
-		return
+// serverWindow records what two scrapes of the servers' /metrics, at the
+// ends of the timed window, say of it: the servers' push latency, and with
+// cpu their CPU time.
+func (sum *summary) serverWindow(before, after serverMetrics, cpu bool) {
+	if cpu && before.cpuOK && after.cpuOK {
+		ms := float64(after.cpu-before.cpu) / float64(time.Millisecond)
+		sum.ServerCPUMs = &ms
 	}
-	p50, ok50 := quantileBound(before, after, 0.50)
-	p99, ok99 := quantileBound(before, after, 0.99)
+	p50, ok50 := quantileBound(before.pushes, after.pushes, 0.50)
+	p99, ok99 := quantileBound(before.pushes, after.pushes, 0.99)
 	if ok50 && ok99 {
 		sum.ServerP50Ms, sum.ServerP99Ms = &p50, &p99
 	}

@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -285,12 +284,7 @@ func (s *sim) ingestWire(ctx context.Context) (*summary, error) {
 		return nil, err
 	}
 	s.stats.reset()
-	servers := map[string]bool{}
-	for _, p := range s.phones {
-		servers[p.direct] = true
-	}
-	srv0, srvOK := serversCPU(ctx, servers)
-	hist0, histOK := scrapePushHistogram(ctx, s.cfg.servers)
+	metrics0, ok0 := scrapeServers(ctx, s.cfg.servers)
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -311,57 +305,13 @@ func (s *sim) ingestWire(ctx context.Context) (*summary, error) {
 	wg.Wait()
 	sum := s.stats.summary("ingest-wire", len(s.phones), time.Since(start))
 	sum.DriverCPUMs = float64(processCPU()-cpu0) / float64(time.Millisecond)
-	if srv1, ok := serversCPU(ctx, servers); ok && srvOK {
-		ms := float64(srv1-srv0) / float64(time.Millisecond)
-		sum.ServerCPUMs = &ms
-	}
-	if hist1, ok := scrapePushHistogram(ctx, s.cfg.servers); ok {
-		sum.serverLatency(hist0, hist1, histOK)
+	if metrics1, ok1 := scrapeServers(ctx, s.cfg.servers); ok0 && ok1 {
+		sum.serverWindow(metrics0, metrics1, true)
 	}
 	if first != nil {
 		return sum, first
 	}
 	return sum, s.verify(ctx, sum)
-}
-
-// serversCPU returns the CPU time the servers at bases have used, from the
-// process_cpu_seconds_total of their /metrics, and whether every one gave
-// it.
-func serversCPU(ctx context.Context, bases map[string]bool) (time.Duration, bool) {
-	var total time.Duration
-	for base := range bases {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/metrics", nil)
-		if err != nil {
-			return 0, false
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, false
-		}
-		secs, ok := metricValue(res.Body, "process_cpu_seconds_total")
-		res.Body.Close()
-		if !ok {
-			return 0, false
-		}
-		total += time.Duration(secs * float64(time.Second))
-	}
-	return total, true
-}
-
-// metricValue reads the value of an unlabelled metric from a Prometheus
-// text exposition.
-func metricValue(r io.Reader, name string) (float64, bool) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), name+" ")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-		return v, err == nil
-	}
-	return 0, false
 }
 
 // processCPU returns the CPU time this process has used, user and system.

@@ -107,10 +107,10 @@ func TestWireRequests_WholeRequestOnTheWire(t *testing.T) {
 	}
 }
 
-// TestMetricValue_ReadsTheNamedUnlabelledMetric: the server's CPU comes from
+// TestServerMetrics_ReadsTheUnlabelledCPUTime: the server's CPU comes from
 // one line of its Prometheus text; comments, labelled series and names
 // that merely start the same are not it.
-func TestMetricValue_ReadsTheNamedUnlabelledMetric(t *testing.T) {
+func TestServerMetrics_ReadsTheUnlabelledCPUTime(t *testing.T) {
 	text := `# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.
 # TYPE process_cpu_seconds_total counter
 process_cpu_seconds_total_extra 9
@@ -118,10 +118,12 @@ process_cpu_seconds_total{mode="x"} 8
 process_cpu_seconds_total 12.34
 go_goroutines 40
 `
-	if v, ok := metricValue(strings.NewReader(text), "process_cpu_seconds_total"); !ok || v != 12.34 {
-		t.Errorf("got %v, %v; want 12.34", v, ok)
+	m := serverMetrics{cpuOK: true, pushes: pushHistogram{}}
+	if m.read(strings.NewReader(text)); !m.cpuOK || m.cpu != 12340*time.Millisecond {
+		t.Errorf("got %v, %v; want 12.34 s", m.cpu, m.cpuOK)
 	}
-	if _, ok := metricValue(strings.NewReader("go_goroutines 40\n"), "process_cpu_seconds_total"); ok {
+	m = serverMetrics{cpuOK: true, pushes: pushHistogram{}}
+	if m.read(strings.NewReader("go_goroutines 40\n")); m.cpuOK {
 		t.Error("found a metric that is not there")
 	}
 }
