@@ -600,33 +600,29 @@ func decodePayload(ev *Event) any {
 	if ev.V != 1 || len(ev.Payload) > MaxPayloadBytes {
 		return nil
 	}
-	// Most payloads take the fast readers; the rest, the strict decoder.
-	var v any
 	switch ev.Type {
 	case choso.EventSaleRecord:
-		r := new(SaleRecord)
-		if decodeSaleFast(ev.Payload, r) {
-			return r
-		}
-		*r, v = SaleRecord{}, r
+		return decodeStrictly(ev.Payload, decodeSaleFast)
 	case choso.EventSaleVoid:
-		r := new(SaleVoid)
-		if decodeVoidFast(ev.Payload, r) {
-			return r
-		}
-		*r, v = SaleVoid{}, r
+		return decodeStrictly(ev.Payload, decodeVoidFast)
 	case choso.EventDayClose:
-		r := new(DayClose)
-		if decodeDayCloseFast(ev.Payload, r) {
-			return r
-		}
-		*r, v = DayClose{}, r
-	default:
-		return nil
+		return decodeStrictly(ev.Payload, decodeDayCloseFast)
 	}
-	// JSON v2: exact member names, no duplicates, no unknown members, no
-	// trailing data.
-	if jsonv2.Unmarshal(ev.Payload, v, strictPayload) != nil {
+	return nil
+}
+
+// decodeStrictly decodes a payload into a new T with its fast reader, or,
+// for any other form, with the strict decoder (JSON v2: exact member names,
+// no duplicates, no unknown members, no trailing data). It returns nil, not
+// a nil *T, when the payload does not decode.
+func decodeStrictly[T any](payload []byte, fast func([]byte, *T) bool) any {
+	v := new(T)
+	if fast(payload, v) {
+		return v
+	}
+	var zero T
+	*v = zero // the fast reader may have filled part of it
+	if jsonv2.Unmarshal(payload, v, strictPayload) != nil {
 		return nil
 	}
 	return v
