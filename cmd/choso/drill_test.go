@@ -313,8 +313,8 @@ func kill9Drill(t *testing.T, start func() *e2eServer, check func() (out string,
 	if code != 0 {
 		t.Fatalf("check after the drill: %s", out)
 	}
-	// --events walked the log: every sale has its entity, result and index,
-	// and every stall's day totals are its sales.
+	// --events walked the log: every sale has its entity, result, index and
+	// payment reference, and every stall's day totals are its sales.
 	if !strings.Contains(out, " events agree with their entities, results, QR-sale index, payment references and day totals") || strings.Contains(out, "; 0 events") {
 		t.Errorf("check --events after the drill: %s", out)
 	}

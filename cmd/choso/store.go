@@ -74,7 +74,7 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 func runCheck(ctx context.Context, e *env, args []string) error {
 	var events *bool
 	cfg, fs, err := parseConfig("check", e, args, false, func(fs *flag.FlagSet) {
-		events = fs.Bool("events", false, "also walk every stored event and check its entity, result and QR-sale index entry, and each stall's day totals against its sales (minutes on a year's store)")
+		events = fs.Bool("events", false, "also walk every stored event and check its entity, result, QR-sale index entry and payment reference, and each stall's day totals against its sales (minutes on a year's store)")
 	})
 	if err != nil {
 		return err
