@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"testing"
 
 	chosync "github.com/choso/choso/sync"
@@ -62,4 +64,29 @@ func FuzzAppendPushResponse(f *testing.F) {
 		}
 		checkResponseBytes(t, res)
 	})
+}
+
+// A push asked for pretty output gets c.JSON's indented answer, the same
+// answer; any other gets the hand-built bytes.
+func TestWritePushResponse_PrettyOnRequest(t *testing.T) {
+	rs := newRegistryServer(t)
+	p := rs.enroll(t, rs.objects(t, false).stall)
+	for _, tc := range []struct {
+		path     string
+		indented bool
+	}{{"/v1/sync/push", false}, {"/v1/sync/push?pretty", true}} {
+		res := rs.do(t, "POST", tc.path, bytes.NewReader(pushBody(t, p.sales(2, 1000, "cash"))),
+			"Authorization", "Bearer "+p.token, "Content-Type", "application/json")
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("%s: %d %q", tc.path, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		var got chosync.PushResponse
+		if err := json.Unmarshal(body, &got); err != nil || len(got.Results) != 2 || got.AckSeq != p.seq {
+			t.Fatalf("%s: %s (%v)", tc.path, body, err)
+		}
+		if indented := bytes.Contains(body, []byte("\n  ")); indented != tc.indented {
+			t.Errorf("%s: indented %v, want %v:\n%s", tc.path, indented, tc.indented, body)
+		}
+	}
 }
