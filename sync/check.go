@@ -20,8 +20,7 @@ const maxCheckProblems = 100
 // checkPage is how many events CheckEvents reads at a time.
 const checkPage = 1000
 
-// checkListPage is how many markets or stalls it reads at a time: a page
-// every store serves whole.
+// checkListPage is how many markets or stalls it reads at a time.
 const checkListPage = choso.MaxPageSize
 
 // CheckEvents walks every stored event and checks that what the apply
@@ -107,8 +106,7 @@ func checkDays(tx choso.Tx, days map[dayKey]*choso.StallDay) ([]error, error) {
 			problems = append(problems, fmt.Errorf("stall %s, %s: day totals %v, voids %v; its sales add up to %v, voids %v",
 				k.stallID, k.date, got.ByMethod, got.Voids, want.ByMethod, want.Voids))
 		}
-		if len(problems) >= maxCheckProblems {
-			problems = append(problems, fmt.Errorf("stopped after %d problems in the day totals", maxCheckProblems))
+		if problems, full := daysFull(problems); full {
 			return problems, nil
 		}
 	}
@@ -127,15 +125,14 @@ func checkDays(tx choso.Tx, days map[dayKey]*choso.StallDay) ([]error, error) {
 			for _, d := range stored {
 				after = d.StallID
 				if days[dayKey{d.StallID, d.Date}] == nil && !emptyDay(d) {
-					problems = append(problems, fmt.Errorf("stall %s, %s: day totals %v, voids %v, but no sales in the log", d.StallID, d.Date, d.ByMethod, d.Voids))
+					problems = append(problems, salesNotInLog(d))
 				}
 			}
 			if len(stored) < checkPage {
 				break
 			}
 		}
-		if len(problems) >= maxCheckProblems {
-			problems = append(problems, fmt.Errorf("stopped after %d problems in the day totals", maxCheckProblems))
+		if problems, full := daysFull(problems); full {
 			return problems, nil
 		}
 	}
@@ -147,43 +144,56 @@ func checkDays(tx choso.Tx, days map[dayKey]*choso.StallDay) ([]error, error) {
 // checkOtherDates adds a problem for each day of a registered stall, on a
 // date not in logDates, that holds sales: the log has none that day.
 func checkOtherDates(tx choso.Tx, logDates map[string]bool, problems []error) ([]error, error) {
-	for afterMarket := ""; ; {
-		markets, err := tx.ListMarkets(choso.MarketFilter{After: afterMarket, Limit: checkListPage})
-		if err != nil {
+	mf := choso.MarketFilter{Limit: checkListPage}
+	for {
+		markets, err := tx.ListMarkets(mf)
+		if err != nil || len(markets) == 0 { // a store may return fewer than asked: stop at an empty page
 			return problems, err
 		}
+		mf.After = markets[len(markets)-1].ID
 		for _, m := range markets {
-			afterMarket = m.ID
-			for afterCode := ""; ; {
-				stalls, err := tx.ListStalls(choso.StallFilter{MarketID: m.ID, After: afterCode, Limit: checkListPage})
+			sf := choso.StallFilter{MarketID: m.ID, Limit: checkListPage}
+			for {
+				stalls, err := tx.ListStalls(sf)
 				if err != nil {
 					return problems, err
 				}
+				if len(stalls) == 0 {
+					break
+				}
+				sf.After = stalls[len(stalls)-1].Code
 				for _, st := range stalls {
-					afterCode = st.Code
 					days, err := tx.ListStallDays(st.ID, "", "")
 					if err != nil {
 						return problems, err
 					}
 					for _, d := range days {
 						if !logDates[d.Date] && !emptyDay(d) {
-							problems = append(problems, fmt.Errorf("stall %s, %s: day totals %v, voids %v, but no sales in the log", d.StallID, d.Date, d.ByMethod, d.Voids))
+							problems = append(problems, salesNotInLog(d))
 						}
 					}
-					if len(problems) >= maxCheckProblems {
-						problems = append(problems, fmt.Errorf("stopped after %d problems in the day totals", maxCheckProblems))
+					if problems, full := daysFull(problems); full {
 						return problems, nil
 					}
 				}
-				if len(stalls) < checkListPage {
-					break
-				}
 			}
 		}
-		if len(markets) < checkListPage {
-			return problems, nil
-		}
 	}
+}
+
+// salesNotInLog is the problem of a stall-day holding sales the log has
+// none of.
+func salesNotInLog(d *choso.StallDay) error {
+	return fmt.Errorf("stall %s, %s: day totals %v, voids %v, but no sales in the log", d.StallID, d.Date, d.ByMethod, d.Voids)
+}
+
+// daysFull reports whether the day totals' problems reached the cap, and
+// then adds the line saying where the check stopped.
+func daysFull(problems []error) ([]error, bool) {
+	if len(problems) < maxCheckProblems {
+		return problems, false
+	}
+	return append(problems, fmt.Errorf("stopped after %d problems in the day totals", maxCheckProblems)), true
 }
 
 // sameTotals compares totals by method, a method at zero the same as one
