@@ -97,3 +97,20 @@ func cpuTime() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkPrepare_Push50 is the store-free work the server does on each
+// 50-event push before the writer sees it: payloads decoded, fingerprints,
+// and each event's rules (the date and the ULID's form among them).
+//
+//	go test -run '^$' -bench Prepare_Push50 ./sync
+func BenchmarkPrepare_Push50(b *testing.B) {
+	req := &chosync.PushRequest{Protocol: 1}
+	for i := range 50 {
+		p, _ := json.Marshal(chosync.SaleRecord{Amount: int64(5+i) * 1000, Method: choso.MethodQR, Ref: "CS7KQ2M9XW4T"})
+		req.Events = append(req.Events, chosync.Event{Seq: uint64(i + 1), ID: newULID(), Type: choso.EventSaleRecord, V: 1,
+			WallMs: 1_795_000_000_000, BusinessDate: "2026-11-27", Payload: p})
+	}
+	for b.Loop() {
+		chosync.Prepare(req)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -178,7 +177,7 @@ func (c *Client) VoidSale(saleID, reason string) (*Event, error) {
 // business day (YYYY-MM-DD; "" for today), net of its voids, so the server
 // can tell whether events went missing.
 func (c *Client) CloseDay(date string) (*Event, error) {
-	if date != "" && !validDate(date) {
+	if date != "" && !chosync.ValidDate(date) {
 		return nil, fmt.Errorf("%w: date %q is not YYYY-MM-DD", ErrInvalidSale, date)
 	}
 	var payload chosync.DayClose
@@ -362,12 +361,4 @@ func (c *Client) RejectedJSON() ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(out)
-}
-
-func validDate(s string) bool {
-	if len(s) != 10 {
-		return false
-	}
-	_, err := time.Parse(time.DateOnly, s)
-	return err == nil
 }
