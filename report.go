@@ -260,12 +260,11 @@ func reportMarkets(tx Tx, p *Principal, f ReportFilter) ([]*Market, error) {
 // days in range, added to days as it goes.
 func marketFigures(ctx context.Context, tx Tx, m *Market, from, to string, activeSince time.Time, days map[string]*ReportDay) (*ReportRow, error) {
 	row := &ReportRow{Markets: 1, ByMethod: newByMethod()}
-	sf := StallFilter{MarketID: m.ID, Limit: 1000}
-	for {
+	for after := ""; ; {
 		if err := ctx.Err(); err != nil {
 			return nil, Errorf(EUnavailable, "report cancelled")
 		}
-		stalls, err := tx.ListStalls(sf)
+		stalls, err := tx.ListStallRefs(m.ID, after, 1000)
 		if err != nil {
 			return nil, err
 		}
@@ -306,7 +305,7 @@ func marketFigures(ctx context.Context, tx Tx, m *Market, from, to string, activ
 				row.StallsSelling++
 			}
 		}
-		sf.After = stalls[len(stalls)-1].Code
+		after = stalls[len(stalls)-1].Code
 	}
 }
 

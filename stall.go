@@ -192,6 +192,12 @@ type StallFilter struct {
 	Limit    int
 }
 
+// StallRef names a stall of a market without its record.
+type StallRef struct {
+	ID   string
+	Code string
+}
+
 // StallTx keeps stalls.
 type StallTx interface {
 	// CreateStall stores a new stall. Returns EConflict if its code is
@@ -208,6 +214,12 @@ type StallTx interface {
 	// ListStalls returns up to f.Limit stalls of f.MarketID matching f, in
 	// code order, starting after the code f.After.
 	ListStalls(f StallFilter) ([]*Stall, error)
+	// ListStallRefs returns up to limit of a market's stalls, every status,
+	// as ID and code, in code order after the code after: what a walk over
+	// every stall needs (the reports, the event check), without reading
+	// and decoding each stall's record. Limit 0 or less means the store's
+	// default page.
+	ListStallRefs(marketID, after string, limit int) ([]StallRef, error)
 	// FindStallsByPhone returns every stall whose vendor has the E.164 phone.
 	FindStallsByPhone(phone string) ([]*Stall, error)
 	// CountStalls returns how many stalls a market has ("" for all markets).

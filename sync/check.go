@@ -152,16 +152,15 @@ func checkOtherDates(tx choso.Tx, logDates map[string]bool, problems []error) ([
 		}
 		mf.After = markets[len(markets)-1].ID
 		for _, m := range markets {
-			sf := choso.StallFilter{MarketID: m.ID, Limit: checkListPage}
-			for {
-				stalls, err := tx.ListStalls(sf)
+			for after := ""; ; {
+				stalls, err := tx.ListStallRefs(m.ID, after, checkListPage)
 				if err != nil {
 					return problems, err
 				}
 				if len(stalls) == 0 {
 					break
 				}
-				sf.After = stalls[len(stalls)-1].Code
+				after = stalls[len(stalls)-1].Code
 				for _, st := range stalls {
 					days, err := tx.ListStallDays(st.ID, "", "")
 					if err != nil {

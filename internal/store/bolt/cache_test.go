@@ -116,3 +116,55 @@ func TestDecodeCache_ServesWhatIsStored(t *testing.T) {
 		t.Fatalf("read after a rolled-back update: got name %q, want %q", got.Name, "Chợ Mới")
 	}
 }
+
+// TestDecodeCache_ListingsDoNotFill: a push's reads of its device fill the
+// cache, and a walk over many devices (a stall's phones in a report, the
+// store check) reads through it without filling it.
+func TestDecodeCache_ListingsDoNotFill(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	err := db.Update(ctx, func(tx choso.Tx) error {
+		for _, id := range []string{"dev_a", "dev_b", "dev_c"} {
+			if err := tx.CreateDevice(&choso.Device{ID: id, StallID: "stl_a", TokenHash: hashOf(id)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := func() int {
+		db.devices.mu.Lock()
+		defer db.devices.mu.Unlock()
+		return len(db.devices.m)
+	}
+	var listed []*choso.Device
+	db.View(ctx, func(tx choso.Tx) error {
+		var err error
+		listed, err = tx.ListStallDevices("stl_a")
+		return err
+	})
+	if len(listed) != 3 {
+		t.Fatalf("ListStallDevices: %d devices, want 3", len(listed))
+	}
+	if problems := db.Check(ctx); len(problems) > 0 {
+		t.Fatalf("Check: %v", problems)
+	}
+	if n := cached(); n != 0 {
+		t.Fatalf("after a listing and a check, %d devices cached, want 0", n)
+	}
+	db.View(ctx, func(tx choso.Tx) error { _, err := tx.FindDeviceByToken(hashOf("dev_b")); return err })
+	if n := cached(); n != 1 {
+		t.Fatalf("after a token check, %d devices cached, want 1", n)
+	}
+	// A listing still reads what the cache holds, as stored.
+	db.View(ctx, func(tx choso.Tx) error {
+		var err error
+		listed, err = tx.ListStallDevices("stl_a")
+		return err
+	})
+	if len(listed) != 3 || listed[1].ID != "dev_b" || string(listed[1].TokenHash) != string(hashOf("dev_b")) {
+		t.Fatalf("ListStallDevices after the token check: %+v", listed)
+	}
+}

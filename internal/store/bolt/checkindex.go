@@ -18,7 +18,7 @@ func checkIndexes(tx *Tx) []error {
 
 	tokens, stallDevices := tx.bucket(bucketDeviceTokens), tx.bucket(bucketStallDevices)
 	for hash, id := range ascend(tokens, nil, nil) {
-		d, err := tx.getDevice(string(id))
+		d, err := tx.listedDevice(string(id))
 		switch {
 		case err != nil:
 			add("device_tokens: a token names device %q: %v", id, err)
@@ -27,7 +27,7 @@ func checkIndexes(tx *Tx) []error {
 		}
 	}
 	for id := range ascend(tx.bucket(bucketDevices), nil, nil) {
-		d, err := tx.getDevice(string(id))
+		d, err := tx.listedDevice(string(id))
 		if err != nil {
 			add("devices: %q: %v", id, err)
 			continue
@@ -43,7 +43,7 @@ func checkIndexes(tx *Tx) []error {
 	}
 	for key := range ascend(stallDevices, nil, nil) {
 		stallID, deviceID, _ := strings.Cut(string(key), keySep)
-		if d, err := tx.getDevice(deviceID); err != nil || d.StallID != stallID {
+		if d, err := tx.listedDevice(deviceID); err != nil || d.StallID != stallID {
 			add("stall_devices: %q lists a device that is not that stall's", key)
 		}
 	}

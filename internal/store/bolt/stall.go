@@ -212,6 +212,25 @@ func (tx *Tx) ListStalls(f choso.StallFilter) ([]*choso.Stall, error) {
 	return list, nil
 }
 
+// ListStallRefs returns up to limit of a market's stalls as ID and code,
+// in code order after the code after, from the market's code index alone;
+// see choso.StallTx. The stalls themselves are stored as JSON, and a
+// province's report decoded 50,000 of them only to learn their IDs.
+func (tx *Tx) ListStallRefs(marketID, after string, limit int) ([]choso.StallRef, error) {
+	if checkKeyPart("market ID", marketID) != nil {
+		return nil, nil
+	}
+	limit = listLimit(limit)
+	prefix := joinKey(marketID, "")
+	var list []choso.StallRef
+	for k, id := range ascend(tx.bucket(bucketStallCodes), prefix, afterKey(prefix, after)) {
+		if list = append(list, choso.StallRef{ID: string(id), Code: string(k[len(prefix):])}); len(list) == limit {
+			break
+		}
+	}
+	return list, nil
+}
+
 // FindStallsByPhone returns, in ID order, every stall whose vendor has the
 // E.164 phone, from the phone index; see choso.StallTx. Erased stalls have
 // no phone and are never found.

@@ -148,6 +148,29 @@ func (tx *Tx) ListStalls(f choso.StallFilter) ([]*choso.Stall, error) {
 		})
 }
 
+// ListStallRefs returns up to limit of a market's stalls as ID and code,
+// in code order after the code after, without their documents; see
+// choso.StallTx.
+func (tx *Tx) ListStallRefs(marketID, after string, limit int) ([]choso.StallRef, error) {
+	rows, err := tx.query("SELECT id, code FROM stalls WHERE code > $1 AND market_id = $2 ORDER BY code LIMIT "+itoa(listLimit(limit)), after, marketID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []choso.StallRef
+	for rows.Next() {
+		var r choso.StallRef
+		if err := rows.Scan(&r.ID, &r.Code); err != nil {
+			return nil, tx.fail(err)
+		}
+		list = append(list, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(err)
+	}
+	return list, nil
+}
+
 // FindStallsByPhone returns, in ID order, every stall whose vendor has the
 // E.164 phone; see choso.StallTx. Erased stalls have no phone and are never
 // found.

@@ -22,6 +22,7 @@ var stallTests = []testCase{
 	{"Stall_Find_ReturnsACopyTheCallerOwns", testStallFindCopy},
 	{"Stall_List_FiltersByStatusAndText", testStallListFilters},
 	{"Stall_List_PagesInCodeOrderWithoutDuplicatesOrGaps", testStallListPages},
+	{"Stall_ListRefs_NamesEveryStallOfTheMarketAsListStallsDoes", testStallListRefs},
 	{"Stall_FindStallsByPhone_FindsTheVendorsStallsInEveryMarket", testStallFindByPhone},
 	{"Stall_Count_CountsPerMarketAndInAll", testStallCount},
 	{"Stall_FindStallsByAccount_FindsEveryStallOfTheAccountInIDOrder", testStallFindByAccount},
@@ -432,6 +433,68 @@ func testStallListPages(t *testing.T, h Harness) {
 			})
 		}
 	}
+}
+
+func listStallRefs(t *testing.T, s choso.Store, marketID, after string, limit int) []choso.StallRef {
+	t.Helper()
+	var list []choso.StallRef
+	view(t, s, func(tx choso.Tx) error {
+		var err error
+		list, err = tx.ListStallRefs(marketID, after, limit)
+		return err
+	})
+	return list
+}
+
+func testStallListRefs(t *testing.T, h Harness) {
+	s := open(t, h)
+	seedStalls(t, s)
+	suspended := *stallBun
+	suspended.Status = choso.StallSuspended
+	update(t, s, func(tx choso.Tx) error { return tx.UpdateStall(&suspended) })
+	bg := choBacGiang.ID
+	ref := func(st *choso.Stall) choso.StallRef { return choso.StallRef{ID: st.ID, Code: st.Code} }
+	every := []choso.StallRef{ref(stallRau), ref(stallBun), ref(stallCa)} // the suspended one too
+	tests := []struct {
+		name          string
+		market, after string
+		limit         int
+		want          []choso.StallRef
+	}{
+		{"a market, in code order, every status", bg, "", 0, every},
+		{"another market", choDongXuan.ID, "", 0, []choso.StallRef{ref(stallXuan)}},
+		{"a market without stalls", choBenThanh.ID, "", 0, nil},
+		{"a market not stored", "mkt_ghost", "", 0, nil},
+		{"after a code", bg, stallRau.Code, 0, every[1:]},
+		{"after a code not stored", bg, "A-015", 0, every[1:]},
+		{"after the last", bg, stallCa.Code, 0, nil},
+		{"limit", bg, "", 2, every[:2]},
+		{"a page after a code with '/' in the one before", bg, stallBun.Code, 1, every[2:]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantEqual(t, fmt.Sprintf("ListStallRefs(%s, %q, %d)", tt.market, tt.after, tt.limit),
+				listStallRefs(t, s, tt.market, tt.after, tt.limit), tt.want)
+		})
+	}
+	// Paged one at a time, the refs are ListStalls' stalls, in its order.
+	var got []choso.StallRef
+	for after := ""; ; {
+		page := listStallRefs(t, s, bg, after, 1)
+		if len(page) == 0 {
+			break
+		}
+		if len(got) > len(every) {
+			t.Fatal("more pages than stalls: the cursor does not advance")
+		}
+		got = append(got, page...)
+		after = page[len(page)-1].Code
+	}
+	var want []choso.StallRef
+	for _, st := range listStalls(t, s, choso.StallFilter{MarketID: bg}) {
+		want = append(want, ref(st))
+	}
+	wantEqual(t, "refs paged one at a time", got, want)
 }
 
 func testStallFindByPhone(t *testing.T, h Harness) {
