@@ -53,6 +53,7 @@ func (tx *Tx) ListDaysByDate(date, after string, limit int) ([]*choso.StallDay, 
 	prefix := joinKey(date, "")
 	days := tx.bucket(bucketStallDays)
 	var list []*choso.StallDay
+	var prev *choso.StallDay // a date's stalls share their market's codes
 	var buf keyBuf
 	for k := range ascend(tx.bucket(bucketDayDates), prefix, afterKey(prefix, after)) {
 		stallID := k[len(prefix):]
@@ -60,10 +61,11 @@ func (tx *Tx) ListDaysByDate(date, after string, limit int) ([]*choso.StallDay, 
 		if v == nil {
 			return nil, choso.Errorf(choso.EInternal, "date index names the day of stall %s on %s, which is not stored", stallID, date)
 		}
-		d, err := decodeStallDay(v)
+		d, err := decodeStallDay(v, prev)
 		if err != nil {
 			return nil, err
 		}
+		prev = d
 		if list = append(list, d); len(list) == limit {
 			break
 		}

@@ -272,6 +272,39 @@ func (d *decoder) take(n uint64) []byte {
 // str copies, so the string outlives the transaction.
 func (d *decoder) str() string { return string(d.take(d.uint())) }
 
+// word reads a string that is nearly always one the package names (a
+// payment method, a day's status) and returns those as the constant, not
+// as an allocation of their own.
+func (d *decoder) word() string {
+	b := d.take(d.uint())
+	switch string(b) { // compared in place: no allocation
+	case choso.MethodCash:
+		return choso.MethodCash
+	case choso.MethodQR:
+		return choso.MethodQR
+	case choso.MethodTransfer:
+		return choso.MethodTransfer
+	case choso.DayProvisional:
+		return choso.DayProvisional
+	case choso.DayFinal:
+		return choso.DayFinal
+	case choso.DayAdjusted:
+		return choso.DayAdjusted
+	}
+	return string(b)
+}
+
+// strLike reads a string and returns prev when it has the same bytes: the
+// records of a scan repeat their owner's IDs and codes from one to the
+// next, an allocation each otherwise.
+func (d *decoder) strLike(prev string) string {
+	b := d.take(d.uint())
+	if string(b) == prev {
+		return prev
+	}
+	return string(b)
+}
+
 // bytes copies, so the slice outlives the transaction.
 func (d *decoder) bytes() []byte {
 	n := d.uint()

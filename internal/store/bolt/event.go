@@ -243,7 +243,7 @@ func (tx *Tx) FindStallDay(stallID, date string) (*choso.StallDay, error) {
 	if v == nil {
 		return nil, notFound("no totals of stall " + stallID + " on " + date)
 	}
-	return decodeStallDay(v)
+	return decodeStallDay(v, nil)
 }
 
 // PutStallDay creates or replaces a stall's totals of one day; see
@@ -276,15 +276,16 @@ func (tx *Tx) ListStallDays(stallID, from, to string) ([]*choso.StallDay, error)
 	prefix := joinKey(stallID, "")
 	c := tx.bucket(bucketStallDays).Cursor()
 	var list []*choso.StallDay
+	var prev *choso.StallDay
 	for k, v := c.Seek(joinKey(stallID, from)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if to != "" && string(k[len(prefix):]) > to {
 			break
 		}
-		d, err := decodeStallDay(v)
+		d, err := decodeStallDay(v, prev)
 		if err != nil {
 			return nil, err
 		}
-		list = append(list, d)
+		list, prev = append(list, d), d
 	}
 	return list, nil
 }
@@ -622,7 +623,7 @@ func (d *decoder) methodTotals() map[string]choso.MethodTotals {
 	}
 	m := make(map[string]choso.MethodTotals, n)
 	for range n {
-		k := d.str()
+		k := d.word()
 		m[k] = d.totals()
 	}
 	return m
@@ -658,17 +659,23 @@ func (e *encoder) stallDay(x *choso.StallDay) {
 	e.str(x.Account)
 }
 
-func (d *decoder) stallDay() choso.StallDay {
+// stallDay reads a stall-day. like, when not nil, is the day read before it
+// in a scan: strings equal to its (the stall's IDs, codes and account) are
+// shared with it rather than allocated again.
+func (d *decoder) stallDay(like *choso.StallDay) choso.StallDay {
+	if like == nil {
+		like = &choso.StallDay{}
+	}
 	var status string
 	if d.since(binFormat2) {
-		status = d.str()
+		status = d.word()
 	}
 	day := choso.StallDay{
 		Status:        status,
-		StallID:       d.str(),
-		MarketID:      d.str(),
-		CommuneCode:   d.str(),
-		ProvinceCode:  d.str(),
+		StallID:       d.strLike(like.StallID),
+		MarketID:      d.strLike(like.MarketID),
+		CommuneCode:   d.strLike(like.CommuneCode),
+		ProvinceCode:  d.strLike(like.ProvinceCode),
 		Date:          d.str(),
 		ByMethod:      d.methodTotals(),
 		Voids:         d.totals(),
@@ -678,7 +685,7 @@ func (d *decoder) stallDay() choso.StallDay {
 		UpdatedAt:     d.time(),
 	}
 	if d.since(binFormat3) {
-		day.StallCode, day.BIN, day.Account = d.str(), d.str(), d.str()
+		day.StallCode, day.BIN, day.Account = d.strLike(like.StallCode), d.strLike(like.BIN), d.strLike(like.Account)
 	}
 	return day
 }
@@ -694,9 +701,11 @@ func encodeStallDay(key []byte, x *choso.StallDay) (k, v []byte) {
 	return e.keyValue()
 }
 
-func decodeStallDay(v []byte) (*choso.StallDay, error) {
+// decodeStallDay decodes a stored stall-day; like is as for
+// decoder.stallDay.
+func decodeStallDay(v []byte, like *choso.StallDay) (*choso.StallDay, error) {
 	d := newDecoder(v)
-	x := d.stallDay()
+	x := d.stallDay(like)
 	return &x, d.done("stall day")
 }
 
@@ -736,7 +745,7 @@ func decodeChange(v []byte) (*choso.Change, error) {
 	d := newDecoder(v)
 	x := &choso.Change{
 		ChangeSeq: d.uint(),
-		Day:       d.stallDay(),
+		Day:       d.stallDay(nil),
 		At:        d.time(),
 	}
 	return x, d.done("change")

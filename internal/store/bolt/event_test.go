@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/choso/choso"
 	bolt "go.etcd.io/bbolt"
@@ -89,7 +90,7 @@ var codecs = []codec{
 	codecOf("EventResult", encodeResult, decodeResult),
 	codecOf("Entity", encodeEntity, decodeEntity),
 	codecOf("Event", encodeEvent, decodeEvent),
-	codecOf("StallDay", encodeStallDay, decodeStallDay),
+	codecOf("StallDay", encodeStallDay, func(v []byte) (*choso.StallDay, error) { return decodeStallDay(v, nil) }),
 	codecOf("DeviceDay", encodeDeviceDay, decodeDeviceDay),
 	codecOf("Change", encodeChange, decodeChange),
 	codecOf("Credit", encodeCredit, decodeCredit),
@@ -111,13 +112,42 @@ func TestRecordCodecs_RoundTripEveryField(t *testing.T) {
 	}
 }
 
+// A stall-day decoded after another in a scan is the same day whatever the
+// one before it held: the strings equal to its are shared, the others are
+// its own.
+func TestDecodeStallDay_LikeTheDayBefore(t *testing.T) {
+	day := filled[choso.StallDay]()
+	_, v := encodeStallDay(nil, day)
+	alone, err := decodeStallDay(v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, like := range map[string]*choso.StallDay{
+		"the same stall's day before": {StallID: day.StallID, MarketID: day.MarketID, CommuneCode: day.CommuneCode, ProvinceCode: day.ProvinceCode,
+			StallCode: day.StallCode, BIN: day.BIN, Account: day.Account, Date: "2000-01-01"},
+		"another stall of another market": {StallID: "stl_other", MarketID: "mkt_other", CommuneCode: "00001", ProvinceCode: "01",
+			StallCode: "Z-9", BIN: "970400", Account: "1", Date: day.Date},
+		"an empty day": {},
+	} {
+		got, err := decodeStallDay(v, like)
+		if err != nil || !reflect.DeepEqual(got, alone) {
+			t.Fatalf("%s: got %+v, %v; want %+v", name, got, err, alone)
+		}
+	}
+	like := &choso.StallDay{StallID: day.StallID, Account: day.Account}
+	got, _ := decodeStallDay(v, like)
+	if unsafe.StringData(got.StallID) != unsafe.StringData(like.StallID) || unsafe.StringData(got.Account) != unsafe.StringData(like.Account) {
+		t.Fatal("equal strings were allocated again, not shared with the day before")
+	}
+}
+
 func TestRecordCodecs_NilAndEmptyStayApart(t *testing.T) {
 	for _, day := range []*choso.StallDay{
 		{StallID: "stl_a", Date: "2026-03-02"},
 		{StallID: "stl_a", Date: "2026-03-02", ByMethod: map[string]choso.MethodTotals{}},
 	} {
 		_, v := encodeStallDay(nil, day)
-		got, err := decodeStallDay(v)
+		got, err := decodeStallDay(v, nil)
 		if err != nil || (got.ByMethod == nil) != (day.ByMethod == nil) {
 			t.Fatalf("StallDay ByMethod %#v: got %#v, %v; want it back as it was", day.ByMethod, got.ByMethod, err)
 		}
@@ -184,7 +214,7 @@ func TestRecordCodecs_Format1ReadsWithNewFieldsZero(t *testing.T) {
 		e.uint(day.LastServerSeq)
 		e.time(day.UpdatedAt)
 	}
-	if got, err := decodeStallDay(format1(oldDay)); err != nil || !reflect.DeepEqual(got, day) {
+	if got, err := decodeStallDay(format1(oldDay), nil); err != nil || !reflect.DeepEqual(got, day) {
 		t.Fatalf("decodeStallDay(format 1):\n got %+v, %v\nwant %+v, nil", got, err, day)
 	}
 	change := &choso.Change{ChangeSeq: 9, Day: *day, At: time.Unix(1_772_000_000, 5).UTC()}
