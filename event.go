@@ -9,6 +9,21 @@ const (
 	MethodTransfer = "transfer" // a bank transfer without the QR
 )
 
+// MethodOf returns the payment method b spells as its constant, and any
+// other bytes as a new string. The readers of pushed and stored sales call
+// it for every sale, and a constant costs no allocation.
+func MethodOf(b []byte) string {
+	switch string(b) { // compared in place: no allocation
+	case MethodCash:
+		return MethodCash
+	case MethodQR:
+		return MethodQR
+	case MethodTransfer:
+		return MethodTransfer
+	}
+	return string(b)
+}
+
 // Event types a phone sends (DESIGN.md §9), each versioned by its v.
 const (
 	EventSaleRecord = "sale.record"

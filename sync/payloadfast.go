@@ -21,7 +21,7 @@ func decodeSaleFast(b []byte, v *SaleRecord) bool {
 			v.Amount = s.Int()
 		case "method":
 			m.Once(s, 1)
-			v.Method = method(s.StringBytes())
+			v.Method = choso.MethodOf(s.StringBytes())
 		case "ref":
 			m.Once(s, 2)
 			v.Ref = s.String()
@@ -41,20 +41,6 @@ func decodeSaleFast(b []byte, v *SaleRecord) bool {
 		}
 	})
 	return s.End()
-}
-
-// method returns the payment methods as constants, and any other as a new
-// string.
-func method(b []byte) string {
-	switch string(b) {
-	case choso.MethodCash:
-		return choso.MethodCash
-	case choso.MethodQR:
-		return choso.MethodQR
-	case choso.MethodTransfer:
-		return choso.MethodTransfer
-	}
-	return string(b)
 }
 
 func decodeItemFast(s *jsonscan.Scanner, it *Item) {

@@ -278,12 +278,6 @@ func (d *decoder) str() string { return string(d.take(d.uint())) }
 func (d *decoder) word() string {
 	b := d.take(d.uint())
 	switch string(b) { // compared in place: no allocation
-	case choso.MethodCash:
-		return choso.MethodCash
-	case choso.MethodQR:
-		return choso.MethodQR
-	case choso.MethodTransfer:
-		return choso.MethodTransfer
 	case choso.DayProvisional:
 		return choso.DayProvisional
 	case choso.DayFinal:
@@ -291,7 +285,7 @@ func (d *decoder) word() string {
 	case choso.DayAdjusted:
 		return choso.DayAdjusted
 	}
-	return string(b)
+	return choso.MethodOf(b)
 }
 
 // strLike reads a string and returns prev when it has the same bytes: the

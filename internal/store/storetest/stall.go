@@ -56,6 +56,15 @@ func seedStalls(t *testing.T, s choso.Store) {
 	createStalls(t, s, stallAll...)
 }
 
+// seedStallsBunSuspended stores the fixture stalls with stallBun suspended.
+func seedStallsBunSuspended(t *testing.T, s choso.Store) {
+	t.Helper()
+	seedStalls(t, s)
+	suspended := *stallBun
+	suspended.Status = choso.StallSuspended
+	update(t, s, func(tx choso.Tx) error { return tx.UpdateStall(&suspended) })
+}
+
 func createStalls(t *testing.T, s choso.Store, stalls ...*choso.Stall) {
 	t.Helper()
 	update(t, s, func(tx choso.Tx) error {
@@ -330,10 +339,7 @@ func testStallFindCopy(t *testing.T, h Harness) {
 
 func testStallListFilters(t *testing.T, h Harness) {
 	s := open(t, h)
-	seedStalls(t, s)
-	suspended := *stallBun
-	suspended.Status = choso.StallSuspended
-	update(t, s, func(tx choso.Tx) error { return tx.UpdateStall(&suspended) })
+	seedStallsBunSuspended(t, s)
 	bg := choBacGiang.ID
 	tests := []struct {
 		name string
@@ -448,10 +454,7 @@ func listStallRefs(t *testing.T, s choso.Store, marketID, after string, limit in
 
 func testStallListRefs(t *testing.T, h Harness) {
 	s := open(t, h)
-	seedStalls(t, s)
-	suspended := *stallBun
-	suspended.Status = choso.StallSuspended
-	update(t, s, func(tx choso.Tx) error { return tx.UpdateStall(&suspended) })
+	seedStallsBunSuspended(t, s)
 	bg := choBacGiang.ID
 	ref := func(st *choso.Stall) choso.StallRef { return choso.StallRef{ID: st.ID, Code: st.Code} }
 	every := []choso.StallRef{ref(stallRau), ref(stallBun), ref(stallCa)} // the suspended one too
