@@ -123,6 +123,10 @@ type DayTx interface {
 	// ListDaysByDate returns up to limit stall-days of a business date, in
 	// stall ID order, starting after the stall ID after.
 	ListDaysByDate(date, after string, limit int) ([]*StallDay, error)
+	// ListDayDates returns up to limit business dates that have stall-days,
+	// in order, starting after the date after. Limit 0 or less means the
+	// store's default page.
+	ListDayDates(after string, limit int) ([]string, error)
 	// FindChangeAsOf returns the latest change of a stall-day with
 	// ChangeSeq ≤ asOf, or ENotFound when there is none.
 	FindChangeAsOf(stallID, date string, asOf uint64) (*Change, error)

@@ -36,9 +36,8 @@ const checkListPage = choso.MaxPageSize
 //   - each stall's day totals equal its sales of that day as the log holds
 //     them: by method, net of the voided ones (its entity says which), and
 //     the voided ones apart. This is the money a vendor, an official and
-//     the bank see. And no stall-day holds sales the log lacks: on the
-//     dates the log has sales on, any stall's; on other dates, any
-//     registered stall's.
+//     the bank see. And no stall-day holds sales the log lacks, on any
+//     date, whether the registry lists its stall or not.
 //
 // It reads the whole log in one read transaction, so on a year's store it
 // takes minutes: `choso check --events` runs it on a stopped server. It
@@ -137,8 +136,58 @@ func checkDays(tx choso.Tx, days map[dayKey]*choso.StallDay) ([]error, error) {
 		}
 	}
 	// And on the dates the log has no sales on, every registered stall's
-	// days, market by market: none may hold a sale.
-	return checkOtherDates(tx, dates, problems)
+	// days, market by market, then every date's days of the stalls the
+	// registry does not list: none may hold a sale.
+	problems, err := checkOtherDates(tx, dates, problems)
+	if err != nil || len(problems) > maxCheckProblems { // past the cap: daysFull said where it stopped
+		return problems, err
+	}
+	return checkUnlistedStalls(tx, dates, problems)
+}
+
+// checkUnlistedStalls adds a problem for each day, on a date not in
+// logDates, that holds sales of a stall the registry does not list. It
+// walks the dates that have days, not every stall: checkOtherDates has
+// already read the registered stalls' days.
+func checkUnlistedStalls(tx choso.Tx, logDates map[string]bool, problems []error) ([]error, error) {
+	for afterDate := ""; ; {
+		dates, err := tx.ListDayDates(afterDate, checkPage)
+		if err != nil || len(dates) == 0 { // a store may return fewer than asked: stop at an empty page
+			return problems, err
+		}
+		afterDate = dates[len(dates)-1]
+		for _, date := range dates {
+			if logDates[date] {
+				continue // checked against the log above
+			}
+			for after := ""; ; {
+				days, err := tx.ListDaysByDate(date, after, checkPage)
+				if err != nil || len(days) == 0 {
+					if err != nil {
+						return problems, err
+					}
+					break
+				}
+				after = days[len(days)-1].StallID
+				for _, d := range days {
+					if emptyDay(d) {
+						continue
+					}
+					_, err := tx.FindStall(d.StallID)
+					if choso.ErrorCode(err) != choso.ENotFound {
+						if err != nil {
+							return problems, err
+						}
+						continue // a registered stall's: checkOtherDates said so
+					}
+					problems = append(problems, salesNotInLog(d))
+					if problems, full := daysFull(problems); full {
+						return problems, nil
+					}
+				}
+			}
+		}
+	}
 }
 
 // checkOtherDates adds a problem for each day of a registered stall, on a

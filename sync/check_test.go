@@ -33,8 +33,9 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 
 	// Bend four records, point the payment reference at the sale that does
 	// not own it, and add stall-days of sales the log does not have (one on
-	// a date the log has, one on a date it has not), keeping the originals
-	// to put back: the world's cleanup checks the store too.
+	// a date the log has; two on a date it has not, of the registered stall
+	// and of one the registry does not list), keeping the originals to put
+	// back: the world's cleanup checks the store too.
 	const phantomStall = "stl_0000000000000000000000phantom"
 	earlyDate := w.clock().AddDate(-1, 0, 0).Format("2006-01-02")
 	var cashEnt, qrEnt *choso.Entity
@@ -59,9 +60,14 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 		if err := tx.PutStallDay(&phantom); err != nil {
 			return err
 		}
-		// A day of the real stall a year before anything in the log.
+		// A day of the real stall a year before anything in the log, and
+		// one of the stall the registry does not list, the same day.
 		early := phantom
 		early.StallID, early.Date = w.stall.ID, earlyDate
+		if err := tx.PutStallDay(&early); err != nil {
+			return err
+		}
+		early.StallID = phantomStall
 		if err := tx.PutStallDay(&early); err != nil {
 			return err
 		}
@@ -107,6 +113,7 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 		"stall " + w.stall.ID + ", " + cash.BusinessDate + ": day totals map[cash:{2 30000} qr:{3 75000}]",
 		"stall " + phantomStall + ", " + cash.BusinessDate + ": day totals map[qr:{1 99000}], voids {0 0}, but no sales in the log",
 		"stall " + w.stall.ID + ", " + earlyDate + ": day totals map[qr:{1 99000}], voids {0 0}, but no sales in the log",
+		"stall " + phantomStall + ", " + earlyDate + ": day totals map[qr:{1 99000}], voids {0 0}, but no sales in the log",
 		refAgain.ID + ", device " + p.id + " seq 5): its payment reference \"" + strings.ToLower(ref) + "\" names sale " + refSale.ID +
 			" (reference \"" + ref + "\", event",
 	} {
@@ -114,8 +121,8 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 			t.Errorf("problems %q: want one with %q", got, want)
 		}
 	}
-	if len(problems) != 7 {
-		t.Errorf("problems: got %d, want 7: %v", len(problems), problems)
+	if len(problems) != 8 {
+		t.Errorf("problems: got %d, want 8: %v", len(problems), problems)
 	}
 
 	err = w.db.Update(ctx, func(tx choso.Tx) error {
@@ -127,6 +134,10 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 			return err
 		}
 		emptied.StallID, emptied.Date = w.stall.ID, earlyDate
+		if err := tx.PutStallDay(&emptied); err != nil {
+			return err
+		}
+		emptied.StallID = phantomStall
 		if err := tx.PutStallDay(&emptied); err != nil {
 			return err
 		}

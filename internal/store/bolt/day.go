@@ -1,5 +1,6 @@
 // The cross-stall views of day totals the partner feed needs: the days of
-// a business date, and a stall-day as it stood at a change seq.
+// a business date, the dates that have days, and a stall-day as it stood
+// at a change seq.
 
 package bolt
 
@@ -71,6 +72,29 @@ func (tx *Tx) ListDaysByDate(date, after string, limit int) ([]*choso.StallDay, 
 		}
 	}
 	return list, nil
+}
+
+// ListDayDates returns up to limit business dates that have stall-days, in
+// order after the date after, from the date index: one seek a date, not a
+// walk over its stalls; see choso.DayTx. Limit 0 or less means
+// DefaultListLimit, and it is capped at MaxScanLimit.
+func (tx *Tx) ListDayDates(after string, limit int) ([]string, error) {
+	limit = scanLimit(limit)
+	c := tx.bucket(bucketDayDates).Cursor()
+	var dates []string
+	for k, _ := c.Seek([]byte(after)); k != nil && len(dates) < limit; {
+		i := bytes.IndexByte(k, keySep[0])
+		if i < 0 {
+			return nil, choso.Errorf(choso.EInternal, "date index key %q has no stall", k)
+		}
+		date := string(k[:i])
+		if date > after {
+			dates = append(dates, date)
+		}
+		// Past every key of the date: '0' follows the separator.
+		k, _ = c.Seek([]byte(date + string(keySep[0]+1)))
+	}
+	return dates, nil
 }
 
 // FindChangeAsOf returns the latest change of a stall-day with ChangeSeq ≤

@@ -14,6 +14,7 @@ var dayTests = []testCase{
 	{"StallDay_Find_MissingNotFound", testStallDayFindMissing},
 	{"StallDay_Put_MalformedKeysInvalid", testStallDayPutMalformed},
 	{"StallDay_List_InclusiveRangeInDateOrder", testStallDayList},
+	{"StallDay_ListDayDates_EachDateWithDaysOnceInOrder", testStallDayListDates},
 	{"DeviceDay_Put_FindReturnsEveryFieldAndReplaces", testDeviceDayPutFind},
 	{"DeviceDay_Find_MissingNotFound", testDeviceDayFindMissing},
 	{"DeviceDay_Put_MalformedKeysInvalid", testDeviceDayPutMalformed},
@@ -180,6 +181,58 @@ func testStallDayList(t *testing.T, h Harness) {
 		wantEqual(t, "ListStallDays values", got, days[2:4])
 		return nil
 	})
+}
+
+func listDayDates(t *testing.T, s choso.Store, after string, limit int) []string {
+	t.Helper()
+	var dates []string
+	view(t, s, func(tx choso.Tx) error {
+		var err error
+		dates, err = tx.ListDayDates(after, limit)
+		return err
+	})
+	return dates
+}
+
+func testStallDayListDates(t *testing.T, h Harness) {
+	s := open(t, h)
+	if got := listDayDates(t, s, "", 0); got != nil {
+		t.Fatalf("ListDayDates of an empty store: %v", got)
+	}
+	// Several stalls a date, stall IDs on both sides of the date's.
+	putStallDays(t, s,
+		newStallDay(stallRau.ID, "2026-03-01"), newStallDay(stallBun.ID, "2026-03-01"), newStallDay(stallCa.ID, "2026-03-01"),
+		newStallDay(stallBun.ID, "2026-02-28"),
+		newStallDay(stallRau.ID, "2026-03-10"), newStallDay(stallCa.ID, "2026-03-10"),
+		newStallDay(stallXuan.ID, "2027-01-01"))
+	all := []string{"2026-02-28", "2026-03-01", "2026-03-10", "2027-01-01"}
+	tests := []struct {
+		after string
+		limit int
+		want  []string
+	}{
+		{"", 0, all},
+		{"2026-02-28", 0, all[1:]},
+		{"2026-03-01", 0, all[2:]},
+		{"2026-03-02", 0, all[2:]}, // a date without days
+		{"2026-03", 0, all[1:]},    // not a date: dates after it in order
+		{"2027-01-01", 0, nil},
+		{"", 2, all[:2]},
+		{"2026-02-28", 1, all[1:2]},
+	}
+	for _, tt := range tests {
+		wantEqual(t, fmt.Sprintf("ListDayDates(%q, %d)", tt.after, tt.limit), listDayDates(t, s, tt.after, tt.limit), tt.want)
+	}
+	var paged []string
+	for after := ""; len(paged) <= len(all); {
+		page := listDayDates(t, s, after, 1)
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, page...)
+		after = page[len(page)-1]
+	}
+	wantEqual(t, "dates paged one at a time", paged, all)
 }
 
 func testDeviceDayPutFind(t *testing.T, h Harness) {
