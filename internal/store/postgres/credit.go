@@ -162,19 +162,6 @@ func (tx *Tx) PutQRSale(stallID string, effectiveMs int64, saleID string) error 
 // ListQRSales returns the ULIDs of a stall's QR sales with effective times
 // in [fromMs, toMs], by time; see choso.CreditTx.
 func (tx *Tx) ListQRSales(stallID string, fromMs, toMs int64) ([]string, error) {
-	rows, err := tx.query(`SELECT sale_id FROM qr_sales WHERE stall_id = $1 AND effective_ms BETWEEN $2 AND $3
+	return tx.listStrings(`SELECT sale_id FROM qr_sales WHERE stall_id = $1 AND effective_ms BETWEEN $2 AND $3
 		ORDER BY effective_ms, sale_id`, stallID, fromMs, toMs)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var list []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, tx.fail(err)
-		}
-		list = append(list, id)
-	}
-	return list, tx.fail(rows.Err())
 }

@@ -18,23 +18,7 @@ func (tx *Tx) ListDaysByDate(date, after string, limit int) ([]*choso.StallDay, 
 // ListDayDates returns up to limit business dates that have stall-days, in
 // order after the date after; see choso.DayTx.
 func (tx *Tx) ListDayDates(after string, limit int) ([]string, error) {
-	rows, err := tx.query("SELECT DISTINCT date FROM stall_days WHERE date > $1 ORDER BY date LIMIT "+itoa(scanLimit(limit)), after)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var dates []string
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			return nil, tx.fail(err)
-		}
-		dates = append(dates, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(err)
-	}
-	return dates, nil
+	return tx.listStrings("SELECT DISTINCT date FROM stall_days WHERE date > $1 ORDER BY date LIMIT "+itoa(scanLimit(limit)), after)
 }
 
 // FindChangeAsOf returns the latest change of a stall-day with ChangeSeq ≤

@@ -182,6 +182,24 @@ func listDocs[T any](tx *Tx, sql string, args ...any) ([]*T, error) {
 	return list, nil
 }
 
+// listStrings runs a SELECT of one text column and returns its values.
+func (tx *Tx) listStrings(sql string, args ...any) ([]string, error) {
+	rows, err := tx.query(sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, tx.fail(err)
+		}
+		list = append(list, v)
+	}
+	return list, tx.fail(rows.Err())
+}
+
 // count runs a SELECT count(*).
 func (tx *Tx) count(sql string, args ...any) (int, error) {
 	var n int
