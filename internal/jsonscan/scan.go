@@ -202,16 +202,31 @@ func (s *Scanner) String() string { return string(s.stringBytes()) }
 // StringBytes reads a string and returns its bytes without copying them.
 func (s *Scanner) StringBytes() []byte { return s.stringBytes() }
 
-// digits reads an integer's digits, no leading zero but for 0 itself, and
-// gives up when a fraction or an exponent follows.
-func (s *Scanner) digits() []byte {
+// digitRun reads the digits that follow, none or more, and returns them.
+func (s *Scanner) digitRun() []byte {
 	start := s.pos
 	for s.pos < len(s.data) && s.data[s.pos] >= '0' && s.data[s.pos] <= '9' {
 		s.pos++
 	}
-	d := s.data[start:s.pos]
+	return s.data[start:s.pos]
+}
+
+// intDigits reads an integer part: one digit or more, no leading zero but
+// for 0 itself.
+func (s *Scanner) intDigits() []byte {
+	d := s.digitRun()
 	if len(d) == 0 || (len(d) > 1 && d[0] == '0') {
 		s.failed = true
+		return nil
+	}
+	return d
+}
+
+// digits reads an integer's digits (intDigits) and gives up when a
+// fraction or an exponent follows.
+func (s *Scanner) digits() []byte {
+	d := s.intDigits()
+	if d == nil {
 		return nil
 	}
 	if s.pos < len(s.data) {
@@ -275,12 +290,7 @@ func (s *Scanner) number() []byte {
 	if s.pos < len(s.data) && s.data[s.pos] == '-' {
 		s.pos++
 	}
-	intDigits := s.pos
-	for s.pos < len(s.data) && s.data[s.pos] >= '0' && s.data[s.pos] <= '9' {
-		s.pos++
-	}
-	if n := s.pos - intDigits; n == 0 || (n > 1 && s.data[intDigits] == '0') {
-		s.failed = true
+	if s.intDigits() == nil {
 		return nil
 	}
 	if s.pos < len(s.data) && s.data[s.pos] == '.' {
@@ -303,11 +313,7 @@ func (s *Scanner) number() []byte {
 
 // someDigits reads one or more digits.
 func (s *Scanner) someDigits() bool {
-	start := s.pos
-	for s.pos < len(s.data) && s.data[s.pos] >= '0' && s.data[s.pos] <= '9' {
-		s.pos++
-	}
-	if s.pos == start {
+	if len(s.digitRun()) == 0 {
 		s.failed = true
 	}
 	return !s.failed

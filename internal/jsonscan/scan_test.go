@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -122,6 +123,27 @@ func TestValue(t *testing.T) {
 	}
 	if s := New(deep); s.Value() != nil || s.End() {
 		t.Errorf("Value read %d nested arrays; it should give up past %d", MaxDepth+2, MaxDepth)
+	}
+}
+
+// An object read by Value may have maxNames members; past that Value
+// gives up, as it finds repeated names by comparing each with those before.
+func TestValue_MembersLimit(t *testing.T) {
+	object := func(n int) []byte {
+		b := []byte{'{'}
+		for i := range n {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, fmt.Sprintf(`"m%d":%d`, i, i)...)
+		}
+		return append(b, '}')
+	}
+	if s := New(object(maxNames)); s.Value() == nil || !s.End() {
+		t.Errorf("Value gave up on an object of %d members", maxNames)
+	}
+	if s := New(object(maxNames + 1)); s.Value() != nil || s.End() {
+		t.Errorf("Value read an object of %d members; it should give up past %d", maxNames+1, maxNames)
 	}
 }
 
