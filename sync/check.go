@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -116,19 +117,12 @@ func checkDays(tx choso.Tx, days map[dayKey]*choso.StallDay) ([]error, error) {
 		dates[k.date] = true
 	}
 	for _, date := range slices.Sorted(maps.Keys(dates)) {
-		for after := ""; ; {
-			stored, err := tx.ListDaysByDate(date, after, checkPage)
+		for d, err := range daysOn(tx, date) {
 			if err != nil {
 				return problems, err
 			}
-			for _, d := range stored {
-				after = d.StallID
-				if days[dayKey{d.StallID, d.Date}] == nil && !emptyDay(d) {
-					problems = append(problems, salesNotInLog(d))
-				}
-			}
-			if len(stored) < checkPage {
-				break
+			if days[dayKey{d.StallID, d.Date}] == nil && !emptyDay(d) {
+				problems = append(problems, salesNotInLog(d))
 			}
 		}
 		if problems, full := daysFull(problems); full {
@@ -160,30 +154,22 @@ func checkUnlistedStalls(tx choso.Tx, logDates map[string]bool, problems []error
 			if logDates[date] {
 				continue // checked against the log above
 			}
-			for after := ""; ; {
-				days, err := tx.ListDaysByDate(date, after, checkPage)
-				if err != nil || len(days) == 0 {
-					if err != nil {
-						return problems, err
-					}
-					break
+			for d, err := range daysOn(tx, date) {
+				if err != nil {
+					return problems, err
 				}
-				after = days[len(days)-1].StallID
-				for _, d := range days {
-					if emptyDay(d) {
-						continue
-					}
-					_, err := tx.FindStall(d.StallID)
-					if choso.ErrorCode(err) != choso.ENotFound {
-						if err != nil {
-							return problems, err
-						}
-						continue // a registered stall's: checkOtherDates said so
-					}
-					problems = append(problems, salesNotInLog(d))
-					if problems, full := daysFull(problems); full {
-						return problems, nil
-					}
+				if emptyDay(d) {
+					continue
+				}
+				switch _, err := tx.FindStall(d.StallID); {
+				case choso.ErrorCode(err) != choso.ENotFound && err != nil:
+					return problems, err
+				case err == nil:
+					continue // a registered stall's: checkOtherDates said so
+				}
+				problems = append(problems, salesNotInLog(d))
+				if problems, full := daysFull(problems); full {
+					return problems, nil
 				}
 			}
 		}
@@ -225,6 +211,30 @@ func checkOtherDates(tx choso.Tx, logDates map[string]bool, problems []error) ([
 					}
 				}
 			}
+		}
+	}
+}
+
+// daysOn yields each stall-day of a business date, reading the date's days
+// a page at a time to an empty page (a store may return fewer than asked).
+// A read error is yielded with a nil day, and ends the walk.
+func daysOn(tx choso.Tx, date string) iter.Seq2[*choso.StallDay, error] {
+	return func(yield func(*choso.StallDay, error) bool) {
+		for after := ""; ; {
+			days, err := tx.ListDaysByDate(date, after, checkPage)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if len(days) == 0 {
+				return
+			}
+			for _, d := range days {
+				if !yield(d, nil) {
+					return
+				}
+			}
+			after = days[len(days)-1].StallID
 		}
 	}
 }

@@ -198,3 +198,37 @@ func TestCheckEvents_StopsAfterMaxProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckEvents_ReadsEveryPageOfADate: the days of a date are read a page
+// at a time; a day with sales on the third page is found all the same.
+func TestCheckEvents_ReadsEveryPageOfADate(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	date := w.clock().AddDate(-1, 0, 0).Format("2006-01-02") // no sales in the log
+	const n = 2500                                           // days, past two of the check's pages
+	last := fmt.Sprintf("stl_unlisted%05d", n)
+	put := func(sales int64) error {
+		return w.db.Update(ctx, func(tx choso.Tx) error {
+			for i := 1; i <= n; i++ {
+				d := &choso.StallDay{StallID: fmt.Sprintf("stl_unlisted%05d", i), Date: date, ByMethod: map[string]choso.MethodTotals{}}
+				if d.StallID == last && sales > 0 {
+					d.ByMethod[choso.MethodCash] = choso.MethodTotals{Count: 1, Amount: sales}
+				}
+				if err := tx.PutStallDay(d); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := put(15000); err != nil {
+		t.Fatal(err)
+	}
+	problems, _, err := chosync.CheckEvents(ctx, w.db)
+	if err != nil || len(problems) != 1 || !strings.Contains(problems[0].Error(), "stall "+last+", "+date+": day totals map[cash:{1 15000}]") {
+		t.Errorf("got %v, %v; want the one day with sales, of %s", problems, err, last)
+	}
+	if err := put(0); err != nil { // the world's cleanup checks the store too
+		t.Fatal(err)
+	}
+}
