@@ -38,7 +38,7 @@ func (s *sim) ingest(ctx context.Context) (*summary, error) {
 	s.logf("%d events in %d outboxes in %.1f s; pushing", cfg.eventsPerPhone*len(s.phones), len(s.phones), time.Since(fill).Seconds())
 
 	s.stats.reset()
-	metrics0, ok0 := scrapeServers(ctx, cfg.servers)
+	endWindow := s.scrapeWindow(ctx)
 	stop := make(chan struct{})
 	go s.progressLoop(stop)
 	sem := make(chan struct{}, cfg.concurrency)
@@ -65,9 +65,7 @@ func (s *sim) ingest(ctx context.Context) (*summary, error) {
 	took := time.Since(start)
 	close(stop)
 	sum := s.stats.summary("ingest", len(s.phones), took)
-	if metrics1, ok1 := scrapeServers(ctx, cfg.servers); ok0 && ok1 {
-		sum.serverWindow(metrics0, metrics1, false)
-	}
+	endWindow(sum, false)
 	if first != nil {
 		return sum, first
 	}

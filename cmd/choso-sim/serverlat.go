@@ -28,6 +28,19 @@ type serverMetrics struct {
 	pushes pushHistogram
 }
 
+// scrapeWindow scrapes the servers' /metrics at the start of a timed window
+// and returns what scrapes them again at its end and records the window in
+// the summary (summary.serverWindow): with cpu, their CPU time too. A
+// window either scrape could not read is not recorded.
+func (s *sim) scrapeWindow(ctx context.Context) func(sum *summary, cpu bool) {
+	before, ok := scrapeServers(ctx, s.cfg.servers)
+	return func(sum *summary, cpu bool) {
+		if after, ok1 := scrapeServers(ctx, s.cfg.servers); ok && ok1 {
+			sum.serverWindow(before, after, cpu)
+		}
+	}
+}
+
 // scrapeServers reads the /metrics of every server at bases, once each, and
 // reports whether every one answered.
 func scrapeServers(ctx context.Context, bases []string) (serverMetrics, bool) {

@@ -14,7 +14,7 @@ import (
 func (s *sim) simulate(ctx context.Context) (*summary, error) {
 	cfg := s.cfg
 	s.stats.reset()
-	metrics0, ok0 := scrapeServers(ctx, cfg.servers)
+	endWindow := s.scrapeWindow(ctx)
 	start := time.Now()
 	var deadline time.Time
 	if cfg.duration > 0 {
@@ -77,9 +77,7 @@ func (s *sim) simulate(ctx context.Context) (*summary, error) {
 		p.client().Stop()
 	}
 	sum := s.stats.summary("sim", len(s.phones), took)
-	if metrics1, ok1 := scrapeServers(ctx, cfg.servers); ok0 && ok1 {
-		sum.serverWindow(metrics0, metrics1, false)
-	}
+	endWindow(sum, false)
 	sum.Lost, sum.Cut, sum.Refused = s.net.Lost.Load(), s.net.Cut.Load(), s.net.Refused.Load()
 	sum.Reinstalls = int(s.reinst.Load())
 	if cfg.storm > 0 {

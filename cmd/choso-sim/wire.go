@@ -284,7 +284,7 @@ func (s *sim) ingestWire(ctx context.Context) (*summary, error) {
 		return nil, err
 	}
 	s.stats.reset()
-	metrics0, ok0 := scrapeServers(ctx, s.cfg.servers)
+	endWindow := s.scrapeWindow(ctx)
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -305,9 +305,7 @@ func (s *sim) ingestWire(ctx context.Context) (*summary, error) {
 	wg.Wait()
 	sum := s.stats.summary("ingest-wire", len(s.phones), time.Since(start))
 	sum.DriverCPUMs = float64(processCPU()-cpu0) / float64(time.Millisecond)
-	if metrics1, ok1 := scrapeServers(ctx, s.cfg.servers); ok0 && ok1 {
-		sum.serverWindow(metrics0, metrics1, true)
-	}
+	endWindow(sum, true)
 	if first != nil {
 		return sum, first
 	}
