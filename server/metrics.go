@@ -23,10 +23,10 @@ type Metrics struct {
 	batch     prometheus.Histogram
 	results   *prometheus.CounterVec
 	gaps      prometheus.Counter
-	// pushDecodes counts push bodies by decoder: "fast" for the form phones
-	// send, "full" for any other, which the strict decoder reads or refuses.
-	pushDecodes        *prometheus.CounterVec
-	pushFast, pushFull prometheus.Counter // its two series
+	// pushFast and pushFull count push bodies by decoder
+	// (choso_sync_push_decodes_total): "fast" for the form phones send,
+	// "full" for any other, which the strict decoder reads or refuses.
+	pushFast, pushFull prometheus.Counter
 }
 
 // NewMetrics returns a registry with the Go runtime and process collectors
@@ -65,17 +65,17 @@ func NewMetrics() *Metrics {
 			Name: "choso_sync_gaps_total",
 			Help: "Pushes that started past the next expected seq.",
 		}),
-		pushDecodes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "choso_sync_push_decodes_total",
-			Help: "Push bodies decoded, by decoder: fast (the form phones send) or full (any other, read or refused by the strict decoder).",
-		}, []string{"decoder"}),
 	}
+	decodes := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "choso_sync_push_decodes_total",
+		Help: "Push bodies decoded, by decoder: fast (the form phones send) or full (any other, read or refused by the strict decoder).",
+	}, []string{"decoder"})
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.latency, m.txLatency, m.txErrors, m.batch, m.results, m.gaps, m.pushDecodes,
+		m.requests, m.latency, m.txLatency, m.txErrors, m.batch, m.results, m.gaps, decodes,
 	)
-	m.pushFast, m.pushFull = m.pushDecodes.WithLabelValues("fast"), m.pushDecodes.WithLabelValues("full")
+	m.pushFast, m.pushFull = decodes.WithLabelValues("fast"), decodes.WithLabelValues("full")
 	return m
 }
 
