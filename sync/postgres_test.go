@@ -42,6 +42,7 @@ func TestScenarios_OnPostgres(t *testing.T) {
 		{"29_DayCloseDisagrees", Test29_DayCloseDisagrees_MismatchNamesDeviceAndSeqs},
 		{"31_BatchReExecution", Test31_BatchReExecution_NoDoubleEffects},
 		{"Void_SameDeviceAndBeforeTheSale", TestVoid_SameDeviceAndBeforeTheSale},
+		{"Void_OfAnotherStallsSale", TestVoid_OfAnotherStallsSale_CountedInEitherOrder},
 	}
 	pgtest.NewDatabase(t) // skips (or fails, in CI) here when there is no PostgreSQL
 	old := openWorldStore

@@ -313,8 +313,11 @@ func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, pl
 		}
 	}
 	r := Result{Seq: ev.Seq, Status: StatusApplied, ServerSeq: seq, TimeQuality: when.quality}
-	if placeholder != nil {
-		// The void that came first undoes the sale now.
+	// The void that came first undoes the sale now, if a phone of the
+	// sale's own stall sent it. Another stall's void would have been
+	// refused (foreign_sale) had the sale come first; it waited for a sale
+	// that is not its to void, and is left without effect.
+	if placeholder != nil && placeholder.StallID == a.stall.ID {
 		if err := a.undo(ent, placeholder.PendingVoid); err != nil {
 			return Result{}, err
 		}

@@ -715,6 +715,48 @@ func TestVoid_SameDeviceAndBeforeTheSale(t *testing.T) {
 	}
 }
 
+// A phone may void only its own stall's sales. Whichever arrives first, a
+// void naming another stall's sale leaves that sale counted: refused when
+// the sale is already there, and left waiting for nothing when it is not.
+func TestVoid_OfAnotherStallsSale_CountedInEitherOrder(t *testing.T) {
+	w := newWorld(t)
+	other, err := w.reg.CreateStall(context.Background(), choso.SystemPrincipal("test"), w.stall.MarketID, choso.NewStall{Code: "B-2",
+		Name: "Rau củ chị Hoa", VendorName: "Trần Thị Hoa", VendorPhone: "0987654321",
+		Payout: choso.PayoutAccount{BIN: "970436", Account: "0011009876543", Holder: "TRAN THI HOA"}, ConsentGiven: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seller, stranger := w.phone(), w.phoneOf(other.ID)
+
+	// The sale first: the void is refused.
+	first := seller.sale(45000, "qr")
+	seller.mustPush(first)
+	if got := statuses(stranger.mustPush(stranger.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: first.ID}))); got != "rejected:foreign_sale" {
+		t.Fatalf("void of another stall's stored sale: %q", got)
+	}
+
+	// The void first: it waits, and the sale that arrives is not its to void.
+	late := seller.sale(30000, "cash")
+	if vr := stranger.mustPush(stranger.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: late.ID})); vr.Results[0].Note != chosync.NotePendingReference {
+		t.Fatalf("void before the sale: %+v", vr.Results[0])
+	}
+	res := seller.mustPush(late)
+	if r := res.Results[0]; r.Status != "applied" || r.Note != "" {
+		t.Fatalf("the sale after another stall's void: %+v", r)
+	}
+	got := w.totals(today)
+	if got["qr"] != (choso.MethodTotals{Count: 1, Amount: 45000}) || got["cash"] != (choso.MethodTotals{Count: 1, Amount: 30000}) {
+		t.Fatalf("totals %v: another stall's void took a sale out", got)
+	}
+	// The seller's own void still takes it out.
+	if again := statuses(seller.mustPush(seller.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: late.ID}))); again != "applied" {
+		t.Fatalf("the seller's own void: %q", again)
+	}
+	if got := w.totals(today)["cash"]; got != (choso.MethodTotals{}) {
+		t.Fatalf("cash after the seller's void: %v", got)
+	}
+}
+
 func TestCheckBatch_RefusesMalformedBatches(t *testing.T) {
 	for _, tt := range []struct {
 		name string

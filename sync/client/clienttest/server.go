@@ -452,7 +452,8 @@ func (s *Server) applyOne(d *Device, ev *chosync.Event, h string, now time.Time)
 			return rej(chosync.CodeInvalidMethod)
 		}
 		e := &entity{hash: h, stallID: d.StallID, date: date, method: p.Method, amount: p.Amount}
-		voided := s.entities[ev.ID] != nil // a void waited for it
+		// A void of the same stall waited for it; another stall's cannot void it.
+		voided := s.entities[ev.ID] != nil && s.entities[ev.ID].stallID == d.StallID
 		s.entities[ev.ID] = e
 		day := s.day(d.StallID, date)
 		add(day.ByMethod, p.Method, 1, p.Amount)
@@ -470,7 +471,7 @@ func (s *Server) applyOne(d *Device, ev *chosync.Event, h string, now time.Time)
 		sale := s.entities[p.SaleID]
 		switch {
 		case sale == nil:
-			s.entities[p.SaleID] = &entity{pendingVoidFor: true}
+			s.entities[p.SaleID] = &entity{pendingVoidFor: true, stallID: d.StallID}
 		case sale.pendingVoidFor || sale.voided:
 			return rej(chosync.CodeAlreadyVoided)
 		case sale.stallID != d.StallID:
