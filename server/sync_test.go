@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -138,17 +139,29 @@ func TestSyncPush_PlainAndGzip(t *testing.T) {
 	}
 }
 
-func TestSyncPush_Limits(t *testing.T) {
+// SYNC.md §7 #22: an oversized or zip-bomb body is refused with 413 before
+// it is parsed, without the server holding it in memory, and consumes
+// nothing.
+func Test22_OversizedOrZipBombBody_413NothingConsumed(t *testing.T) {
 	rs := newRegistryServer(t)
 	obj := rs.objects(t, false)
 	p := rs.enroll(t, obj.stall)
 
-	// A zip bomb: 50 MB of zeros inflates past the 4 MiB cap.
+	// A zip bomb: 50 MB of spaces inflates past the 4 MiB cap.
 	bomb := gz(bytes.Repeat([]byte{' '}, 50<<20))
 	if len(bomb) > chosync.MaxWireBytes {
 		t.Fatalf("test bomb is %d bytes on the wire; it must pass the wire limit to test the inflate cap", len(bomb))
 	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	wantError(t, p.push(t, bomb, "Content-Encoding", "gzip"), http.StatusRequestEntityTooLarge, choso.ETooLarge)
+	runtime.ReadMemStats(&after)
+	// The server (in this process) reads at most the 4 MiB cap and one byte
+	// more: its buffer grows by doubling to 8 MiB, about 16 MiB allocated
+	// in all. Inflating the whole bomb would allocate over 64 MiB.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 32<<20 {
+		t.Fatalf("refusing the zip bomb allocated %d MiB", grew>>20)
+	}
 	// Over the wire limit.
 	big := append(pushBody(t, nil), bytes.Repeat([]byte{' '}, chosync.MaxWireBytes)...)
 	wantError(t, p.push(t, big), http.StatusRequestEntityTooLarge, choso.ETooLarge)

@@ -65,7 +65,10 @@ func TestSim_LossyCutOfflineSkewedReinstalledPhones_TotalsVerify(t *testing.T) {
 	}
 }
 
-func TestSim_MarketCloseStorm_DrainsAndReportsIt(t *testing.T) {
+// SYNC.md §7 #23: phones reconnecting at market close all at once meet 429
+// and 503 with Retry-After, back off, and drain; the simulator reports it.
+// The 2,000-phone storm against the real server is in BENCHMARKS.md.
+func Test23_MarketCloseStorm_DrainsAndReportsIt(t *testing.T) {
 	srv := clienttest.New(t)
 	srv.Lock()
 	srv.Answer429, srv.Answer503, srv.RetryAfter = 5, 5, "0"

@@ -39,7 +39,7 @@ func TestPush_DrainsInGzipBatchesOfAtMost500(t *testing.T) {
 
 // SYNC.md §7 #8: the answer is lost after the server committed; the resend
 // is answered duplicate and the outbox is cleared once.
-func TestPush_LostResponse_ResendIsDuplicateAndCountsOnce(t *testing.T) {
+func Test08_LostResponse_ResendIsDuplicateAndCountsOnce(t *testing.T) {
 	srv := clienttest.New(t)
 	p := newPhone(t, srv)
 	mustSell(t, p.Client, 5, 40_000, "qr")

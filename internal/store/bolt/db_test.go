@@ -66,7 +66,9 @@ func TestStore_Conformance(t *testing.T) {
 	})
 }
 
-func TestOpen_NeverSetsNoSync(t *testing.T) {
+// SYNC.md §7 #30: an acknowledged write must be on disk, so nothing may open
+// bbolt with NoSync.
+func Test30_StorageDurability_OpenNeverSetsNoSync(t *testing.T) {
 	db := MustOpenDB(t)
 	if db.db.NoSync {
 		t.Fatal("bbolt NoSync is set: acknowledged writes could be lost on power failure")
