@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -122,22 +123,7 @@ func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInpu
 		if err := markCreditedDays(tx, p.ID, results); err != nil {
 			return err
 		}
-		for _, key := range slices.Sorted(maps.Keys(days)) {
-			d := days[key]
-			d.UpdatedAt = now
-			if d.Status == DayFinal {
-				d.Status = DayAdjusted
-			}
-			seq, err := tx.AppendChange(&Change{Day: *d, At: now})
-			if err != nil {
-				return err
-			}
-			d.Revision = seq
-			if err := tx.PutStallDay(d); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeConfirmedDays(tx, days, now)
 	})
 	if err != nil {
 		return nil, err
@@ -178,55 +164,68 @@ func (ps *Partners) match(tx Tx, p *Partner, c *Credit, days map[string]*StallDa
 	}
 	c.BusinessDate = c.CreditedAt.In(loc).Format(time.DateOnly)
 
-	var sale *Entity
-	saleID := ""
+	sale, saleID, kind, err := ps.findSale(tx, stall.ID, c)
+	if err != nil || sale == nil {
+		return err
+	}
+	c.SaleID, c.MatchKind = saleID, kind
+	return confirmSale(tx, c, sale, days)
+}
+
+// findSale returns the sale of a stall that credit c paid, and how it
+// matched: by the payment reference in the content (dynamic codes), or,
+// for the printed static code, by amount and time (±MatchWindow) when
+// exactly one recorded QR sale, not yet paid or voided, fits. It returns a
+// nil sale when none does.
+func (ps *Partners) findSale(tx Tx, stallID string, c *Credit) (*Entity, string, string, error) {
 	if ps.ExtractRef != nil {
 		if ref, ok := ps.ExtractRef(c.Content); ok {
 			id, err := tx.FindSaleByRef(strings.ToUpper(ref))
 			if err != nil && ErrorCode(err) != ENotFound {
-				return err
+				return nil, "", "", err
 			}
 			if id != "" {
-				if e, err := tx.FindEntity(id); err == nil && e.StallID == stall.ID && e.ConfirmedBy == "" && e.VoidedBy == "" {
-					sale, saleID, c.MatchKind = e, id, MatchReference
+				if e, err := tx.FindEntity(id); err == nil && e.StallID == stallID && e.ConfirmedBy == "" && e.VoidedBy == "" {
+					return e, id, MatchReference, nil
 				}
 			}
 		}
 	}
-	if sale == nil {
-		from, to := c.CreditedAt.Add(-MatchWindow).UnixMilli(), c.CreditedAt.Add(MatchWindow).UnixMilli()
-		ids, err := tx.ListQRSales(stall.ID, from, to)
+	from, to := c.CreditedAt.Add(-MatchWindow).UnixMilli(), c.CreditedAt.Add(MatchWindow).UnixMilli()
+	ids, err := tx.ListQRSales(stallID, from, to)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if pf, ok := tx.(EntityPrefetcher); ok {
+		// On PostgreSQL each lookup below would be a round trip.
+		if err := pf.PrefetchEntities(ids); err != nil {
+			return nil, "", "", err
+		}
+	}
+	var fits []string
+	var fitEnt *Entity
+	for _, id := range ids {
+		e, err := tx.FindEntity(id)
 		if err != nil {
-			return err
+			continue
 		}
-		if pf, ok := tx.(EntityPrefetcher); ok {
-			// On PostgreSQL each lookup below would be a round trip.
-			if err := pf.PrefetchEntities(ids); err != nil {
-				return err
-			}
-		}
-		var fits []string
-		var fitEnt *Entity
-		for _, id := range ids {
-			e, err := tx.FindEntity(id)
-			if err != nil {
-				continue
-			}
-			if e.Amount == c.Amount && e.ConfirmedBy == "" && e.VoidedBy == "" && e.Ref == "" {
-				fits = append(fits, id)
-				fitEnt = e
-			}
-		}
-		if len(fits) == 1 {
-			sale, saleID, c.MatchKind = fitEnt, fits[0], MatchAmountTime
+		if e.Amount == c.Amount && e.ConfirmedBy == "" && e.VoidedBy == "" && e.Ref == "" {
+			fits = append(fits, id)
+			fitEnt = e
 		}
 	}
-	if sale == nil {
-		return nil
+	if len(fits) != 1 {
+		return nil, "", "", nil
 	}
-	c.SaleID = saleID
+	return fitEnt, fits[0], MatchAmountTime, nil
+}
+
+// confirmSale marks sale (c.SaleID) paid by credit c and adds the credit
+// to the confirmed QR totals of the sale's day, kept in days until
+// writeConfirmedDays.
+func confirmSale(tx Tx, c *Credit, sale *Entity, days map[string]*StallDay) error {
 	sale.ConfirmedBy = c.BankTxnID
-	if err := tx.PutEntity(saleID, sale); err != nil {
+	if err := tx.PutEntity(c.SaleID, sale); err != nil {
 		return err
 	}
 	key := sale.StallID + "/" + sale.BusinessDate
@@ -242,6 +241,143 @@ func (ps *Partners) match(tx Tx, p *Partner, c *Credit, days map[string]*StallDa
 	d.ConfirmedQR.Count++
 	d.ConfirmedQR.Amount += c.Amount
 	return nil
+}
+
+// writeConfirmedDays writes the days confirmSale changed, each with one
+// feed change; a final day becomes adjusted.
+func writeConfirmedDays(tx Tx, days map[string]*StallDay, now time.Time) error {
+	for _, key := range slices.Sorted(maps.Keys(days)) {
+		d := days[key]
+		d.UpdatedAt = now
+		if d.Status == DayFinal {
+			d.Status = DayAdjusted
+		}
+		seq, err := tx.AppendChange(&Change{Day: *d, At: now})
+		if err != nil {
+			return err
+		}
+		d.Revision = seq
+		if err := tx.PutStallDay(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Late matching. A phone that was offline when its customers paid syncs
+// its QR sales after the bank has posted their credits, and a credit
+// matches only sales already recorded; so such a credit stays account_only
+// and its sale unconfirmed, and the day reconciles as a mismatch though
+// nothing is wrong. MatchLateCredits follows the feed (every push writes a
+// change for each stall-day it touched) and matches those credits again
+// once their stall's sales are in.
+
+// lateMatchCursorKey is the meta key of the last feed change
+// MatchLateCredits has looked at.
+const lateMatchCursorKey = "late_match_cursor"
+
+// lateMatchDays is how far, in business days either side, a credit's day
+// may be from the day of the sale it paid: a sale at 23:58 paid at 00:03.
+const lateMatchDays = 1
+
+// MatchLateCredits makes one pass: it reads up to MaxFeedLimit feed
+// changes after its cursor and, for each stall-day with QR sales among
+// them, tries again to match the stall's unmatched credits on that day and
+// the days beside it, by the rules of PostCredits. A matched credit gets its
+// sale (SetCreditMatch), the sale is confirmed, and its day gets the
+// confirmed amount with a feed change. It returns how many credits it
+// matched and whether more changes wait. The reading happens in a read
+// transaction; the write, when there is anything to write, is short.
+func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
+	type candidate struct{ bankTxnID, stallID string }
+	var (
+		after, last uint64
+		todo        []candidate
+		more        bool
+	)
+	err := ps.Store.View(ctx, func(tx Tx) error {
+		var err error
+		todo, more = todo[:0], false
+		if after, _, err = readUint(tx, lateMatchCursorKey); err != nil {
+			return err
+		}
+		last = after
+		chunk, err := tx.ListChanges(after, MaxFeedLimit)
+		if err != nil || len(chunk) == 0 {
+			return err
+		}
+		last, more = chunk[len(chunk)-1].ChangeSeq, len(chunk) == MaxFeedLimit
+		seen := map[accountDay]bool{}
+		queued := map[string]bool{}
+		for _, ch := range chunk {
+			d := &ch.Day
+			if d.ByMethod[MethodQR].Count == 0 || d.BIN == "" || d.Account == "" {
+				continue
+			}
+			day, err := time.Parse(time.DateOnly, d.Date)
+			if err != nil {
+				continue
+			}
+			for i := -lateMatchDays; i <= lateMatchDays; i++ {
+				a := accountDay{d.BIN, d.Account, day.AddDate(0, 0, i).Format(time.DateOnly)}
+				if seen[a] {
+					continue
+				}
+				seen[a] = true
+				credits, err := tx.ListAccountCredits(a.bin, a.account, a.date)
+				if err != nil {
+					return err
+				}
+				for _, c := range credits {
+					if c.SaleID == "" && c.StallID == d.StallID && !queued[c.BankTxnID] {
+						todo, queued[c.BankTxnID] = append(todo, candidate{c.BankTxnID, c.StallID}), true
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil || last == after {
+		return 0, false, err
+	}
+	now := ps.now()
+	matched := 0
+	err = ps.Store.Update(ctx, func(tx Tx) error {
+		matched = 0
+		days := map[string]*StallDay{}
+		for _, cand := range todo {
+			c, err := tx.FindCredit(cand.bankTxnID)
+			if err != nil {
+				return err
+			}
+			if c.SaleID != "" || c.StallID != cand.stallID {
+				continue // matched meanwhile
+			}
+			sale, saleID, kind, err := ps.findSale(tx, c.StallID, c)
+			if err != nil {
+				return err
+			}
+			if sale == nil {
+				continue
+			}
+			if err := tx.SetCreditMatch(c.BankTxnID, saleID, kind); err != nil {
+				return err
+			}
+			c.SaleID, c.MatchKind = saleID, kind
+			if err := confirmSale(tx, c, sale, days); err != nil {
+				return err
+			}
+			matched++
+		}
+		if err := writeConfirmedDays(tx, days, now); err != nil {
+			return err
+		}
+		return tx.SetMeta(lateMatchCursorKey, []byte(strconv.FormatUint(last, 10)))
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return matched, more, nil
 }
 
 // StallCredits returns the credits to a stall's account after credit seq

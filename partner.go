@@ -96,6 +96,11 @@ type CreditTx interface {
 	// AppendCredit stores a new credit, sets c.Seq to the next credit seq and
 	// returns it. Returns EConflict if the bank transaction ID exists.
 	AppendCredit(c *Credit) (uint64, error)
+	// SetCreditMatch records that the stored credit bankTxnID paid the sale
+	// saleID, matched as kind (a sale recorded after the credit came). Its
+	// other fields, seq and indexes stay. Returns ENotFound when no credit
+	// has that ID and EInvalid for an empty sale ID or kind.
+	SetCreditMatch(bankTxnID, saleID, kind string) error
 	// ListStallCredits returns up to limit credits of a stall with Seq > after.
 	ListStallCredits(stallID string, after uint64, limit int) ([]*Credit, error)
 	// ListAccountCredits returns the credits to one payout account whose

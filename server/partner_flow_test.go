@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -470,6 +471,81 @@ func TestPartnerCredits_MatchIdempotencyReconciliation(t *testing.T) {
 	if r.Status != choso.ReconPending || !slicesContain(r.Reasons, "unmatched_qr_sales") || !slicesContain(r.Reasons, "unmatched_bank_lines") || len(r.Lines) != 6 {
 		t.Fatalf("reconciliation %+v", r)
 	}
+}
+
+// A phone offline at the market syncs its QR sales after the bank posted
+// their credits: each credit came in account_only. The late matcher's pass
+// matches them (by reference, and by amount and time), the phone's totals
+// show them confirmed, the bank's credit shows its sale, and the day
+// reconciles with no unmatched line. A second pass changes nothing.
+func TestPartnerCredits_BeforeTheirSales_MatchedLate(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	b := rs.bank(t, "24")
+	now := time.Now()
+	at := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
+	ref, _ := qr.NewReference(rand.Reader)
+	credits := `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":45000,"credited_at":"` + at(-29*time.Minute) + `","content":"` + ref + ` thanh toan"},` +
+		`{"bank_txn_id":"FT2","bin":"970436","account":"0011001234567","amount":20000,"credited_at":"` + at(-18*time.Minute) + `","content":"chuyen tien"},` +
+		`{"bank_txn_id":"FT3","bin":"970436","account":"0011001234567","amount":99000,"credited_at":"` + at(-5*time.Minute) + `","content":"?"}`
+	res := b.signed(t, "POST", "/partner/v1/credits", nil, []byte(`{"credits":[`+credits+`]}`), nil)
+	var out creditsResponse
+	json.NewDecoder(res.Body).Decode(&out)
+	res.Body.Close()
+	for i, r := range out.Results {
+		if r.Status != "created" || r.Credit.MatchKind != choso.MatchAccountOnly {
+			t.Fatalf("credit %d before any sale: %+v", i, r)
+		}
+	}
+
+	// The phone comes back online with the two sales those credits paid.
+	sales := []chosync.Event{p.qrSale(45000, ref, now.Add(-30*time.Minute)), p.qrSale(20000, "", now.Add(-20*time.Minute))}
+	decodePush(t, p.push(t, pushBody(t, sales)))
+	ctx := context.Background()
+	n, more, err := rs.partners.MatchLateCredits(ctx)
+	if err != nil || n != 2 || more {
+		t.Fatalf("late pass: %d matched, more %v, %v; want 2", n, more, err)
+	}
+	for id, want := range map[string][2]string{"FT1": {sales[0].ID, choso.MatchReference}, "FT2": {sales[1].ID, choso.MatchAmountTime}, "FT3": {"", choso.MatchAccountOnly}} {
+		var c *choso.Credit
+		rs.reg.Store.View(ctx, func(tx choso.Tx) error { c, err = tx.FindCredit(id); return err })
+		if err != nil || c.SaleID != want[0] || c.MatchKind != want[1] {
+			t.Errorf("credit %s after the pass: %+v, %v; want sale %q by %s", id, c, err, want[0], want[1])
+		}
+	}
+	var totals syncTotals
+	json.NewDecoder(rs.do(t, "GET", "/v1/sync/totals", nil, "Authorization", "Bearer "+p.token).Body).Decode(&totals)
+	if len(totals.Days) != 1 || totals.Days[0].ConfirmedQR != (choso.MethodTotals{Count: 2, Amount: 65000}) {
+		t.Fatalf("totals after the pass: %+v", totals.Days)
+	}
+	rec := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {totals.Days[0].Date}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
+	var r choso.Reconciliation
+	json.NewDecoder(rec.Body).Decode(&r)
+	rec.Body.Close()
+	if slicesContain(r.Reasons, "unmatched_qr_sales") || !slicesContain(r.Reasons, "unmatched_bank_lines") {
+		t.Fatalf("reconciliation after the pass: %+v (only FT3 has no sale)", r.Reasons)
+	}
+	// The pass's own day change comes round again and matches nothing more.
+	for range 2 {
+		if n, _, err := rs.partners.MatchLateCredits(ctx); err != nil || n != 0 {
+			t.Fatalf("pass after: %d matched, %v; want 0", n, err)
+		}
+	}
+	if totals := decodeTotals(t, rs, p); totals.Days[0].ConfirmedQR.Count != 2 {
+		t.Fatalf("a later pass confirmed again: %+v", totals.Days[0].ConfirmedQR)
+	}
+}
+
+func decodeTotals(t *testing.T, rs *registryServer, p *enrolled) syncTotals {
+	t.Helper()
+	var totals syncTotals
+	res := rs.do(t, "GET", "/v1/sync/totals", nil, "Authorization", "Bearer "+p.token)
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(&totals); err != nil || len(totals.Days) != 1 {
+		t.Fatalf("totals: %+v, %v", totals, err)
+	}
+	return totals
 }
 
 func slicesContain(list []string, s string) bool {

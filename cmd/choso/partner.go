@@ -71,6 +71,39 @@ func runFinalizer(ctx context.Context, ps *choso.Partners, log *slog.Logger) {
 	}
 }
 
+// lateMatchEvery is how often runLateMatcher looks for credits that came
+// before their sales; a vendor sees such a sale confirmed that much after
+// the phone synced.
+const lateMatchEvery = 30 * time.Second
+
+// runLateMatcher matches credits the bank posted before the phones synced
+// their sales (choso.Partners.MatchLateCredits), every lateMatchEvery until
+// ctx is done, reading the feed to its end each time.
+func runLateMatcher(ctx context.Context, ps *choso.Partners, log *slog.Logger) {
+	tick := time.NewTicker(lateMatchEvery)
+	defer tick.Stop()
+	for {
+		for more := true; more && ctx.Err() == nil; {
+			n, m, err := ps.MatchLateCredits(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Error("matching late credits", "err", err)
+				}
+				break
+			}
+			if n > 0 {
+				log.Info("late credits matched", "count", n)
+			}
+			more = m
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // runPartner manages partners on a stopped server's store: add, key, revoke.
 func runPartner(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {

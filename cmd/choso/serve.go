@@ -123,6 +123,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		defer close(finalizerDone)
 		runLeased(workers, db, "finalizer", holder, log, func(ctx context.Context) { runFinalizer(ctx, partners, log) })
 	}()
+	lateMatchDone := make(chan struct{})
+	go func() {
+		defer close(lateMatchDone)
+		runLeased(workers, db, "late-match", holder, log, func(ctx context.Context) { runLateMatcher(ctx, partners, log) })
+	}()
 	webhooksDone := make(chan struct{})
 	go func() {
 		defer close(webhooksDone)
@@ -141,6 +146,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	stopWorkers()
 	<-finalizerDone
+	<-lateMatchDone
 	<-webhooksDone
 	if w, ok := db.(interface{ WriterStats() bolt.WriterStats }); ok {
 		// What the single writer did over the process's life: how busy it

@@ -109,6 +109,24 @@ func (tx *Tx) AppendCredit(c *choso.Credit) (uint64, error) {
 	return seq, nil
 }
 
+// SetCreditMatch records the sale a stored credit paid; see
+// choso.CreditTx. The credit keeps its seq, so no index moves.
+func (tx *Tx) SetCreditMatch(bankTxnID, saleID, kind string) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	if saleID == "" || kind == "" {
+		return choso.Errorf(choso.EInvalid, "a credit's match needs a sale ID and a kind")
+	}
+	c, err := tx.FindCredit(bankTxnID)
+	if err != nil {
+		return err
+	}
+	c.SaleID, c.MatchKind = saleID, kind
+	var buf keyBuf
+	return tx.bucketFilled(bucketCredits, appendFill).Put(encodeCredit(binary.BigEndian.AppendUint64(buf[:0], c.Seq), c))
+}
+
 // ListStallCredits returns up to limit credits of a stall with Seq > after,
 // in seq order, from the stall index; see choso.CreditTx. Limit 0 or less
 // means DefaultListLimit, and it is capped at MaxScanLimit.

@@ -95,6 +95,28 @@ func (tx *Tx) AppendCredit(c *choso.Credit) (uint64, error) {
 	return seq, nil
 }
 
+// SetCreditMatch records the sale a stored credit paid; see
+// choso.CreditTx. Only the document changes: the keyed columns stay.
+func (tx *Tx) SetCreditMatch(bankTxnID, saleID, kind string) error {
+	if err := tx.canWrite(); err != nil {
+		return err
+	}
+	if saleID == "" || kind == "" {
+		return choso.Errorf(choso.EInvalid, "a credit's match needs a sale ID and a kind")
+	}
+	c, err := tx.FindCredit(bankTxnID)
+	if err != nil {
+		return err
+	}
+	c.SaleID, c.MatchKind = saleID, kind
+	doc, err := marshal(creditRecord{Credit: *c, Hash: c.Hash})
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec("UPDATE credits SET doc = $1 WHERE bank_txn_id = $2", doc, bankTxnID)
+	return err
+}
+
 // ListStallCredits returns up to limit credits of a stall with Seq > after,
 // in seq order; see choso.CreditTx.
 func (tx *Tx) ListStallCredits(stallID string, after uint64, limit int) ([]*choso.Credit, error) {

@@ -18,6 +18,7 @@ var creditTests = []testCase{
 	{"Credit_Append_SeqsIncreaseInCommitOrder", func(t *testing.T, h Harness) { testLogSeqsIncrease(t, h, creditLog) }},
 	{"Credit_Append_RolledBackLeavesNoHole", func(t *testing.T, h Harness) { testLogRollback(t, h, creditLog) }},
 	{"Credit_Find_MissingNotFound", testCreditFindMissing},
+	{"Credit_SetMatch_ChangesOnlyTheMatch", testCreditSetMatch},
 	{"Credit_Find_ReturnsACopyTheCallerOwns", testCreditFindCopy},
 	{"Credit_ListStall_PagesWithAfterWithoutDuplicatesOrGaps", func(t *testing.T, h Harness) { testLogPages(t, h, creditLog) }},
 	{"Credit_ListStall_HonoursFeedSizedLimitsAndDefaultsZero", func(t *testing.T, h Harness) { testLogLimits(t, h, creditLog) }},
@@ -236,6 +237,45 @@ func testCreditFindCopy(t *testing.T, h Harness) {
 			t.Fatalf("FindCredit: %v", err)
 		}
 		wantEqual(t, "FindCredit after changing earlier copies", again, want)
+		return nil
+	})
+}
+
+func testCreditSetMatch(t *testing.T, h Harness) {
+	s := open(t, h)
+	// A credit that came before its sale: its stall is known, its sale not.
+	early := newCredit("FT26061000001", stallRau.ID, "2026-03-02")
+	early.SaleID, early.MatchKind = "", choso.MatchAccountOnly
+	other := newCredit("FT26061000002", stallRau.ID, "2026-03-02")
+	stored := appendCredits(t, s, early, other)
+	update(t, s, func(tx choso.Tx) error {
+		if err := tx.SetCreditMatch(early.BankTxnID, "01JNF8SALE00000000000000LT", choso.MatchAmountTime); err != nil {
+			t.Fatalf("SetCreditMatch: %v", err)
+		}
+		wantCode(t, "SetCreditMatch of a missing credit", tx.SetCreditMatch("FT00000000000", "01JNF8SALE00000000000000LT", choso.MatchAmountTime), choso.ENotFound)
+		wantCode(t, "SetCreditMatch without a sale", tx.SetCreditMatch(other.BankTxnID, "", choso.MatchAmountTime), choso.EInvalid)
+		return nil
+	})
+	want := *stored[0]
+	want.SaleID, want.MatchKind = "01JNF8SALE00000000000000LT", choso.MatchAmountTime
+	wantEqual(t, "FindCredit after SetCreditMatch", findCredit(t, s, early.BankTxnID), &want)
+	wantEqual(t, "the other credit", findCredit(t, s, other.BankTxnID), stored[1])
+	view(t, s, func(tx choso.Tx) error {
+		// The indexes still find it once, under its seq.
+		byStall, err := tx.ListStallCredits(stallRau.ID, 0, 10)
+		if err != nil || len(byStall) != 2 {
+			t.Fatalf("ListStallCredits: %v, %v; want both credits", byStall, err)
+		}
+		wantEqual(t, "ListStallCredits[0]", byStall[0], &want)
+		byDay, err := tx.ListAccountCredits(binVCB, accountLa, "2026-03-02")
+		if err != nil || len(byDay) != 2 {
+			t.Fatalf("ListAccountCredits: %v, %v; want both credits", byDay, err)
+		}
+		wantEqual(t, "ListAccountCredits[0]", byDay[0], &want)
+		return nil
+	})
+	view(t, s, func(tx choso.Tx) error {
+		wantCode(t, "SetCreditMatch in a read transaction", tx.SetCreditMatch(other.BankTxnID, "01JNF8SALE00000000000000LT", choso.MatchAmountTime), choso.EInvalid)
 		return nil
 	})
 }
