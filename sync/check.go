@@ -377,7 +377,7 @@ func checkSaleRef(tx choso.Tx, ev *choso.Event, ref string) (string, error) {
 		return fmt.Sprintf("its payment reference %q names sale %s, which is not stored", ref, owner), nil
 	case err != nil:
 		return "", err
-	case !strings.EqualFold(o.Ref, ref) || o.ServerSeq < ev.ServerSeq:
+	case strings.ToUpper(o.Ref) != strings.ToUpper(ref) || o.ServerSeq < ev.ServerSeq: // the index's own fold (PutSaleRef)
 		return fmt.Sprintf("its payment reference %q names sale %s (reference %q, event %d), neither it nor a later sale with the reference",
 			ref, owner, o.Ref, o.ServerSeq), nil
 	}

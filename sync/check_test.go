@@ -232,3 +232,20 @@ func TestCheckEvents_ReadsEveryPageOfADate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The payment-reference index keys a reference in capitals
+// (strings.ToUpper), so the check folds it the same way: "ı" and "i" are
+// one key, though strings.EqualFold tells them apart.
+func TestCheckEvents_RefsFoldAsTheIndexDoes(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	withRef := func(ref string) chosync.Event {
+		ev := p.sale(10000, "qr")
+		ev.Payload = []byte(`{"amount":10000,"method":"qr","ref":"` + ref + `"}`)
+		return ev
+	}
+	p.mustPush(withRef("CSi"), withRef("CSı"))
+	if problems, _, err := chosync.CheckEvents(context.Background(), w.db); len(problems) > 0 || err != nil {
+		t.Fatalf("CheckEvents: %v, %v", problems, err)
+	}
+}

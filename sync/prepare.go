@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -63,7 +64,14 @@ type fingerprinter struct {
 }
 
 func (f *fingerprinter) fingerprint(ev *Event) (decoded any, canonical, hash []byte) {
+	// Crockford base32 ignores case, so "01jn…" and "01JN…" are one ULID:
+	// the event's and a void's sale ID are kept in capitals, or one sale
+	// sent in both spellings would count twice.
+	ev.ID = upperULID(ev.ID)
 	decoded = decodePayload(ev)
+	if v, ok := decoded.(*SaleVoid); ok {
+		v.SaleID = upperULID(v.SaleID)
+	}
 	content := f.content[:0]
 	content = append(append(content, ev.Type...), 0)
 	content = binary.BigEndian.AppendUint64(content, uint64(ev.V))
@@ -216,6 +224,17 @@ func validULID(s string) bool {
 		}
 	}
 	return true
+}
+
+// upperULID returns s with its ASCII letters in capitals, and s itself
+// when it has none in lower case (a ULID as phones make it).
+func upperULID(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'a' && c <= 'z' {
+			return strings.ToUpper(s)
+		}
+	}
+	return s
 }
 
 // ValidDate reports whether s is a calendar date written YYYY-MM-DD, the

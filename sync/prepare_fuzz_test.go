@@ -3,6 +3,7 @@ package sync
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -52,6 +53,15 @@ func FuzzPrepare(f *testing.F) {
 				re := Prepare(&PushRequest{Events: []Event{ev}})
 				if !bytes.Equal(re[0].hash, first[i].hash) {
 					t.Fatalf("event %d: re-serialised payload %s changed the fingerprint", i, indented)
+				}
+			}
+			// The same valid event with its ULID in small letters.
+			if first[i].invalid == nil {
+				lower := req.Events[i]
+				lower.ID = strings.ToLower(lower.ID)
+				again := &PushRequest{Events: []Event{lower}}
+				if re := Prepare(again); !bytes.Equal(re[0].hash, first[i].hash) || again.Events[0].ID != req.Events[i].ID {
+					t.Fatalf("event %d: id %s in small letters changed the fingerprint", i, req.Events[i].ID)
 				}
 			}
 		}

@@ -757,6 +757,30 @@ func TestVoid_OfAnotherStallsSale_CountedInEitherOrder(t *testing.T) {
 	}
 }
 
+// A ULID is case-blind (Crockford base32): a sale resent with its ID in
+// small letters is the same sale, and a void naming it so voids it.
+func TestULIDCase_OneSaleInEitherSpelling(t *testing.T) {
+	w := newWorld(t)
+	a, b, manager := w.phone(), w.phone(), w.phone()
+	sale := a.sale(45000, "cash")
+	a.mustPush(sale)
+	again := b.sale(45000, "cash")
+	again.ID, again.BusinessDate = strings.ToLower(sale.ID), sale.BusinessDate
+	if r := b.mustPush(again).Results[0]; r.Status != "applied" || r.Note != chosync.NoteEntityExists {
+		t.Fatalf("the sale again in small letters: %+v", r)
+	}
+	if got := w.totals(today)["cash"]; got != (choso.MethodTotals{Count: 1, Amount: 45000}) {
+		t.Fatalf("cash %v: one sale counted twice", got)
+	}
+	// A void in small letters before its sale: it waits for it, and voids it.
+	late := a.sale(30000, "cash")
+	manager.mustPush(manager.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: strings.ToLower(late.ID)}))
+	a.mustPush(late)
+	if got := w.totals(today)["cash"]; got != (choso.MethodTotals{Count: 1, Amount: 45000}) {
+		t.Fatalf("cash %v: the void in small letters did not void its sale", got)
+	}
+}
+
 func TestCheckBatch_RefusesMalformedBatches(t *testing.T) {
 	for _, tt := range []struct {
 		name string
