@@ -252,16 +252,22 @@ func writeConfirmedDays(tx Tx, days map[string]*StallDay, now time.Time) error {
 		if d.Status == DayFinal {
 			d.Status = DayAdjusted
 		}
-		seq, err := tx.AppendChange(&Change{Day: *d, At: now})
-		if err != nil {
-			return err
-		}
-		d.Revision = seq
-		if err := tx.PutStallDay(d); err != nil {
+		if err := reviseDay(tx, d, now); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// reviseDay stores a changed stall-day with the feed change that tells the
+// partners of it, as its new revision.
+func reviseDay(tx Tx, d *StallDay, now time.Time) error {
+	seq, err := tx.AppendChange(&Change{Day: *d, At: now})
+	if err != nil {
+		return err
+	}
+	d.Revision = seq
+	return tx.PutStallDay(d)
 }
 
 // Late matching. A phone that was offline when its customers paid syncs
@@ -452,12 +458,7 @@ func (ps *Partners) FinalizeDays(ctx context.Context) (int, error) {
 						continue
 					}
 					d.Status, d.UpdatedAt = DayFinal, now
-					seq, err := tx.AppendChange(&Change{Day: *d, At: now})
-					if err != nil {
-						return err
-					}
-					d.Revision = seq
-					if err := tx.PutStallDay(d); err != nil {
+					if err := reviseDay(tx, d, now); err != nil {
 						return err
 					}
 					n++
