@@ -29,7 +29,8 @@ type Prepared struct {
 	invalid   *Result // a permanent rejection, when the event breaks a rule
 }
 
-// Prepare does the store-free work on each event of req.
+// Prepare does the store-free work on each event of req. It writes an
+// event's ID in capitals when it has small letters (see fingerprint).
 func Prepare(req *PushRequest) []Prepared {
 	out := make([]Prepared, len(req.Events))
 	f := fingerprinter{arena: make([]byte, 0, len(req.Events)*(sha256.Size+64))}
@@ -66,8 +67,12 @@ type fingerprinter struct {
 func (f *fingerprinter) fingerprint(ev *Event) (decoded any, canonical, hash []byte) {
 	// Crockford base32 ignores case, so "01jn…" and "01JN…" are one ULID:
 	// the event's and a void's sale ID are kept in capitals, or one sale
-	// sent in both spellings would count twice.
-	ev.ID = upperULID(ev.ID)
+	// sent in both spellings would count twice. The event is written only
+	// when it changes: pushes that share a request (retries in tests) read
+	// it at once.
+	if id := upperULID(ev.ID); id != ev.ID {
+		ev.ID = id
+	}
 	decoded = decodePayload(ev)
 	if v, ok := decoded.(*SaleVoid); ok {
 		v.SaleID = upperULID(v.SaleID)
