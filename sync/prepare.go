@@ -70,12 +70,12 @@ func (f *fingerprinter) fingerprint(ev *Event) (decoded any, canonical, hash []b
 	// sent in both spellings would count twice. The event is written only
 	// when it changes: pushes that share a request (retries in tests) read
 	// it at once.
-	if id := upperULID(ev.ID); id != ev.ID {
+	if id := strings.ToUpper(ev.ID); id != ev.ID { // ev.ID itself when it has no small letters
 		ev.ID = id
 	}
 	decoded = decodePayload(ev)
 	if v, ok := decoded.(*SaleVoid); ok {
-		v.SaleID = upperULID(v.SaleID)
+		v.SaleID = strings.ToUpper(v.SaleID)
 	}
 	content := f.content[:0]
 	content = append(append(content, ev.Type...), 0)
@@ -229,17 +229,6 @@ func validULID(s string) bool {
 		}
 	}
 	return true
-}
-
-// upperULID returns s with its ASCII letters in capitals, and s itself
-// when it has none in lower case (a ULID as phones make it).
-func upperULID(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'a' && c <= 'z' {
-			return strings.ToUpper(s)
-		}
-	}
-	return s
 }
 
 // ValidDate reports whether s is a calendar date written YYYY-MM-DD, the
