@@ -514,9 +514,8 @@ func TestPartnerCredits_BeforeTheirSales_MatchedLate(t *testing.T) {
 			t.Errorf("credit %s after the pass: %+v, %v; want sale %q by %s", id, c, err, want[0], want[1])
 		}
 	}
-	var totals syncTotals
-	json.NewDecoder(rs.do(t, "GET", "/v1/sync/totals", nil, "Authorization", "Bearer "+p.token).Body).Decode(&totals)
-	if len(totals.Days) != 1 || totals.Days[0].ConfirmedQR != (choso.MethodTotals{Count: 2, Amount: 65000}) {
+	totals := decodeTotals(t, rs, p)
+	if totals.Days[0].ConfirmedQR != (choso.MethodTotals{Count: 2, Amount: 65000}) {
 		t.Fatalf("totals after the pass: %+v", totals.Days)
 	}
 	rec := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {totals.Days[0].Date}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
@@ -534,6 +533,57 @@ func TestPartnerCredits_BeforeTheirSales_MatchedLate(t *testing.T) {
 	}
 	if totals := decodeTotals(t, rs, p); totals.Days[0].ConfirmedQR.Count != 2 {
 		t.Fatalf("a later pass confirmed again: %+v", totals.Days[0].ConfirmedQR)
+	}
+}
+
+// A sale at 23:58 paid at 00:03: the credit's business day is the one
+// after its sale's, and the late pass, which looks at the days beside a
+// changed day, still matches it.
+func TestPartnerCredits_BeforeTheirSales_MatchedAcrossMidnight(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	b := rs.bank(t, "24")
+	loc, err := choso.LoadLocation(choso.DefaultTimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().In(loc)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	soldAt, paidAt := midnight.Add(-2*time.Minute), midnight.Add(3*time.Minute)
+	credit := `{"bank_txn_id":"FT9","bin":"970436","account":"0011001234567","amount":37000,"credited_at":"` + paidAt.Format(time.RFC3339) + `","content":"chuyen tien"}`
+	res := b.signed(t, "POST", "/partner/v1/credits", nil, []byte(`{"credits":[`+credit+`]}`), nil)
+	var out creditsResponse
+	json.NewDecoder(res.Body).Decode(&out)
+	res.Body.Close()
+	if len(out.Results) != 1 || out.Results[0].Credit.MatchKind != choso.MatchAccountOnly || out.Results[0].Credit.BusinessDate != midnight.Format(time.DateOnly) {
+		t.Fatalf("the credit before its sale: %+v", out.Results)
+	}
+	sale := p.qrSale(37000, "", soldAt)
+	decodePush(t, p.push(t, pushBody(t, []chosync.Event{sale})))
+	ctx := context.Background()
+	if n, _, err := rs.partners.MatchLateCredits(ctx); err != nil || n != 1 {
+		t.Fatalf("late pass: %d matched, %v; want 1", n, err)
+	}
+	err = rs.reg.Store.View(ctx, func(tx choso.Tx) error {
+		c, err := tx.FindCredit("FT9")
+		if err != nil {
+			return err
+		}
+		if c.SaleID != sale.ID || c.MatchKind != choso.MatchAmountTime {
+			t.Errorf("the credit after the pass: %+v; want sale %s by amount and time", c, sale.ID)
+		}
+		day, err := tx.FindStallDay(obj.stall, soldAt.Format(time.DateOnly))
+		if err != nil {
+			return err
+		}
+		if day.ConfirmedQR != (choso.MethodTotals{Count: 1, Amount: 37000}) {
+			t.Errorf("the sale's day %s: confirmed %v; want the credit", day.Date, day.ConfirmedQR)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
