@@ -120,7 +120,13 @@ func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInpu
 			r.Status, r.Credit = CreditCreated, credit
 			results = append(results, r)
 		}
-		if err := markCreditedDays(tx, p.ID, results); err != nil {
+		var touched []accountDay
+		for _, r := range results {
+			if r.Status == CreditCreated && r.Credit.StallID != "" {
+				touched = append(touched, creditDay(r.Credit))
+			}
+		}
+		if err := markCreditedDays(tx, p.ID, touched); err != nil {
 			return err
 		}
 		return writeConfirmedDays(tx, days, now)
@@ -291,7 +297,8 @@ const lateMatchDays = 1
 // them, tries again to match the stall's unmatched credits on that day and
 // the days beside it, by the rules of PostCredits. A matched credit gets its
 // sale (SetCreditMatch), the sale is confirmed, and its day gets the
-// confirmed amount with a feed change. It returns how many credits it
+// confirmed amount with a feed change; the credit's own account-day goes
+// to its partner's list of days to re-run. It returns how many credits it
 // matched and whether more changes wait. The reading happens in a read
 // transaction; the write, when there is anything to write, is short.
 func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
@@ -351,6 +358,7 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 	err = ps.Store.Update(ctx, func(tx Tx) error {
 		matched = 0
 		days := map[string]*StallDay{}
+		touched := map[string][]accountDay{} // by partner
 		for _, cand := range todo {
 			c, err := tx.FindCredit(cand.bankTxnID)
 			if err != nil {
@@ -373,10 +381,18 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 			if err := confirmSale(tx, c, sale, days); err != nil {
 				return err
 			}
+			touched[c.PartnerID] = append(touched[c.PartnerID], creditDay(c))
 			matched++
 		}
 		if err := writeConfirmedDays(tx, days, now); err != nil {
 			return err
+		}
+		// The sale's day has its feed change; the credit's day, when it is
+		// another (a sale at 23:58 paid at 00:03), changed too.
+		for _, id := range slices.Sorted(maps.Keys(touched)) {
+			if err := markCreditedDays(tx, id, touched[id]); err != nil {
+				return err
+			}
 		}
 		return tx.SetMeta(lateMatchCursorKey, []byte(strconv.FormatUint(last, 10)))
 	})

@@ -248,19 +248,19 @@ func (cd *creditedDays) write(tx Tx, partnerID string) error {
 	return tx.SetMeta(reconDirtyKey(partnerID), []byte("posts "+strconv.FormatUint(cd.posts, 10)+"\n"+strings.Join(lines, "")))
 }
 
-// markCreditedDays adds the account-days of the credits just created to
-// the partner's list for the next re-run, when the partner takes webhooks.
-func markCreditedDays(tx Tx, partnerID string, results []CreditResult) error {
-	var touched []accountDay
-	for _, r := range results {
-		if r.Status == CreditCreated && r.Credit.StallID != "" {
-			touched = append(touched, accountDay{r.Credit.BIN, r.Credit.Account, r.Credit.BusinessDate})
-		}
-	}
+// markCreditedDays adds account-days whose credits changed (created by a
+// post, or matched to their sale later) to the partner's list for the next
+// re-run, when the partner takes webhooks. An unmatched credit makes no
+// feed change, and a credit matched on a day other than its sale's changes
+// a day the feed does not name, so the list is how a re-run learns of them.
+func markCreditedDays(tx Tx, partnerID string, touched []accountDay) error {
 	if len(touched) == 0 {
 		return nil
 	}
 	pt, err := tx.FindPartner(partnerID)
+	if ErrorCode(err) == ENotFound {
+		return nil // no partner, no webhook
+	}
 	if err != nil || pt.WebhookURL == "" {
 		return err
 	}
@@ -273,6 +273,11 @@ func markCreditedDays(tx Tx, partnerID string, results []CreditResult) error {
 		cd.days[a] = cd.posts
 	}
 	return cd.write(tx, partnerID)
+}
+
+// creditDay is the account-day a credit counts on.
+func creditDay(c *Credit) accountDay {
+	return accountDay{c.BIN, c.Account, c.BusinessDate}
 }
 
 // resetReconNotices starts a partner's reconciliation notices afresh when

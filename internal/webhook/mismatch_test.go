@@ -83,17 +83,23 @@ func newFixture(t *testing.T) *fixture {
 // given, as the sync rules or the finalizer would.
 func (f *fixture) day(t *testing.T, status string, cash int64) {
 	t.Helper()
+	f.dayOn(t, testDate, status, map[string]choso.MethodTotals{choso.MethodCash: {Count: 1, Amount: cash}})
+}
+
+// dayOn writes a revision of the stall's day on date with the status and
+// totals given.
+func (f *fixture) dayOn(t *testing.T, date, status string, byMethod map[string]choso.MethodTotals) {
+	t.Helper()
 	err := f.db.Update(t.Context(), func(tx choso.Tx) error {
-		d, err := tx.FindStallDay(f.stall.ID, testDate)
+		d, err := tx.FindStallDay(f.stall.ID, date)
 		if choso.ErrorCode(err) == choso.ENotFound {
-			d, err = &choso.StallDay{StallID: f.stall.ID, MarketID: f.market.ID, CommuneCode: "07210", ProvinceCode: "24", Date: testDate,
+			d, err = &choso.StallDay{StallID: f.stall.ID, MarketID: f.market.ID, CommuneCode: "07210", ProvinceCode: "24", Date: date,
 				StallCode: f.stall.Code, BIN: testBIN, Account: testAccount}, nil
 		}
 		if err != nil {
 			return err
 		}
-		d.Status, d.UpdatedAt = status, f.now
-		d.ByMethod = map[string]choso.MethodTotals{choso.MethodCash: {Count: 1, Amount: cash}}
+		d.Status, d.UpdatedAt, d.ByMethod = status, f.now, byMethod
 		seq, err := tx.AppendChange(&choso.Change{Day: *d, At: f.now})
 		if err != nil {
 			return err
@@ -112,8 +118,15 @@ func (f *fixture) qrSale(t *testing.T, id string, amount int64) time.Time {
 	t.Helper()
 	loc, _ := time.LoadLocation(choso.DefaultTimeZone)
 	at := time.Date(2026, 11, 20, 10, 0, 0, 0, loc)
+	f.qrSaleAt(t, id, amount, at, testDate)
+	return at
+}
+
+// qrSaleAt records a QR sale of the stall at a time, counted on date.
+func (f *fixture) qrSaleAt(t *testing.T, id string, amount int64, at time.Time, date string) {
+	t.Helper()
 	err := f.db.Update(t.Context(), func(tx choso.Tx) error {
-		if err := tx.PutEntity(id, &choso.Entity{Type: "sale.record", StallID: f.stall.ID, BusinessDate: testDate, Method: choso.MethodQR,
+		if err := tx.PutEntity(id, &choso.Entity{Type: "sale.record", StallID: f.stall.ID, BusinessDate: date, Method: choso.MethodQR,
 			Amount: amount, EffectiveMs: at.UnixMilli()}); err != nil {
 			return err
 		}
@@ -122,7 +135,6 @@ func (f *fixture) qrSale(t *testing.T, id string, amount int64) time.Time {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return at
 }
 
 func (f *fixture) credit(t *testing.T, id string, amount int64, at time.Time) string {
@@ -150,6 +162,15 @@ func (f *fixture) status(t *testing.T) *choso.Reconciliation {
 }
 
 func reasons(ev receivedEvent) string { return strings.Join(ev.mismatch().Reasons, ",") }
+
+// told lists mismatch events as "date: reasons" for a failure message.
+func told(evs []receivedEvent) string {
+	var out []string
+	for _, ev := range evs {
+		out = append(out, ev.mismatch().BusinessDate+": "+reasons(ev))
+	}
+	return "[" + strings.Join(out, "; ") + "]"
+}
 
 // A day that turns mismatch is told once; re-runs that find the same
 // mismatch tell nothing more; when it turns matched and then mismatch
@@ -221,6 +242,42 @@ func TestDispatcher_ReconciliationMismatch_OncePerChangeOfState(t *testing.T) {
 	}
 	if f.rcv.bad != 0 {
 		t.Fatalf("%d badly signed deliveries", f.rcv.bad)
+	}
+}
+
+// A sale at 23:58 paid at 00:03, the credit posted before the phone synced
+// the sale: the credit's day reconciles as a mismatch (a bank line with no
+// sale). The late pass then matches it. The feed names the sale's day, not
+// the credit's, so the credit's day must be re-run for its partner to hear
+// that the bank line is explained.
+func TestDispatcher_ReconciliationMismatch_LateMatchReRunsTheCreditsDay(t *testing.T) {
+	f := newFixture(t)
+	loc, _ := time.LoadLocation(choso.DefaultTimeZone)
+	const creditDate = "2026-11-21"
+	f.dayOn(t, creditDate, choso.DayFinal, map[string]choso.MethodTotals{choso.MethodCash: {Count: 1, Amount: 1000}})
+	f.tick(t) // the partner's re-runs start at the feed's end
+	if kind := f.credit(t, "FT1", 37000, time.Date(2026, 11, 21, 0, 3, 0, 0, loc)); kind != choso.MatchAccountOnly {
+		t.Fatalf("credit before its sale matched by %s, want account_only", kind)
+	}
+	f.tick(t)
+	got := f.rcv.events(EventReconciliationMismatch)
+	if len(got) != 1 || got[0].mismatch().BusinessDate != creditDate || reasons(got[0]) != "amount_differs,unmatched_bank_lines" {
+		t.Fatalf("after the credit: %s, want one mismatch on %s: amount_differs,unmatched_bank_lines", told(got), creditDate)
+	}
+
+	// The phone syncs the sale, on the day before.
+	f.qrSaleAt(t, "01JSALE0000000000000000009", 37000, time.Date(2026, 11, 20, 23, 58, 0, 0, loc), testDate)
+	f.dayOn(t, testDate, choso.DayProvisional, map[string]choso.MethodTotals{choso.MethodQR: {Count: 1, Amount: 37000}})
+	if n, _, err := f.ps.MatchLateCredits(t.Context()); err != nil || n != 1 {
+		t.Fatalf("late pass: %d matched, %v; want 1", n, err)
+	}
+	f.tick(t)
+	got = f.rcv.events(EventReconciliationMismatch)
+	if len(got) != 2 || got[1].mismatch().BusinessDate != creditDate || reasons(got[1]) != "amount_differs" {
+		t.Fatalf("after the late match: %s, want a second event on %s with reasons amount_differs (the bank line now has its sale)", told(got), creditDate)
+	}
+	if rec, err := f.ps.Reconcile(t.Context(), f.partner, creditDate, testBIN, testAccount); err != nil || slices.Contains(rec.Reasons, "unmatched_bank_lines") {
+		t.Fatalf("reconciliation of %s: %+v, %v", creditDate, rec, err)
 	}
 }
 
