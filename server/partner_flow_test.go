@@ -349,6 +349,20 @@ func TestPartnerSummaries_PagesConsistentAsOf(t *testing.T) {
 	}
 }
 
+// businessNow is the time a test's sales and credits are placed before: now,
+// or, within span after midnight in the market's zone, a minute before that
+// midnight, so that everything up to span before it falls on one business
+// day whenever the test runs.
+func businessNow(t *testing.T, span time.Duration) time.Time {
+	t.Helper()
+	now := time.Now().In(mustLoc(t))
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	if now.Sub(midnight) > span {
+		return now
+	}
+	return midnight.Add(-time.Minute)
+}
+
 func mustLoc(t *testing.T) *time.Location {
 	l, err := time.LoadLocation(choso.DefaultTimeZone)
 	if err != nil {
@@ -409,7 +423,7 @@ func TestPartnerCredits_MatchIdempotencyReconciliation(t *testing.T) {
 	obj := rs.objects(t, false)
 	p := rs.enroll(t, obj.stall)
 	b := rs.bank(t, "24")
-	now := time.Now()
+	now := businessNow(t, 30*time.Minute)
 	ref, _ := qr.NewReference(rand.Reader)
 	p.push(t, pushBody(t, []chosync.Event{
 		p.qrSale(45000, ref, now.Add(-30*time.Minute)),
@@ -483,7 +497,7 @@ func TestPartnerCredits_BeforeTheirSales_MatchedLate(t *testing.T) {
 	obj := rs.objects(t, false)
 	p := rs.enroll(t, obj.stall)
 	b := rs.bank(t, "24")
-	now := time.Now()
+	now := businessNow(t, 30*time.Minute)
 	at := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
 	ref, _ := qr.NewReference(rand.Reader)
 	credits := `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":45000,"credited_at":"` + at(-29*time.Minute) + `","content":"` + ref + ` thanh toan"},` +
