@@ -50,12 +50,21 @@ func newPartners(store choso.Store, master []byte) *choso.Partners {
 	}
 }
 
-// runFinalizer turns stall-days final as they age, every ten minutes until
-// ctx is done. It runs in one process only: bbolt locks its file.
+// How often the partner workers run a round. Variables so that tests can
+// shorten them.
+var (
+	// finalizeEvery is how often runFinalizer turns aged days final.
+	finalizeEvery = 10 * time.Minute
+	// lateMatchEvery is how often runLateMatcher looks for credits that
+	// came before their sales; a vendor sees such a sale confirmed that
+	// much after the phone synced.
+	lateMatchEvery = 30 * time.Second
+)
+
+// runFinalizer turns stall-days final as they age, every finalizeEvery
+// until ctx is done. It runs on one node at a time (runLeased).
 func runFinalizer(ctx context.Context, ps *choso.Partners, log *slog.Logger) {
-	tick := time.NewTicker(10 * time.Minute)
-	defer tick.Stop()
-	for {
+	every(ctx, finalizeEvery, func(ctx context.Context) {
 		n, err := ps.FinalizeDays(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -63,39 +72,37 @@ func runFinalizer(ctx context.Context, ps *choso.Partners, log *slog.Logger) {
 		case n > 0:
 			log.Info("days finalized", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+	})
 }
-
-// lateMatchEvery is how often runLateMatcher looks for credits that came
-// before their sales; a vendor sees such a sale confirmed that much after
-// the phone synced.
-const lateMatchEvery = 30 * time.Second
 
 // runLateMatcher matches credits the bank posted before the phones synced
 // their sales (choso.Partners.MatchLateCredits), every lateMatchEvery until
-// ctx is done, reading the feed to its end each time.
+// ctx is done, reading the feed to its end each round.
 func runLateMatcher(ctx context.Context, ps *choso.Partners, log *slog.Logger) {
-	tick := time.NewTicker(lateMatchEvery)
-	defer tick.Stop()
-	for {
+	every(ctx, lateMatchEvery, func(ctx context.Context) {
 		for more := true; more && ctx.Err() == nil; {
 			n, m, err := ps.MatchLateCredits(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
 					log.Error("matching late credits", "err", err)
 				}
-				break
+				return
 			}
 			if n > 0 {
 				log.Info("late credits matched", "count", n)
 			}
 			more = m
 		}
+	})
+}
+
+// every runs round at once and then every d until ctx is done. A round
+// that overruns d delays the next; rounds never overlap.
+func every(ctx context.Context, d time.Duration, round func(context.Context)) {
+	tick := time.NewTicker(d)
+	defer tick.Stop()
+	for {
+		round(ctx)
 		select {
 		case <-ctx.Done():
 			return
