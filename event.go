@@ -137,7 +137,7 @@ type StallDay struct {
 type DeviceDay struct {
 	DeviceID string                  `json:"device_id"`
 	Date     string                  `json:"business_date"`
-	ByMethod map[string]MethodTotals `json:"by_method"` // net of voids
+	ByMethod map[string]MethodTotals `json:"by_method"` // net of the voids the device itself sent, as its day.close counts
 	MinSeq   uint64                  `json:"min_seq"`
 	MaxSeq   uint64                  `json:"max_seq"`
 	Sales    int64                   `json:"sales"` // sale.record events counted, voids not subtracted

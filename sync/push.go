@@ -318,7 +318,9 @@ func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, pl
 	// refused (foreign_sale) had the sale come first; it waited for a sale
 	// that is not its to void, and is left without effect.
 	if placeholder != nil && placeholder.StallID == a.stall.ID {
-		if err := a.undo(ent, placeholder.PendingVoid); err != nil {
+		// A void can overtake its sale only from another phone (per-device
+		// FIFO), so it leaves the seller's own tally as it is.
+		if err := a.undo(ent, placeholder.PendingVoid, ""); err != nil {
 			return Result{}, err
 		}
 		r.Note = "voided by " + placeholder.PendingVoid
@@ -329,8 +331,12 @@ func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, pl
 	return r, nil
 }
 
-// undo takes a sale out of its day's totals, once.
-func (a *applier) undo(sale *choso.Entity, voidID string) error {
+// undo takes a sale out of its day's totals, once. It comes out of the
+// seller's own tally too only when the seller's phone sent the void
+// (byDevice): a phone's day.close counts its sales net of its own voids,
+// since it cannot know of another phone's, so its check must not depend on
+// when another phone's void arrived.
+func (a *applier) undo(sale *choso.Entity, voidID, byDevice string) error {
 	day, err := a.stallDay(sale.StallID, sale.BusinessDate)
 	if err != nil {
 		return err
@@ -338,12 +344,15 @@ func (a *applier) undo(sale *choso.Entity, voidID string) error {
 	addTo(day.ByMethod, sale.Method, -1, -sale.Amount)
 	day.Voids.Count++
 	day.Voids.Amount += sale.Amount
+	sale.VoidedBy = voidID
+	if byDevice != sale.DeviceID {
+		return nil
+	}
 	dd, err := a.deviceDay(sale.DeviceID, sale.BusinessDate)
 	if err != nil {
 		return err
 	}
 	addTo(dd.ByMethod, sale.Method, -1, -sale.Amount)
-	sale.VoidedBy = voidID
 	return nil
 }
 
@@ -377,7 +386,7 @@ func (a *applier) applyVoid(ev *Event, stored *choso.Event, v *SaleVoid, hash []
 		}
 		r.Note = NotePendingReference
 	} else {
-		if err := a.undo(sale, ev.ID); err != nil {
+		if err := a.undo(sale, ev.ID, a.dev.ID); err != nil {
 			return Result{}, err
 		}
 		if err := a.tx.PutEntity(v.SaleID, sale); err != nil {

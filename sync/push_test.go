@@ -715,6 +715,49 @@ func TestVoid_SameDeviceAndBeforeTheSale(t *testing.T) {
 	}
 }
 
+// Scenarios 18 and 20 together. A phone's day.close counts its own sales
+// net of its own voids: it cannot know of another phone's. Phone B's void
+// of phone A's sale takes the sale out of the stall's totals, not out of
+// A's own tally, so A's day.close agrees whether B's void came before the
+// sale, between the sale and the close, or after the close. A's void of its
+// own sale does come out of its tally.
+func TestDayClose_AnotherPhonesVoid_LeavesTheSellersTally(t *testing.T) {
+	for _, order := range []string{"void,sale,close", "sale,void,close", "sale,close,void"} {
+		t.Run(order, func(t *testing.T) {
+			w := newWorld(t)
+			a, b := w.phone(), w.phone()
+			sale, kept := a.sale(45000, "qr"), a.sale(10000, "cash")
+			void := b.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: sale.ID})
+			closed := a.event(choso.EventDayClose, chosync.DayClose{Count: 2, Amount: 55000})
+			var closeRes *chosync.PushResponse
+			for _, step := range strings.Split(order, ",") {
+				switch step {
+				case "void":
+					b.mustPush(void)
+				case "sale":
+					a.mustPush(sale, kept)
+				case "close":
+					closeRes = a.mustPush(closed)
+				}
+			}
+			if r := closeRes.Results[0]; r.Status != "applied" || r.Note != "" {
+				t.Fatalf("A's day.close of its 2 sales for 55,000 đồng: %+v", r)
+			}
+			if d := w.device(a.id); d.HasFlag(choso.FlagDayCloseMismatch) {
+				t.Fatalf("A flagged: %s", d.LastError)
+			}
+			if got := w.totals(today); got["qr"] != (choso.MethodTotals{}) || got["cash"] != (choso.MethodTotals{Count: 1, Amount: 10000}) {
+				t.Fatalf("stall totals %v: want B's void to take the QR sale out", got)
+			}
+			// A voids its own cash sale: its tally loses it.
+			a.mustPush(a.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: kept.ID}))
+			if r := a.mustPush(a.event(choso.EventDayClose, chosync.DayClose{Count: 1, Amount: 45000})).Results[0]; r.Note != "" {
+				t.Fatalf("A's day.close after voiding its own sale: %+v", r)
+			}
+		})
+	}
+}
+
 // A phone may void only its own stall's sales. Whichever arrives first, a
 // void naming another stall's sale leaves that sale counted: refused when
 // the sale is already there, and left waiting for nothing when it is not.
