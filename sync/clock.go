@@ -79,6 +79,9 @@ func (a *applier) timeOf(ev *Event) eventTime {
 	}
 	if suspect {
 		t.quality = choso.TimeSuspect
+		if est, ok := a.offsetEstimate(ev, lo); ok {
+			t.effectiveMs = est
+		}
 		t.date = a.dev.LastGoodBusinessDate
 		if t.date == "" {
 			t.date = a.now.In(a.loc).Format(time.DateOnly)
@@ -89,4 +92,24 @@ func (a *applier) timeOf(ev *Event) eventTime {
 	}
 	a.dev.LastGoodBusinessDate = t.date
 	return t
+}
+
+// offsetEstimate corrects a suspect wall time by the phone's clock error
+// at this push (the server's time less the phone's wall clock now, which
+// the push reports): a phone whose clock has been two days fast since the
+// sale sold it at its wall time less two days. The estimate stands only
+// when it falls between lo and the push's arrival. It moves the time the
+// bank's credit is matched against (a QR sale paid at the real time), not
+// the business day: SYNC.md §6.10 counts a suspect event on its
+// neighbour's day, and the event stays marked suspect.
+func (a *applier) offsetEstimate(ev *Event, lo int64) (int64, bool) {
+	if ev.AnchoredMs > 0 || ev.WallMs <= 0 || a.clientWallMs <= 0 {
+		return 0, false // an anchored time is the server's own clock; nothing to correct by
+	}
+	now := a.now.UnixMilli()
+	est := ev.WallMs + (now - a.clientWallMs)
+	if est < lo || est > now {
+		return 0, false
+	}
+	return est, true
 }

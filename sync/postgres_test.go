@@ -33,6 +33,7 @@ func TestScenarios_OnPostgres(t *testing.T) {
 		{"12_BackupRestoredOnNewPhone", Test12_BackupRestoredOnNewPhone_EntityExistsNoDoubleMoney},
 		{"13_SameULIDDifferentContent", Test13_SameULIDDifferentContent_IDConflict},
 		{"14_ClockTwoDaysFast", Test14_ClockTwoDaysFast_SuspectCountedOnNeighbourDay},
+		{"14_ClockTwoDaysFast_QRSale", Test14_ClockTwoDaysFast_QRSaleMatchableAtItsRealTime},
 		{"15_ClockTwoDaysSlowAnchorValid", Test15_ClockTwoDaysSlowAnchorValid_AnchoredDayWins},
 		{"16_ClockChangedMidDay", Test16_ClockChangedMidDay_OrderAndTotalsHold},
 		{"17_MidnightBoundaryWithSkew", Test17_MidnightBoundaryWithSkew_MarketZoneAnchoredTime},
@@ -43,6 +44,7 @@ func TestScenarios_OnPostgres(t *testing.T) {
 		{"31_BatchReExecution", Test31_BatchReExecution_NoDoubleEffects},
 		{"Void_SameDeviceAndBeforeTheSale", TestVoid_SameDeviceAndBeforeTheSale},
 		{"Void_OfAnotherStallsSale", TestVoid_OfAnotherStallsSale_CountedInEitherOrder},
+		{"DayClose_AnotherPhonesVoid", TestDayClose_AnotherPhonesVoid_LeavesTheSellersTally},
 	}
 	pgtest.NewDatabase(t) // skips (or fails, in CI) here when there is no PostgreSQL
 	old := openWorldStore

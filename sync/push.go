@@ -85,7 +85,7 @@ func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &applier{tx: tx, dev: dev, stall: stall, market: market, loc: loc, now: now, days: map[string]*choso.StallDay{}, devDays: map[string]*choso.DeviceDay{},
+	a := &applier{tx: tx, dev: dev, stall: stall, market: market, loc: loc, now: now, clientWallMs: req.Client.WallMs, days: map[string]*choso.StallDay{}, devDays: map[string]*choso.DeviceDay{},
 		stored: make([]choso.EventResult, 0, len(req.Events))}
 	res := &PushResponse{Results: make([]Result, 0, len(req.Events)), ServerTimeMs: now.UnixMilli()}
 	if pf, ok := tx.(choso.EntityPrefetcher); ok {
@@ -181,6 +181,7 @@ type applier struct {
 	market        *choso.Market
 	loc           *time.Location
 	now           time.Time
+	clientWallMs  int64                       // the phone's wall clock when it pushed, 0 if not said
 	days          map[string]*choso.StallDay  // by stall + date
 	devDays       map[string]*choso.DeviceDay // by device + date
 	hash          []byte                      // fingerprint of the event being applied

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -104,6 +105,9 @@ type phone struct {
 	w   *world
 	id  string
 	seq uint64
+	// skew is how far the phone's wall clock is off when it pushes
+	// (ClientState.WallMs); its events set their own times.
+	skew time.Duration
 }
 
 func (w *world) phone() *phone {
@@ -174,7 +178,7 @@ func (p *phone) push(events ...chosync.Event) (*chosync.PushResponse, error) {
 }
 
 func (p *phone) pushVia(run func(context.Context, func(choso.Tx) error) error, events ...chosync.Event) (*chosync.PushResponse, error) {
-	req := &chosync.PushRequest{Protocol: 1, AppVersion: "1.0.0", Client: chosync.ClientState{WallMs: p.w.clock().UnixMilli(), PendingCount: len(events)}, Events: events}
+	req := &chosync.PushRequest{Protocol: 1, AppVersion: "1.0.0", Client: chosync.ClientState{WallMs: p.w.clock().Add(p.skew).UnixMilli(), PendingCount: len(events)}, Events: events}
 	if err := chosync.CheckBatch(req); err != nil {
 		return nil, err
 	}
@@ -490,6 +494,63 @@ func Test14_ClockTwoDaysFast_SuspectCountedOnNeighbourDay(t *testing.T) {
 	if d := w.device(p.id); !d.HasFlag(choso.FlagSuspectClock) || d.SuspectEvents != 1 {
 		t.Fatalf("device not flagged: %+v", d)
 	}
+}
+
+// Scenario 14, the bank's side. A phone whose clock has been two days fast
+// since it sold still says so when it pushes (its wall clock then): the
+// server corrects the suspect QR sale's time by that offset, so the credit
+// the bank posts at the real time of the sale finds it (the QR-sale index,
+// by amount and time). The sale stays suspect and on its neighbour's day.
+// A phone whose clock was put right before it pushed gives no such offset:
+// its suspect sale keeps the phone's time.
+func Test14_ClockTwoDaysFast_QRSaleMatchableAtItsRealTime(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	p.mustPush(p.sale(1000, "cash")) // a good event: 2026-11-26
+	soldAt := w.clock().Add(3 * time.Hour)
+	fast := func(ev chosync.Event, at time.Time) chosync.Event {
+		ev.AnchoredMs, ev.WallMs, ev.BusinessDate = 0, at.Add(48*time.Hour).UnixMilli(), at.Add(48*time.Hour).Format(time.DateOnly)
+		return ev
+	}
+	w.setNow(soldAt)
+	sale := fast(p.sale(45000, "qr"), soldAt)
+	w.setNow(soldAt.Add(time.Hour)) // pushed an hour later, the clock still fast
+	p.skew = 48 * time.Hour
+	if r := p.mustPush(sale).Results[0]; r.Status != "applied" || r.TimeQuality != choso.TimeSuspect {
+		t.Fatalf("fast clock: %+v, want applied and suspect", r)
+	}
+	if got := w.totals(today)["qr"]; got != (choso.MethodTotals{Count: 1, Amount: 45000}) {
+		t.Fatalf("%s qr = %v, want the suspect sale on the neighbour's day", today, got)
+	}
+	if got := w.qrSalesAround(soldAt); !slices.Contains(got, sale.ID) {
+		t.Fatalf("QR sales within a minute of %s: %v, want the sale at its real time", soldAt.Format(time.TimeOnly), got)
+	}
+
+	// The clock put right before the push: no offset to correct by.
+	w.setNow(soldAt.Add(2 * time.Hour))
+	righted := fast(p.sale(20000, "qr"), w.clock())
+	p.skew = 0
+	if r := p.mustPush(righted).Results[0]; r.TimeQuality != choso.TimeSuspect {
+		t.Fatalf("second fast sale: %+v, want suspect", r)
+	}
+	if got := w.qrSalesAround(time.UnixMilli(righted.WallMs)); !slices.Contains(got, righted.ID) {
+		t.Fatalf("QR sales at the phone's time: %v, want the sale whose clock gave no offset", got)
+	}
+}
+
+// qrSalesAround lists the stall's QR sales within a minute of at.
+func (w *world) qrSalesAround(at time.Time) []string {
+	w.t.Helper()
+	var ids []string
+	err := w.db.View(context.Background(), func(tx choso.Tx) error {
+		var err error
+		ids, err = tx.ListQRSales(w.stall.ID, at.Add(-time.Minute).UnixMilli(), at.Add(time.Minute).UnixMilli())
+		return err
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return ids
 }
 
 // Scenario 15: wall clock two days slow, but anchored this boot.
