@@ -54,6 +54,8 @@ func (in *CreditInput) validate() error {
 		return Errorf(EInvalid, "bin must be 6 digits")
 	case in.Account == "" || len(in.Account) > 19:
 		return Errorf(EInvalid, "account must be 1–19 characters")
+	case !accountChars(in.Account):
+		return Errorf(EInvalid, "account may hold only letters and digits")
 	case in.Amount < 1 || in.Amount > 10_000_000_000:
 		return Errorf(EInvalid, "amount must be a positive number of đồng")
 	case in.CreditedAt.IsZero():
@@ -71,9 +73,9 @@ func (in *CreditInput) hash() []byte {
 
 // PostCredits takes a bank's credit notifications, idempotent by
 // bank_txn_id, and matches each to a stall by BIN + account and to a sale:
-// by the payment reference in the content (dynamic codes), or, for the
-// printed static code, by amount and time (±10 minutes) when exactly one
-// recorded QR sale fits. A matched sale's day gets the confirmed amount,
+// by the payment reference in the content and the exact amount (dynamic
+// codes), or, for the printed static code, by amount and time (±10
+// minutes) when exactly one recorded QR sale fits. A matched sale's day gets the confirmed amount,
 // with a feed change. All credits of one post commit together.
 func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInput) ([]CreditResult, error) {
 	if len(in) == 0 {
@@ -179,7 +181,8 @@ func (ps *Partners) match(tx Tx, p *Partner, c *Credit, days map[string]*StallDa
 }
 
 // findSale returns the sale of a stall that credit c paid, and how it
-// matched: by the payment reference in the content (dynamic codes), or,
+// matched: by the payment reference in the content (dynamic codes) and the
+// exact amount, or,
 // for the printed static code, by amount and time (±MatchWindow) when
 // exactly one recorded QR sale, not yet paid or voided, fits. It returns a
 // nil sale when none does.
@@ -191,7 +194,10 @@ func (ps *Partners) findSale(tx Tx, stallID string, c *Credit) (*Entity, string,
 				return nil, "", "", err
 			}
 			if id != "" {
-				if e, err := tx.FindEntity(id); err == nil && e.StallID == stallID && e.ConfirmedBy == "" && e.VoidedBy == "" {
+				// 1:1 and for the exact amount (PARTNER.md §6): a credit that
+				// names a sale but pays another amount is the bank line a
+				// reconciliation must show, not the sale's payment.
+				if e, err := tx.FindEntity(id); err == nil && e.StallID == stallID && e.ConfirmedBy == "" && e.VoidedBy == "" && e.Amount == c.Amount {
 					return e, id, MatchReference, nil
 				}
 			}

@@ -54,6 +54,17 @@ type PayoutAccount struct {
 	Holder  string        `json:"holder_name"` // as the bank has it, diacritics kept
 }
 
+// accountChars reports whether an account number, upper-cased, holds only
+// letters and digits.
+func accountChars(s string) bool {
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // Validate checks and tidies the account against the bank directory.
 func (p *PayoutAccount) Validate(banks BankDirectory) error {
 	p.BIN = strings.TrimSpace(p.BIN)
@@ -75,10 +86,8 @@ func (p *PayoutAccount) Validate(banks BankDirectory) error {
 	if p.Account == "" || len(p.Account) > 19 {
 		return Errorf(EInvalid, "account must be 1–19 characters")
 	}
-	for _, r := range p.Account {
-		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return Errorf(EInvalid, "account may hold only letters and digits")
-		}
+	if !accountChars(p.Account) {
+		return Errorf(EInvalid, "account may hold only letters and digits")
 	}
 	if p.Service == ServiceCard && (!allDigits(p.Account) || len(p.Account) < 12) {
 		return Errorf(EInvalid, "a card number is 12–19 digits")

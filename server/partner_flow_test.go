@@ -669,6 +669,59 @@ func TestPartnerExport_ConcurrencyLimit(t *testing.T) {
 }
 
 // Limits of a credits post: 1,000 credits and 1 MiB of body.
+// A credit that names a sale's payment reference but pays another amount
+// does not confirm it (PARTNER.md §6: by reference, 1:1 and the exact
+// amount): it stays a bank line for the reconciliation to show. The credit
+// for the right amount then matches by the reference.
+func TestPartnerCredits_ReferenceWithAnotherAmount_NotMatched(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	b := rs.bank(t, "24")
+	now := businessNow(t, 10*time.Minute)
+	ref, _ := qr.NewReference(rand.Reader)
+	decodePush(t, p.push(t, pushBody(t, []chosync.Event{p.qrSale(450000, ref, now.Add(-10*time.Minute))})))
+	post := func(id string, amount int64) creditsResponse {
+		t.Helper()
+		body := fmt.Sprintf(`{"credits":[{"bank_txn_id":%q,"bin":"970436","account":"0011001234567","amount":%d,"credited_at":%q,"content":"%s thanh toan"}]}`,
+			id, amount, now.Add(-9*time.Minute).UTC().Format(time.RFC3339), ref)
+		res := b.signed(t, "POST", "/partner/v1/credits", nil, []byte(body), nil)
+		defer res.Body.Close()
+		var out creditsResponse
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK || len(out.Results) != 1 {
+			t.Fatalf("post %s: %d %+v %v", id, res.StatusCode, out, err)
+		}
+		return out
+	}
+	if r := post("FT1", 1000).Results[0]; r.Credit.MatchKind != choso.MatchAccountOnly || r.Credit.SaleID != "" {
+		t.Fatalf("1,000 đồng naming a 450,000 đồng sale: %+v, want account_only", r.Credit)
+	}
+	if got := decodeTotals(t, rs, p).Days[0].ConfirmedQR; got != (choso.MethodTotals{}) {
+		t.Fatalf("confirmed after the short credit: %+v", got)
+	}
+	if r := post("FT2", 450000).Results[0]; r.Credit.MatchKind != choso.MatchReference {
+		t.Fatalf("the full credit: %+v, want matched by reference", r.Credit)
+	}
+}
+
+// One bad line does not fail a bank's post: an account with a character
+// no account has is that credit's "invalid", and the rest are stored.
+func TestPartnerCredits_OneBadLine_RestStored(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	body := `{"credits":[{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":1000,"credited_at":"2026-11-26T09:00:00Z","content":""},` +
+		`{"bank_txn_id":"FT2","bin":"970436","account":"0011/001234567","amount":2000,"credited_at":"2026-11-26T09:01:00Z","content":""}]}`
+	res := b.signed(t, "POST", "/partner/v1/credits", nil, []byte(body), nil)
+	defer res.Body.Close()
+	var out creditsResponse
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("post: %d %v", res.StatusCode, err)
+	}
+	if len(out.Results) != 2 || out.Results[0].Status != choso.CreditCreated || out.Results[1].Status != choso.CreditInvalid || !strings.Contains(out.Results[1].Message, "letters and digits") {
+		t.Fatalf("results %+v, want created then invalid", out.Results)
+	}
+}
+
 func TestPartnerCredits_Limits(t *testing.T) {
 	rs := newRegistryServer(t)
 	b := rs.bank(t, "24")
