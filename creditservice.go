@@ -424,10 +424,17 @@ func (ps *Partners) StallCredits(ctx context.Context, stallID string, since uint
 	return out, err
 }
 
+// MetaFinalizedThrough is the meta key of the last business date
+// FinalizeDays has finalized (YYYY-MM-DD). A stall-day first written for a
+// date up to it, by a phone that synced after its date was finalized, is
+// written final at once: no later run of FinalizeDays looks at that date.
+const MetaFinalizedThrough = "finalized_through"
+
 // FinalizeDays turns provisional stall-days final once FinalAfter has
 // passed since the end of their business day, each with a feed change. It
 // works through dates in order and remembers where it stopped in the meta
-// bucket, so each run reads only new dates; it is safe to run again. The
+// bucket (MetaFinalizedThrough), so each run reads only new dates; it is
+// safe to run again. The
 // days' reconciliations stop being pending then: RerunReconciliations finds
 // the final revisions in the feed and re-runs them.
 func (ps *Partners) FinalizeDays(ctx context.Context) (int, error) {
@@ -450,7 +457,7 @@ func (ps *Partners) FinalizeDays(ctx context.Context) (int, error) {
 		done, n := false, 0
 		err := ps.Store.Update(ctx, func(tx Tx) error {
 			next, done, n = "", false, 0 // a backend may run fn again
-			through, err := tx.Meta("finalized_through")
+			through, err := tx.Meta(MetaFinalizedThrough)
 			if err != nil {
 				return err
 			}
@@ -490,7 +497,7 @@ func (ps *Partners) FinalizeDays(ctx context.Context) (int, error) {
 				}
 			}
 			next = date
-			return tx.SetMeta("finalized_through", []byte(date))
+			return tx.SetMeta(MetaFinalizedThrough, []byte(date))
 		})
 		if err != nil {
 			return finalized, err

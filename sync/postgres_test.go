@@ -45,6 +45,7 @@ func TestScenarios_OnPostgres(t *testing.T) {
 		{"Void_SameDeviceAndBeforeTheSale", TestVoid_SameDeviceAndBeforeTheSale},
 		{"Void_OfAnotherStallsSale", TestVoid_OfAnotherStallsSale_CountedInEitherOrder},
 		{"DayClose_AnotherPhonesVoid", TestDayClose_AnotherPhonesVoid_LeavesTheSellersTally},
+		{"LateSyncedDay_OfAFinalizedDate", TestLateSyncedDay_OfAFinalizedDate_WrittenFinal},
 	}
 	pgtest.NewDatabase(t) // skips (or fails, in CI) here when there is no PostgreSQL
 	old := openWorldStore

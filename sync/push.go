@@ -196,6 +196,10 @@ type applier struct {
 	lastDay    *choso.StallDay
 	lastDevDay *choso.DeviceDay
 	day        dayCache // the business day the last event's time fell in
+	// The finalizer's last finalized date, read when the push first
+	// creates a stall-day (loadFinalizedThrough).
+	finalizedThrough string
+	finalizedLoaded  bool
 	// The stored event and entity of the event being applied, reused from
 	// one event to the next: the store keeps no reference to either
 	// (choso.SyncTx), and one of each on the heap for every event was a
@@ -455,6 +459,11 @@ func (a *applier) stallDay(stallID, date string) (*choso.StallDay, error) {
 	switch {
 	case choso.ErrorCode(err) == choso.ENotFound:
 		d = &choso.StallDay{StallID: stallID, Date: date}
+		// Read here, before the push appends anything: on a store whose
+		// reads are round trips, appending holds its sequencer lock.
+		if err := a.loadFinalizedThrough(); err != nil {
+			return nil, err
+		}
 	case err != nil:
 		return nil, err
 	}
@@ -491,6 +500,20 @@ func (a *applier) deviceDay(deviceID, date string) (*choso.DeviceDay, error) {
 	return d, nil
 }
 
+// loadFinalizedThrough reads, once a push, the last date the finalizer
+// has finalized (choso.MetaFinalizedThrough); "" until it has run.
+func (a *applier) loadFinalizedThrough() error {
+	if a.finalizedLoaded {
+		return nil
+	}
+	v, err := a.tx.Meta(choso.MetaFinalizedThrough)
+	if err != nil {
+		return err
+	}
+	a.finalizedThrough, a.finalizedLoaded = string(v), true
+	return nil
+}
+
 // flush writes every day the push touched, each with one feed change: a
 // revision per stall-day per transaction.
 func (a *applier) flush() error {
@@ -505,10 +528,15 @@ func (a *applier) flush() error {
 	for _, key := range slices.Sorted(maps.Keys(a.days)) {
 		d := a.days[key]
 		d.UpdatedAt = a.now
-		switch d.Status {
-		case "":
+		switch {
+		case d.Status == "" && d.Date <= a.finalizedThrough:
+			// A new day of a date already finalized: no later run of the
+			// finalizer looks at it, and its data are as late as an
+			// adjustment's.
+			d.Status = choso.DayFinal
+		case d.Status == "":
 			d.Status = choso.DayProvisional
-		case choso.DayFinal:
+		case d.Status == choso.DayFinal:
 			// Data after the day was final: the partner sees an adjustment.
 			d.Status = choso.DayAdjusted
 		}

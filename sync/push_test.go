@@ -819,6 +819,44 @@ func TestDayClose_AnotherPhonesVoid_LeavesTheSellersTally(t *testing.T) {
 	}
 }
 
+// PARTNER.md §7 #3, for a day the server had not seen: a phone offline for
+// three days syncs a day whose date the finalizer has already passed. No
+// later run of the finalizer looks at that date again, so the day is
+// written final at once (and its reconciliation stops being pending); more
+// data for it is an adjustment. A day the finalizer has not reached is
+// provisional as ever.
+func TestLateSyncedDay_OfAFinalizedDate_WrittenFinal(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	sold := p.sale(45000, "qr")
+	w.setNow(w.clock().AddDate(0, 0, 3)) // 2026-11-29: the 26th is past 48 hours
+	ps := &choso.Partners{Store: w.db, Now: w.clock, Location: choso.LoadLocation}
+	if _, err := ps.FinalizeDays(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.mustPush(sold)
+	status := func(date string) string {
+		var d *choso.StallDay
+		if err := w.db.View(context.Background(), func(tx choso.Tx) (err error) { d, err = tx.FindStallDay(w.stall.ID, date); return err }); err != nil {
+			t.Fatalf("day %s: %v", date, err)
+		}
+		return d.Status
+	}
+	if got := status(today); got != choso.DayFinal {
+		t.Fatalf("a day first synced after its date was finalized: %s, want final", got)
+	}
+	late := p.sale(10000, "cash")
+	late.WallMs, late.AnchoredMs, late.BusinessDate = sold.WallMs+1000, sold.AnchoredMs+1000, today
+	p.mustPush(late)
+	if got := status(today); got != choso.DayAdjusted {
+		t.Fatalf("more data for it: %s, want adjusted", got)
+	}
+	p.mustPush(p.sale(5000, "cash")) // today is the 29th
+	if got := status(w.clock().Format(time.DateOnly)); got != choso.DayProvisional {
+		t.Fatalf("a day the finalizer has not reached: %s, want provisional", got)
+	}
+}
+
 // A phone may void only its own stall's sales. Whichever arrives first, a
 // void naming another stall's sale leaves that sale counted: refused when
 // the sale is already there, and left waiting for nothing when it is not.

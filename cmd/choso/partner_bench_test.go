@@ -384,7 +384,7 @@ func generatePartnerStore(t *testing.T, path string, shape benchShape) {
 				}
 				// The finalizer has passed these dates (it would otherwise
 				// revise every day again at startup).
-				return tx.SetMeta("finalized_through", []byte(date))
+				return tx.SetMeta(choso.MetaFinalizedThrough, []byte(date))
 			})
 			if err != nil {
 				t.Fatal(err)
