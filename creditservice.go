@@ -88,7 +88,11 @@ func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInpu
 	var results []CreditResult
 	err := ps.Store.Update(ctx, func(tx Tx) error {
 		results = results[:0]
-		days := map[string]*StallDay{}
+		through, err := tx.Meta(MetaFinalizedThrough)
+		if err != nil {
+			return err
+		}
+		days := &dayWrites{days: map[string]*StallDay{}, finalizedThrough: string(through)}
 		for i := range in {
 			c := in[i]
 			r := CreditResult{BankTxnID: c.BankTxnID}
@@ -131,7 +135,7 @@ func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInpu
 		if err := markCreditedDays(tx, p.ID, touched); err != nil {
 			return err
 		}
-		return writeConfirmedDays(tx, days, now)
+		return days.write(tx, now)
 	})
 	if err != nil {
 		return nil, err
@@ -140,8 +144,12 @@ func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInpu
 }
 
 // match finds the credit's stall and sale inside tx, and adds a matched
-// sale's amount to its day's confirmed QR totals.
-func (ps *Partners) match(tx Tx, p *Partner, c *Credit, days map[string]*StallDay) error {
+// sale's amount to its day's confirmed QR totals. A credit to a stall on a
+// day it has recorded nothing (a vendor who takes QR payments without the
+// app, a phone that has not synced) starts that stall-day, with no sales:
+// the finalizer then turns it final like any day, and its reconciliation
+// reports the bank's lines rather than waiting for ever.
+func (ps *Partners) match(tx Tx, p *Partner, c *Credit, days *dayWrites) error {
 	// Until a stall says which, the day is the programme's default zone's,
 	// so an unmatched credit still shows on its account's day.
 	if ps.Location != nil {
@@ -171,6 +179,9 @@ func (ps *Partners) match(tx Tx, p *Partner, c *Credit, days map[string]*StallDa
 		}
 	}
 	c.BusinessDate = c.CreditedAt.In(loc).Format(time.DateOnly)
+	if err := days.start(tx, stall, c.BusinessDate); err != nil {
+		return err
+	}
 
 	sale, saleID, kind, err := ps.findSale(tx, stall.ID, c)
 	if err != nil || sale == nil {
@@ -234,34 +245,65 @@ func (ps *Partners) findSale(tx Tx, stallID string, c *Credit) (*Entity, string,
 
 // confirmSale marks sale (c.SaleID) paid by credit c and adds the credit
 // to the confirmed QR totals of the sale's day, kept in days until
-// writeConfirmedDays.
-func confirmSale(tx Tx, c *Credit, sale *Entity, days map[string]*StallDay) error {
+// days.write.
+func confirmSale(tx Tx, c *Credit, sale *Entity, days *dayWrites) error {
 	sale.ConfirmedBy = c.BankTxnID
 	if err := tx.PutEntity(c.SaleID, sale); err != nil {
 		return err
 	}
 	key := sale.StallID + "/" + sale.BusinessDate
-	d := days[key]
+	d := days.days[key]
 	if d == nil {
 		var err error
 		d, err = tx.FindStallDay(sale.StallID, sale.BusinessDate)
 		if err != nil {
 			return err
 		}
-		days[key] = d
+		days.days[key] = d
 	}
 	d.ConfirmedQR.Count++
 	d.ConfirmedQR.Amount += c.Amount
 	return nil
 }
 
-// writeConfirmedDays writes the days confirmSale changed, each with one
-// feed change; a final day becomes adjusted.
-func writeConfirmedDays(tx Tx, days map[string]*StallDay, now time.Time) error {
-	for _, key := range slices.Sorted(maps.Keys(days)) {
-		d := days[key]
+// dayWrites are the stall-days the bank's credits changed or started in one
+// transaction, written once each by write.
+type dayWrites struct {
+	days map[string]*StallDay // by stall ID + "/" + date
+	// finalizedThrough is the finalizer's last finalized date
+	// (MetaFinalizedThrough): a day started for a date up to it is final.
+	finalizedThrough string
+}
+
+// start adds the stall's day on date to the writes when the stall has no
+// day there yet.
+func (w *dayWrites) start(tx Tx, stall *Stall, date string) error {
+	key := stall.ID + "/" + date
+	if w.days[key] != nil {
+		return nil
+	}
+	_, err := tx.FindStallDay(stall.ID, date)
+	if ErrorCode(err) != ENotFound {
+		return err
+	}
+	w.days[key] = &StallDay{StallID: stall.ID, MarketID: stall.MarketID, CommuneCode: stall.CommuneCode, ProvinceCode: stall.ProvinceCode,
+		Date: date, StallCode: stall.Code, BIN: stall.Payout.BIN, Account: stall.Payout.Account, ByMethod: map[string]MethodTotals{}}
+	return nil
+}
+
+// write stores the days, each with one feed change. A day started here is
+// provisional, or final when its date is already finalized; a final day
+// that changed becomes adjusted.
+func (w *dayWrites) write(tx Tx, now time.Time) error {
+	for _, key := range slices.Sorted(maps.Keys(w.days)) {
+		d := w.days[key]
 		d.UpdatedAt = now
-		if d.Status == DayFinal {
+		switch {
+		case d.Status == "" && d.Date <= w.finalizedThrough:
+			d.Status = DayFinal
+		case d.Status == "":
+			d.Status = DayProvisional
+		case d.Status == DayFinal:
 			d.Status = DayAdjusted
 		}
 		if err := reviseDay(tx, d, now); err != nil {
@@ -363,8 +405,8 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 	matched := 0
 	err = ps.Store.Update(ctx, func(tx Tx) error {
 		matched = 0
-		days := map[string]*StallDay{}
-		touched := map[string][]accountDay{} // by partner
+		days := &dayWrites{days: map[string]*StallDay{}} // the days of sales, which exist
+		touched := map[string][]accountDay{}             // by partner
 		for _, cand := range todo {
 			c, err := tx.FindCredit(cand.bankTxnID)
 			if err != nil {
@@ -390,7 +432,7 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 			touched[c.PartnerID] = append(touched[c.PartnerID], creditDay(c))
 			matched++
 		}
-		if err := writeConfirmedDays(tx, days, now); err != nil {
+		if err := days.write(tx, now); err != nil {
 			return err
 		}
 		// The sale's day has its feed change; the credit's day, when it is

@@ -281,6 +281,51 @@ func TestDispatcher_ReconciliationMismatch_LateMatchReRunsTheCreditsDay(t *testi
 	}
 }
 
+// Credits to a stall on days it recorded nothing (a vendor who takes QR
+// payments without the app): each credit starts the stall's day with no
+// sales, so the finalizer turns it final like any day and the partner is
+// told of the bank line no sale explains, rather than the reconciliation
+// staying pending for ever. A credit to a date the finalizer has already
+// passed starts its day final.
+func TestDispatcher_ReconciliationMismatch_CreditsOnADayWithNoSales(t *testing.T) {
+	f := newFixture(t)
+	loc, _ := time.LoadLocation(choso.DefaultTimeZone)
+	f.tick(t) // the partner's re-runs start at the feed's end
+	if kind := f.credit(t, "FT1", 45000, time.Date(2026, 11, 20, 10, 0, 0, 0, loc)); kind != choso.MatchAccountOnly {
+		t.Fatalf("credit matched by %s, want account_only", kind)
+	}
+	f.tick(t)
+	if rec := f.status(t); rec.Status != choso.ReconPending || rec.DayStatus != choso.DayProvisional {
+		t.Fatalf("before the day is final: %s (day %s), want pending", rec.Status, rec.DayStatus)
+	}
+	if got := f.rcv.events(EventReconciliationMismatch); len(got) != 0 {
+		t.Fatalf("a pending day was told: %s", told(got))
+	}
+	if _, err := f.ps.FinalizeDays(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	f.tick(t)
+	got := f.rcv.events(EventReconciliationMismatch)
+	if len(got) != 1 || got[0].mismatch().BusinessDate != testDate || reasons(got[0]) != "amount_differs,unmatched_bank_lines" {
+		t.Fatalf("after the finalizer: %s, want one mismatch on %s: amount_differs,unmatched_bank_lines", told(got), testDate)
+	}
+	var day *choso.StallDay
+	err := f.db.View(t.Context(), func(tx choso.Tx) (err error) { day, err = tx.FindStallDay(f.stall.ID, testDate); return err })
+	if err != nil || day.Status != choso.DayFinal || len(day.ByMethod) != 0 || day.BIN != testBIN || day.ProvinceCode != "24" {
+		t.Fatalf("the day the credit started: %+v, %v; want final, no sales, the stall's account and province", day, err)
+	}
+
+	// The finalizer has passed the 19th: a credit to it starts its day final.
+	if kind := f.credit(t, "FT2", 20000, time.Date(2026, 11, 19, 10, 0, 0, 0, loc)); kind != choso.MatchAccountOnly {
+		t.Fatalf("credit matched by %s, want account_only", kind)
+	}
+	f.tick(t)
+	got = f.rcv.events(EventReconciliationMismatch)
+	if len(got) != 2 || got[1].mismatch().BusinessDate != "2026-11-19" || reasons(got[1]) != "amount_differs,unmatched_bank_lines" {
+		t.Fatalf("after a credit to a finalized date: %s, want a second mismatch on 2026-11-19", told(got))
+	}
+}
+
 // A failed delivery is retried with backoff under the same webhook-id
 // until the receiver takes it, and every attempt is in the delivery log.
 func TestDispatcher_ReconciliationMismatch_RetriedUntilTaken(t *testing.T) {
