@@ -422,7 +422,7 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 			if sale == nil {
 				continue
 			}
-			if err := tx.SetCreditMatch(c.BankTxnID, saleID, kind); err != nil {
+			if err := tx.SetCreditMatch(c.BankTxnID, sale.StallID, saleID, kind); err != nil {
 				return err
 			}
 			c.SaleID, c.MatchKind = saleID, kind
@@ -450,8 +450,9 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 	return matched, more, nil
 }
 
-// StallCredits returns the credits to a stall's account after credit seq
-// since: what its phones show as "tiền đã về".
+// StallCredits returns the credits to a stall's account past place since
+// (Credit.StallPos): what its phones show as "tiền đã về". A credit matched
+// late comes again at a later place.
 func (ps *Partners) StallCredits(ctx context.Context, stallID string, since uint64, limit int) ([]*Credit, error) {
 	limit = clampLimit(limit, DefaultFeedLimit, MaxFeedLimit)
 	var out []*Credit

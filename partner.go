@@ -79,6 +79,10 @@ type Credit struct {
 	BusinessDate string `json:"business_date,omitempty"` // the stall market's day of CreditedAt
 	SaleID       string `json:"sale_id,omitempty"`       // the client ULID of the sale it paid
 	MatchKind    string `json:"match"`                   // reference, amount_time, account_only, none
+	// StallPos is the credit's place among its stall's credits, which
+	// phones page by: its Seq, until it was matched late (SetCreditMatch)
+	// and moved to the end. Only ListStallCredits sets it.
+	StallPos uint64 `json:"-"`
 }
 
 // Credit match kinds.
@@ -96,12 +100,17 @@ type CreditTx interface {
 	// AppendCredit stores a new credit, sets c.Seq to the next credit seq and
 	// returns it. Returns EConflict if the bank transaction ID exists.
 	AppendCredit(c *Credit) (uint64, error)
-	// SetCreditMatch records that the stored credit bankTxnID paid the sale
-	// saleID, matched as kind (a sale recorded after the credit came). Its
-	// other fields, seq and indexes stay. Returns ENotFound when no credit
-	// has that ID and EInvalid for an empty sale ID or kind.
-	SetCreditMatch(bankTxnID, saleID, kind string) error
-	// ListStallCredits returns up to limit credits of a stall with Seq > after.
+	// SetCreditMatch records that the stored credit bankTxnID, not matched
+	// to a sale yet, paid the sale saleID of the stall stallID, matched as
+	// kind (a sale recorded after the credit came). The credit moves to the
+	// end of that stall's credits, at a new StallPos, so phones paging them
+	// see it again, matched; it leaves its former stall's. Its seq and its
+	// other fields and indexes stay. Returns ENotFound when no credit has
+	// that ID, EConflict when it is matched already, and EInvalid for an
+	// empty stall ID, sale ID or kind.
+	SetCreditMatch(bankTxnID, stallID, saleID, kind string) error
+	// ListStallCredits returns up to limit credits of a stall with StallPos
+	// > after, in StallPos order, each with its StallPos set.
 	ListStallCredits(stallID string, after uint64, limit int) ([]*Credit, error)
 	// ListAccountCredits returns the credits to one payout account whose
 	// BusinessDate is date.

@@ -204,8 +204,9 @@ func (s *Server) handlePartnerReconciliation(c echo.Context) error {
 }
 
 // handleSyncCredits gives a phone the credits to its stall's account after
-// ?since= (a credit seq it has): matched or not, so a vendor can tell a
-// real payment from a fake transfer screenshot.
+// ?since= (the last_seq of its previous page): matched or not, so a vendor
+// can tell a real payment from a fake transfer screenshot. A credit matched
+// late comes again, under its seq, at a later place (choso.Credit.StallPos).
 func (s *Server) handleSyncCredits(c echo.Context) error {
 	if s.partners == nil {
 		return c.JSON(http.StatusOK, map[string]any{"data": []any{}, "last_seq": 0})
@@ -233,7 +234,9 @@ func (s *Server) handleSyncCredits(c echo.Context) error {
 	last := since
 	for _, cr := range credits {
 		out = append(out, phoneCredit{Seq: cr.Seq, Amount: cr.Amount, CreditedAt: cr.CreditedAt, Content: cr.Content, SaleID: cr.SaleID, Match: cr.MatchKind})
-		last = max(last, cr.Seq)
+		// The page's place: a credit matched late comes again, under its
+		// own seq, at a place past it.
+		last = max(last, cr.StallPos)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"data": out, "last_seq": last})
 }

@@ -513,9 +513,14 @@ func TestPartnerCredits_BeforeTheirSales_MatchedLate(t *testing.T) {
 		}
 	}
 
-	// The phone comes back online with the two sales those credits paid.
+	// The phone comes back online with the two sales those credits paid,
+	// and pulls the credits: none is matched yet.
 	sales := []chosync.Event{p.qrSale(45000, ref, now.Add(-30*time.Minute)), p.qrSale(20000, "", now.Add(-20*time.Minute))}
 	decodePush(t, p.push(t, pushBody(t, sales)))
+	before := pullCredits(t, rs, p, 0)
+	if len(before.Data) != 3 || before.Data[0].SaleID != "" {
+		t.Fatalf("the phone's credits before the pass: %+v, want 3 unmatched", before.Data)
+	}
 	ctx := context.Background()
 	n, more, err := rs.partners.MatchLateCredits(ctx)
 	if err != nil || n != 2 || more {
@@ -531,6 +536,16 @@ func TestPartnerCredits_BeforeTheirSales_MatchedLate(t *testing.T) {
 	totals := decodeTotals(t, rs, p)
 	if totals.Days[0].ConfirmedQR != (choso.MethodTotals{Count: 2, Amount: 65000}) {
 		t.Fatalf("totals after the pass: %+v", totals.Days)
+	}
+	// The phone's next page brings the two credits again, matched, under
+	// the seqs it has; then nothing more.
+	after := pullCredits(t, rs, p, before.LastSeq)
+	if len(after.Data) != 2 || after.Data[0].Seq != before.Data[0].Seq || after.Data[0].SaleID != sales[0].ID ||
+		after.Data[1].Seq != before.Data[1].Seq || after.Data[1].SaleID != sales[1].ID || after.LastSeq <= before.LastSeq {
+		t.Fatalf("the phone's next page after the pass: %+v (from %d), want FT1 and FT2 again with their sales", after, before.LastSeq)
+	}
+	if again := pullCredits(t, rs, p, after.LastSeq); len(again.Data) != 0 {
+		t.Fatalf("the page after that: %+v, want none", again.Data)
 	}
 	rec := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {totals.Days[0].Date}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
 	var r choso.Reconciliation
@@ -599,6 +614,28 @@ func TestPartnerCredits_BeforeTheirSales_MatchedAcrossMidnight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// phoneCredits is a page of GET /v1/sync/credits.
+type phoneCredits struct {
+	Data []struct {
+		Seq    uint64 `json:"seq"`
+		Amount int64  `json:"amount"`
+		SaleID string `json:"sale_id"`
+		Match  string `json:"match"`
+	} `json:"data"`
+	LastSeq uint64 `json:"last_seq"`
+}
+
+func pullCredits(t *testing.T, rs *registryServer, p *enrolled, since uint64) phoneCredits {
+	t.Helper()
+	res := rs.do(t, "GET", "/v1/sync/credits?since="+strconv.FormatUint(since, 10), nil, "Authorization", "Bearer "+p.token)
+	defer res.Body.Close()
+	var page phoneCredits
+	if err := json.NewDecoder(res.Body).Decode(&page); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("credits since %d: %d %v", since, res.StatusCode, err)
+	}
+	return page
 }
 
 func decodeTotals(t *testing.T, rs *registryServer, p *enrolled) syncTotals {

@@ -109,26 +109,52 @@ func (tx *Tx) AppendCredit(c *choso.Credit) (uint64, error) {
 	return seq, nil
 }
 
-// SetCreditMatch records the sale a stored credit paid; see
-// choso.CreditTx. The credit keeps its seq, so no index moves.
-func (tx *Tx) SetCreditMatch(bankTxnID, saleID, kind string) error {
+// SetCreditMatch records the sale a stored credit paid and moves the
+// credit to the end of that sale's stall's credits; see choso.CreditTx. The
+// new place comes from the credits' own sequence, so it is past every seq
+// and place a phone has paged by; the credit keeps its seq, and the ID and
+// account-day indexes stay.
+func (tx *Tx) SetCreditMatch(bankTxnID, stallID, saleID, kind string) error {
 	if err := tx.writable(); err != nil {
 		return err
 	}
 	if saleID == "" || kind == "" {
 		return choso.Errorf(choso.EInvalid, "a credit's match needs a sale ID and a kind")
 	}
+	if err := checkKeyPart("credit stall ID", stallID); err != nil {
+		return err
+	}
 	c, err := tx.FindCredit(bankTxnID)
 	if err != nil {
 		return err
 	}
-	c.SaleID, c.MatchKind = saleID, kind
+	if c.SaleID != "" {
+		return choso.Errorf(choso.EConflict, "credit %s is matched to sale %s already", bankTxnID, c.SaleID)
+	}
+	credits := tx.bucketFilled(bucketCredits, appendFill)
+	pos, err := credits.NextSequence() // the credits' own sequence: past every seq phones have seen
+	if err != nil {
+		return err
+	}
+	// An unmatched credit was never moved: its stall entry is at its seq.
+	idx := tx.bucket(bucketStallCredits)
 	var buf keyBuf
-	return tx.bucketFilled(bucketCredits, appendFill).Put(encodeCredit(binary.BigEndian.AppendUint64(buf[:0], c.Seq), c))
+	if c.StallID != "" {
+		if err := idx.Delete(appendSeqKey(buf[:0], c.Seq, c.StallID)); err != nil {
+			return err
+		}
+	}
+	if err := idx.Put(appendSeqKey(buf[:0], pos, stallID), seqKey(c.Seq)); err != nil {
+		return err
+	}
+	c.StallID, c.SaleID, c.MatchKind = stallID, saleID, kind
+	return credits.Put(encodeCredit(binary.BigEndian.AppendUint64(buf[:0], c.Seq), c))
 }
 
-// ListStallCredits returns up to limit credits of a stall with Seq > after,
-// in seq order, from the stall index; see choso.CreditTx. Limit 0 or less
+// ListStallCredits returns up to limit credits of a stall with StallPos >
+// after, in that order, from the stall index; see choso.CreditTx. An entry
+// is keyed by the credit's StallPos and holds the credit's seq when the two
+// differ (a credit matched late), nothing when they do not. Limit 0 or less
 // means DefaultListLimit, and it is capped at MaxScanLimit.
 func (tx *Tx) ListStallCredits(stallID string, after uint64, limit int) ([]*choso.Credit, error) {
 	if checkKeyPart("stall ID", stallID) != nil {
@@ -137,11 +163,17 @@ func (tx *Tx) ListStallCredits(stallID string, after uint64, limit int) ([]*chos
 	limit = scanLimit(limit)
 	prefix := joinKey(stallID, "")
 	var list []*choso.Credit
-	for k := range ascend(tx.bucket(bucketStallCredits), prefix, appendSeqKey(nil, after, stallID)) {
-		c, err := tx.getIndexedCredit(k[len(prefix):])
+	for k, v := range ascend(tx.bucket(bucketStallCredits), prefix, appendSeqKey(nil, after, stallID)) {
+		pos := k[len(prefix):]
+		seq := pos
+		if len(v) == 8 {
+			seq = v
+		}
+		c, err := tx.getIndexedCredit(seq)
 		if err != nil {
 			return nil, err
 		}
+		c.StallPos = binary.BigEndian.Uint64(pos)
 		if list = append(list, c); len(list) == limit {
 			break
 		}

@@ -93,8 +93,20 @@ var codecs = []codec{
 	codecOf("StallDay", encodeStallDay, func(v []byte) (*choso.StallDay, error) { return decodeStallDay(v, nil) }),
 	codecOf("DeviceDay", encodeDeviceDay, decodeDeviceDay),
 	codecOf("Change", encodeChange, decodeChange),
-	codecOf("Credit", encodeCredit, decodeCredit),
+	unstored(codecOf("Credit", encodeCredit, decodeCredit), func(c *choso.Credit) { c.StallPos = 0 }), // the stall index holds it
 	codecOf("Device", encodeDevice, decodeDeviceBinary),
+}
+
+// unstored zeroes, in a codec's filled value, fields its record does not
+// hold because an index does.
+func unstored[T any](c codec, zero func(*T)) codec {
+	filled := c.filled
+	c.filled = func() any {
+		x := filled().(*T)
+		zero(x)
+		return x
+	}
+	return c
 }
 
 func TestRecordCodecs_RoundTripEveryField(t *testing.T) {

@@ -55,7 +55,7 @@ var (
 
 	bucketCredits        = []byte("credits")         // seq BE (the bucket's NextSequence) → Credit (binary)
 	bucketCreditIDs      = []byte("credit_ids")      // bank_txn_id → seq BE
-	bucketStallCredits   = []byte("stall_credits")   // stall ID + "/" + seq BE → nothing
+	bucketStallCredits   = []byte("stall_credits")   // stall ID + "/" + StallPos BE → the credit's seq BE, or nothing when it is StallPos
 	bucketAccountCredits = []byte("account_credits") // BIN + "/" + account + "/" + YYYY-MM-DD + "/" + seq BE → nothing
 	bucketSaleRefs       = []byte("sale_refs")       // payment reference → sale ULID
 	bucketQRSales        = []byte("qr_sales")        // stall ID + "/" + effective ms BE + "/" + sale ULID → nothing

@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"cmp"
+
 	"github.com/choso/choso"
 )
 
@@ -8,11 +10,19 @@ import (
 type creditRecord struct {
 	choso.Credit
 	Hash []byte `json:"hash,omitempty"`
+	// StallPos mirrors the stall_pos column once the credit moved
+	// (SetCreditMatch); 0 means its seq.
+	StallPos uint64 `json:"stall_pos,omitempty"`
 }
 
-func (rec *creditRecord) credit() *choso.Credit {
+// credit returns the stored credit; stallPos says whether to set its
+// StallPos, which only a listing of a stall's credits does.
+func (rec *creditRecord) credit(stallPos bool) *choso.Credit {
 	c := rec.Credit
 	c.Hash = rec.Hash
+	if stallPos {
+		c.StallPos = cmp.Or(rec.StallPos, c.Seq)
+	}
 	return &c
 }
 
@@ -38,14 +48,14 @@ func checkCreditKeys(c *choso.Credit) error {
 	return nil
 }
 
-func listCredits(tx *Tx, sql string, args ...any) ([]*choso.Credit, error) {
+func listCredits(tx *Tx, stallPos bool, sql string, args ...any) ([]*choso.Credit, error) {
 	recs, err := listDocs[creditRecord](tx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
 	list := make([]*choso.Credit, len(recs))
 	for i, rec := range recs {
-		list[i] = rec.credit()
+		list[i] = rec.credit(stallPos)
 	}
 	return list, nil
 }
@@ -60,7 +70,7 @@ func (tx *Tx) FindCredit(bankTxnID string) (*choso.Credit, error) {
 	if !found || bankTxnID == "" {
 		return nil, notFound("no credit with bank transaction ID %s", bankTxnID)
 	}
-	return rec.credit(), nil
+	return rec.credit(false), nil
 }
 
 // AppendCredit stores a new credit with the next credit seq, in commit
@@ -87,44 +97,59 @@ func (tx *Tx) AppendCredit(c *choso.Credit) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	_, err = tx.exec(`INSERT INTO credits (seq, bank_txn_id, stall_id, bin, account, business_date, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, int64(seq), c.BankTxnID, c.StallID, c.BIN, c.Account, c.BusinessDate, doc)
+	_, err = tx.exec(`INSERT INTO credits (seq, bank_txn_id, stall_id, bin, account, business_date, doc, stall_pos)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $1)`, int64(seq), c.BankTxnID, c.StallID, c.BIN, c.Account, c.BusinessDate, doc)
 	if err != nil {
 		return 0, err
 	}
 	return seq, nil
 }
 
-// SetCreditMatch records the sale a stored credit paid; see
-// choso.CreditTx. Only the document changes: the keyed columns stay.
-func (tx *Tx) SetCreditMatch(bankTxnID, saleID, kind string) error {
+// SetCreditMatch records the sale a stored credit paid and moves the
+// credit to the end of that sale's stall's credits, at a new value of the
+// credit sequence; see choso.CreditTx.
+func (tx *Tx) SetCreditMatch(bankTxnID, stallID, saleID, kind string) error {
 	if err := tx.canWrite(); err != nil {
 		return err
 	}
 	if saleID == "" || kind == "" {
 		return choso.Errorf(choso.EInvalid, "a credit's match needs a sale ID and a kind")
 	}
-	c, err := tx.FindCredit(bankTxnID)
+	if err := checkKeyPart("credit stall ID", stallID); err != nil {
+		return err
+	}
+	var rec creditRecord
+	found, err := tx.getDoc(&rec, "SELECT doc FROM credits WHERE bank_txn_id = $1", bankTxnID)
 	if err != nil {
 		return err
 	}
-	c.SaleID, c.MatchKind = saleID, kind
-	doc, err := marshal(creditRecord{Credit: *c, Hash: c.Hash})
+	if !found {
+		return notFound("no credit with bank transaction ID %s", bankTxnID)
+	}
+	if rec.SaleID != "" {
+		return choso.Errorf(choso.EConflict, "credit %s is matched to sale %s already", bankTxnID, rec.SaleID)
+	}
+	pos, err := tx.nextSeq("credit")
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec("UPDATE credits SET doc = $1 WHERE bank_txn_id = $2", doc, bankTxnID)
+	rec.StallID, rec.SaleID, rec.MatchKind, rec.StallPos = stallID, saleID, kind, pos
+	doc, err := marshal(rec)
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec("UPDATE credits SET doc = $1, stall_id = $2, stall_pos = $3 WHERE bank_txn_id = $4", doc, stallID, int64(pos), bankTxnID)
 	return err
 }
 
-// ListStallCredits returns up to limit credits of a stall with Seq > after,
-// in seq order; see choso.CreditTx.
+// ListStallCredits returns up to limit credits of a stall with StallPos >
+// after, in that order; see choso.CreditTx.
 func (tx *Tx) ListStallCredits(stallID string, after uint64, limit int) ([]*choso.Credit, error) {
 	a, ok := seqArg(after)
 	if !ok || checkKeyPart("stall ID", stallID) != nil {
 		return nil, nil
 	}
-	return listCredits(tx, "SELECT doc FROM credits WHERE stall_id = $1 AND seq > $2 ORDER BY seq LIMIT "+itoa(scanLimit(limit)), stallID, a)
+	return listCredits(tx, true, "SELECT doc FROM credits WHERE stall_id = $1 AND stall_pos > $2 ORDER BY stall_pos LIMIT "+itoa(scanLimit(limit)), stallID, a)
 }
 
 // ListAccountCredits returns, in seq order, the credits to one payout
@@ -133,7 +158,7 @@ func (tx *Tx) ListAccountCredits(bin, account, date string) ([]*choso.Credit, er
 	if !isDate(date) {
 		return nil, nil
 	}
-	return listCredits(tx, "SELECT doc FROM credits WHERE bin = $1 AND account = $2 AND business_date = $3 ORDER BY seq", bin, account, date)
+	return listCredits(tx, false, "SELECT doc FROM credits WHERE bin = $1 AND account = $2 AND business_date = $3 ORDER BY seq", bin, account, date)
 }
 
 // PutSaleRef records the payment reference of a sale; see choso.CreditTx.

@@ -115,7 +115,9 @@ func testCreditAppend(t *testing.T, h Harness) {
 		if err != nil {
 			t.Fatalf("ListStallCredits: %v", err)
 		}
-		wantEqual(t, "ListStallCredits", list, got[:1])
+		want := *got[0]
+		want.StallPos = want.Seq // a credit not moved is at its seq
+		wantEqual(t, "ListStallCredits", list, []*choso.Credit{&want})
 		list, err = tx.ListAccountCredits(binVCB, accountLa, "2026-03-02")
 		if err != nil {
 			t.Fatalf("ListAccountCredits: %v", err)
@@ -244,38 +246,57 @@ func testCreditFindCopy(t *testing.T, h Harness) {
 func testCreditSetMatch(t *testing.T, h Harness) {
 	s := open(t, h)
 	// A credit that came before its sale: its stall is known, its sale not.
+	// It went to the first stall on the account, and its sale is another's.
 	early := newCredit("FT26061000001", stallRau.ID, "2026-03-02")
 	early.SaleID, early.MatchKind = "", choso.MatchAccountOnly
 	other := newCredit("FT26061000002", stallRau.ID, "2026-03-02")
 	stored := appendCredits(t, s, early, other)
+	const sale = "01JNF8SALE00000000000000LT"
 	update(t, s, func(tx choso.Tx) error {
-		if err := tx.SetCreditMatch(early.BankTxnID, "01JNF8SALE00000000000000LT", choso.MatchAmountTime); err != nil {
+		if err := tx.SetCreditMatch(early.BankTxnID, stallBun.ID, sale, choso.MatchAmountTime); err != nil {
 			t.Fatalf("SetCreditMatch: %v", err)
 		}
-		wantCode(t, "SetCreditMatch of a missing credit", tx.SetCreditMatch("FT00000000000", "01JNF8SALE00000000000000LT", choso.MatchAmountTime), choso.ENotFound)
-		wantCode(t, "SetCreditMatch without a sale", tx.SetCreditMatch(other.BankTxnID, "", choso.MatchAmountTime), choso.EInvalid)
+		wantCode(t, "SetCreditMatch of a matched credit", tx.SetCreditMatch(early.BankTxnID, stallBun.ID, sale, choso.MatchAmountTime), choso.EConflict)
+		wantCode(t, "SetCreditMatch of a missing credit", tx.SetCreditMatch("FT00000000000", stallRau.ID, sale, choso.MatchAmountTime), choso.ENotFound)
+		wantCode(t, "SetCreditMatch without a sale", tx.SetCreditMatch(other.BankTxnID, stallRau.ID, "", choso.MatchAmountTime), choso.EInvalid)
+		wantCode(t, "SetCreditMatch without a stall", tx.SetCreditMatch(other.BankTxnID, "", sale, choso.MatchAmountTime), choso.EInvalid)
 		return nil
 	})
 	want := *stored[0]
-	want.SaleID, want.MatchKind = "01JNF8SALE00000000000000LT", choso.MatchAmountTime
+	want.StallID, want.SaleID, want.MatchKind = stallBun.ID, sale, choso.MatchAmountTime
 	wantEqual(t, "FindCredit after SetCreditMatch", findCredit(t, s, early.BankTxnID), &want)
 	wantEqual(t, "the other credit", findCredit(t, s, other.BankTxnID), stored[1])
+	later := appendCredits(t, s, newCredit("FT26061000003", stallBun.ID, "2026-03-02"))[0]
 	view(t, s, func(tx choso.Tx) error {
-		// The indexes still find it once, under its seq.
-		byStall, err := tx.ListStallCredits(stallRau.ID, 0, 10)
-		if err != nil || len(byStall) != 2 {
-			t.Fatalf("ListStallCredits: %v, %v; want both credits", byStall, err)
+		// It left its first stall's credits.
+		rau, err := tx.ListStallCredits(stallRau.ID, 0, 10)
+		if err != nil || len(rau) != 1 || rau[0].BankTxnID != other.BankTxnID || rau[0].StallPos != rau[0].Seq {
+			t.Fatalf("ListStallCredits(%s): %v, %v; want the other credit alone, at its seq", stallRau.ID, rau, err)
 		}
-		wantEqual(t, "ListStallCredits[0]", byStall[0], &want)
+		// It is at the end of its sale's stall's credits, past every seq a
+		// phone had paged by when it moved, and before a later credit.
+		for _, after := range []uint64{0, stored[1].Seq} {
+			bun, err := tx.ListStallCredits(stallBun.ID, after, 10)
+			if err != nil || len(bun) != 2 {
+				t.Fatalf("ListStallCredits(%s, %d): %v, %v; want the moved credit and the later one", stallBun.ID, after, bun, err)
+			}
+			if bun[0].StallPos <= stored[1].Seq || bun[0].StallPos >= later.Seq || bun[1].StallPos != later.Seq {
+				t.Fatalf("places %d and %d, want the first past seq %d and before seq %d, the second at it", bun[0].StallPos, bun[1].StallPos, stored[1].Seq, later.Seq)
+			}
+			moved := want
+			moved.StallPos = bun[0].StallPos
+			wantEqual(t, "ListStallCredits[0]", bun[0], &moved)
+		}
+		// The account-day index still finds it, under its seq.
 		byDay, err := tx.ListAccountCredits(binVCB, accountLa, "2026-03-02")
-		if err != nil || len(byDay) != 2 {
-			t.Fatalf("ListAccountCredits: %v, %v; want both credits", byDay, err)
+		if err != nil || len(byDay) != 3 {
+			t.Fatalf("ListAccountCredits: %v, %v; want the three credits", byDay, err)
 		}
 		wantEqual(t, "ListAccountCredits[0]", byDay[0], &want)
 		return nil
 	})
 	view(t, s, func(tx choso.Tx) error {
-		wantCode(t, "SetCreditMatch in a read transaction", tx.SetCreditMatch(other.BankTxnID, "01JNF8SALE00000000000000LT", choso.MatchAmountTime), choso.EInvalid)
+		wantCode(t, "SetCreditMatch in a read transaction", tx.SetCreditMatch(other.BankTxnID, stallRau.ID, sale, choso.MatchAmountTime), choso.EInvalid)
 		return nil
 	})
 }
