@@ -2,6 +2,7 @@ package choso
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -144,8 +145,11 @@ func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInpu
 }
 
 // match finds the credit's stall and sale inside tx, and adds a matched
-// sale's amount to its day's confirmed QR totals. A credit to a stall on a
-// day it has recorded nothing (a vendor who takes QR payments without the
+// sale's amount to its day's confirmed QR totals. An account may pay out
+// for several stalls (one vendor, two stalls): the credit goes to the stall
+// whose sale it paid, or, matched to none, to the first of them (an active
+// one before a suspended one). A credit to an account on a day none of its
+// stalls has recorded anything (a vendor who takes QR payments without the
 // app, a phone that has not synced) starts that stall-day, with no sales:
 // the finalizer then turns it final like any day, and its reconciliation
 // reports the bank's lines rather than waiting for ever.
@@ -157,20 +161,11 @@ func (ps *Partners) match(tx Tx, p *Partner, c *Credit, days *dayWrites) error {
 			c.BusinessDate = c.CreditedAt.In(l).Format(time.DateOnly)
 		}
 	}
-	stalls, err := tx.FindStallsByAccount(c.BIN, c.Account)
-	if err != nil {
+	stalls, err := creditStalls(tx, p, c.BIN, c.Account)
+	if err != nil || len(stalls) == 0 {
 		return err
 	}
-	var stall *Stall
-	for _, s := range stalls {
-		if p.Covers(s.ProvinceCode, s.MarketID) && s.ErasedAt == nil {
-			stall = s
-			break
-		}
-	}
-	if stall == nil {
-		return nil
-	}
+	stall := stalls[0]
 	c.StallID, c.MatchKind = stall.ID, MatchAccountOnly
 	loc := time.UTC
 	if m, err := tx.FindMarket(stall.MarketID); err == nil && ps.Location != nil {
@@ -179,25 +174,55 @@ func (ps *Partners) match(tx Tx, p *Partner, c *Credit, days *dayWrites) error {
 		}
 	}
 	c.BusinessDate = c.CreditedAt.In(loc).Format(time.DateOnly)
-	if err := days.start(tx, stall, c.BusinessDate); err != nil {
-		return err
-	}
 
-	sale, saleID, kind, err := ps.findSale(tx, stall.ID, c)
-	if err != nil || sale == nil {
+	sale, saleID, kind, err := ps.findSale(tx, stalls, c)
+	if err != nil {
 		return err
 	}
-	c.SaleID, c.MatchKind = saleID, kind
+	if sale == nil {
+		return days.start(tx, stalls, c.BusinessDate)
+	}
+	c.StallID, c.SaleID, c.MatchKind = sale.StallID, saleID, kind
 	return confirmSale(tx, c, sale, days)
 }
 
-// findSale returns the sale of a stall that credit c paid, and how it
-// matched: by the payment reference in the content (dynamic codes) and the
-// exact amount, or,
-// for the printed static code, by amount and time (±MatchWindow) when
-// exactly one recorded QR sale, not yet paid or voided, fits. It returns a
-// nil sale when none does.
-func (ps *Partners) findSale(tx Tx, stallID string, c *Credit) (*Entity, string, string, error) {
+// creditStalls returns the stalls a credit to an account may be for: those
+// of the partner's programme with that payout account, not erased, the
+// active ones first.
+func creditStalls(tx Tx, p *Partner, bin, account string) ([]*Stall, error) {
+	all, err := tx.FindStallsByAccount(bin, account)
+	if err != nil {
+		return nil, err
+	}
+	var stalls []*Stall
+	for _, s := range all {
+		if p.Covers(s.ProvinceCode, s.MarketID) && s.ErasedAt == nil {
+			stalls = append(stalls, s)
+		}
+	}
+	slices.SortStableFunc(stalls, func(a, b *Stall) int {
+		return cmp.Compare(boolInt(a.Status != StallActive), boolInt(b.Status != StallActive))
+	})
+	return stalls, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// findSale returns the sale of one of the account's stalls that credit c
+// paid, and how it matched: by the payment reference in the content
+// (dynamic codes) and the exact amount, or, for the printed static code, by
+// amount and time (±MatchWindow) when exactly one recorded QR sale of the
+// stalls, not yet paid or voided, fits. It returns a nil sale when none
+// does.
+func (ps *Partners) findSale(tx Tx, stalls []*Stall, c *Credit) (*Entity, string, string, error) {
+	ofStalls := func(e *Entity) bool {
+		return slices.ContainsFunc(stalls, func(s *Stall) bool { return s.ID == e.StallID })
+	}
 	if ps.ExtractRef != nil {
 		if ref, ok := ps.ExtractRef(c.Content); ok {
 			id, err := tx.FindSaleByRef(strings.ToUpper(ref))
@@ -208,16 +233,20 @@ func (ps *Partners) findSale(tx Tx, stallID string, c *Credit) (*Entity, string,
 				// 1:1 and for the exact amount (PARTNER.md §6): a credit that
 				// names a sale but pays another amount is the bank line a
 				// reconciliation must show, not the sale's payment.
-				if e, err := tx.FindEntity(id); err == nil && e.StallID == stallID && e.ConfirmedBy == "" && e.VoidedBy == "" && e.Amount == c.Amount {
+				if e, err := tx.FindEntity(id); err == nil && ofStalls(e) && e.ConfirmedBy == "" && e.VoidedBy == "" && e.Amount == c.Amount {
 					return e, id, MatchReference, nil
 				}
 			}
 		}
 	}
 	from, to := c.CreditedAt.Add(-MatchWindow).UnixMilli(), c.CreditedAt.Add(MatchWindow).UnixMilli()
-	ids, err := tx.ListQRSales(stallID, from, to)
-	if err != nil {
-		return nil, "", "", err
+	var ids []string
+	for _, s := range stalls {
+		some, err := tx.ListQRSales(s.ID, from, to)
+		if err != nil {
+			return nil, "", "", err
+		}
+		ids = append(ids, some...)
 	}
 	if pf, ok := tx.(EntityPrefetcher); ok {
 		// On PostgreSQL each lookup below would be a round trip.
@@ -275,18 +304,20 @@ type dayWrites struct {
 	finalizedThrough string
 }
 
-// start adds the stall's day on date to the writes when the stall has no
-// day there yet.
-func (w *dayWrites) start(tx Tx, stall *Stall, date string) error {
-	key := stall.ID + "/" + date
-	if w.days[key] != nil {
-		return nil
+// start adds the first stall's day on date to the writes when none of the
+// stalls (an account's) has a day there yet.
+func (w *dayWrites) start(tx Tx, stalls []*Stall, date string) error {
+	for _, s := range stalls {
+		if w.days[s.ID+"/"+date] != nil {
+			return nil
+		}
+		_, err := tx.FindStallDay(s.ID, date)
+		if ErrorCode(err) != ENotFound {
+			return err
+		}
 	}
-	_, err := tx.FindStallDay(stall.ID, date)
-	if ErrorCode(err) != ENotFound {
-		return err
-	}
-	w.days[key] = &StallDay{StallID: stall.ID, MarketID: stall.MarketID, CommuneCode: stall.CommuneCode, ProvinceCode: stall.ProvinceCode,
+	stall := stalls[0]
+	w.days[stall.ID+"/"+date] = &StallDay{StallID: stall.ID, MarketID: stall.MarketID, CommuneCode: stall.CommuneCode, ProvinceCode: stall.ProvinceCode,
 		Date: date, StallCode: stall.Code, BIN: stall.Payout.BIN, Account: stall.Payout.Account, ByMethod: map[string]MethodTotals{}}
 	return nil
 }
@@ -350,10 +381,9 @@ const lateMatchDays = 1
 // matched and whether more changes wait. The reading happens in a read
 // transaction; the write, when there is anything to write, is short.
 func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
-	type candidate struct{ bankTxnID, stallID string }
 	var (
 		after, last uint64
-		todo        []candidate
+		todo        []string // bank transaction IDs
 		more        bool
 	)
 	err := ps.Store.View(ctx, func(tx Tx) error {
@@ -390,8 +420,10 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 					return err
 				}
 				for _, c := range credits {
-					if c.SaleID == "" && c.StallID == d.StallID && !queued[c.BankTxnID] {
-						todo, queued[c.BankTxnID] = append(todo, candidate{c.BankTxnID, c.StallID}), true
+					// Any stall's on the account: one vendor's two stalls
+					// share it, and an unmatched credit went to the first.
+					if c.SaleID == "" && c.StallID != "" && !queued[c.BankTxnID] {
+						todo, queued[c.BankTxnID] = append(todo, c.BankTxnID), true
 					}
 				}
 			}
@@ -407,15 +439,30 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 		matched = 0
 		days := &dayWrites{days: map[string]*StallDay{}} // the days of sales, which exist
 		touched := map[string][]accountDay{}             // by partner
-		for _, cand := range todo {
-			c, err := tx.FindCredit(cand.bankTxnID)
+		partners := map[string]*Partner{}
+		for _, id := range todo {
+			c, err := tx.FindCredit(id)
 			if err != nil {
 				return err
 			}
-			if c.SaleID != "" || c.StallID != cand.stallID {
+			if c.SaleID != "" {
 				continue // matched meanwhile
 			}
-			sale, saleID, kind, err := ps.findSale(tx, c.StallID, c)
+			p := partners[c.PartnerID]
+			if p == nil {
+				switch p, err = tx.FindPartner(c.PartnerID); {
+				case ErrorCode(err) == ENotFound:
+					continue // no programme to match it in
+				case err != nil:
+					return err
+				}
+				partners[c.PartnerID] = p
+			}
+			stalls, err := creditStalls(tx, p, c.BIN, c.Account)
+			if err != nil {
+				return err
+			}
+			sale, saleID, kind, err := ps.findSale(tx, stalls, c)
 			if err != nil {
 				return err
 			}

@@ -74,29 +74,38 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 	if err != nil {
 		return nil, err
 	}
-	var stall *Stall
-	for _, s := range stalls {
-		if p.Covers(s.ProvinceCode, s.MarketID) {
-			stall = s
-			break
-		}
-	}
-	if stall == nil {
+	// An account may pay out for several stalls (one vendor's two): their
+	// sales on the day are one side of the account's reconciliation.
+	stalls = slices.DeleteFunc(stalls, func(s *Stall) bool { return !p.Covers(s.ProvinceCode, s.MarketID) })
+	if len(stalls) == 0 {
 		return nil, Errorf(ENotFound, "no stall of your programme has this account")
 	}
-	rec.StallID = stall.ID
+	rec.StallID = stalls[0].ID
 	loc := time.UTC
-	if m, err := tx.FindMarket(stall.MarketID); err == nil && ps.Location != nil {
+	if m, err := tx.FindMarket(stalls[0].MarketID); err == nil && ps.Location != nil {
 		if l, err := ps.Location(m.TimeZone); err == nil {
 			loc = l
 		}
 	}
 	start := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
-	rec.DayStatus = DayProvisional
-	if d, err := tx.FindStallDay(stall.ID, date); err == nil {
-		rec.DayStatus = d.Status
-	} else if ErrorCode(err) != ENotFound {
-		return nil, err
+	// The account's side is provisional while any of its stalls' days is,
+	// or while none has one; adjusted once any was adjusted.
+	var statuses []string
+	for _, s := range stalls {
+		switch d, err := tx.FindStallDay(s.ID, date); {
+		case err == nil:
+			statuses = append(statuses, d.Status)
+		case ErrorCode(err) != ENotFound:
+			return nil, err
+		}
+	}
+	switch {
+	case len(statuses) == 0 || slices.Contains(statuses, DayProvisional) || slices.Contains(statuses, ""):
+		rec.DayStatus = DayProvisional
+	case slices.Contains(statuses, DayAdjusted):
+		rec.DayStatus = DayAdjusted
+	default:
+		rec.DayStatus = DayFinal
 	}
 	credits, err := tx.ListAccountCredits(bin, account, date)
 	if err != nil {
@@ -113,9 +122,13 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 			addReason(rec, "unmatched_bank_lines")
 		}
 	}
-	ids, err := tx.ListQRSales(stall.ID, start.UnixMilli(), start.AddDate(0, 0, 1).UnixMilli()-1)
-	if err != nil {
-		return nil, err
+	var ids []string
+	for _, s := range stalls {
+		some, err := tx.ListQRSales(s.ID, start.UnixMilli(), start.AddDate(0, 0, 1).UnixMilli()-1)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, some...)
 	}
 	for _, id := range ids {
 		e, err := tx.FindEntity(id)

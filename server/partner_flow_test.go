@@ -706,6 +706,82 @@ func TestPartnerExport_ConcurrencyLimit(t *testing.T) {
 }
 
 // Limits of a credits post: 1,000 credits and 1 MiB of body.
+// One vendor, two stalls, one payout account. The credits for the second
+// stall's sales go to that stall (by reference, and by amount and time),
+// and the account's reconciliation counts both stalls' sales. A credit
+// that came before its sale went to the first stall; matched late, it moves
+// to the second stall's credits, where that stall's phone sees it.
+func TestPartnerCredits_TwoStallsOneAccount(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	b := rs.bank(t, "24")
+	ctx := context.Background()
+	if _, err := rs.reg.CreateStall(ctx, choso.SystemPrincipal("test"), obj.market, choso.NewStall{Code: "Z-9", Name: "Hoa quả cô Lan",
+		VendorName: "Nguyễn Thị Lan", VendorPhone: "0912345678", ConsentGiven: true,
+		Payout: choso.PayoutAccount{BIN: "970436", Account: "0011001234567", Holder: "NGUYEN THI LAN"}}); err != nil {
+		t.Fatal(err)
+	}
+	var stalls []*choso.Stall
+	err := rs.reg.Store.View(ctx, func(tx choso.Tx) (err error) {
+		stalls, err = tx.FindStallsByAccount("970436", "0011001234567")
+		return err
+	})
+	if err != nil || len(stalls) != 2 {
+		t.Fatalf("stalls on the account: %v, %v", stalls, err)
+	}
+	first, selling := stalls[0].ID, stalls[1].ID // an unmatched credit goes to the first
+	p := rs.enroll(t, selling)
+	now := businessNow(t, 30*time.Minute)
+	at := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
+	ref, _ := qr.NewReference(rand.Reader)
+	sales := []chosync.Event{p.qrSale(45000, ref, now.Add(-30*time.Minute)), p.qrSale(20000, "", now.Add(-20*time.Minute))}
+	decodePush(t, p.push(t, pushBody(t, sales)))
+	post := func(credits string) []choso.CreditResult {
+		t.Helper()
+		res := b.signed(t, "POST", "/partner/v1/credits", nil, []byte(`{"credits":[`+credits+`]}`), nil)
+		defer res.Body.Close()
+		var out creditsResponse
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("post: %d %v", res.StatusCode, err)
+		}
+		return out.Results
+	}
+	got := post(`{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":45000,"credited_at":"` + at(-29*time.Minute) + `","content":"` + ref + `"},` +
+		`{"bank_txn_id":"FT2","bin":"970436","account":"0011001234567","amount":20000,"credited_at":"` + at(-18*time.Minute) + `","content":"chuyen tien"}`)
+	for i, want := range []string{choso.MatchReference, choso.MatchAmountTime} {
+		if c := got[i].Credit; c.MatchKind != want || c.StallID != selling || c.SaleID != sales[i].ID {
+			t.Errorf("credit %d: %s to %s for %q; want %s to %s for %s", i, c.MatchKind, c.StallID, c.SaleID, want, selling, sales[i].ID)
+		}
+	}
+	rec := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {now.Format(time.DateOnly)}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
+	var r choso.Reconciliation
+	json.NewDecoder(rec.Body).Decode(&r)
+	rec.Body.Close()
+	if r.QRSales != (choso.MethodTotals{Count: 2, Amount: 65000}) || len(r.Reasons) != 0 {
+		t.Fatalf("the account's reconciliation: sales %+v, reasons %v; want the second stall's two sales, nothing unmatched", r.QRSales, r.Reasons)
+	}
+
+	// A credit before its sale: to the first stall, then matched late.
+	late := post(`{"bank_txn_id":"FT3","bin":"970436","account":"0011001234567","amount":15000,"credited_at":"` + at(-9*time.Minute) + `","content":"chuyen tien"}`)[0].Credit
+	if late.MatchKind != choso.MatchAccountOnly || late.StallID != first {
+		t.Fatalf("a credit before its sale: %s to %s; want account_only to the first stall %s", late.MatchKind, late.StallID, first)
+	}
+	seen := pullCredits(t, rs, p, 0)
+	sale := p.qrSale(15000, "", now.Add(-10*time.Minute))
+	decodePush(t, p.push(t, pushBody(t, []chosync.Event{sale})))
+	if n, _, err := rs.partners.MatchLateCredits(ctx); err != nil || n != 1 {
+		t.Fatalf("late pass: %d matched, %v; want 1", n, err)
+	}
+	var c *choso.Credit
+	rs.reg.Store.View(ctx, func(tx choso.Tx) (err error) { c, err = tx.FindCredit("FT3"); return err })
+	if c.StallID != selling || c.SaleID != sale.ID {
+		t.Fatalf("FT3 after the pass: to %s for %q; want %s for %s", c.StallID, c.SaleID, selling, sale.ID)
+	}
+	if next := pullCredits(t, rs, p, seen.LastSeq); len(next.Data) != 1 || next.Data[0].SaleID != sale.ID {
+		t.Fatalf("the selling stall's phone after the pass: %+v; want FT3, matched", next.Data)
+	}
+}
+
 // A credit that names a sale's payment reference but pays another amount
 // does not confirm it (PARTNER.md §6: by reference, 1:1 and the exact
 // amount): it stays a bank line for the reconciliation to show. The credit
