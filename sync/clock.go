@@ -79,12 +79,16 @@ func (a *applier) timeOf(ev *Event) eventTime {
 	}
 	if suspect {
 		t.quality = choso.TimeSuspect
-		if est, ok := a.offsetEstimate(ev, lo); ok {
-			t.effectiveMs = est
-		}
 		t.date = a.dev.LastGoodBusinessDate
 		if t.date == "" {
 			t.date = a.now.In(a.loc).Format(time.DateOnly)
+		}
+		// The phone's time is no time at all: the sale is placed where
+		// the bank's credit and the reconciliation of its day can find it.
+		if est, ok := a.offsetEstimate(ev, lo); ok {
+			t.effectiveMs = est
+		} else {
+			t.effectiveMs = a.arrivalWithin(t.date)
 		}
 		a.dev.SuspectEvents++
 		a.dev.SetFlag(choso.FlagSuspectClock)
@@ -92,6 +96,22 @@ func (a *applier) timeOf(ev *Event) eventTime {
 	}
 	a.dev.LastGoodBusinessDate = t.date
 	return t
+}
+
+// arrivalWithin places a suspect event whose time cannot be corrected: at
+// its arrival, the latest it can have happened, or, when it is counted on
+// an earlier business day than that, at the last moment of that day, so
+// that the day's reconciliation lists it.
+func (a *applier) arrivalWithin(date string) int64 {
+	now := a.now.In(a.loc)
+	if now.Format(time.DateOnly) <= date {
+		return now.UnixMilli()
+	}
+	day, err := time.ParseInLocation(time.DateOnly, date, a.loc)
+	if err != nil {
+		return now.UnixMilli()
+	}
+	return time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, a.loc).UnixMilli() - 1
 }
 
 // offsetEstimate corrects a suspect wall time by the phone's clock error

@@ -502,7 +502,7 @@ func Test14_ClockTwoDaysFast_SuspectCountedOnNeighbourDay(t *testing.T) {
 // the bank posts at the real time of the sale finds it (the QR-sale index,
 // by amount and time). The sale stays suspect and on its neighbour's day.
 // A phone whose clock was put right before it pushed gives no such offset:
-// its suspect sale keeps the phone's time.
+// its suspect sale is placed at its arrival, within the day it counts on.
 func Test14_ClockTwoDaysFast_QRSaleMatchableAtItsRealTime(t *testing.T) {
 	w := newWorld(t)
 	p := w.phone()
@@ -526,15 +526,30 @@ func Test14_ClockTwoDaysFast_QRSaleMatchableAtItsRealTime(t *testing.T) {
 		t.Fatalf("QR sales within a minute of %s: %v, want the sale at its real time", soldAt.Format(time.TimeOnly), got)
 	}
 
-	// The clock put right before the push: no offset to correct by.
+	// The clock put right before the push: no offset to correct by. The
+	// sale is placed at its arrival, on the day it is counted on, where
+	// that day's reconciliation lists it, not two days on.
 	w.setNow(soldAt.Add(2 * time.Hour))
 	righted := fast(p.sale(20000, "qr"), w.clock())
 	p.skew = 0
 	if r := p.mustPush(righted).Results[0]; r.TimeQuality != choso.TimeSuspect {
 		t.Fatalf("second fast sale: %+v, want suspect", r)
 	}
-	if got := w.qrSalesAround(time.UnixMilli(righted.WallMs)); !slices.Contains(got, righted.ID) {
-		t.Fatalf("QR sales at the phone's time: %v, want the sale whose clock gave no offset", got)
+	if got := w.qrSalesAround(w.clock()); !slices.Contains(got, righted.ID) {
+		t.Fatalf("QR sales at the arrival: %v, want the sale whose clock gave no offset", got)
+	}
+	if got := w.qrSalesAround(time.UnixMilli(righted.WallMs)); slices.Contains(got, righted.ID) {
+		t.Fatal("the sale is at the phone's time, two days on")
+	}
+
+	// Synced a day after the day it is counted on: placed at that day's
+	// last moment.
+	w.setNow(w.clock().AddDate(0, 0, 1))
+	nextDay := fast(p.sale(7000, "qr"), w.clock().Add(-time.Hour))
+	p.mustPush(nextDay)
+	endOfToday := time.Date(2026, 11, 27, 0, 0, 0, 0, hcm).Add(-time.Millisecond)
+	if got := w.qrSalesAround(endOfToday); !slices.Contains(got, nextDay.ID) || w.totals(today)["qr"].Count != 3 {
+		t.Fatalf("QR sales at %s's last moment: %v, totals %v; want the third sale there and counted on %s", today, got, w.totals(today), today)
 	}
 }
 
