@@ -209,9 +209,10 @@ func validate(ev *Event, decoded any) (Result, bool) {
 	return Result{}, false
 }
 
-// MaxSaleAmount bounds one sale: a billion đồng is far past any market sale
-// (NAPAS caps a transfer below 500 million).
-const MaxSaleAmount = 1_000_000_000
+// MaxSaleAmount bounds one sale: nine digits, as a VietQR amount
+// (DESIGN.md), far past any market sale (NAPAS caps a transfer below 500
+// million đồng).
+const MaxSaleAmount = 999_999_999
 
 // validULID reports whether s is 26 characters of Crockford base32 with a
 // first character of at most 7 (a 128-bit value).

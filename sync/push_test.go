@@ -388,6 +388,10 @@ func Test06_PermanentRejectionMidBatch_ConsumedQueueMoves(t *testing.T) {
 	if !strings.Contains(statuses(again), "duplicate:invalid_amount") {
 		t.Fatalf("a rejected seq resent: %q, want duplicate with the original code", statuses(again))
 	}
+	// The bounds: nine digits at most, as a VietQR amount.
+	if got := statuses(p.mustPush(p.sale(chosync.MaxSaleAmount, "qr"), p.sale(chosync.MaxSaleAmount+1, "qr"))); got != "applied rejected:invalid_amount" {
+		t.Fatalf("999,999,999 then 1,000,000,000 đồng: %q", got)
+	}
 }
 
 // Scenario 9: two requests with the same seqs at once, through Batch as the
