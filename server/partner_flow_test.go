@@ -40,6 +40,19 @@ func (rs *registryServer) bank(t *testing.T, provinces ...string) *bank {
 	return &bank{rs: rs, keyID: key.ID, secret: []byte(secret)}
 }
 
+// postCredits posts credits (the JSON objects, comma-separated) and
+// returns their results, failing the test unless the answer is 200.
+func (b *bank) postCredits(t *testing.T, credits string) []choso.CreditResult {
+	t.Helper()
+	res := b.signed(t, "POST", "/partner/v1/credits", nil, []byte(`{"credits":[`+credits+`]}`), nil)
+	defer res.Body.Close()
+	var out creditsResponse
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("post credits: %d %+v %v", res.StatusCode, out, err)
+	}
+	return out.Results
+}
+
 func nonce() string {
 	b := make([]byte, 16)
 	rand.Read(b)
@@ -736,18 +749,8 @@ func TestPartnerCredits_TwoStallsOneAccount(t *testing.T) {
 	ref, _ := qr.NewReference(rand.Reader)
 	sales := []chosync.Event{p.qrSale(45000, ref, now.Add(-30*time.Minute)), p.qrSale(20000, "", now.Add(-20*time.Minute))}
 	decodePush(t, p.push(t, pushBody(t, sales)))
-	post := func(credits string) []choso.CreditResult {
-		t.Helper()
-		res := b.signed(t, "POST", "/partner/v1/credits", nil, []byte(`{"credits":[`+credits+`]}`), nil)
-		defer res.Body.Close()
-		var out creditsResponse
-		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("post: %d %v", res.StatusCode, err)
-		}
-		return out.Results
-	}
-	got := post(`{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":45000,"credited_at":"` + at(-29*time.Minute) + `","content":"` + ref + `"},` +
-		`{"bank_txn_id":"FT2","bin":"970436","account":"0011001234567","amount":20000,"credited_at":"` + at(-18*time.Minute) + `","content":"chuyen tien"}`)
+	got := b.postCredits(t, `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":45000,"credited_at":"`+at(-29*time.Minute)+`","content":"`+ref+`"},`+
+		`{"bank_txn_id":"FT2","bin":"970436","account":"0011001234567","amount":20000,"credited_at":"`+at(-18*time.Minute)+`","content":"chuyen tien"}`)
 	for i, want := range []string{choso.MatchReference, choso.MatchAmountTime} {
 		if c := got[i].Credit; c.MatchKind != want || c.StallID != selling || c.SaleID != sales[i].ID {
 			t.Errorf("credit %d: %s to %s for %q; want %s to %s for %s", i, c.MatchKind, c.StallID, c.SaleID, want, selling, sales[i].ID)
@@ -762,7 +765,7 @@ func TestPartnerCredits_TwoStallsOneAccount(t *testing.T) {
 	}
 
 	// A credit before its sale: to the first stall, then matched late.
-	late := post(`{"bank_txn_id":"FT3","bin":"970436","account":"0011001234567","amount":15000,"credited_at":"` + at(-9*time.Minute) + `","content":"chuyen tien"}`)[0].Credit
+	late := b.postCredits(t, `{"bank_txn_id":"FT3","bin":"970436","account":"0011001234567","amount":15000,"credited_at":"`+at(-9*time.Minute)+`","content":"chuyen tien"}`)[0].Credit
 	if late.MatchKind != choso.MatchAccountOnly || late.StallID != first {
 		t.Fatalf("a credit before its sale: %s to %s; want account_only to the first stall %s", late.MatchKind, late.StallID, first)
 	}
@@ -794,25 +797,18 @@ func TestPartnerCredits_ReferenceWithAnotherAmount_NotMatched(t *testing.T) {
 	now := businessNow(t, 10*time.Minute)
 	ref, _ := qr.NewReference(rand.Reader)
 	decodePush(t, p.push(t, pushBody(t, []chosync.Event{p.qrSale(450000, ref, now.Add(-10*time.Minute))})))
-	post := func(id string, amount int64) creditsResponse {
+	post := func(id string, amount int64) []choso.CreditResult {
 		t.Helper()
-		body := fmt.Sprintf(`{"credits":[{"bank_txn_id":%q,"bin":"970436","account":"0011001234567","amount":%d,"credited_at":%q,"content":"%s thanh toan"}]}`,
-			id, amount, now.Add(-9*time.Minute).UTC().Format(time.RFC3339), ref)
-		res := b.signed(t, "POST", "/partner/v1/credits", nil, []byte(body), nil)
-		defer res.Body.Close()
-		var out creditsResponse
-		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK || len(out.Results) != 1 {
-			t.Fatalf("post %s: %d %+v %v", id, res.StatusCode, out, err)
-		}
-		return out
+		return b.postCredits(t, fmt.Sprintf(`{"bank_txn_id":%q,"bin":"970436","account":"0011001234567","amount":%d,"credited_at":%q,"content":"%s thanh toan"}`,
+			id, amount, now.Add(-9*time.Minute).UTC().Format(time.RFC3339), ref))
 	}
-	if r := post("FT1", 1000).Results[0]; r.Credit.MatchKind != choso.MatchAccountOnly || r.Credit.SaleID != "" {
+	if r := post("FT1", 1000)[0]; r.Credit.MatchKind != choso.MatchAccountOnly || r.Credit.SaleID != "" {
 		t.Fatalf("1,000 đồng naming a 450,000 đồng sale: %+v, want account_only", r.Credit)
 	}
 	if got := decodeTotals(t, rs, p).Days[0].ConfirmedQR; got != (choso.MethodTotals{}) {
 		t.Fatalf("confirmed after the short credit: %+v", got)
 	}
-	if r := post("FT2", 450000).Results[0]; r.Credit.MatchKind != choso.MatchReference {
+	if r := post("FT2", 450000)[0]; r.Credit.MatchKind != choso.MatchReference {
 		t.Fatalf("the full credit: %+v, want matched by reference", r.Credit)
 	}
 }
@@ -822,16 +818,10 @@ func TestPartnerCredits_ReferenceWithAnotherAmount_NotMatched(t *testing.T) {
 func TestPartnerCredits_OneBadLine_RestStored(t *testing.T) {
 	rs := newRegistryServer(t)
 	b := rs.bank(t, "24")
-	body := `{"credits":[{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":1000,"credited_at":"2026-11-26T09:00:00Z","content":""},` +
-		`{"bank_txn_id":"FT2","bin":"970436","account":"0011/001234567","amount":2000,"credited_at":"2026-11-26T09:01:00Z","content":""}]}`
-	res := b.signed(t, "POST", "/partner/v1/credits", nil, []byte(body), nil)
-	defer res.Body.Close()
-	var out creditsResponse
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("post: %d %v", res.StatusCode, err)
-	}
-	if len(out.Results) != 2 || out.Results[0].Status != choso.CreditCreated || out.Results[1].Status != choso.CreditInvalid || !strings.Contains(out.Results[1].Message, "letters and digits") {
-		t.Fatalf("results %+v, want created then invalid", out.Results)
+	got := b.postCredits(t, `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":1000,"credited_at":"2026-11-26T09:00:00Z","content":""},`+
+		`{"bank_txn_id":"FT2","bin":"970436","account":"0011/001234567","amount":2000,"credited_at":"2026-11-26T09:01:00Z","content":""}`)
+	if len(got) != 2 || got[0].Status != choso.CreditCreated || got[1].Status != choso.CreditInvalid || !strings.Contains(got[1].Message, "letters and digits") {
+		t.Fatalf("results %+v, want created then invalid", got)
 	}
 }
 
