@@ -214,29 +214,27 @@ func boolInt(b bool) int {
 }
 
 // findSale returns the sale of one of the account's stalls that credit c
-// paid, and how it matched: by the payment reference in the content
-// (dynamic codes) and the exact amount, or, for the printed static code, by
-// amount and time (±MatchWindow) when exactly one recorded QR sale of the
-// stalls, not yet paid or voided, fits. It returns a nil sale when none
-// does.
+// paid, and how it matched. Only a QR sale not yet paid or voided, of the
+// credit's exact amount, is paid by it (PARTNER.md §6):
+//
+//   - by the payment reference in the content (dynamic codes): among the
+//     sales within ±MatchWindow of the credit that carry it, the earliest
+//     (a vendor may show one code to two customers: each credit pays the
+//     sale made near it); failing those, the sale the reference index
+//     names (a credit may come late);
+//   - for the printed static code, by amount and time: exactly one sale
+//     with no reference within ±MatchWindow.
+//
+// It returns a nil sale when none fits.
 func (ps *Partners) findSale(tx Tx, stalls []*Stall, c *Credit) (*Entity, string, string, error) {
-	ofStalls := func(e *Entity) bool {
-		return slices.ContainsFunc(stalls, func(s *Stall) bool { return s.ID == e.StallID })
+	payable := func(e *Entity) bool {
+		return e.ConfirmedBy == "" && e.VoidedBy == "" && e.Amount == c.Amount &&
+			slices.ContainsFunc(stalls, func(s *Stall) bool { return s.ID == e.StallID })
 	}
+	var ref string
 	if ps.ExtractRef != nil {
-		if ref, ok := ps.ExtractRef(c.Content); ok {
-			id, err := tx.FindSaleByRef(strings.ToUpper(ref))
-			if err != nil && ErrorCode(err) != ENotFound {
-				return nil, "", "", err
-			}
-			if id != "" {
-				// 1:1 and for the exact amount (PARTNER.md §6): a credit that
-				// names a sale but pays another amount is the bank line a
-				// reconciliation must show, not the sale's payment.
-				if e, err := tx.FindEntity(id); err == nil && ofStalls(e) && e.ConfirmedBy == "" && e.VoidedBy == "" && e.Amount == c.Amount {
-					return e, id, MatchReference, nil
-				}
-			}
+		if r, ok := ps.ExtractRef(c.Content); ok {
+			ref = strings.ToUpper(r)
 		}
 	}
 	from, to := c.CreditedAt.Add(-MatchWindow).UnixMilli(), c.CreditedAt.Add(MatchWindow).UnixMilli()
@@ -254,22 +252,42 @@ func (ps *Partners) findSale(tx Tx, stalls []*Stall, c *Credit) (*Entity, string
 			return nil, "", "", err
 		}
 	}
-	var fits []string
-	var fitEnt *Entity
+	var byRef, byTime *Entity
+	var byRefID, byTimeID string
+	timeFits := 0
 	for _, id := range ids {
 		e, err := tx.FindEntity(id)
-		if err != nil {
+		if err != nil || !payable(e) {
 			continue
 		}
-		if e.Amount == c.Amount && e.ConfirmedBy == "" && e.VoidedBy == "" && e.Ref == "" {
-			fits = append(fits, id)
-			fitEnt = e
+		switch {
+		case ref != "" && strings.ToUpper(e.Ref) == ref:
+			if byRef == nil || e.EffectiveMs < byRef.EffectiveMs {
+				byRef, byRefID = e, id
+			}
+		case e.Ref == "":
+			byTime, byTimeID = e, id
+			timeFits++
 		}
 	}
-	if len(fits) != 1 {
+	if byRef != nil {
+		return byRef, byRefID, MatchReference, nil
+	}
+	if ref != "" {
+		id, err := tx.FindSaleByRef(ref)
+		if err != nil && ErrorCode(err) != ENotFound {
+			return nil, "", "", err
+		}
+		if id != "" {
+			if e, err := tx.FindEntity(id); err == nil && payable(e) {
+				return e, id, MatchReference, nil
+			}
+		}
+	}
+	if timeFits != 1 {
 		return nil, "", "", nil
 	}
-	return fitEnt, fits[0], MatchAmountTime, nil
+	return byTime, byTimeID, MatchAmountTime, nil
 }
 
 // confirmSale marks sale (c.SaleID) paid by credit c and adds the credit

@@ -785,6 +785,29 @@ func TestPartnerCredits_TwoStallsOneAccount(t *testing.T) {
 	}
 }
 
+// A vendor shows one dynamic code to two customers: the same amount, the
+// same reference. Posted after both sales synced, each credit pays the
+// sale made near it, by reference, though the reference index names only
+// the later sale.
+func TestPartnerCredits_OneCodeShownTwice_EachCreditPaysItsSale(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	b := rs.bank(t, "24")
+	now := businessNow(t, 40*time.Minute)
+	ref, _ := qr.NewReference(rand.Reader)
+	sales := []chosync.Event{p.qrSale(20000, ref, now.Add(-40*time.Minute)), p.qrSale(20000, ref, now.Add(-15*time.Minute))}
+	decodePush(t, p.push(t, pushBody(t, sales)))
+	at := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
+	got := b.postCredits(t, `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":20000,"credited_at":"`+at(-39*time.Minute)+`","content":"`+ref+`"},`+
+		`{"bank_txn_id":"FT2","bin":"970436","account":"0011001234567","amount":20000,"credited_at":"`+at(-14*time.Minute)+`","content":"`+ref+`"}`)
+	for i, r := range got {
+		if r.Credit.MatchKind != choso.MatchReference || r.Credit.SaleID != sales[i].ID {
+			t.Errorf("%s: %s for %q; want reference for the sale made near it, %s", r.BankTxnID, r.Credit.MatchKind, r.Credit.SaleID, sales[i].ID)
+		}
+	}
+}
+
 // A credit that names a sale's payment reference but pays another amount
 // does not confirm it (PARTNER.md §6: by reference, 1:1 and the exact
 // amount): it stays a bank line for the reconciliation to show. The credit
