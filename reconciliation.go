@@ -112,7 +112,14 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 		return nil, err
 	}
 	matchedSales := map[string]string{}
+	// A bank sees its own credits, not another bank's (their IDs and
+	// transfer messages are that bank's customers'); the market's own view
+	// (a partner with no ID) sees them all.
+	own := func(c *Credit) bool { return p.ID == "" || c.PartnerID == p.ID }
 	for _, c := range credits {
+		if !own(c) {
+			continue
+		}
 		rec.Credits.Count++
 		rec.Credits.Amount += c.Amount
 		rec.Lines = append(rec.Lines, ReconLine{Kind: "credit", ID: c.BankTxnID, Amount: c.Amount, At: c.CreditedAt, MatchedTo: c.SaleID, Match: c.MatchKind})
@@ -134,6 +141,11 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 		e, err := tx.FindEntity(id)
 		if err != nil || e.VoidedBy != "" {
 			continue
+		}
+		if _, ok := matchedSales[id]; !ok && e.ConfirmedBy != "" {
+			if c, err := tx.FindCredit(e.ConfirmedBy); err == nil && !own(c) {
+				continue // another bank's credit paid it: that bank reconciles it
+			}
 		}
 		if e.BusinessDate != date {
 			addReason(rec, "day_boundary")

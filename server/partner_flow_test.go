@@ -808,6 +808,49 @@ func TestPartnerCredits_OneCodeShownTwice_EachCreditPaysItsSale(t *testing.T) {
 	}
 }
 
+// Two banks' programmes cover the province. A bank's reconciliation of an
+// account holds its own credits and the sales they paid, never the other
+// bank's credit lines (their IDs and transfer messages are the other bank's
+// customers'); the market's own reconciliation page sees both.
+func TestPartnerReconciliation_OtherBanksCreditsNotShown(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	vcb, other := rs.bank(t, "24"), rs.bank(t, "24")
+	now := businessNow(t, 30*time.Minute)
+	ref, _ := qr.NewReference(rand.Reader)
+	paid, unpaid := p.qrSale(45000, ref, now.Add(-30*time.Minute)), p.qrSale(20000, "", now.Add(-20*time.Minute))
+	decodePush(t, p.push(t, pushBody(t, []chosync.Event{paid, unpaid})))
+	vcb.postCredits(t, `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":45000,"credited_at":"`+
+		now.Add(-29*time.Minute).UTC().Format(time.RFC3339)+`","content":"`+ref+` NGUYEN VAN A chuyen"}`)
+	reconcile := func(b *bank) choso.Reconciliation {
+		t.Helper()
+		res := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {now.Format(time.DateOnly)}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
+		defer res.Body.Close()
+		var r choso.Reconciliation
+		if err := json.NewDecoder(res.Body).Decode(&r); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("reconciliation: %d %v", res.StatusCode, err)
+		}
+		return r
+	}
+	if r := reconcile(vcb); r.Credits.Amount != 45000 || r.QRSales.Amount != 65000 || len(r.Lines) != 3 {
+		t.Fatalf("the posting bank's reconciliation: credits %+v, sales %+v, %d lines; want its credit and both sales", r.Credits, r.QRSales, len(r.Lines))
+	}
+	r := reconcile(other)
+	for _, l := range r.Lines {
+		if l.ID == "FT1" || l.ID == paid.ID || l.MatchedTo == "FT1" {
+			t.Fatalf("the other bank sees %+v", l)
+		}
+	}
+	if r.Credits.Count != 0 || r.QRSales != (choso.MethodTotals{Count: 1, Amount: 20000}) {
+		t.Fatalf("the other bank's reconciliation: credits %+v, sales %+v; want none of the first bank's, the unpaid sale", r.Credits, r.QRSales)
+	}
+	market, err := rs.partners.Reconcile(t.Context(), &choso.Partner{MarketIDs: []string{obj.market}}, now.Format(time.DateOnly), "970436", "0011001234567")
+	if err != nil || market.Credits.Amount != 45000 || market.QRSales.Amount != 65000 {
+		t.Fatalf("the market's own view: %+v, %v; want every credit and sale", market, err)
+	}
+}
+
 // A credit that names a sale's payment reference but pays another amount
 // does not confirm it (PARTNER.md §6: by reference, 1:1 and the exact
 // amount): it stays a bank line for the reconciliation to show. The credit
