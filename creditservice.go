@@ -175,12 +175,14 @@ func (ps *Partners) match(tx Tx, p *Partner, c *Credit, days *dayWrites) error {
 	}
 	c.BusinessDate = c.CreditedAt.In(loc).Format(time.DateOnly)
 
-	sale, saleID, kind, err := ps.findSale(tx, stalls, c)
-	if err != nil {
+	// The credit's own day, which may not be its sale's (a sale at 23:58
+	// paid at 00:03), must exist for the finalizer to close it.
+	if err := days.start(tx, stalls, c.BusinessDate); err != nil {
 		return err
 	}
-	if sale == nil {
-		return days.start(tx, stalls, c.BusinessDate)
+	sale, saleID, kind, err := ps.findSale(tx, stalls, c)
+	if err != nil || sale == nil {
+		return err
 	}
 	c.StallID, c.SaleID, c.MatchKind = sale.StallID, saleID, kind
 	return confirmSale(tx, c, sale, days)
@@ -221,9 +223,9 @@ func boolInt(b bool) int {
 //     sales within ±MatchWindow of the credit that carry it, the earliest
 //     (a vendor may show one code to two customers: each credit pays the
 //     sale made near it); failing those, the sale the reference index
-//     names (a credit may come late);
-//   - for the printed static code, by amount and time: exactly one sale
-//     with no reference within ±MatchWindow.
+//     names (a credit may come late); failing that, none;
+//   - for the printed static code, a credit naming no reference, by amount
+//     and time: exactly one sale with no reference within ±MatchWindow.
 //
 // It returns a nil sale when none fits.
 func (ps *Partners) findSale(tx Tx, stalls []*Stall, c *Credit) (*Entity, string, string, error) {
@@ -283,6 +285,10 @@ func (ps *Partners) findSale(tx Tx, stalls []*Stall, c *Credit) (*Entity, string
 				return e, id, MatchReference, nil
 			}
 		}
+		// A credit that names a sale pays that sale or none: not another
+		// of the same amount nearby, whose own credit would then be left
+		// over. Its sale may not be synced yet: the late pass tries again.
+		return nil, "", "", nil
 	}
 	if timeFits != 1 {
 		return nil, "", "", nil

@@ -877,6 +877,12 @@ func TestPartnerCredits_ReferenceWithAnotherAmount_NotMatched(t *testing.T) {
 	if r := post("FT2", 450000)[0]; r.Credit.MatchKind != choso.MatchReference {
 		t.Fatalf("the full credit: %+v, want matched by reference", r.Credit)
 	}
+	// Naming a sale, a credit pays that sale or none: not a printed-code
+	// sale of its amount nearby, whose own credit would be left over.
+	decodePush(t, p.push(t, pushBody(t, []chosync.Event{p.qrSale(1000, "", now.Add(-9*time.Minute))})))
+	if r := post("FT3", 1000)[0]; r.Credit.MatchKind != choso.MatchAccountOnly {
+		t.Fatalf("1,000 đồng naming the paid sale, beside a 1,000 đồng static-code sale: %+v, want account_only", r.Credit)
+	}
 }
 
 // One bad line does not fail a bank's post: an account with a character

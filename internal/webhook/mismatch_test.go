@@ -326,6 +326,28 @@ func TestDispatcher_ReconciliationMismatch_CreditsOnADayWithNoSales(t *testing.T
 	}
 }
 
+// A credit matched to its sale as it is posted, on the day after the
+// sale's (a sale at 23:58 paid at 00:03), on which the stall recorded
+// nothing: the credit's own day is started too, so the finalizer closes it
+// and its reconciliation does not stay pending for good.
+func TestDispatcher_CreditMatchedAcrossMidnight_ItsOwnDayTurnsFinal(t *testing.T) {
+	f := newFixture(t)
+	loc, _ := time.LoadLocation(choso.DefaultTimeZone)
+	const creditDate = "2026-11-21"
+	f.qrSaleAt(t, "01JSALE0000000000000000009", 37000, time.Date(2026, 11, 20, 23, 58, 0, 0, loc), testDate)
+	f.dayOn(t, testDate, choso.DayProvisional, map[string]choso.MethodTotals{choso.MethodQR: {Count: 1, Amount: 37000}})
+	if kind := f.credit(t, "FT1", 37000, time.Date(2026, 11, 21, 0, 3, 0, 0, loc)); kind != choso.MatchAmountTime {
+		t.Fatalf("matched by %s, want amount_time", kind)
+	}
+	if _, err := f.ps.FinalizeDays(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := f.ps.Reconcile(t.Context(), f.partner, creditDate, testBIN, testAccount)
+	if err != nil || rec.Status == choso.ReconPending || rec.DayStatus != choso.DayFinal {
+		t.Fatalf("%s after the finalizer: %+v, %v; want its day final, not pending", creditDate, rec, err)
+	}
+}
+
 // A failed delivery is retried with backoff under the same webhook-id
 // until the receiver takes it, and every attempt is in the delivery log.
 func TestDispatcher_ReconciliationMismatch_RetriedUntilTaken(t *testing.T) {
