@@ -376,6 +376,11 @@ func (a *applier) applyVoid(ev *Event, stored *choso.Event, v *SaleVoid, hash []
 	case sale.StallID != a.stall.ID:
 		return rejected(ev.Seq, CodeForeignSale, "sale %s belongs to another stall", v.SaleID), nil
 	case sale.VoidedBy != "":
+		if sale.DeviceID == a.dev.ID {
+			if err := a.sellerVoidsToo(sale, v.SaleID, ev.ID); err != nil {
+				return Result{}, err
+			}
+		}
 		return rejected(ev.Seq, CodeAlreadyVoided, "sale %s was already voided", v.SaleID), nil
 	}
 	seq, err := a.tx.AppendEvent(stored)
@@ -405,6 +410,33 @@ func (a *applier) applyVoid(ev *Event, stored *choso.Event, v *SaleVoid, hash []
 	}
 	err = a.tx.PutEntity(ev.ID, &choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type, StallID: a.stall.ID})
 	return r, err
+}
+
+// sellerVoidsToo handles the seller's phone voiding its own sale that
+// another phone's void took out already. The void is refused (the sale is
+// out of the stall's totals once), but the seller's phone took the sale out
+// of its own day when it voided, and its day.close will count it so: the
+// seller's tally, which another phone's void left as it was (undo), loses
+// the sale now, once. The sale's VoidedBy then names this void, which has
+// no entity of its own (a refused event stores none): a later void from the
+// seller finds that and changes nothing more.
+func (a *applier) sellerVoidsToo(sale *choso.Entity, saleID, voidID string) error {
+	first, err := a.tx.FindEntity(sale.VoidedBy)
+	switch {
+	case choso.ErrorCode(err) == choso.ENotFound:
+		return nil // a refused void of the seller's: its tally has lost the sale
+	case err != nil:
+		return err
+	case first.DeviceID == sale.DeviceID:
+		return nil // the seller's own void took it out of its tally too
+	}
+	dd, err := a.deviceDay(sale.DeviceID, sale.BusinessDate)
+	if err != nil {
+		return err
+	}
+	addTo(dd.ByMethod, sale.Method, -1, -sale.Amount)
+	sale.VoidedBy = voidID
+	return a.tx.PutEntity(saleID, sale)
 }
 
 func (a *applier) applyDayClose(ev *Event, stored *choso.Event, c *DayClose, hash []byte) (Result, error) {

@@ -557,6 +557,32 @@ func Test14_ClockTwoDaysFast_QRSaleMatchableAtItsRealTime(t *testing.T) {
 	}
 }
 
+// A phone whose last good sale was at 00:01 by its clock, three and a half
+// minutes ahead of the server's 23:57:30, then sells on a clock two days fast: the
+// suspect sale counts on the good sale's day, which the server has not
+// reached, and is placed at that day's first moment, not at the arrival a
+// day before it.
+func Test14_SuspectSaleCountedOnADayAhead_PlacedWithinIt(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	w.setNow(time.Date(2026, 11, 26, 23, 57, 30, 0, hcm))
+	good := p.sale(1000, "qr")
+	ahead := time.Date(2026, 11, 27, 0, 1, 0, 0, hcm)
+	good.WallMs, good.AnchoredMs, good.BusinessDate = ahead.UnixMilli(), 0, "2026-11-27"
+	if r := p.mustPush(good).Results[0]; r.TimeQuality == choso.TimeSuspect {
+		t.Fatalf("a clock minutes ahead: %+v, want plausible", r)
+	}
+	fast := p.sale(2000, "qr")
+	fast.WallMs, fast.AnchoredMs = w.clock().Add(48*time.Hour).UnixMilli(), 0
+	if r := p.mustPush(fast).Results[0]; r.TimeQuality != choso.TimeSuspect {
+		t.Fatalf("a clock two days fast: %+v, want suspect", r)
+	}
+	midnight := time.Date(2026, 11, 27, 0, 0, 0, 0, hcm)
+	if got := w.qrSalesAround(midnight); !slices.Contains(got, fast.ID) || w.totals("2026-11-27")["qr"].Count != 2 {
+		t.Fatalf("QR sales around %s: %v, totals %v; want the suspect sale there, counted on the 27th", midnight, got, w.totals("2026-11-27"))
+	}
+}
+
 // qrSalesAround lists the stall's QR sales within a minute of at.
 func (w *world) qrSalesAround(at time.Time) []string {
 	w.t.Helper()
@@ -833,6 +859,19 @@ func TestDayClose_AnotherPhonesVoid_LeavesTheSellersTally(t *testing.T) {
 			a.mustPush(a.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: kept.ID}))
 			if r := a.mustPush(a.event(choso.EventDayClose, chosync.DayClose{Count: 1, Amount: 45000})).Results[0]; r.Note != "" {
 				t.Fatalf("A's day.close after voiding its own sale: %+v", r)
+			}
+			// A voids the QR sale B voided: refused, but A's phone took it
+			// out of its own day, and so does the server's tally, once.
+			for range 2 {
+				if got := statuses(a.mustPush(a.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: sale.ID}))); got != "rejected:already_voided" {
+					t.Fatalf("A's void of the sale B voided: %q", got)
+				}
+				if r := a.mustPush(a.event(choso.EventDayClose, chosync.DayClose{Count: 0, Amount: 0})).Results[0]; r.Note != "" {
+					t.Fatalf("A's day.close of no sales after voiding the sale B voided: %+v", r)
+				}
+			}
+			if got := w.totals(today); got["qr"] != (choso.MethodTotals{}) || got["cash"] != (choso.MethodTotals{}) {
+				t.Fatalf("stall totals %v after both phones voided: want nothing left, and nothing taken out twice", got)
 			}
 		})
 	}
