@@ -100,16 +100,17 @@ func (a *applier) timeOf(ev *Event) eventTime {
 
 // arrivalWithin places a suspect event whose time cannot be corrected: at
 // its arrival, the latest it can have happened, or, when it is counted on
-// an earlier business day than that, at the last moment of that day, so
+// another business day than that, at the nearest moment of that day, so
 // that the day's reconciliation lists it.
 func (a *applier) arrivalWithin(date string) int64 {
 	now := a.now.In(a.loc)
-	if now.Format(time.DateOnly) <= date {
-		return now.UnixMilli()
-	}
+	today := now.Format(time.DateOnly)
 	day, err := time.ParseInLocation(time.DateOnly, date, a.loc)
-	if err != nil {
+	switch {
+	case date == today || err != nil:
 		return now.UnixMilli()
+	case date > today: // a previous good event a few minutes past a midnight the server has not reached
+		return day.UnixMilli()
 	}
 	return time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, a.loc).UnixMilli() - 1
 }

@@ -34,6 +34,7 @@ func TestScenarios_OnPostgres(t *testing.T) {
 		{"13_SameULIDDifferentContent", Test13_SameULIDDifferentContent_IDConflict},
 		{"14_ClockTwoDaysFast", Test14_ClockTwoDaysFast_SuspectCountedOnNeighbourDay},
 		{"14_ClockTwoDaysFast_QRSale", Test14_ClockTwoDaysFast_QRSaleMatchableAtItsRealTime},
+		{"14_SuspectSaleOnADayAhead", Test14_SuspectSaleCountedOnADayAhead_PlacedWithinIt},
 		{"15_ClockTwoDaysSlowAnchorValid", Test15_ClockTwoDaysSlowAnchorValid_AnchoredDayWins},
 		{"16_ClockChangedMidDay", Test16_ClockChangedMidDay_OrderAndTotalsHold},
 		{"17_MidnightBoundaryWithSkew", Test17_MidnightBoundaryWithSkew_MarketZoneAnchoredTime},
