@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -320,28 +320,12 @@ type syncBank struct {
 	AppCanPay string `json:"vietqr_app_can_pay"`
 }
 
-// banksVersion fingerprints the bank directory, so a new directory in a
-// new release changes every phone's config ETag.
-var banksVersion = func() string {
-	h := sha256.New()
-	for _, b := range qr.Banks() {
-		fmt.Fprintf(h, "%s|%s|%s|%s\n", b.BIN, b.ShortName, b.Name, b.AppCanPay)
-	}
-	return hex.EncodeToString(h.Sum(nil)[:6])
-}()
-
 func (s *Server) handleSyncConfig(c echo.Context) error {
 	dc, err := s.registry.LoadDeviceContext(c.Request().Context(), device(c).ID)
 	if err != nil {
 		return err
 	}
 	st := dc.Stall
-	etag := fmt.Sprintf(`"cfg-%d-%d-%s"`, st.ConfigVersion, st.QRVersion, banksVersion)
-	c.Response().Header().Set("ETag", etag)
-	c.Response().Header().Set("Cache-Control", "private, no-cache")
-	if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
-		return c.NoContent(http.StatusNotModified)
-	}
 	cfg := syncConfig{
 		ConfigVersion: st.ConfigVersion,
 		Stall:         syncStall{ID: st.ID, Code: st.Code, Name: st.Name, Category: st.Category, Status: string(st.Status), QRVersion: st.QRVersion},
@@ -363,7 +347,27 @@ func (s *Server) handleSyncConfig(c echo.Context) error {
 	for _, b := range qr.Banks() {
 		cfg.Banks = append(cfg.Banks, syncBank{BIN: b.BIN, ShortName: b.ShortName, Name: b.Name, AppCanPay: string(b.AppCanPay)})
 	}
-	return c.JSON(http.StatusOK, cfg)
+	body, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	// The ETag is the config's content, less the server's clock and the
+	// device's own sync status, which change at every push: a phone
+	// re-enrolled for another stall, or whose market was renamed, never
+	// gets a 304 for what it holds.
+	cfg.ServerTimeMs, cfg.Device = 0, nil
+	tagged, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(tagged)
+	etag := `"cfg-` + hex.EncodeToString(sum[:12]) + `"`
+	c.Response().Header().Set("ETag", etag)
+	c.Response().Header().Set("Cache-Control", "private, no-cache")
+	if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	return c.JSONBlob(http.StatusOK, body)
 }
 
 type syncTotals struct {

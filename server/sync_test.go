@@ -296,6 +296,55 @@ func TestSyncConfig_ETagAndContent(t *testing.T) {
 	if res.StatusCode != http.StatusOK || res.Header.Get("ETag") == etag {
 		t.Fatalf("after a change: %d, same ETag", res.StatusCode)
 	}
+	// Pushes change the device's own status in the config, not the config:
+	// the new ETag holds across one.
+	etag = res.Header.Get("ETag")
+	decodePush(t, p.push(t, pushBody(t, p.sales(1, 1000, "cash"))))
+	if res := rs.do(t, "GET", "/v1/sync/config", nil, "Authorization", "Bearer "+p.token, "If-None-Match", etag); res.StatusCode != http.StatusNotModified {
+		t.Fatalf("after a push: %d, want 304", res.StatusCode)
+	}
+}
+
+// Two stalls whose configs differ in their stall alone (new stalls share
+// their versions): one stall's ETag is no 304 for the other's phone, which
+// would keep the first stall's QR and payout account.
+func TestSyncConfig_ETagOfAnotherStall_Not304(t *testing.T) {
+	rs := newRegistryServer(t)
+	objA, objB := rs.objects(t, false), rs.objects(t, false)
+	pA, pB := rs.enroll(t, objA.stall), rs.enroll(t, objB.stall)
+	res := rs.do(t, "GET", "/v1/sync/config", nil, "Authorization", "Bearer "+pA.token)
+	etagA := res.Header.Get("ETag")
+	if res.StatusCode != http.StatusOK || etagA == "" {
+		t.Fatalf("config A: %d %q", res.StatusCode, etagA)
+	}
+	if res := rs.do(t, "GET", "/v1/sync/config", nil, "Authorization", "Bearer "+pB.token, "If-None-Match", etagA); res.StatusCode != http.StatusOK {
+		t.Fatalf("stall B's phone sent stall A's ETag and got %d, want 200", res.StatusCode)
+	}
+}
+
+// A market renamed, or its time zone corrected: both show on the phones, so
+// the next push tells them to pull the config, and the config is new.
+func TestSyncConfig_MarketChange_ReachesThePhone(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	res := rs.do(t, "GET", "/v1/sync/config", nil, "Authorization", "Bearer "+p.token)
+	etag := res.Header.Get("ETag")
+	var before syncConfig
+	json.NewDecoder(res.Body).Decode(&before)
+	name := "Chợ Thương (mới)"
+	if _, err := rs.reg.UpdateMarket(t.Context(), rs.users["volin"].Principal(), obj.market, choso.MarketPatch{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if push := decodePush(t, p.push(t, pushBody(t, p.sales(1, 1000, "cash")))); push.ConfigVersion <= before.ConfigVersion {
+		t.Fatalf("push config_version %d after the market was renamed, was %d", push.ConfigVersion, before.ConfigVersion)
+	}
+	res = rs.do(t, "GET", "/v1/sync/config", nil, "Authorization", "Bearer "+p.token, "If-None-Match", etag)
+	var after syncConfig
+	json.NewDecoder(res.Body).Decode(&after)
+	if res.StatusCode != http.StatusOK || after.Market.Name != name {
+		t.Fatalf("config after the rename: %d, market %q", res.StatusCode, after.Market.Name)
+	}
 }
 
 func TestEnroll_WrongExpiredAndRateLimited(t *testing.T) {
