@@ -328,6 +328,23 @@ func (c *Client) Enroll(code string) error {
 	wall, elapsed, boot := c.clock.WallMs(), c.clock.ElapsedMs(), c.clock.BootID()
 	err = c.db.Update(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
+		var old device
+		if err := readJSON(m, keyDevice, &old); err != nil {
+			return err
+		}
+		// The next pull is a whole config, whatever the server's ETag. The
+		// config of another stall goes now: its QR and payout account must
+		// never be shown for this one.
+		if err := m.Delete(keyConfigETag); err != nil {
+			return err
+		}
+		if old.StallID != er.StallID {
+			for _, k := range [][]byte{keyConfig, keyConfigVersion} {
+				if err := m.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
 		if err := writeJSON(m, keyDevice, device{ID: er.DeviceID, Token: er.Token, StallID: er.StallID}); err != nil {
 			return err
 		}

@@ -406,6 +406,53 @@ func TestConfig_PulledWhenAPushSaysItChanged(t *testing.T) {
 	}
 }
 
+// A phone enrolled again for another stall (a phone passed to another
+// vendor) drops the old stall's config at once: its QR and payout account
+// must never be shown for the new stall, even before the next pull or when
+// that pull fails. Enrolled again for the same stall, it keeps the config,
+// for codes made offline, and its next pull is a whole config.
+func TestEnroll_AnotherStall_DropsTheOldStallsConfig(t *testing.T) {
+	srv := clienttest.New(t)
+	p := newPhone(t, srv)
+	if _, err := p.RefreshConfig(); err != nil {
+		t.Fatal(err)
+	}
+	stallOf := func() string {
+		raw, err := p.ConfigJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg struct {
+			Stall struct{ ID string } `json:"stall"`
+		}
+		json.Unmarshal(raw, &cfg)
+		return cfg.Stall.ID
+	}
+	first := stallOf()
+	if err := p.Enroll(srv.EnrollmentCode(first)); err != nil {
+		t.Fatal(err)
+	}
+	if got := stallOf(); got != first {
+		t.Fatalf("enrolled again for the same stall: config of %q, want %s kept", got, first)
+	}
+	if changed, err := p.RefreshConfig(); err != nil || !changed {
+		t.Fatalf("the pull after enrolling again: changed %v, %v; want a whole config, not a 304", changed, err)
+	}
+	other := srv.NewStall()
+	if err := p.Enroll(srv.EnrollmentCode(other)); err != nil {
+		t.Fatal(err)
+	}
+	if got := stallOf(); got != "" {
+		t.Fatalf("enrolled for another stall: still holds the config of %s", got)
+	}
+	if _, err := p.RefreshConfig(); err != nil {
+		t.Fatal(err)
+	}
+	if got := stallOf(); got != other {
+		t.Fatalf("after the pull: config of %s, want %s", got, other)
+	}
+}
+
 // SYNC.md §7 #15: wall clock two days slow, anchor valid: anchored time and
 // the business day are right. After a reboot the anchor is gone (0) and
 // the day comes from the wall clock corrected by the last offset.

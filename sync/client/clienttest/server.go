@@ -558,7 +558,7 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		return
 	}
-	etag := `"cfg-` + strconv.Itoa(s.ConfigVersion) + `"`
+	etag := `"cfg-` + d.StallID + "-" + strconv.Itoa(s.ConfigVersion) + `"` // a stall's own, as the real server's
 	if r.Header.Get("If-None-Match") == etag {
 		s.NotModified++
 		w.WriteHeader(http.StatusNotModified)
