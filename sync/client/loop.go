@@ -47,11 +47,25 @@ func (c *Client) Stop() {
 	<-l.done
 }
 
+// suspendedRetry is how often the loop tries a suspended phone's push
+// again: a volunteer reactivates the stall on the server, and the phone
+// learns of it only by asking.
+const suspendedRetry = 15 * time.Minute
+
 // Kick asks the loop to push now: after the app fixed what stopped it, or
-// when it knows the network is back. It does not cut a Retry-After short.
+// when it knows the network is back. It does not cut a Retry-After short,
+// but it does cut short the wait of a suspended phone (the vendor says the
+// stall was reactivated).
 func (c *Client) Kick() {
+	suspended := false
+	if st, err := c.Status(); err == nil {
+		suspended = st.State == StateSuspended
+	}
 	c.mu.Lock()
 	l := c.loop
+	if l != nil && suspended {
+		l.next = time.Time{}
+	}
 	c.mu.Unlock()
 	if l != nil {
 		select {
@@ -128,7 +142,8 @@ func (c *Client) run(ctx context.Context, l *loop) {
 }
 
 // nextStep decides whether there is work now, or how long to wait for it
-// (0 means until a kick).
+// (0 means until a kick). A suspended phone still has work: its push is
+// tried again every suspendedRetry, or at a kick.
 func (c *Client) nextStep(l *loop) (time.Duration, bool) {
 	c.mu.Lock()
 	online, next := c.online, l.next
@@ -140,7 +155,7 @@ func (c *Client) nextStep(l *loop) (time.Duration, bool) {
 		return d, false
 	}
 	st, err := c.Status()
-	if err != nil || !st.Enrolled || st.State != StateOK {
+	if err != nil || !st.Enrolled || (st.State != StateOK && st.State != StateSuspended) {
 		return 0, false
 	}
 	return 0, st.Pending > 0 || st.ConfigStale

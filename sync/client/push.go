@@ -263,6 +263,7 @@ func (c *Client) push(ctx context.Context) (*PushResult, error) {
 			c.stop(r, StateRevoked)
 		case codeDeviceSuspended:
 			r.Outcome = OutcomeSuspended
+			r.NextDelayMs = suspendedRetry.Milliseconds()
 			c.stop(r, StateSuspended)
 		default:
 			r.Outcome = OutcomeForbidden

@@ -270,24 +270,44 @@ func TestPush_Revoked_StopsAndKeepsTheOutbox(t *testing.T) {
 	wantServerTotals(t, srv, p.stall, mustTally(t, p.Client))
 }
 
-func TestPush_Suspended_StopsTheLoopUntilReactivated(t *testing.T) {
+// A suspended phone keeps its sales. Its loop asks again only every
+// suspendedRetry, not in a tight loop; once a volunteer reactivates the
+// stall, a kick (the vendor taps "sync") resumes it at once.
+func TestPush_Suspended_RetriedRarelyAndAtAKick(t *testing.T) {
 	srv := clienttest.New(t)
 	p := newPhone(t, srv)
 	mustSell(t, p.Client, 2, 1000, "cash")
 	dev := mustStatus(t, p.Client).DeviceID
 	srv.Suspend(dev, true)
-	if r := mustPush(t, p.Client); r.Outcome != OutcomeSuspended || r.Pending != 2 {
-		t.Fatalf("got %+v", r)
+	if r := mustPush(t, p.Client); r.Outcome != OutcomeSuspended || r.Pending != 2 || r.NextDelayMs != suspendedRetry.Milliseconds() {
+		t.Fatalf("got %+v, want suspended, 2 pending, the next try in %v", r, suspendedRetry)
 	}
-	if wait, work := p.nextStep(&loop{}); work || wait != 0 {
-		t.Fatalf("the loop would push a suspended phone (wait %v, work %v)", wait, work)
+	requests := func() int {
+		srv.Lock()
+		defer srv.Unlock()
+		return srv.Requests
+	}
+	p.Run()
+	for deadline := time.Now().Add(10 * time.Second); requests() < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the loop never tried the suspended phone's push")
+		}
+	}
+	before := requests()
+	time.Sleep(300 * time.Millisecond)
+	if n := requests() - before; n != 0 {
+		t.Fatalf("the loop pushed a suspended phone %d more times in 300 ms", n)
 	}
 	srv.Suspend(dev, false)
-	if r := mustPush(t, p.Client); r.Outcome != OutcomeOK || r.Acked != 2 {
-		t.Fatalf("after reactivation: got %+v", r)
-	}
-	if st := mustStatus(t, p.Client); st.State != StateOK {
-		t.Fatalf("state: got %s, want ok", st.State)
+	p.Kick()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if st := mustStatus(t, p.Client); st.Pending == 0 && st.State == StateOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			st := mustStatus(t, p.Client)
+			t.Fatalf("after reactivation and a kick: %d pending, state %s", st.Pending, st.State)
+		}
 	}
 }
 
