@@ -81,6 +81,34 @@ func (r *Registry) CreateEnrollment(ctx context.Context, p *Principal, stallID s
 // RedeemEnrollment turns a code into a device of its stall and the device's
 // token (returned once; the store keeps its hash). A code works once, for 15
 // minutes; every failure is the same ENotFound, so a guess learns nothing.
+// EnrollmentStall returns the stall a usable enrollment code is for,
+// without using it: the server checks the stall's own enrollment limit
+// before it redeems the code, so a phone told to wait can retry the same
+// code. It returns what RedeemEnrollment would for a code it would refuse.
+func (r *Registry) EnrollmentStall(ctx context.Context, code string) (string, error) {
+	norm := NormalizeEnrollmentCode(code)
+	invalid := Errorf(ENotFound, "this enrollment code is wrong, used or expired; ask the volunteer for a new one")
+	if norm == "" {
+		return "", invalid
+	}
+	now := r.now()
+	var stallID string
+	err := r.Store.View(ctx, func(tx Tx) error {
+		e, err := tx.FindEnrollment(HashToken(norm))
+		if ErrorCode(err) == ENotFound {
+			return invalid
+		} else if err != nil {
+			return err
+		}
+		if e.UsedAt != nil || !now.Before(e.ExpiresAt) {
+			return invalid
+		}
+		stallID = e.StallID
+		return nil
+	})
+	return stallID, err
+}
+
 func (r *Registry) RedeemEnrollment(ctx context.Context, code, appVersion string) (*Device, string, error) {
 	norm := NormalizeEnrollmentCode(code)
 	invalid := Errorf(ENotFound, "this enrollment code is wrong, used or expired; ask the volunteer for a new one")

@@ -83,19 +83,21 @@ func (s *Server) handleDeviceEnroll(c echo.Context) error {
 		return rateLimited(c, wait, "enrollment attempts from your network")
 	}
 	req.Code = strings.TrimPrefix(strings.TrimSpace(req.Code), "choso:enroll:")
-	d, token, err := s.registry.RedeemEnrollment(c.Request().Context(), req.Code, req.AppVersion)
+	ctx := c.Request().Context()
+	// The stall's limit first, the code unused: a phone told to wait
+	// retries the same code.
+	stallID, err := s.registry.EnrollmentStall(ctx, req.Code)
 	if err != nil {
 		return err
 	}
-	if ok, wait, err := s.enrollByStall.allow(c.Request().Context(), d.StallID); err != nil || !ok {
-		// The device exists but this stall is enrolling phones faster than a
-		// market does (or the limit could not be checked): take it back and
-		// say so.
-		s.registry.RevokeDevice(c.Request().Context(), choso.SystemPrincipal("system"), d.ID)
-		if err != nil {
-			return err
-		}
+	if ok, wait, err := s.enrollByStall.allow(ctx, stallID); err != nil {
+		return err
+	} else if !ok {
 		return rateLimited(c, wait, "phones enrolled for this stall")
+	}
+	d, token, err := s.registry.RedeemEnrollment(ctx, req.Code, req.AppVersion)
+	if err != nil {
+		return err
 	}
 	return c.JSON(http.StatusCreated, enrollResponse{DeviceID: d.ID, Token: token, StallID: d.StallID, ServerTimeMs: s.now().UnixMilli()})
 }

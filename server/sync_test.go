@@ -362,6 +362,54 @@ func TestEnroll_WrongExpiredAndRateLimited(t *testing.T) {
 	wantError(t, rs.do(t, "POST", "/v1/stalls/"+obj.stall+"/enrollments", nil, "Authorization", "Bearer "+rs.token(t, "volout")), http.StatusNotFound, choso.ENotFound)
 }
 
+// A stall enrolling phones faster than a market does gets 429 with a
+// Retry-After, and the code it sent stays unused: the phone that waits as
+// told enrolls with the same code, and no phantom device is left behind.
+func TestEnroll_StallLimit429_CodeStillUsable(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	ctx := t.Context()
+	rs.enrollByIP = newAttemptGuard("enroll-ip", 1000, time.Millisecond, time.Now, nil)
+	volin := rs.users["volin"].Principal()
+	count := func() int {
+		t.Helper()
+		devices, err := rs.reg.ListStallDevices(ctx, volin, obj.stall)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(devices)
+	}
+	enroll := func(code string) *http.Response {
+		return rs.do(t, "POST", "/v1/devices/enroll", strings.NewReader(`{"code":"`+code+`"}`), "Content-Type", "application/json")
+	}
+	for i := range 10 {
+		code, _, err := rs.reg.CreateEnrollment(ctx, volin, obj.stall)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := enroll(code); res.StatusCode != http.StatusCreated {
+			t.Fatalf("enrollment %d: %d", i+1, res.StatusCode)
+		}
+	}
+	code, _, err := rs.reg.CreateEnrollment(ctx, volin, obj.stall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := count()
+	res := enroll(code)
+	wantError(t, res, http.StatusTooManyRequests, choso.ERateLimited)
+	if res.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	if n := count(); n != before {
+		t.Fatalf("devices after the 429: %d, want %d: no phantom", n, before)
+	}
+	rs.enrollByStall.reset(ctx, obj.stall) // the wait has passed
+	if res := enroll(code); res.StatusCode != http.StatusCreated {
+		t.Fatalf("the same code after the wait: %d, want 201", res.StatusCode)
+	}
+}
+
 // testULID is a fresh ULID-shaped ID: 26 Crockford characters, the first 0.
 func testULID() string {
 	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
