@@ -85,11 +85,11 @@ func ParseStallCSV(rd io.Reader) ([]StallCSVRow, error) {
 			return nil, csvError(0, err)
 		}
 		line, _ := cr.FieldPos(0)
+		if blankRecord(rec) {
+			continue // a blank line, or a row of empty cells (",,,,"), as spreadsheets leave
+		}
 		if len(rows) >= MaxImportRows {
 			return nil, Errorf(ETooLarge, "more than %d rows; split the file", MaxImportRows)
-		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue // a blank line, as spreadsheets leave at the end
 		}
 		if len(rec) != len(header) {
 			return nil, Errorf(EInvalid, "line %d has %d fields, the header has %d", line, len(rec), len(header))
@@ -104,6 +104,16 @@ func ParseStallCSV(rd io.Reader) ([]StallCSVRow, error) {
 		return nil, Errorf(EInvalid, "the file has a header but no rows")
 	}
 	return rows, nil
+}
+
+// blankRecord reports whether every field of a record is blank.
+func blankRecord(rec []string) bool {
+	for _, f := range rec {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // csvError reports a CSV reading error with its line. An error of the body

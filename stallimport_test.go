@@ -40,15 +40,18 @@ func TestParseStallCSV_MalformedFiles(t *testing.T) {
 
 func TestParseStallCSV_ExcelFile(t *testing.T) {
 	// Excel: a BOM, CRLF line ends, columns in its own order, a quoted field
-	// with a comma and doubled quotes, and a blank line at the end.
+	// with a comma and doubled quotes, rows of empty cells a cleared row
+	// leaves (",,,,"), and a blank line at the end.
 	file := "\uFEFFname,code,category,vendor_name,vendor_phone,bin,account,service,holder_name\r\n" +
+		",,,,,,,,\r\n" +
 		"\"Bún chả \"\"Hà Nội\"\", cô Lan\",A-1,Ăn uống,Nguyễn Thị Lan,0912 345 678,970436,0011001234567,account,NGUYEN THI LAN\r\n" +
+		", , ,,,,,,\r\n" +
 		"\r\n"
 	rows, err := choso.ParseStallCSV(strings.NewReader(file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || rows[0].Fields["name"] != `Bún chả "Hà Nội", cô Lan` || rows[0].Fields["code"] != "A-1" || rows[0].Line != 2 {
+	if len(rows) != 1 || rows[0].Fields["name"] != `Bún chả "Hà Nội", cô Lan` || rows[0].Fields["code"] != "A-1" || rows[0].Line != 3 {
 		t.Fatalf("rows = %+v", rows)
 	}
 }
