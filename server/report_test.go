@@ -92,3 +92,33 @@ func TestReportRoutes_JSONCSVAndThePhonesStatement(t *testing.T) {
 		t.Fatalf("statement csv: %s (%s)", body, res.Header.Get("Content-Disposition"))
 	}
 }
+
+// One market's dashboard (linked from the market's page) offers that
+// market's CSV, not every market's in the user's scope, and its form keeps
+// the market when the dates change.
+func TestDashboard_OneMarketsPage_CSVOfThatMarket(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	other, err := rs.reg.CreateMarket(t.Context(), rs.users["volin"].Principal(), choso.NewMarket{Name: "Chợ Mới", CommuneCode: "07210"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := "Bearer " + rs.token(t, "volin")
+	res := rs.do(t, "GET", "/dashboard?market_id="+obj.market, nil, "Authorization", auth)
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), `name="market_id" value="`+obj.market+`"`) {
+		t.Fatalf("dashboard %d: its form does not keep the market", res.StatusCode)
+	}
+	_, href, ok := strings.Cut(string(page), `href="/v1/reports/`)
+	href, _, _ = strings.Cut(href, `"`)
+	if !ok {
+		t.Fatal("no CSV link on the dashboard")
+	}
+	res = rs.do(t, "GET", "/v1/reports/"+strings.ReplaceAll(href, "&amp;", "&"), nil, "Authorization", auth)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), obj.market) || strings.Contains(string(body), other.ID) {
+		t.Fatalf("the CSV of one market's dashboard (%d):\n%s", res.StatusCode, body)
+	}
+}

@@ -20,6 +20,9 @@ type dashboardView struct {
 	Days      template.HTML
 	Provinces []*choso.Region
 	Province  string
+	// The filters the page came with, kept by its form and its CSV link.
+	MarketID string
+	Communes []string
 }
 
 func methodNames(p *pageData) [3]string {
@@ -47,10 +50,18 @@ func (s *Server) handleDashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := dashboardView{Report: rep, Group: group, Province: c.QueryParam("province")}
+	v := dashboardView{Report: rep, Group: group, Province: c.QueryParam("province"), MarketID: c.QueryParam("market_id"), Communes: c.QueryParams()["commune"]}
+	// The CSV is of what the page shows: one market's page downloads that
+	// market's figures, not every market in the user's scope.
 	q := url.Values{"from": {rep.From}, "to": {rep.To}, "format": {"csv"}}
 	if v.Province != "" {
 		q.Set("province", v.Province)
+	}
+	if v.MarketID != "" {
+		q.Set("market_id", v.MarketID)
+	}
+	for _, c := range v.Communes {
+		q.Add("commune", c)
 	}
 	v.CSV = "/v1/reports/" + group + "?" + q.Encode()
 	bars := make([]web.Bar, 0, len(rep.Rows))
