@@ -1,6 +1,9 @@
 package choso
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // NormalizePhone turns a Vietnamese phone number as people write it
 // ("0912 345 678", "0912.345.678", "+84 912-345-678", "(84) 912345678",
@@ -52,6 +55,21 @@ func MaskPhone(e164 string) string {
 		return strings.Repeat("*", len(e164))
 	}
 	return e164[:3] + strings.Repeat("*", len(e164)-6) + e164[len(e164)-3:]
+}
+
+// MaskName keeps a person's name to its initials, for the audit log, which
+// no erasure can rewrite: "Nguyễn Thị Lan" → "N. T. L.".
+func MaskName(name string) string {
+	var b strings.Builder
+	for _, w := range strings.Fields(name) {
+		r, _ := utf8.DecodeRuneInString(w)
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+		b.WriteByte('.')
+	}
+	return b.String()
 }
 
 // MaskAccount hides all but the last four characters of an account or card

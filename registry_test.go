@@ -458,6 +458,27 @@ func TestRegistry_Vendor_ExportAndErase(t *testing.T) {
 	phone := "0912345678"
 	_, err = f.reg.UpdateStall(f.ctx, f.volA, s.ID, choso.StallPatch{VendorPhone: &phone})
 	wantCode(t, err, choso.EConflict)
+	// The edit page sends the erased fields back as shown: that is no change.
+	marker, closed := choso.ErasedMarker, "Quầy đã đóng hẳn"
+	if _, err := f.reg.UpdateStall(f.ctx, f.volA, s.ID, choso.StallPatch{Name: &closed, VendorName: &marker}); err != nil {
+		t.Fatalf("rename with the erased name sent back as shown: %v", err)
+	}
+	// An erased vendor's stall does not sell again: its account is masked.
+	active := choso.StallActive
+	_, err = f.reg.UpdateStall(f.ctx, f.volA, s.ID, choso.StallPatch{Status: &active})
+	wantCode(t, err, choso.EConflict)
+	// The audit log, which no erasure rewrites, never held the names.
+	page, err := f.reg.ListAudit(f.ctx, f.admin, choso.AuditFilter{ObjectID: s.ID, Limit: 200})
+	if err != nil || len(page.Data) < 3 {
+		t.Fatalf("audit: %d entries, %v", len(page.Data), err)
+	}
+	for _, e := range page.Data {
+		for _, c := range e.Changes {
+			if v := c.Before + " " + c.After; strings.Contains(v, "Nguyễn Thị Lan") || strings.Contains(v, "NGUYEN THI LAN") || strings.Contains(v, "912345678") {
+				t.Errorf("audit %s %s holds personal data: %q", e.Action, c.Field, v)
+			}
+		}
+	}
 }
 
 func TestRegistry_EveryChangeIsAudited(t *testing.T) {

@@ -291,16 +291,18 @@ func stallCreatedChanges(s *Stall) changeSet {
 	cs.add("code", "", s.Code)
 	cs.add("name", "", s.Name)
 	cs.add("category", "", s.Category)
-	cs.add("vendor_name", "", s.Vendor.Name)
+	cs.add("vendor_name", "", MaskName(s.Vendor.Name))
 	cs.add("vendor_phone", "", MaskPhone(s.Vendor.Phone))
 	cs.add("payout", "", payoutSummary(s.Payout))
 	cs.add("consent", "", s.Consent.NoticeVersion)
 	return cs
 }
 
-// payoutSummary describes an account for the audit log, number masked.
+// payoutSummary describes an account for the audit log, number and holder
+// masked: the log is append-only, so what a vendor's erasure must remove is
+// never written to it.
 func payoutSummary(p PayoutAccount) string {
-	return p.BIN + " " + MaskAccount(p.Account) + " " + string(p.Service) + " " + p.Holder
+	return p.BIN + " " + MaskAccount(p.Account) + " " + string(p.Service) + " " + MaskName(p.Holder)
 }
 
 // requireWrite returns EForbidden for a principal that only reads.
@@ -440,8 +442,15 @@ func (r *Registry) UpdateStall(ctx context.Context, p *Principal, id string, pat
 		set(&s.Code, patch.Code)
 		set(&s.Name, patch.Name)
 		set(&s.Category, patch.Category)
-		if s.ErasedAt != nil && (patch.VendorName != nil || patch.VendorPhone != nil) {
-			return Errorf(EConflict, "this vendor's personal data was erased; register the stall anew")
+		if s.ErasedAt != nil {
+			// The edit page sends the fields back as they are shown: only a
+			// change to them is refused, and so is selling again.
+			if (patch.VendorName != nil && *patch.VendorName != s.Vendor.Name) || (patch.VendorPhone != nil && *patch.VendorPhone != s.Vendor.Phone) {
+				return Errorf(EConflict, "this vendor's personal data was erased; register the stall anew")
+			}
+			if patch.Status != nil && *patch.Status == StallActive {
+				return Errorf(EConflict, "this vendor's personal data was erased: the stall cannot sell again; register it anew")
+			}
 		}
 		set(&s.Vendor.Name, patch.VendorName)
 		set(&s.Vendor.Phone, patch.VendorPhone)
@@ -455,7 +464,7 @@ func (r *Registry) UpdateStall(ctx context.Context, p *Principal, id string, pat
 		cs.add("code", before.Code, s.Code)
 		cs.add("name", before.Name, s.Name)
 		cs.add("category", before.Category, s.Category)
-		cs.add("vendor_name", before.Vendor.Name, s.Vendor.Name)
+		cs.add("vendor_name", MaskName(before.Vendor.Name), MaskName(s.Vendor.Name))
 		cs.add("vendor_phone", MaskPhone(before.Vendor.Phone), MaskPhone(s.Vendor.Phone))
 		cs.add("status", string(before.Status), string(s.Status))
 		if len(cs) == 0 {

@@ -97,6 +97,9 @@ func (s *Server) handleMarketCards(c echo.Context) error {
 	}
 	var cards []cardView
 	for _, st := range stalls {
+		if st.ErasedAt != nil {
+			continue // its account is masked: no code to print
+		}
 		card, err := newCard(st, m)
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/choso/choso"
 	"github.com/choso/choso/qr"
@@ -196,6 +197,26 @@ func TestCards_ShowWhatAVendorNeeds(t *testing.T) {
 	}
 	if n := strings.Count(sheet, `<div class="page">`); n != 3 {
 		t.Fatalf("sheet has %d pages, want 3", n)
+	}
+	// A stall stored active after its vendor was erased (the registry no
+	// longer allows it; older stores may hold one) has no card, and the
+	// sheet of the others still prints.
+	err := rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
+		st, err := tx.FindStall(obj.stall)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		st.ErasedAt, st.Status, st.Payout.Account, st.Payout.Holder = &now, choso.StallActive, choso.MaskAccount(st.Payout.Account), choso.ErasedMarker
+		return tx.UpdateStall(st)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = rs.do(t, "GET", "/v1/markets/"+obj.market+"/cards", nil, "Authorization", tok)
+	b, _ = io.ReadAll(res.Body)
+	if n := strings.Count(string(b), `<article class="card"`); res.StatusCode != http.StatusOK || n != 8 {
+		t.Fatalf("sheet with an erased stall: %d, %d cards; want 200 and the 8 others", res.StatusCode, n)
 	}
 }
 
