@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -108,6 +109,58 @@ func (r *Registry) ListRegions(ctx context.Context, p *Principal, parent string)
 // PutRegions creates or replaces regions in one transaction, provinces
 // before communes, and audits each change. Admin only. It returns how many
 // regions were created and how many changed.
+// moveCommune gives the markets of a commune, and their stalls, the
+// commune's new province, with an audit entry per market.
+func moveCommune(tx Tx, p *Principal, now time.Time, commune, province string) error {
+	for after := ""; ; {
+		markets, err := tx.ListMarkets(MarketFilter{Communes: []string{commune}, After: after, Limit: MaxPageSize})
+		if err != nil {
+			return err
+		}
+		for _, m := range markets {
+			after = m.ID
+			if m.ProvinceCode == province {
+				continue
+			}
+			var cs changeSet
+			cs.add("province_code", m.ProvinceCode, province)
+			m.ProvinceCode, m.UpdatedAt = province, now
+			if err := tx.UpdateMarket(m); err != nil {
+				return err
+			}
+			if err := moveStalls(tx, m.ID, province, now); err != nil {
+				return err
+			}
+			if err := audit(tx, p, now, "market.update", "market", m.ID, cs, "its commune "+commune+" was put under province "+province); err != nil {
+				return err
+			}
+		}
+		if len(markets) < MaxPageSize {
+			return nil
+		}
+	}
+}
+
+// moveStalls gives every stall of a market a new province.
+func moveStalls(tx Tx, marketID, province string, now time.Time) error {
+	for after := ""; ; {
+		stalls, err := tx.ListStalls(StallFilter{MarketID: marketID, After: after, Limit: MaxPageSize})
+		if err != nil {
+			return err
+		}
+		for _, s := range stalls {
+			after = s.Code
+			s.ProvinceCode, s.UpdatedAt = province, now
+			if err := tx.UpdateStall(s); err != nil {
+				return err
+			}
+		}
+		if len(stalls) < MaxPageSize {
+			return nil
+		}
+	}
+}
+
 func (r *Registry) PutRegions(ctx context.Context, p *Principal, regions []*Region) (created, changed int, err error) {
 	if err := requireAdmin(p); err != nil {
 		return 0, 0, err
@@ -151,6 +204,14 @@ func (r *Registry) PutRegions(ctx context.Context, p *Principal, regions []*Regi
 			}
 			if err := tx.PutRegion(reg); err != nil {
 				return err
+			}
+			if old != nil && reg.Level == LevelCommune && old.ParentCode != reg.ParentCode {
+				// A commune put right under another province takes its
+				// markets and stalls along: scopes and reports read the
+				// province they carry.
+				if err := moveCommune(tx, p, now, reg.Code, reg.ParentCode); err != nil {
+					return err
+				}
 			}
 			var cs changeSet
 			if old != nil {

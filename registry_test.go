@@ -429,6 +429,42 @@ func TestRegistry_Users_AdminOnlyAndFirstAdminOnce(t *testing.T) {
 	}
 }
 
+// A commune imported under the wrong province and put right: its markets
+// and stalls move with it, so the right province's official sees them and
+// the province report counts their sales there.
+func TestRegistry_CommunePutUnderAnotherProvince_TakesItsMarkets(t *testing.T) {
+	f := newFixture(t)
+	put := func(parent string) {
+		t.Helper()
+		if _, _, err := f.reg.PutRegions(f.ctx, f.admin, []*choso.Region{{Code: "07300", Name: "Xã Yên Dũng", ParentCode: parent}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("01") // under Hà Nội by mistake
+	m, err := f.reg.CreateMarket(f.ctx, f.admin, choso.NewMarket{Name: "Chợ Yên Dũng", CommuneCode: "07300"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := f.stall(t, f.admin, m.ID, "Y-1")
+	f.putDay(t, s, "2026-11-20", 100_000, 0, 0)
+	put("24") // put right: Bắc Ninh
+	if got, err := f.reg.FindMarket(f.ctx, f.official, m.ID); err != nil || got.ProvinceCode != "24" {
+		t.Fatalf("Bắc Ninh's official opens the market: %+v, %v", got, err)
+	}
+	if got, err := f.reg.FindStall(f.ctx, f.admin, s.ID); err != nil || got.ProvinceCode != "24" {
+		t.Fatalf("the stall: %+v, %v; want province 24", got, err)
+	}
+	rep, err := f.reg.Report(f.ctx, f.admin, choso.ReportFilter{From: "2026-11-01", To: "2026-11-30", GroupBy: choso.ByProvince})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Rows {
+		if r.Key == "01" && r.Sales.Amount != 0 {
+			t.Errorf("the market's sales (%d) are still counted in Hà Nội", r.Sales.Amount)
+		}
+	}
+}
+
 func TestRegistry_Vendor_ExportAndErase(t *testing.T) {
 	f := newFixture(t)
 	s := f.stall(t, f.volA, f.marketInScope.ID, "D-1")
