@@ -253,27 +253,48 @@ func TestRegistry_PayoutChange_NeedsASecondPerson(t *testing.T) {
 	if got.Payout.BIN != "970436" || got.PendingPayout == nil || got.PendingPayout.Account.BIN != "422589" || got.QRVersion != 1 {
 		t.Fatalf("after proposal: payout %+v pending %+v qr %d; want the old account in force", got.Payout, got.PendingPayout, got.QRVersion)
 	}
-	_, err = f.reg.ApprovePayoutChange(f.ctx, f.volA, s.ID)
+	_, err = f.reg.ApprovePayoutChange(f.ctx, f.volA, s.ID, time.Time{})
 	wantCode(t, err, choso.EForbidden) // the proposer alone cannot
-	_, err = f.reg.ApprovePayoutChange(f.ctx, f.official, s.ID)
+	_, err = f.reg.ApprovePayoutChange(f.ctx, f.official, s.ID, time.Time{})
 	wantCode(t, err, choso.EForbidden)
-	_, err = f.reg.ApprovePayoutChange(f.ctx, f.volOut, s.ID)
+	_, err = f.reg.ApprovePayoutChange(f.ctx, f.volOut, s.ID, time.Time{})
 	wantCode(t, err, choso.ENotFound)
 
-	got, err = f.reg.ApprovePayoutChange(f.ctx, f.volB, s.ID)
+	got, err = f.reg.ApprovePayoutChange(f.ctx, f.volB, s.ID, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Payout.Account != "80012345678" || got.Payout.BIN != "422589" || got.PendingPayout != nil || got.QRVersion != 2 || got.ConfigVersion != s.ConfigVersion+1 {
 		t.Fatalf("after approval: %+v, want the new account, qr_version 2, config_version bumped", got)
 	}
-	_, err = f.reg.ApprovePayoutChange(f.ctx, f.admin, s.ID)
+	_, err = f.reg.ApprovePayoutChange(f.ctx, f.admin, s.ID, time.Time{})
 	wantCode(t, err, choso.EConflict) // nothing pending
+
+	// A proposal replaced after the approver opened it is not approved
+	// unseen: the approval names the proposal it reviewed.
+	first, err := f.reg.ProposePayoutChange(f.ctx, f.volA, s.ID, choso.PayoutAccount{BIN: "970436", Account: "0011001111111", Holder: "NGUYEN THI LAN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := first.PendingPayout.ProposedAt
+	if _, err := f.reg.ProposePayoutChange(f.ctx, f.volA, s.ID, choso.PayoutAccount{BIN: "970436", Account: "0099009999999", Holder: "NGUYEN THI LAN"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.reg.ApprovePayoutChange(f.ctx, f.volB, s.ID, seen)
+	wantCode(t, err, choso.EConflict)
+	now, err := f.reg.FindStall(f.ctx, f.volB, s.ID)
+	if err != nil || now.Payout.Account != "80012345678" {
+		t.Fatalf("after the refused approval: %+v, %v; want the account unchanged", now, err)
+	}
+	got, err = f.reg.ApprovePayoutChange(f.ctx, f.volB, s.ID, now.PendingPayout.ProposedAt)
+	if err != nil || got.Payout.Account != "0099009999999" {
+		t.Fatalf("approving the proposal as reviewed: %+v, %v", got, err)
+	}
 
 	// Rejection drops a proposal without touching the account.
 	f.reg.ProposePayoutChange(f.ctx, f.volB, s.ID, choso.PayoutAccount{BIN: "970418", Account: "999", Holder: "X"})
 	got, err = f.reg.RejectPayoutChange(f.ctx, f.volB, s.ID)
-	if err != nil || got.PendingPayout != nil || got.Payout.Account != "80012345678" || got.QRVersion != 2 {
+	if err != nil || got.PendingPayout != nil || got.Payout.Account != "0099009999999" || got.QRVersion != 3 {
 		t.Fatalf("after rejection: %+v, %v", got, err)
 	}
 
@@ -294,7 +315,7 @@ func TestRegistry_PayoutChange_NeedsASecondPerson(t *testing.T) {
 			t.Errorf("approval audited as %s, want %s", e.ActorID, f.volB.UserID)
 		}
 	}
-	want := "stall.payout_reject stall.payout_propose stall.payout_approve stall.payout_propose stall.create"
+	want := "stall.payout_reject stall.payout_propose stall.payout_approve stall.payout_propose stall.payout_propose stall.payout_approve stall.payout_propose stall.create"
 	if strings.Join(actions, " ") != want {
 		t.Fatalf("audit actions newest first = %q, want %q", strings.Join(actions, " "), want)
 	}

@@ -493,11 +493,16 @@ func (r *Registry) ProposePayoutChange(ctx context.Context, p *Principal, id str
 		if account == s.Payout {
 			return Errorf(EInvalid, "this is the stall's current payout account")
 		}
-		old := ""
+		old, at := "", now
 		if s.PendingPayout != nil {
 			old = payoutSummary(s.PendingPayout.Account)
+			// ProposedAt names the proposal an approver saw: a new one
+			// gets a later time, even from a clock that has not moved.
+			if !at.After(s.PendingPayout.ProposedAt) {
+				at = s.PendingPayout.ProposedAt.Add(time.Millisecond)
+			}
 		}
-		s.PendingPayout = &PayoutChange{Account: account, ProposedBy: p.UserID, ProposedAt: now}
+		s.PendingPayout = &PayoutChange{Account: account, ProposedBy: p.UserID, ProposedAt: at}
 		s.UpdatedAt = now
 		if err := tx.UpdateStall(s); err != nil {
 			return err
@@ -512,21 +517,28 @@ func (r *Registry) ProposePayoutChange(ctx context.Context, p *Principal, id str
 // must be another person than the proposer: a volunteer in scope or an admin.
 // The change bumps the QR version (printed cards show it) and the config
 // version (phones pull the new QR).
-func (r *Registry) ApprovePayoutChange(ctx context.Context, p *Principal, id string) (*Stall, error) {
-	return r.decidePayoutChange(ctx, p, id, true)
+//
+// seen, when not zero, is the ProposedAt of the proposal the approver
+// reviewed: a proposal replaced since (by its proposer, say, with another
+// account) is not approved unseen; the answer is EConflict.
+func (r *Registry) ApprovePayoutChange(ctx context.Context, p *Principal, id string, seen time.Time) (*Stall, error) {
+	return r.decidePayoutChange(ctx, p, id, true, seen)
 }
 
 // RejectPayoutChange drops a stall's pending payout account. Anyone who may
 // write the stall may reject, the proposer included.
 func (r *Registry) RejectPayoutChange(ctx context.Context, p *Principal, id string) (*Stall, error) {
-	return r.decidePayoutChange(ctx, p, id, false)
+	return r.decidePayoutChange(ctx, p, id, false, time.Time{})
 }
 
-func (r *Registry) decidePayoutChange(ctx context.Context, p *Principal, id string, approve bool) (*Stall, error) {
+func (r *Registry) decidePayoutChange(ctx context.Context, p *Principal, id string, approve bool, seen time.Time) (*Stall, error) {
 	return r.changeStall(ctx, p, id, "approve payout accounts", func(tx Tx, s *Stall, now time.Time) error {
 		pending := s.PendingPayout
 		if pending == nil {
 			return Errorf(EConflict, "this stall has no pending payout change")
+		}
+		if approve && !seen.IsZero() && !seen.Equal(pending.ProposedAt) {
+			return Errorf(EConflict, "the payout change was proposed again since you opened it; review the new account before approving")
 		}
 		s.PendingPayout = nil
 		s.UpdatedAt = now

@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func TestStallQR_StaticPNGWithETag(t *testing.T) {
 	// An approved payout change makes a new code: the old ETag no longer matches.
 	ctx := t.Context()
 	rs.reg.ProposePayoutChange(ctx, rs.users["volpeer"].Principal(), obj.stall, choso.PayoutAccount{BIN: "970418", Account: "58110000715752", Holder: "NGUYEN THI LAN"})
-	if _, err := rs.reg.ApprovePayoutChange(ctx, rs.users["volin"].Principal(), obj.stall); err != nil {
+	if _, err := rs.reg.ApprovePayoutChange(ctx, rs.users["volin"].Principal(), obj.stall, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	res = rs.do(t, "GET", "/v1/stalls/"+obj.stall+"/qr?size=300", nil, "Authorization", tok, "If-None-Match", etag)
@@ -230,5 +231,54 @@ func TestAssets(t *testing.T) {
 		if res := ts.do(t, "GET", bad, nil); res.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", bad, res.StatusCode)
 		}
+	}
+}
+
+// The approval form names the proposal its page showed. When the proposer
+// replaces the proposal (with another account) after the approver opened
+// the page, the approval is refused and the account stays; approved from
+// the page showing the new proposal, it applies.
+func TestWeb_PayoutApproval_NamesTheProposalShown(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, true) // volpeer proposed an account
+	tok := rs.token(t, "volin")
+	proposedAt := func() string {
+		t.Helper()
+		res := rs.do(t, "GET", "/stalls/"+obj.stall+"/edit", nil, "Authorization", "Bearer "+tok)
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		_, v, ok := strings.Cut(string(page), `name="proposed_at" value="`)
+		v, _, _ = strings.Cut(v, `"`)
+		if !ok || v == "" {
+			t.Fatalf("the edit page (%d) has no proposal in its approval form", res.StatusCode)
+		}
+		return v
+	}
+	approve := func(seen string) int {
+		t.Helper()
+		form := url.Values{"_csrf": {rs.csrfToken(tok)}, "action": {"approve"}, "proposed_at": {seen}}
+		res := rs.doNoRedirect(t, "POST", "/stalls/"+obj.stall+"/payout", strings.NewReader(form.Encode()),
+			"Content-Type", "application/x-www-form-urlencoded", "Authorization", "Bearer "+tok)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	payout := func() string {
+		t.Helper()
+		st, err := rs.reg.FindStall(t.Context(), choso.SystemPrincipal("test"), obj.stall)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Payout.Account
+	}
+	seen := proposedAt()
+	if _, err := rs.reg.ProposePayoutChange(t.Context(), rs.users["volpeer"].Principal(), obj.stall,
+		choso.PayoutAccount{BIN: "970418", Account: "99990000111122", Holder: "NGUYEN THI LAN"}); err != nil {
+		t.Fatal(err)
+	}
+	if code := approve(seen); code == http.StatusSeeOther || payout() != "0011001234567" {
+		t.Fatalf("approving a proposal replaced since the page was opened: %d, account %s", code, payout())
+	}
+	if code := approve(proposedAt()); code != http.StatusSeeOther || payout() != "99990000111122" {
+		t.Fatalf("approving the proposal shown: %d, account %s", code, payout())
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/choso/choso"
 	"github.com/labstack/echo/v4"
@@ -133,7 +134,16 @@ func (s *Server) handleStallPayoutPropose(c echo.Context) error {
 }
 
 func (s *Server) handleStallPayoutApprove(c echo.Context) error {
-	st, err := s.registry.ApprovePayoutChange(c.Request().Context(), principal(c), c.Param("id"))
+	// The body may name the proposal the approver reviewed.
+	var in struct {
+		ProposedAt time.Time `json:"proposed_at"`
+	}
+	if c.Request().ContentLength != 0 {
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+	}
+	st, err := s.registry.ApprovePayoutChange(c.Request().Context(), principal(c), c.Param("id"), in.ProposedAt)
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,7 @@ var webFuncs = template.FuncMap{
 		}
 		return bin
 	},
+	"rfc3339": func(t time.Time) string { return t.Format(time.RFC3339Nano) }, // a time as a form sends it back
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

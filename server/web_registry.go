@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/choso/choso"
 	"github.com/choso/choso/internal/web"
@@ -383,7 +384,13 @@ func (s *Server) handlePayoutForm(c echo.Context) error {
 	var err error
 	switch c.FormValue("action") {
 	case "approve":
-		_, err = s.registry.ApprovePayoutChange(ctx, p.User, id)
+		// The form names the proposal it showed: one replaced since is not
+		// approved unseen.
+		seen, perr := time.Parse(time.RFC3339Nano, c.FormValue("proposed_at"))
+		if perr != nil {
+			return choso.Errorf(choso.EInvalid, "the approval form does not say which proposal it showed; open the stall again")
+		}
+		_, err = s.registry.ApprovePayoutChange(ctx, p.User, id, seen)
 	case "reject":
 		_, err = s.registry.RejectPayoutChange(ctx, p.User, id)
 	default:
