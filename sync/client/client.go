@@ -95,7 +95,7 @@ type Client struct {
 	timeout  time.Duration
 	tzOffset int
 
-	pushMu sync.Mutex // one push in flight
+	pushMu sync.Mutex // one request carrying the token in flight: a push, an enrollment, a config pull
 
 	mu         sync.Mutex // guards the fields below
 	batchLimit int        // halved on 413, grows back after a run of successes

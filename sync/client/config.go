@@ -26,6 +26,11 @@ func (c *Client) RefreshConfig() (bool, error) {
 }
 
 func (c *Client) refreshConfig(ctx context.Context) (bool, error) {
+	// A push may rotate the token: the pull reads it and sends it with no
+	// push between, or it could send the old token after the new one was
+	// first used, which the server refuses as it would a stolen one.
+	c.pushMu.Lock()
+	defer c.pushMu.Unlock()
 	if c.isClosed() {
 		return false, ErrClosed
 	}

@@ -3,8 +3,10 @@ package client
 import (
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -565,4 +567,51 @@ func TestRun_SteadySalesDoNotPostponeThePushForever(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	p.Close()
+}
+
+// roundTripFunc is an http.RoundTripper from a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A config pull and pushes that rotate the token do not overlap. Were they
+// to, a config request could carry the old token after a push first used
+// the new one; the server refuses it, and the phone would read that as
+// "enroll again" and stop syncing. Here two pushes try to run between the
+// pull reading its token and sending it: the first rotates the token, the
+// second uses the new one.
+func TestConfig_PullBesidePushesThatRotateTheToken_StaysEnrolled(t *testing.T) {
+	srv := clienttest.New(t)
+	p := newPhone(t, srv)
+	mustSell(t, p.Client, 1, 1000, "cash")
+	srv.Lock()
+	srv.RotateNext = 1
+	srv.Unlock()
+	inner := p.http.Transport
+	var once sync.Once
+	pushed := make(chan struct{})
+	p.http.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Path == "/v1/sync/config" {
+			once.Do(func() {
+				go func() {
+					defer close(pushed)
+					p.PushOnce()
+					p.RecordSale(2000, "cash", "")
+					p.PushOnce()
+				}()
+				select {
+				case <-pushed:
+				case <-time.After(300 * time.Millisecond): // they wait for the pull, as they must
+				}
+			})
+		}
+		return inner.RoundTrip(r)
+	})
+	if _, err := p.RefreshConfig(); err != nil {
+		t.Fatalf("config pull beside the pushes: %v", err)
+	}
+	<-pushed
+	if st := mustStatus(t, p.Client); st.State != StateOK || st.Pending != 0 {
+		t.Fatalf("after the pull and the pushes: state %s, %d pending; want ok and none", st.State, st.Pending)
+	}
 }
