@@ -69,11 +69,13 @@ type Observer interface {
 	PushDone(r *PushResult)
 }
 
-// The client's sync states. Anything but StateOK stops the push loop.
+// The client's sync states. Anything but StateOK and StateSuspended stops
+// the push loop; a suspended phone's loop asks again every 15 minutes, and
+// at a Kick.
 const (
 	StateOK            = "ok"
 	StateRevoked       = "revoked"        // 403 device_revoked: enroll again
-	StateSuspended     = "suspended"      // 403 device_suspended: sales wait on the phone
+	StateSuspended     = "suspended"      // 403 device_suspended: sales wait on the phone until the stall is reactivated
 	StateUnauthorized  = "unauthorized"   // 401: the token is not known; enroll again
 	StateNeedsReenroll = "needs_reenroll" // a gap the phone cannot fill, or seq_reused: enroll again
 )
