@@ -78,62 +78,65 @@ func (r *Registry) CreateEnrollment(ctx context.Context, p *Principal, stallID s
 	return code, e, nil
 }
 
-// RedeemEnrollment turns a code into a device of its stall and the device's
-// token (returned once; the store keeps its hash). A code works once, for 15
-// minutes; every failure is the same ENotFound, so a guess learns nothing.
+// errEnrollmentCode is every refusal of a code: a guess learns nothing.
+func errEnrollmentCode() error {
+	return Errorf(ENotFound, "this enrollment code is wrong, used or expired; ask the volunteer for a new one")
+}
+
+// usableEnrollment returns the enrollment of a code that is known, unused
+// and not expired at now, or errEnrollmentCode.
+func usableEnrollment(tx Tx, code string, now time.Time) (*Enrollment, error) {
+	norm := NormalizeEnrollmentCode(code)
+	if norm == "" {
+		return nil, errEnrollmentCode()
+	}
+	e, err := tx.FindEnrollment(HashToken(norm))
+	switch {
+	case ErrorCode(err) == ENotFound:
+		return nil, errEnrollmentCode()
+	case err != nil:
+		return nil, err
+	case e.UsedAt != nil || !now.Before(e.ExpiresAt):
+		return nil, errEnrollmentCode()
+	}
+	return e, nil
+}
+
 // EnrollmentStall returns the stall a usable enrollment code is for,
 // without using it: the server checks the stall's own enrollment limit
 // before it redeems the code, so a phone told to wait can retry the same
-// code. It returns what RedeemEnrollment would for a code it would refuse.
+// code. It refuses a code as RedeemEnrollment would.
 func (r *Registry) EnrollmentStall(ctx context.Context, code string) (string, error) {
-	norm := NormalizeEnrollmentCode(code)
-	invalid := Errorf(ENotFound, "this enrollment code is wrong, used or expired; ask the volunteer for a new one")
-	if norm == "" {
-		return "", invalid
-	}
 	now := r.now()
 	var stallID string
 	err := r.Store.View(ctx, func(tx Tx) error {
-		e, err := tx.FindEnrollment(HashToken(norm))
-		if ErrorCode(err) == ENotFound {
-			return invalid
-		} else if err != nil {
-			return err
+		e, err := usableEnrollment(tx, code, now)
+		if err == nil {
+			stallID = e.StallID
 		}
-		if e.UsedAt != nil || !now.Before(e.ExpiresAt) {
-			return invalid
-		}
-		stallID = e.StallID
-		return nil
+		return err
 	})
 	return stallID, err
 }
 
+// RedeemEnrollment turns a code into a device of its stall and the device's
+// token (returned once; the store keeps its hash). A code works once, for 15
+// minutes; every failure is the same ENotFound, so a guess learns nothing.
 func (r *Registry) RedeemEnrollment(ctx context.Context, code, appVersion string) (*Device, string, error) {
-	norm := NormalizeEnrollmentCode(code)
-	invalid := Errorf(ENotFound, "this enrollment code is wrong, used or expired; ask the volunteer for a new one")
-	if norm == "" {
-		return nil, "", invalid
-	}
 	token := NewToken()
 	now := r.now()
 	var d *Device
 	err := r.Store.Update(ctx, func(tx Tx) error {
-		e, err := tx.FindEnrollment(HashToken(norm))
-		if ErrorCode(err) == ENotFound {
-			return invalid
-		} else if err != nil {
+		e, err := usableEnrollment(tx, code, now)
+		if err != nil {
 			return err
-		}
-		if e.UsedAt != nil || !now.Before(e.ExpiresAt) {
-			return invalid
 		}
 		s, err := tx.FindStall(e.StallID)
 		if err != nil {
 			return err
 		}
 		if s.Status != StallActive {
-			return invalid
+			return errEnrollmentCode()
 		}
 		d = &Device{ID: NewID(PrefixDevice), StallID: s.ID, Status: DeviceActive, TokenHash: HashToken(token), TokenIssuedAt: now,
 			EnrolledAt: now, EnrolledBy: e.CreatedBy, AppVersion: appVersion, Flags: []string{}}
