@@ -99,6 +99,9 @@ func runUser(ctx context.Context, e *env, args []string) error {
 			return errors.New("--password-stdin: standard input is empty")
 		}
 	}
+	if err := os.MkdirAll(cfg.dataDir(), 0o700); err != nil { // a first command on a new machine
+		return err
+	}
 	db, err := openStore(&cfg)
 	if err != nil {
 		return err
@@ -173,6 +176,9 @@ func runRegion(ctx context.Context, e *env, args []string) error {
 	regions, err := choso.ParseRegionCSV(f)
 	if err != nil {
 		return errors.New(choso.ErrorMessage(err))
+	}
+	if err := os.MkdirAll(cfg.dataDir(), 0o700); err != nil {
+		return err
 	}
 	db, err := openStore(cfg)
 	if err != nil {

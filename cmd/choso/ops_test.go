@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The image's HEALTHCHECK runs `choso healthcheck` with no flags and the
+// server's own environment: a server moved to another port with
+// CHOSO_ADDR is still found healthy.
+func TestHealthcheck_ProbesTheAddressTheEnvironmentConfigures(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	env := append(cleanEnv(), "CHOSO_ADDR="+addr, "CHOSO_DATA="+t.TempDir())
+	p := startWith(t, env)
+	p.waitLog(t, "listening")
+	waitReady(t, "http://"+addr)
+	if stdout, stderr, code := runCLIWith(t, env, "healthcheck"); code != 0 || !strings.Contains(stdout, addr) {
+		t.Fatalf("healthcheck with CHOSO_ADDR=%s beside a healthy server: exit %d\n%s%s", addr, code, stdout, stderr)
+	}
+}
+
+// Listening on every address, or over TLS: the probe goes to loopback, with
+// https when a certificate is set.
+func TestHealthcheck_DefaultURL(t *testing.T) {
+	for _, tt := range []struct {
+		addr, cert, want string
+		local            bool
+	}{
+		{"", "", "http://127.0.0.1:8080/healthz", false},
+		{"0.0.0.0:9000", "", "http://127.0.0.1:9000/healthz", false},
+		{":9000", "", "http://127.0.0.1:9000/healthz", false},
+		{"[::]:9443", "/etc/choso/cert.pem", "https://127.0.0.1:9443/healthz", true},
+		{"10.0.0.5:8443", "/etc/choso/cert.pem", "https://10.0.0.5:8443/healthz", true},
+	} {
+		t.Setenv("CHOSO_ADDR", tt.addr)
+		t.Setenv("CHOSO_TLS_CERT", tt.cert)
+		if got, local := defaultHealthURL(); got != tt.want || local != tt.local {
+			t.Errorf("CHOSO_ADDR=%q CHOSO_TLS_CERT=%q: %s (local %v), want %s (local %v)", tt.addr, tt.cert, got, local, tt.want, tt.local)
+		}
+	}
+}
+
+// An operator's first command on a new machine may be creating the admin:
+// `choso user add` creates the data directory, as `choso partner add` and
+// `choso serve` do.
+func TestUserAdd_OnAFreshMachine_CreatesTheStore(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data") // not created yet, like ./data on a fresh checkout
+	var out, errb strings.Builder
+	code := run(t.Context(), []string{"user", "add", "--data", data, "--username", "alice", "--role", "admin"},
+		strings.NewReader(""), &out, &errb)
+	if code != exitOK {
+		t.Fatalf("choso user add on a fresh data dir: exit %d\nstdout: %s\nstderr: %s", code, out.String(), errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, "choso.db")); err != nil {
+		t.Fatalf("no store created: %v", err)
+	}
+}
