@@ -2,6 +2,8 @@ package choso
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strconv"
@@ -352,7 +354,10 @@ func (ps *Partners) SetWebhook(ctx context.Context, p *Principal, partnerID, url
 	if url != "" && !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
 		return "", Errorf(EInvalid, "webhook_url must be an http(s) URL")
 	}
-	secret := "whsec_" + NewToken()
+	// Standard Webhooks: "whsec_" and the base64 of the key's bytes.
+	var key [32]byte
+	rand.Read(key[:])
+	secret := "whsec_" + base64.StdEncoding.EncodeToString(key[:])
 	sealed, err := ps.Sealer.Seal([]byte(secret), []byte("webhook:"+partnerID))
 	if err != nil {
 		return "", err

@@ -62,13 +62,32 @@ type ReconciliationMismatch struct {
 	Reasons      []string `json:"reasons"` // unmatched_bank_lines, unmatched_qr_sales, amount_differs, day_boundary
 }
 
-// Sign returns the webhook-signature header value for a delivery:
-// "v1," + base64 of HMAC-SHA256(secret, id + "." + timestamp + "." + body).
+// Sign returns the webhook-signature header value for a delivery, as
+// Standard Webhooks define it: "v1," + base64 of HMAC-SHA256 over
+// id + "." + timestamp + "." + body, keyed with the secret's bytes, the
+// base64 after its "whsec_" (signingKey).
 func Sign(secret []byte, id string, timestamp int64, body []byte) string {
-	m := hmac.New(sha256.New, secret)
+	m := hmac.New(sha256.New, signingKey(secret))
 	fmt.Fprintf(m, "%s.%d.", id, timestamp)
 	m.Write(body)
 	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// signingKey returns the HMAC key of a "whsec_" secret: the bytes its
+// base64 encodes, as a Standard Webhooks library decodes them. Secrets
+// issued before it followed that rule are URL-safe base64 without padding:
+// they decode as such. Anything else keys with its own text.
+func signingKey(secret []byte) []byte {
+	text, ok := bytes.CutPrefix(secret, []byte("whsec_"))
+	if !ok {
+		return secret
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawURLEncoding} {
+		if key, err := enc.DecodeString(string(text)); err == nil && len(key) > 0 {
+			return key
+		}
+	}
+	return secret
 }
 
 // Dispatcher sends webhooks.
