@@ -243,7 +243,12 @@ func (s *Server) handlePartnerExportCSV(c echo.Context) error {
 		return err
 	}
 	if err != nil {
+		// CSV has no trailer to leave out: a cut must show as a cut, so the
+		// connection is dropped before the response's end, and the bank's
+		// client reads an unexpected EOF, not a shorter, well-formed file.
 		s.log.Error("export failed mid-stream", "request_id", c.Get(ctxRequestID), "err", err)
+		st.flushBatch()
+		panic(http.ErrAbortHandler)
 	}
 	if st == nil {
 		start()

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -307,5 +308,57 @@ func TestPartners_Export_StopsOnEmitErrorAndCancel(t *testing.T) {
 	})
 	if err == nil || n > choso.ExportChunk {
 		t.Fatalf("cancelled export: %d rows, err %v; want an error before the end", n, err)
+	}
+}
+
+// countingStore is the real store, counting its read transactions, and
+// failing them from the failFrom-th on (0: never): a read error in the
+// middle of an export.
+type countingStore struct {
+	choso.Store
+	mu              sync.Mutex
+	views, failFrom int
+}
+
+func (s *countingStore) View(ctx context.Context, fn func(choso.Tx) error) error {
+	s.mu.Lock()
+	s.views++
+	fail := s.failFrom > 0 && s.views >= s.failFrom
+	s.mu.Unlock()
+	if fail {
+		return errors.New("disk read error")
+	}
+	return s.Store.View(ctx, fn)
+}
+
+// A CSV export that fails after its first rows went out has no trailer to
+// leave out: the connection is dropped before the response ends, so the
+// bank's client reads an error, never a shorter, well-formed file.
+func TestPartnerExport_CSVCutMidStream_ReadsAsCut(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	putDays(t, rs, "2026-11-01", 3*choso.ExportChunk)
+	cs := &countingStore{Store: rs.partners.Store}
+	rs.partners.Store = cs
+	get := func() (*http.Response, []byte, error) {
+		res := b.signed(t, "GET", "/partner/v1/exports/summaries.csv", url.Values{"from": {"2026-11-01"}, "to": {"2026-11-01"}}, nil, nil)
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		return res, body, err
+	}
+	// A whole export, to learn how many reads it takes and how many rows.
+	res, whole, err := get()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("whole export: %d, %v", res.StatusCode, err)
+	}
+	rows, _ := csv.NewReader(bytes.NewReader(whole)).ReadAll()
+	cs.mu.Lock()
+	reads := cs.views
+	cs.views, cs.failFrom = 0, reads-1 // the export's next-to-last chunk fails
+	cs.mu.Unlock()
+	res, cut, err := get()
+	if err == nil && res.StatusCode == http.StatusOK {
+		got, perr := csv.NewReader(bytes.NewReader(cut)).ReadAll()
+		t.Fatalf("a CSV export cut mid-stream read cleanly: %d of %d rows, parse error %v", len(got), len(rows), perr)
 	}
 }
