@@ -55,9 +55,13 @@ type ChangesPage struct {
 	HasMore    bool
 }
 
+// MaxChangesLimit is the most revisions the server gives in one page.
+const MaxChangesLimit = 1000
+
 // Changes returns the revisions after cursor ("" for the beginning of the
-// feed), at most limit of them (0 for the server's default; it caps at
-// 1,000). A page may be short, even empty, with HasMore set: the server
+// feed), at most limit of them (0 for the server's default; a larger limit
+// than MaxChangesLimit asks for MaxChangesLimit, which the server refuses
+// to exceed). A page may be short, even empty, with HasMore set: the server
 // bounds the work of one call.
 func (c *Client) Changes(ctx context.Context, cursor string, limit int) (*ChangesPage, error) {
 	q := url.Values{}
@@ -65,7 +69,7 @@ func (c *Client) Changes(ctx context.Context, cursor string, limit int) (*Change
 		q.Set("cursor", cursor)
 	}
 	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
+		q.Set("limit", strconv.Itoa(min(limit, MaxChangesLimit)))
 	}
 	var body struct {
 		Data       []json.RawMessage `json:"data"`

@@ -20,6 +20,7 @@ import (
 
 	"github.com/choso/choso"
 	"github.com/choso/choso/internal/partnerauth"
+	"github.com/choso/choso/partnerclient"
 	"github.com/choso/choso/qr"
 	chosync "github.com/choso/choso/sync"
 )
@@ -669,6 +670,30 @@ func slicesContain(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// The Go client for banks, against the real server: a limit over the
+// server's most asks for the most, rather than failing every page.
+func TestPartnerClient_LimitOverTheCap_Pages(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	p.push(t, pushBody(t, p.sales(2, 1000, "cash"))).Body.Close()
+	c, err := partnerclient.New(rs.URL, b.keyID, b.secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for page, err := range c.ChangePages(t.Context(), "", 5000) {
+		if err != nil {
+			t.Fatalf("ChangePages with limit 5000: %v", err)
+		}
+		n += len(page.Data)
+	}
+	if n == 0 {
+		t.Fatal("no revisions paged")
+	}
 }
 
 // Scenario 10: a key that hammers gets 429 with Retry-After.
