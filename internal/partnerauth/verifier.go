@@ -102,7 +102,7 @@ func (v *Verifier) Verify(ctx context.Context, method, path, rawQuery string, he
 	}
 	ts, ok := parseTimestamp(tsText)
 	if !ok {
-		return "", "", unauthorized("X-Choso-Timestamp must be the Unix time in whole seconds, as decimal digits")
+		return "", "", unauthorized("X-Choso-Timestamp must be the Unix time in whole seconds, as decimal digits with no leading zero")
 	}
 	if !ValidNonce(nonce) {
 		return "", "", unauthorized("X-Choso-Nonce must be 16 to 64 characters of A-Z, a-z, 0-9, '_' or '-'")
@@ -230,9 +230,10 @@ func isAlnum(c byte) bool {
 }
 
 // parseTimestamp accepts 1 to 12 decimal digits and nothing else (no sign,
-// no spaces, no fraction), so one request has exactly one spelling.
+// no spaces, no fraction, no leading zero), so one request has exactly one
+// spelling: the one Canonical signs.
 func parseTimestamp(s string) (int64, bool) {
-	if len(s) == 0 || len(s) > 12 {
+	if len(s) == 0 || len(s) > 12 || (s[0] == '0' && len(s) > 1) {
 		return 0, false
 	}
 	var n int64

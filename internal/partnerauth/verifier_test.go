@@ -234,6 +234,7 @@ func TestVerifier_Verify_MalformedHeaders(t *testing.T) {
 		{"a key id with a space is rejected", func(h http.Header) { h.Set(HeaderKey, "pk a1") }, "X-Choso-Key is not a key id"},
 		{"a key id of 65 characters is rejected", func(h http.Header) { h.Set(HeaderKey, strings.Repeat("k", 65)) }, "X-Choso-Key is not a key id"},
 		{"a timestamp with a plus sign is rejected", func(h http.Header) { h.Set(HeaderTimestamp, "+"+strconv.FormatInt(now, 10)) }, "X-Choso-Timestamp must be"},
+		{"a timestamp with a leading zero is rejected", func(h http.Header) { h.Set(HeaderTimestamp, "0"+strconv.FormatInt(now, 10)) }, "X-Choso-Timestamp must be"},
 		{"a negative timestamp is rejected", func(h http.Header) { h.Set(HeaderTimestamp, "-5") }, "X-Choso-Timestamp must be"},
 		{"a timestamp with a fraction is rejected", func(h http.Header) { h.Set(HeaderTimestamp, strconv.FormatInt(now, 10)+".5") }, "X-Choso-Timestamp must be"},
 		{"a timestamp in milliseconds is rejected", func(h http.Header) { h.Set(HeaderTimestamp, strconv.FormatInt(now*1000, 10)) }, "whole seconds"},
