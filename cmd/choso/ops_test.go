@@ -1,11 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/choso/choso/internal/store/bolt"
 )
 
 // The image's HEALTHCHECK runs `choso healthcheck` with no flags and the
@@ -56,5 +63,49 @@ func TestUserAdd_OnAFreshMachine_CreatesTheStore(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(data, "choso.db")); err != nil {
 		t.Fatalf("no store created: %v", err)
+	}
+}
+
+// A backup from before an upgrade has an older schema version, which choso
+// migrates when it opens the store. Checking it (the README's restore
+// step) checks a copy migrated the same way, says so, and leaves the
+// backup as it was: a good old backup is not reported broken.
+func TestCheck_OlderSchemaBackup_CheckedAsMigrated(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "backup.db")
+	db, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	setVersion := func(v uint64) {
+		t.Helper()
+		raw, err := bbolt.Open(path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		if err := raw.Update(func(tx *bbolt.Tx) error {
+			return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, v))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setVersion(uint64(bolt.SchemaVersion() - 1))
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runCLI(t, "check", "--events", "--store", "bolt:"+path)
+	if code != 0 || !strings.Contains(stdout, "migrated") || !strings.Contains(stdout, ": ok (schema version "+strconv.Itoa(bolt.SchemaVersion())) {
+		t.Fatalf("check of an older backup: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+		t.Fatal("the check changed the backup")
+	}
+	// A store newer than this choso is still a problem.
+	setVersion(uint64(bolt.SchemaVersion() + 1))
+	if _, _, code := runCLI(t, "check", "--store", "bolt:"+path); code == 0 {
+		t.Fatal("check of a store newer than this choso passed")
 	}
 }

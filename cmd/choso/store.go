@@ -5,7 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/choso/choso"
@@ -92,7 +94,23 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { db.Close() }()
+	if have, want := db.Stats().SchemaVersion, bolt.SchemaVersion(); cfg.storeURL == "" && have < want {
+		// An older store (a backup from before an upgrade) is migrated when
+		// choso opens it: check what choso would serve from it, a copy
+		// migrated the same way, and leave the file itself as it is.
+		db.Close()
+		copyPath, err := migratedCopy(cfg.storePath)
+		if err != nil {
+			return fmt.Errorf("%s: schema version %d, older than this choso's %d, and a migrated copy could not be made: %w", cfg.storeName(), have, want, err)
+		}
+		defer os.RemoveAll(filepath.Dir(copyPath))
+		fmt.Fprintf(e.stdout, "%s: schema version %d, older than this choso's %d: checking a copy migrated as choso migrates the store when it opens it\n",
+			cfg.storeName(), have, want)
+		if db, err = bolt.Open(copyPath, bolt.Options{ReadOnly: true}); err != nil {
+			return err
+		}
+	}
 	problems := db.Check(ctx)
 	checked := 0
 	if *events && len(problems) == 0 {
@@ -142,4 +160,46 @@ func runCompact(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "%s compacted: %d → %d bytes\n", cfg.storePath, before, after)
 	return nil
+}
+
+// migratedCopy copies a bbolt store into a new temporary directory and
+// opens the copy for writing once, which migrates it; it returns the copy's
+// path.
+func migratedCopy(path string) (string, error) {
+	dir, err := os.MkdirTemp("", "choso-check-")
+	if err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, "choso.db")
+	if err := copyFile(path, dst); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	db, err := bolt.Open(dst, bolt.Options{})
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	if err := db.Close(); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dst, nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -108,6 +108,10 @@ var migrations = []migration{
 	{2, "store devices in the binary form", func(*bolt.Tx, time.Time) error { return nil }},
 }
 
+// SchemaVersion is the schema version this binary writes; an older store
+// is migrated to it when opened for writing.
+func SchemaVersion() int { return currentVersion(migrations) }
+
 // currentVersion is the schema version this binary writes.
 func currentVersion(migs []migration) int {
 	if len(migs) == 0 {
