@@ -118,3 +118,24 @@ func TestOpen_SynchronousCommitOffRefused(t *testing.T) {
 		t.Fatalf("Open with synchronous_commit=off: got %q (%v), want %q naming synchronous_commit", got, err, choso.EUnavailable)
 	}
 }
+
+// During a rolling upgrade a node of the release before migration 0003
+// still inserts credits without stall_pos: each takes its seq, so the
+// phones' paging by place finds it.
+func TestMigration0003_CreditInsertedWithoutStallPos_TakesItsSeq(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	db, err := postgres.Open(t.Context(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	conn := connect(t, url)
+	if _, err := conn.Exec(t.Context(), `INSERT INTO credits (seq, bank_txn_id, stall_id, bin, account, business_date, doc)
+		VALUES (41, 'FT-OLD-NODE', 'stl_1', '970436', '0011001234567', '2026-11-26', '{}')`); err != nil {
+		t.Fatalf("an insert as the release before makes it: %v", err)
+	}
+	var pos int64
+	if err := conn.QueryRow(t.Context(), "SELECT stall_pos FROM credits WHERE bank_txn_id = 'FT-OLD-NODE'").Scan(&pos); err != nil || pos != 41 {
+		t.Fatalf("stall_pos %d, %v; want its seq, 41", pos, err)
+	}
+}
