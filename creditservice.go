@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // CreditInput is one credit notification as the bank posts it.
@@ -45,12 +47,29 @@ const MatchWindow = 10 * time.Minute
 // MaxCreditsPerPost bounds one POST of credits.
 const MaxCreditsPerPost = 1000
 
+// ValidBankTxnID reports whether a bank's transaction ID can be a key in
+// every store: any text the bank chooses, but UTF-8 and printable (a NUL,
+// which JSON's "\u0000" delivers, is not text to PostgreSQL).
+func ValidBankTxnID(s string) bool {
+	if s == "" || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
 func (in *CreditInput) validate() error {
 	in.BankTxnID = strings.TrimSpace(in.BankTxnID)
 	in.Account = strings.ToUpper(strings.Join(strings.Fields(in.Account), ""))
 	switch {
 	case in.BankTxnID == "" || len(in.BankTxnID) > 64:
 		return Errorf(EInvalid, "bank_txn_id must be 1–64 characters")
+	case !ValidBankTxnID(in.BankTxnID):
+		return Errorf(EInvalid, "bank_txn_id must be printable text (UTF-8, no control characters)")
 	case len(in.BIN) != 6 || !allDigits(in.BIN):
 		return Errorf(EInvalid, "bin must be 6 digits")
 	case in.Account == "" || len(in.Account) > 19:

@@ -911,14 +911,17 @@ func TestPartnerCredits_ReferenceWithAnotherAmount_NotMatched(t *testing.T) {
 }
 
 // One bad line does not fail a bank's post: an account with a character
-// no account has is that credit's "invalid", and the rest are stored.
+// no account has, or a transaction ID with a NUL (which PostgreSQL cannot
+// hold), is that credit's "invalid", and the rest are stored.
 func TestPartnerCredits_OneBadLine_RestStored(t *testing.T) {
 	rs := newRegistryServer(t)
 	b := rs.bank(t, "24")
 	got := b.postCredits(t, `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":1000,"credited_at":"2026-11-26T09:00:00Z","content":""},`+
-		`{"bank_txn_id":"FT2","bin":"970436","account":"0011/001234567","amount":2000,"credited_at":"2026-11-26T09:01:00Z","content":""}`)
-	if len(got) != 2 || got[0].Status != choso.CreditCreated || got[1].Status != choso.CreditInvalid || !strings.Contains(got[1].Message, "letters and digits") {
-		t.Fatalf("results %+v, want created then invalid", got)
+		`{"bank_txn_id":"FT2","bin":"970436","account":"0011/001234567","amount":2000,"credited_at":"2026-11-26T09:01:00Z","content":""},`+
+		`{"bank_txn_id":"FT3\u0000X","bin":"970436","account":"0011001234567","amount":3000,"credited_at":"2026-11-26T09:02:00Z","content":""}`)
+	if len(got) != 3 || got[0].Status != choso.CreditCreated || got[1].Status != choso.CreditInvalid || !strings.Contains(got[1].Message, "letters and digits") ||
+		got[2].Status != choso.CreditInvalid || !strings.Contains(got[2].Message, "printable") {
+		t.Fatalf("results %+v, want created, then invalid twice (an account with a slash, an ID with a NUL)", got)
 	}
 }
 

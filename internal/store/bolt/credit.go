@@ -15,6 +15,9 @@ func checkCreditKeys(c *choso.Credit) error {
 	if c.BankTxnID == "" {
 		return choso.Errorf(choso.EInvalid, "bank transaction ID is empty")
 	}
+	if !choso.ValidBankTxnID(c.BankTxnID) {
+		return choso.Errorf(choso.EInvalid, "bank transaction ID %q is not printable text", c.BankTxnID)
+	}
 	if err := checkKeyPart("credit BIN", c.BIN); err != nil {
 		return err
 	}

@@ -31,6 +31,9 @@ func checkCreditKeys(c *choso.Credit) error {
 	if c.BankTxnID == "" {
 		return choso.Errorf(choso.EInvalid, "bank transaction ID is empty")
 	}
+	if !choso.ValidBankTxnID(c.BankTxnID) {
+		return choso.Errorf(choso.EInvalid, "bank transaction ID %q is not printable text", c.BankTxnID)
+	}
 	if err := checkKeyPart("credit BIN", c.BIN); err != nil {
 		return err
 	}
@@ -62,6 +65,9 @@ func listCredits(tx *Tx, stallPos bool, sql string, args ...any) ([]*choso.Credi
 
 // FindCredit returns the credit with a bank transaction ID; see choso.CreditTx.
 func (tx *Tx) FindCredit(bankTxnID string) (*choso.Credit, error) {
+	if !choso.ValidBankTxnID(bankTxnID) {
+		return nil, notFound("no credit with bank transaction ID %q", bankTxnID) // no such text can be stored
+	}
 	var rec creditRecord
 	found, err := tx.getDoc(&rec, "SELECT doc FROM credits WHERE bank_txn_id = $1", bankTxnID)
 	if err != nil {

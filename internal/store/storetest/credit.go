@@ -175,6 +175,16 @@ func testCreditAppendOpaqueBankTxnID(t *testing.T, h Harness) {
 	for i, id := range ids {
 		wantEqual(t, fmt.Sprintf("FindCredit(%q)", id), findCredit(t, s, id), got[i])
 	}
+	// An ID no store can hold is one no credit has: ENotFound, not an
+	// internal error.
+	view(t, s, func(tx choso.Tx) error {
+		for _, id := range []string{"FT\x00missing", "FT\xffmissing"} {
+			if _, err := tx.FindCredit(id); choso.ErrorCode(err) != choso.ENotFound {
+				t.Errorf("FindCredit(%q): %v, want ENotFound", id, err)
+			}
+		}
+		return nil
+	})
 }
 
 func testCreditAppendMalformed(t *testing.T, h Harness) {
@@ -190,6 +200,8 @@ func testCreditAppendMalformed(t *testing.T, h Harness) {
 		{"account with a slash", func(c *choso.Credit) { c.Account = "0011/004" }},
 		{"stall ID with a slash", func(c *choso.Credit) { c.StallID = "stl/rau" }},
 		{"malformed business date", func(c *choso.Credit) { c.BusinessDate = "2026-3-2" }},
+		{"bank_txn_id with a NUL", func(c *choso.Credit) { c.BankTxnID = "FT26061\x000001" }},
+		{"bank_txn_id not UTF-8", func(c *choso.Credit) { c.BankTxnID = "FT26061\xff0001" }},
 	}
 	for _, tt := range tests {
 		c := newCredit("FT26061000001", stallRau.ID, "2026-03-02")
