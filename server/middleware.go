@@ -191,8 +191,9 @@ func limitBody(limit int64) echo.MiddlewareFunc {
 	}
 }
 
-// bodyLimit sets a route's own body limit; it must be a route middleware so
-// it runs after limitBody.
+// bodyLimit sets a route's own body limit; it must run after limitBody (a
+// route or group middleware) and before anything that reads the body, such
+// as a page's CSRF check or a partner's signature: put it first in a group.
 func bodyLimit(limit int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

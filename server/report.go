@@ -24,7 +24,10 @@ var reportGroups = map[string]string{"markets": choso.ByMarket, "communes": chos
 // up to today), province and commune (repeatable), market_id.
 func (s *Server) reportFilter(c echo.Context, group string) choso.ReportFilter {
 	q := c.QueryParams()
-	f := choso.ReportFilter{From: q.Get("from"), To: q.Get("to"), Provinces: q["province"], Communes: q["commune"], MarketID: q.Get("market_id"), GroupBy: group}
+	// A form's "all" option sends the parameter empty: no filter, not a
+	// filter on "".
+	f := choso.ReportFilter{From: q.Get("from"), To: q.Get("to"), Provinces: queryList(c, "province"), Communes: queryList(c, "commune"),
+		MarketID: q.Get("market_id"), GroupBy: group}
 	if f.To == "" {
 		f.To = s.now().In(vietnam).Format(time.DateOnly)
 	}

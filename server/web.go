@@ -151,7 +151,10 @@ func (s *Server) registerWebRoutes(e *echo.Echo) {
 	pages.GET("/markets/:id/stalls/new", s.page(s.handleStallNewPage))
 	pages.POST("/markets/:id/stalls/new", s.page(s.handleStallNewForm))
 	pages.GET("/markets/:id/import", s.page(s.handleImportPage))
-	pages.POST("/markets/:id/import", s.page(s.handleImportForm), bodyLimit(2*ImportBodyLimit+64<<10))
+	// The import form carries a file: its own body limit must be set before
+	// the session check reads the form for its CSRF token.
+	importForm := routeGroup{g: pages.g, mw: []echo.MiddlewareFunc{bodyLimit(2*ImportBodyLimit + 64<<10), s.requirePageSession}}
+	importForm.POST("/markets/:id/import", s.page(s.handleImportForm))
 	pages.GET("/stalls/:id", s.page(s.handleStallPage))
 	pages.GET("/stalls/:id/edit", s.page(s.handleStallEditPage))
 	pages.POST("/stalls/:id/edit", s.page(s.handleStallEditForm))
@@ -274,7 +277,14 @@ func (s *Server) requirePageSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if p == nil {
 			if c.Request().Method != http.MethodGet {
-				return choso.Errorf(choso.EUnauthorized, "sign in first")
+				// A form sent after the session ended (it expired, or the
+				// user signed out in another tab): the sign-in page, which
+				// leads back to the form's page, not an API error.
+				next := "/"
+				if ref, err := url.Parse(c.Request().Referer()); err == nil && (ref.Host == "" || ref.Host == c.Request().Host) {
+					next = localPath(ref.RequestURI(), "/")
+				}
+				return s.loginPageNext(c, http.StatusUnauthorized, "", "Phiên đăng nhập đã hết; hãy đăng nhập lại rồi gửi lại biểu mẫu.", next)
 			}
 			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
 		}
@@ -301,7 +311,11 @@ func (s *Server) csrfToken(session string) string {
 // localPath returns next when it is a path on this site, else fallback:
 // a sign-in link cannot send the user elsewhere.
 func localPath(next, fallback string) string {
-	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.HasPrefix(next, "/\\") && !strings.ContainsAny(next, "\r\n") {
+	// A path on this site only: a browser drops tabs and newlines from a
+	// URL and reads a backslash as a slash, so "/\t/evil.example" is
+	// "//evil.example", another site. None of them belongs in our paths.
+	bad := strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' })
+	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !bad {
 		return next
 	}
 	return fallback
@@ -329,12 +343,18 @@ type loginView struct {
 }
 
 func (s *Server) loginPage(c echo.Context, status int, username, problem string) error {
+	next := localPath(c.QueryParam("next"), "")
+	if next == "" {
+		next = localPath(c.FormValue("next"), "")
+	}
+	return s.loginPageNext(c, status, username, problem, next)
+}
+
+// loginPageNext is the sign-in page leading to next after signing in.
+func (s *Server) loginPageNext(c echo.Context, status int, username, problem, next string) error {
 	tok := make([]byte, 18)
 	rand.Read(tok)
-	v := loginView{Next: localPath(c.QueryParam("next"), ""), Username: username, Token: base64.RawURLEncoding.EncodeToString(tok)}
-	if v.Next == "" {
-		v.Next = localPath(c.FormValue("next"), "")
-	}
+	v := loginView{Next: next, Username: username, Token: base64.RawURLEncoding.EncodeToString(tok)}
 	c.SetCookie(&http.Cookie{Name: loginCSRFCookie, Value: v.Token, Path: "/login", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.cfg.TLSCertFile != ""})
 	p := &pageData{Lang: lang(c), Path: c.Request().URL.RequestURI(), Data: v}
 	p.Title = p.T("Đăng nhập")

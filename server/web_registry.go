@@ -238,6 +238,15 @@ func bankOf(text string) string {
 	return text
 }
 
+// formService is the payout form's radio value for a service: "card" or
+// "account", what the form's template checks.
+func formService(svc choso.PayoutService) string {
+	if svc == choso.ServiceCard {
+		return "card"
+	}
+	return "account"
+}
+
 func payoutFromForm(c echo.Context) (choso.PayoutAccount, string) {
 	bank := c.FormValue("bank")
 	svc := choso.ServiceAccount
@@ -275,7 +284,7 @@ func (s *Server) handleStallNewForm(c echo.Context) error {
 	}
 	st, err := s.registry.CreateStall(ctx, p.User, m.ID, in)
 	if err != nil {
-		p.Data = &stallFormView{Market: m, Banks: qr.Banks(), In: in, Bank: bank, Service: string(payout.Service)}
+		p.Data = &stallFormView{Market: m, Banks: qr.Banks(), In: in, Bank: bank, Service: formService(payout.Service)}
 		return s.formError(c, err, "stall_form", p)
 	}
 	return c.Redirect(http.StatusSeeOther, "/stalls/"+st.ID+"?saved="+urlQuery("Đã lưu."))
@@ -314,7 +323,7 @@ func (s *Server) stallView(c echo.Context, p *pageData) (*stallView, error) {
 	}
 	v := &stallView{Stall: st, Market: m, Devices: devices, CanWrite: p.User.CanWrite(), Banks: qr.Banks(),
 		Period: s.now().In(vietnam).Format("2006-01")}
-	v.BankName, v.Service = st.Payout.BIN, string(st.Payout.Service)
+	v.BankName, v.Service = st.Payout.BIN, formService(st.Payout.Service)
 	if b, ok := qr.BankByBIN(st.Payout.BIN); ok {
 		v.BankName = b.ShortName + " — " + b.Name
 	}
@@ -371,6 +380,19 @@ func (s *Server) handleStallEditForm(c echo.Context) error {
 		if verr != nil {
 			return verr
 		}
+		// The form shows what was typed, to correct, not the stored stall.
+		set := func(dst *string, v *string) {
+			if v != nil {
+				*dst = *v
+			}
+		}
+		set(&v.Stall.Code, patch.Code)
+		set(&v.Stall.Name, patch.Name)
+		set(&v.Stall.Category, patch.Category)
+		set(&v.Stall.Vendor.Name, patch.VendorName)
+		if patch.Status != nil {
+			v.Stall.Status = *patch.Status
+		}
 		p.Data = v
 		return s.formError(c, err, "stall_edit", p)
 	}
@@ -400,7 +422,7 @@ func (s *Server) handlePayoutForm(c echo.Context) error {
 			if verr != nil {
 				return verr
 			}
-			v.Bank, v.Service, v.In.Payout = bank, string(payout.Service), payout
+			v.Bank, v.Service, v.In.Payout = bank, formService(payout.Service), payout
 			p.Data = v
 			return s.formError(c, err, "stall_edit", p)
 		}

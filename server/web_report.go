@@ -50,7 +50,7 @@ func (s *Server) handleDashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := dashboardView{Report: rep, Group: group, Province: c.QueryParam("province"), MarketID: c.QueryParam("market_id"), Communes: c.QueryParams()["commune"]}
+	v := dashboardView{Report: rep, Group: group, Province: c.QueryParam("province"), MarketID: c.QueryParam("market_id"), Communes: queryList(c, "commune")}
 	// The CSV is of what the page shows: one market's page downloads that
 	// market's figures, not every market in the user's scope.
 	q := url.Values{"from": {rep.From}, "to": {rep.To}, "format": {"csv"}}

@@ -1,0 +1,159 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/choso/choso"
+)
+
+// postPage submits a page form as name, with the session's CSRF token.
+func (rs *registryServer) postPage(t *testing.T, name, path string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	tok := rs.token(t, name)
+	form.Set(csrfField, rs.csrfToken(tok))
+	res := rs.doNoRedirect(t, "POST", path, strings.NewReader(form.Encode()),
+		"Authorization", "Bearer "+tok, "Content-Type", "application/x-www-form-urlencoded")
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+func (rs *registryServer) getPage(t *testing.T, name, path string) (*http.Response, string) {
+	t.Helper()
+	res := rs.doNoRedirect(t, "GET", path, nil, "Authorization", "Bearer "+rs.token(t, name))
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+// A card stall whose form fails validation must come back as a card stall.
+func TestWeb_StallForm_KeepsCardServiceOnError(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	res, page := rs.postPage(t, "volin", "/markets/"+obj.market+"/stalls/new", url.Values{
+		"code": {"C-9"}, "name": {"Cá tươi"}, "vendor_name": {"Lê Văn Cá"}, "vendor_phone": {"0912345670"},
+		"bank": {"970436"}, "service": {"card"}, "account": {"9704360000000001"}, "holder_name": {""}, // holder missing
+		"consent": {"yes"},
+	})
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, want 422:\n%s", res.StatusCode, page)
+	}
+	if !strings.Contains(page, `value="card" checked`) {
+		t.Logf("%s", page[strings.Index(page, `class="error"`):][:200])
+		t.Errorf("the re-rendered form lost the Card choice: the volunteer resubmits a card number as an account")
+	}
+}
+
+// A rejected stall edit must show what the volunteer typed.
+func TestWeb_StallEdit_KeepsTypedOnError(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	long := strings.Repeat("Bún chả ", 12) // 96 runes: over the 80 the rules allow, under the form's maxlength 120
+	res, page := rs.postPage(t, "volin", "/stalls/"+obj.stall+"/edit", url.Values{
+		"code": {"A-1"}, "name": {long}, "category": {"Ăn uống"}, "vendor_name": {"Nguyễn Thị Lan"}, "status": {"active"},
+	})
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, want 422:\n%s", res.StatusCode, page)
+	}
+	if !strings.Contains(html.UnescapeString(page), `value="`+long+`"`) || !strings.Contains(html.UnescapeString(page), `value="Ăn uống"`) {
+		t.Logf("%s", page[strings.Index(page, `class="error"`):][:200])
+		t.Errorf("the re-rendered edit form shows the stored stall, not what was typed")
+	}
+}
+
+// A form posted after the session ended must answer with a page (or the
+// sign-in page), not a JSON error body.
+func TestWeb_ExpiredSessionFormPost_GetsAPage(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	form := url.Values{"code": {"C-9"}, "name": {"Cá tươi"}, csrfField: {"x"}}
+	res := rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/stalls/new", strings.NewReader(form.Encode()),
+		"Cookie", sessionCookie+"=expired-or-logged-out", "Content-Type", "application/x-www-form-urlencoded",
+		"Referer", rs.URL+"/markets/"+obj.market+"/stalls/new")
+	b, _ := io.ReadAll(res.Body)
+	if ct := res.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("status %d, %s: a volunteer's browser shows raw JSON: %s", res.StatusCode, ct, b)
+	}
+	// The sign-in page, which leads back to the form's page.
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(string(b), `value="/markets/`+obj.market+`/stalls/new"`) {
+		t.Fatalf("status %d: want the sign-in page leading back to the form's page:\n%s", res.StatusCode, b)
+	}
+}
+
+// The language switch (and the sign-in page's next) must not redirect off the site.
+func TestWeb_LangNext_NoOpenRedirect(t *testing.T) {
+	rs := newRegistryServer(t)
+	for _, next := range []string{"/\t/evil.example/", "/\t\\evil.example/"} {
+		req, _ := http.NewRequest("GET", rs.URL+"/lang/en?next="+url.QueryEscape(next), nil)
+		res, err := http.DefaultTransport.RoundTrip(req) // the raw answer: Go's client refuses to parse such a Location
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		loc := res.Header.Get("Location")
+		// Browsers drop ASCII tab and newline from a URL before parsing it.
+		clean := strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(loc)
+		if strings.HasPrefix(clean, "//") || strings.HasPrefix(clean, "/\\") {
+			t.Errorf("next=%q: Location %q sends the browser to another site", next, loc)
+		}
+	}
+}
+
+// The dashboard's own form, submitted with "all provinces", must show the
+// user's markets.
+func TestWeb_Dashboard_AllProvincesShowsMarkets(t *testing.T) {
+	rs := newRegistryServer(t)
+	rs.objects(t, false)
+	for _, who := range []string{"official", "admin"} {
+		_, before := rs.getPage(t, who, "/dashboard")
+		if !strings.Contains(before, "Chợ Thương") {
+			t.Fatalf("%s: the dashboard does not show the market at all", who)
+		}
+		// What the form sends when Tỉnh/thành is left at Tất cả.
+		today := time.Now().In(vietnam).Format(time.DateOnly)
+		_, plain := rs.getPage(t, who, "/dashboard?to="+today+"&group=markets")
+		if !strings.Contains(plain, "Chợ Thương") {
+			t.Fatalf("%s: the dashboard with a date does not show the market", who)
+		}
+		_, after := rs.getPage(t, who, "/dashboard?to="+today+"&province=&group=markets")
+		if !strings.Contains(after, "Chợ Thương") {
+			t.Errorf("%s: pressing Xem with Tỉnh/thành = Tất cả empties the dashboard", who)
+		}
+	}
+}
+
+// A CSV file over 64 KiB (some 800 stalls) is well under the 8 MiB the
+// import page promises.
+func TestWeb_ImportPage_AcceptsAFileOver64KiB(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	var csvText strings.Builder
+	csvText.WriteString(strings.Join(choso.StallCSVColumns, ",") + "\n")
+	for i := 0; csvText.Len() < 100<<10; i++ {
+		fmt.Fprintf(&csvText, "C-%d,Quầy rau số %d,Rau,Nguyễn Thị Hoa,09123%05d,970436,00110%08d,account,NGUYEN THI HOA\n", i, i, i, i)
+	}
+	tok := rs.token(t, "volin")
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField(csrfField, rs.csrfToken(tok))
+	mw.WriteField("action", "check")
+	mw.WriteField("consent", "yes")
+	fw, _ := mw.CreateFormFile("file", "stalls.csv")
+	io.WriteString(fw, csvText.String())
+	mw.Close()
+	size := body.Len()
+	res := rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/import", &body,
+		"Authorization", "Bearer "+tok, "Content-Type", mw.FormDataContentType())
+	page, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), `id="import-result"`) {
+		i := strings.Index(string(page), `class="error"`)
+		t.Fatalf("a %d KiB file: status %d: %s", size>>10, res.StatusCode, string(page)[max(i, 0):][:120])
+	}
+}
