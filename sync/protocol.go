@@ -46,6 +46,7 @@ const (
 	NotePendingReference = "pending_reference" // a void of a sale not yet seen: applied when the sale arrives
 	NoteExpired          = "expired"           // a duplicate whose original result is no longer kept
 	NoteDayCloseMismatch = "day_close_mismatch"
+	NoteVoided           = "voided" // a sale applied and at once taken out by the void that waited for it; the message names the void
 )
 
 // PushRequest is the body of POST /v1/sync/push. The device is known from

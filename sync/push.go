@@ -328,7 +328,7 @@ func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, pl
 		if err := a.undo(ent, placeholder.PendingVoid, ""); err != nil {
 			return Result{}, err
 		}
-		r.Note = "voided by " + placeholder.PendingVoid
+		r.Note, r.Message = NoteVoided, "voided by "+placeholder.PendingVoid
 	}
 	if err := a.tx.PutEntity(ev.ID, ent); err != nil {
 		return Result{}, err

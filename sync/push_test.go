@@ -811,11 +811,14 @@ func TestVoid_SameDeviceAndBeforeTheSale(t *testing.T) {
 	}
 	// Scenario 20: phone B voids a sale phone A has not synced yet.
 	late := a.sale(30000, "cash")
-	vr := b.mustPush(b.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: late.ID}))
+	void := b.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: late.ID})
+	vr := b.mustPush(void)
 	if vr.Results[0].Note != chosync.NotePendingReference {
 		t.Fatalf("void before sale: %+v", vr.Results[0])
 	}
-	a.mustPush(late)
+	if r := a.mustPush(late).Results[0]; r.Status != "applied" || r.Note != chosync.NoteVoided || !strings.Contains(r.Message, void.ID) {
+		t.Fatalf("the sale a waiting void took out: %+v, want applied, note %q, the void named", r, chosync.NoteVoided)
+	}
 	if got := w.totals(today); got["cash"].Amount != 0 || got["cash"].Count != 0 {
 		t.Fatalf("late sale not voided on arrival: %v", got)
 	}
