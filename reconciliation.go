@@ -69,6 +69,9 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 		return nil, Errorf(EInvalid, "date must be YYYY-MM-DD")
 	}
 	account = strings.ToUpper(strings.TrimSpace(account))
+	if len(bin) != 6 || !allDigits(bin) || account == "" {
+		return nil, Errorf(EInvalid, "bin (6 digits) and account are required")
+	}
 	rec := &Reconciliation{BIN: bin, Account: account, BusinessDate: date, Reasons: []string{}, Lines: []ReconLine{}}
 	stalls, err := tx.FindStallsByAccount(bin, account)
 	if err != nil {

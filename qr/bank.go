@@ -129,6 +129,11 @@ func parseDirectory(tsv string) directory {
 		}
 		d.byBIN[binKey(r.bank.BIN)] = i
 	}
+	for i := range d.banks {
+		if d.banks[i].OtherBINs == nil {
+			d.banks[i].OtherBINs = []string{} // JSON [], as documented
+		}
+	}
 	for k, i := range d.byBIN {
 		if k-napasBINFirst < napasBINSpan {
 			d.napasBIN[k-napasBINFirst] = uint16(i + 1)

@@ -147,7 +147,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.cfg.TLSCertFile != "",
 		SameSite: http.SameSiteStrictMode, MaxAge: int(choso.SessionAbsoluteTimeout.Seconds()),
 	})
-	return c.JSON(http.StatusOK, loginResponse{Token: token, ExpiresAt: sess.ExpiresAt(), User: u})
+	return c.JSON(http.StatusOK, loginResponse{Token: token, ExpiresAt: sess.ExpiresAt(), User: apiUser(u)})
 }
 
 func (s *Server) handleLogout(c echo.Context) error {
@@ -166,7 +166,7 @@ func (s *Server) handleMe(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, u)
+	return c.JSON(http.StatusOK, apiUser(u))
 }
 
 type passwordRequest struct {

@@ -83,6 +83,9 @@ func (s *Server) handleDeviceEnroll(c echo.Context) error {
 		return rateLimited(c, wait, "enrollment attempts from your network")
 	}
 	req.Code = strings.TrimPrefix(strings.TrimSpace(req.Code), "choso:enroll:")
+	if req.Code == "" {
+		return choso.Errorf(choso.EInvalid, "code is required: the 12 characters the volunteer's screen shows")
+	}
 	ctx := c.Request().Context()
 	// The stall's limit first, the code unused: a phone told to wait
 	// retries the same code.

@@ -938,4 +938,7 @@ func TestPartnerCredits_Limits(t *testing.T) {
 	huge := []byte(`{"credits":[],"pad":"` + strings.Repeat("x", PartnerBodyLimit) + `"}`)
 	wantError(t, b.signed(t, "POST", "/partner/v1/credits", nil, huge, nil), http.StatusRequestEntityTooLarge, choso.ETooLarge)
 	wantError(t, b.signed(t, "POST", "/partner/v1/credits", nil, []byte(`{"credits":[]}`), nil), http.StatusBadRequest, choso.EInvalid)
+	// A reconciliation needs its account: without one it is a bad request,
+	// not an unknown account.
+	wantError(t, b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {"2026-11-26"}}, nil, nil), http.StatusBadRequest, choso.EInvalid)
 }

@@ -357,6 +357,9 @@ func TestEnroll_WrongExpiredAndRateLimited(t *testing.T) {
 	}
 	res := rs.do(t, "POST", "/v1/devices/enroll", strings.NewReader(`{"code":"ABCD-EFGH-JKMN"}`), "Content-Type", "application/json")
 	wantError(t, res, http.StatusTooManyRequests, choso.ERateLimited)
+	// No code at all is the app's mistake, not a wrong code: 400.
+	rs.enrollByIP = newAttemptGuard("enroll-ip", 1000, time.Millisecond, time.Now, nil)
+	wantError(t, rs.do(t, "POST", "/v1/devices/enroll", strings.NewReader(`{"app_version":"1.0.0"}`), "Content-Type", "application/json"), http.StatusBadRequest, choso.EInvalid)
 	// Officials cannot make codes; out-of-scope volunteers do not see the stall.
 	wantError(t, rs.do(t, "POST", "/v1/stalls/"+obj.stall+"/enrollments", nil, "Authorization", "Bearer "+rs.token(t, "official")), http.StatusForbidden, choso.EForbidden)
 	wantError(t, rs.do(t, "POST", "/v1/stalls/"+obj.stall+"/enrollments", nil, "Authorization", "Bearer "+rs.token(t, "volout")), http.StatusNotFound, choso.ENotFound)

@@ -37,6 +37,15 @@ type userPasswordRequest struct {
 	Password string `json:"password"` // empty: the server generates one
 }
 
+// apiUser makes a user's JSON as documented: an admin's empty scope is
+// [], not null.
+func apiUser(u *choso.User) *choso.User {
+	if u != nil && u.Scope == nil {
+		u.Scope = []string{}
+	}
+	return u
+}
+
 func (s *Server) handleUserList(c echo.Context) error {
 	users, err := s.registry.ListUsers(c.Request().Context(), principal(c))
 	if err != nil {
@@ -44,6 +53,9 @@ func (s *Server) handleUserList(c echo.Context) error {
 	}
 	if users == nil {
 		users = []*choso.User{}
+	}
+	for _, u := range users {
+		apiUser(u)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"data": users})
 }
@@ -59,7 +71,7 @@ func (s *Server) handleUserCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res := userCreateResponse{User: u}
+	res := userCreateResponse{User: apiUser(u)}
 	if req.Password == "" {
 		res.Password = password
 	}
@@ -71,7 +83,7 @@ func (s *Server) handleUserView(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, u)
+	return c.JSON(http.StatusOK, apiUser(u))
 }
 
 func (s *Server) handleUserUpdate(c echo.Context) error {
@@ -83,7 +95,7 @@ func (s *Server) handleUserUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, u)
+	return c.JSON(http.StatusOK, apiUser(u))
 }
 
 func (s *Server) handleUserPassword(c echo.Context) error {
