@@ -52,6 +52,16 @@ type pageData struct {
 // T translates a text of the page.
 func (p *pageData) T(text string, args ...any) string { return web.T(p.Lang, text, args...) }
 
+// dayText writes a business date (YYYY-MM-DD) as Vietnam reads dates,
+// dd/mm/yyyy; anything else as it is.
+func dayText(date string) string {
+	d, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return date
+	}
+	return d.Format("02/01/2006")
+}
+
 var webFuncs = template.FuncMap{
 	"reason":    reasonText,
 	"banklabel": bankLabel,
@@ -68,6 +78,7 @@ var webFuncs = template.FuncMap{
 		return bin
 	},
 	"rfc3339": func(t time.Time) string { return t.Format(time.RFC3339Nano) }, // a time as a form sends it back
+	"day":     dayText,
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

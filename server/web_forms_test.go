@@ -157,3 +157,13 @@ func TestWeb_ImportPage_AcceptsAFileOver64KiB(t *testing.T) {
 		t.Fatalf("a %d KiB file: status %d: %s", size>>10, res.StatusCode, string(page)[max(i, 0):][:120])
 	}
 }
+
+// The printable statement writes its dates as Vietnam reads them.
+func TestWeb_Statement_DatesAsDayMonthYear(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	res, page := rs.getPage(t, "volin", "/stalls/"+obj.stall+"/statement?period=2026-11")
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, "01/11/2026 – 30/11/2026") || strings.Contains(page, "2026-11-01") {
+		t.Fatalf("statement %d: want its period as 01/11/2026 – 30/11/2026, no ISO dates", res.StatusCode)
+	}
+}
