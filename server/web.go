@@ -79,6 +79,7 @@ var webFuncs = template.FuncMap{
 	},
 	"rfc3339": func(t time.Time) string { return t.Format(time.RFC3339Nano) }, // a time as a form sends it back
 	"day":     dayText,
+	"errtext": web.ErrorText, // a registry error in the page's language
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -420,7 +421,7 @@ func (s *Server) handleLogoutForm(c echo.Context) error {
 func (s *Server) formError(c echo.Context, err error, name string, p *pageData) error {
 	switch choso.ErrorCode(err) {
 	case choso.EInvalid, choso.EConflict:
-		p.Error = choso.ErrorMessage(err)
+		p.Error = web.ErrorText(p.Lang, choso.ErrorMessage(err))
 		return s.render(c, http.StatusUnprocessableEntity, name, p)
 	}
 	return err

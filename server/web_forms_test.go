@@ -167,3 +167,42 @@ func TestWeb_Statement_DatesAsDayMonthYear(t *testing.T) {
 		t.Fatalf("statement %d: want its period as 01/11/2026 – 30/11/2026, no ISO dates", res.StatusCode)
 	}
 }
+
+// A volunteer on a Vietnamese page reads the registry's refusal in
+// Vietnamese, in a form and in an import's table of bad rows; on the
+// English page, in English.
+func TestWeb_FormErrors_InThePagesLanguage(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	form := url.Values{"code": {"C-9"}, "name": {"Cá tươi"}, "vendor_name": {"Lê Văn Cá"}, "vendor_phone": {"0912345670"},
+		"bank": {"970436"}, "service": {"account"}, "account": {"0011009999999"}, "holder_name": {""}, "consent": {"yes"}}
+	res, page := rs.postPage(t, "volin", "/markets/"+obj.market+"/stalls/new", form)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Tên chủ tài khoản phải có từ 1 đến 70 ký tự.") {
+		t.Fatalf("a Vietnamese page's form error (%d): want it in Vietnamese", res.StatusCode)
+	}
+
+	tok := rs.token(t, "volin")
+	csvText := strings.Join(choso.StallCSVColumns, ",") + "\n" + "X 1,Rau,Rau,Nguyễn Thị Hoa,0912345678,970436,0011001111111,account,NGUYEN THI HOA\n"
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField(csrfField, rs.csrfToken(tok))
+	mw.WriteField("action", "check")
+	mw.WriteField("consent", "yes")
+	fw, _ := mw.CreateFormFile("file", "stalls.csv")
+	io.WriteString(fw, csvText)
+	mw.Close()
+	res = rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/import", &body, "Authorization", "Bearer "+tok, "Content-Type", mw.FormDataContentType())
+	b, _ := io.ReadAll(res.Body)
+	if !strings.Contains(html.UnescapeString(string(b)), `Mã quầy "X 1" chỉ được gồm chữ, số`) {
+		t.Fatalf("an import's bad row (%d): want its message in Vietnamese", res.StatusCode)
+	}
+
+	res = rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/stalls/new", strings.NewReader(url.Values{
+		"code": {"C-9"}, "name": {"Cá tươi"}, "vendor_name": {"Lê Văn Cá"}, "vendor_phone": {"0912345670"}, "bank": {"970436"},
+		"service": {"account"}, "account": {"0011009999999"}, "holder_name": {""}, "consent": {"yes"}, csrfField: {rs.csrfToken(tok)}}.Encode()),
+		"Authorization", "Bearer "+tok, "Content-Type", "application/x-www-form-urlencoded", "Cookie", langCookie+"=en")
+	b, _ = io.ReadAll(res.Body)
+	if !strings.Contains(string(b), "holder_name must be 1–70 characters") {
+		t.Fatalf("the English page's form error (%d): want it in English", res.StatusCode)
+	}
+}

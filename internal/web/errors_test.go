@@ -1,0 +1,81 @@
+package web
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Each Vietnamese error text takes the English message's parts, in order,
+// and a message it does not know, or an English page, keeps the English.
+func TestErrorText(t *testing.T) {
+	for _, e := range errorsVi {
+		n := strings.Count(e.en, "%q") + strings.Count(e.en, "%s")
+		if got := strings.Count(e.vi, "%s"); got != n {
+			t.Errorf("%q: the Vietnamese takes %d parts, the English gives %d", e.en, got, n)
+			continue
+		}
+		var args, shown []any
+		for i := range n {
+			args = append(args, fmt.Sprintf("X-%d", i))
+		}
+		// As a %q part shows in the English message, so it shows here.
+		verbs := 0
+		for i := 0; i+1 < len(e.en); i++ {
+			if e.en[i] == '%' && (e.en[i+1] == 'q' || e.en[i+1] == 's') {
+				if e.en[i+1] == 'q' {
+					shown = append(shown, strconv.Quote(args[verbs].(string)))
+				} else {
+					shown = append(shown, args[verbs])
+				}
+				verbs++
+			}
+		}
+		msg := fmt.Sprintf(e.en, args...)
+		if got, want := ErrorText(Vietnamese, msg), fmt.Sprintf(e.vi, shown...); got != want {
+			t.Errorf("ErrorText(%q) = %q, want %q", msg, got, want)
+		}
+		if got := ErrorText(English, msg); got != msg {
+			t.Errorf("on an English page: %q, want the message as it is", got)
+		}
+	}
+	if got := ErrorText(Vietnamese, "something else went wrong"); got != "something else went wrong" {
+		t.Errorf("an unknown message: %q", got)
+	}
+}
+
+// Every English message the table translates is one the code words, as a
+// string literal of a .go file: a message reworded in the code without the
+// table would show in English again.
+func TestErrorText_EveryMessageIsTheCodes(t *testing.T) {
+	var src strings.Builder
+	root := "../.."
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "vendor" || strings.HasPrefix(d.Name(), ".") && path != root) {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") && !strings.Contains(path, "internal/web/errors.go") {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			src.Write(b)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := src.String()
+	for _, e := range errorsVi {
+		if !strings.Contains(code, strconv.Quote(e.en)) && !strings.Contains(code, "`"+e.en+"`") {
+			t.Errorf("no .go file words %q", e.en)
+		}
+	}
+}
