@@ -73,19 +73,19 @@ func Sign(secret []byte, id string, timestamp int64, body []byte) string {
 	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
-// signingKey returns the HMAC key of a "whsec_" secret: the bytes its
-// base64 encodes, as a Standard Webhooks library decodes them. Secrets
-// issued before it followed that rule are URL-safe base64 without padding:
-// they decode as such. Anything else keys with its own text.
+// signingKey returns the HMAC key of a secret: for "whsec_" and standard
+// base64, the bytes that base64 encodes, as Standard Webhooks libraries
+// decode them. A secret issued before secrets were made so (URL-safe base64
+// without padding) keeps signing as it did, keyed with its whole text, so
+// a bank that verifies as it was told keeps working until it takes a new
+// secret.
 func signingKey(secret []byte) []byte {
 	text, ok := bytes.CutPrefix(secret, []byte("whsec_"))
 	if !ok {
 		return secret
 	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawURLEncoding} {
-		if key, err := enc.DecodeString(string(text)); err == nil && len(key) > 0 {
-			return key
-		}
+	if key, err := base64.StdEncoding.DecodeString(string(text)); err == nil && len(key) > 0 {
+		return key
 	}
 	return secret
 }

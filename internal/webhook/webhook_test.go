@@ -257,3 +257,21 @@ func TestSign_MatchesTheGuide(t *testing.T) {
 		t.Fatalf("the guide's body %q does not decode as a summaries.changed event: %v", body, err)
 	}
 }
+
+// A secret of the standard form keys with the bytes its base64 encodes; one
+// issued before (URL-safe base64, no padding) keys with its whole text, as
+// its receivers were told.
+func TestSign_OldAndStandardSecrets(t *testing.T) {
+	body := []byte(`{"a":1}`)
+	std := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	if !standardWebhooksVerify([]byte(std), "evt_1", 1764140000, body, Sign([]byte(std), "evt_1", 1764140000, body)) {
+		t.Fatal("a standard secret's signature does not verify as Standard Webhooks do")
+	}
+	old := "whsec_Zq3-xY_0aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456" // URL-safe, 43 characters, no padding
+	m := hmac.New(sha256.New, []byte(old))
+	m.Write([]byte("evt_1.1764140000."))
+	m.Write(body)
+	if want := "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil)); Sign([]byte(old), "evt_1", 1764140000, body) != want {
+		t.Fatal("an old secret no longer signs as its receivers were told: keyed with its text")
+	}
+}

@@ -65,7 +65,8 @@ type Options struct {
 
 // Observer hears what the push loop does. Its method must not block long.
 type Observer interface {
-	// PushDone is called after each push request with its outcome.
+	// PushDone is called after each push request with its outcome, once
+	// the push has let go of the client: it may pull the config or push.
 	PushDone(r *PushResult)
 }
 

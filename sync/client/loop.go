@@ -57,15 +57,22 @@ const suspendedRetry = 15 * time.Minute
 // but it does cut short the wait of a suspended phone (the vendor says the
 // stall was reactivated).
 func (c *Client) Kick() {
-	suspended := false
-	if st, err := c.Status(); err == nil {
-		suspended = st.State == StateSuspended
+	if st, err := c.Status(); err == nil && st.State == StateSuspended {
+		c.mu.Lock()
+		if l := c.loop; l != nil {
+			l.next = time.Time{}
+		}
+		c.mu.Unlock()
 	}
+	c.wake()
+}
+
+// wake makes the loop look for work now, within its waits: a new event
+// or the network back does not cut a suspended phone's wait short, or the
+// reconnect jitter, as the app's Kick does.
+func (c *Client) wake() {
 	c.mu.Lock()
 	l := c.loop
-	if l != nil && suspended {
-		l.next = time.Time{}
-	}
 	c.mu.Unlock()
 	if l != nil {
 		select {
@@ -90,7 +97,7 @@ func (c *Client) SetOnline(online bool) {
 		}
 	}
 	c.mu.Unlock()
-	c.Kick()
+	c.wake()
 }
 
 // eventAdded wakes the loop for a new event, after PushDelayMs.
@@ -103,7 +110,7 @@ func (c *Client) eventAdded() {
 		l.next = now.Add(time.Duration(c.opts.PushDelayMs) * time.Millisecond)
 	}
 	c.mu.Unlock()
-	c.Kick()
+	c.wake()
 }
 
 func (c *Client) run(ctx context.Context, l *loop) {

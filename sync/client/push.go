@@ -68,19 +68,26 @@ func (c *Client) PushOnce() (*PushResult, error) {
 }
 
 func (c *Client) pushOnce(ctx context.Context) (*PushResult, error) {
+	r, err := c.pushLocked(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Told after the lock is let go: an observer may pull the config or
+	// push again.
+	if r.Outcome != OutcomeNothing && c.opts.Observer != nil {
+		c.opts.Observer.PushDone(r)
+	}
+	return r, nil
+}
+
+// pushLocked is one push under the token lock.
+func (c *Client) pushLocked(ctx context.Context) (*PushResult, error) {
 	c.pushMu.Lock()
 	defer c.pushMu.Unlock()
 	if c.isClosed() {
 		return nil, ErrClosed
 	}
-	r, err := c.push(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if r.Outcome != OutcomeNothing && c.opts.Observer != nil {
-		c.opts.Observer.PushDone(r)
-	}
-	return r, nil
+	return c.push(ctx)
 }
 
 // batch is what one push sends.

@@ -615,3 +615,72 @@ func TestConfig_PullBesidePushesThatRotateTheToken_StaysEnrolled(t *testing.T) {
 		t.Fatalf("after the pull and the pushes: state %s, %d pending; want ok and none", st.State, st.Pending)
 	}
 }
+
+// A suspended phone's sales do not each send a push the server refuses:
+// only the app's Kick (the vendor says the stall is back) cuts the wait of
+// suspendedRetry short.
+func TestPush_Suspended_SalesDoNotCutTheRetryShort(t *testing.T) {
+	srv := clienttest.New(t)
+	p := newPhone(t, srv)
+	mustSell(t, p.Client, 1, 1000, "cash")
+	srv.Suspend(mustStatus(t, p.Client).DeviceID, true)
+	requests := func() int {
+		srv.Lock()
+		defer srv.Unlock()
+		return srv.Requests
+	}
+	p.Run()
+	for deadline := time.Now().Add(10 * time.Second); mustStatus(t, p.Client).State != StateSuspended; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the phone never learnt it was suspended")
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	before := requests()
+	for range 5 {
+		mustSell(t, p.Client, 1, 1000, "cash")
+		p.SetOnline(false)
+		p.SetOnline(true)
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := requests() - before; n != 0 {
+		t.Fatalf("5 sales and network changes on a suspended phone made %d refused pushes; want none before the %v retry", n, suspendedRetry)
+	}
+}
+
+// refreshingObserver pulls the config after every push that went through,
+// as an app refreshing its QR screen after a sync would.
+type refreshingObserver struct{ c **Client }
+
+func (o refreshingObserver) PushDone(r *PushResult) {
+	if r.Outcome == OutcomeOK {
+		(*o.c).RefreshConfig()
+	}
+}
+
+// An observer may pull the config (or push) when told of a push: it is
+// told after the push let go of the token lock.
+func TestPush_ObserverPullingTheConfig_DoesNotDeadlock(t *testing.T) {
+	srv := clienttest.New(t)
+	var c *Client
+	p := newPhone(t, srv, func(o *Options) { o.Observer = refreshingObserver{&c} })
+	c = p.Client
+	mustSell(t, p.Client, 1, 1000, "cash")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.PushOnce()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("PushOnce never returned: the observer's config pull waits for the lock the push holds")
+	}
+	srv.Lock()
+	pulls := srv.ConfigPulls
+	srv.Unlock()
+	if pulls != 1 {
+		t.Fatalf("%d config pulls, want the observer's one", pulls)
+	}
+}

@@ -323,10 +323,11 @@ func translate(err error) error {
 			return choso.WrapError(choso.EConflict, "already exists", err)
 		case pe.Code == "25006":
 			return choso.WrapError(choso.EInvalid, "write in a read-only transaction", err)
-		case len(pe.Code) == 5 && pe.Code[:2] == "22":
-			// Data exception: a value the column cannot hold (a NUL byte in
-			// text, a number out of range). The request's fault, not ours.
-			return choso.WrapError(choso.EInvalid, "a value the database cannot store", err)
+		case pe.Code == "22021" || pe.Code == "22P05":
+			// Text the database cannot hold (a NUL byte, bytes that are not
+			// UTF-8): the request's, which no check before caught. Other data
+			// exceptions (an overflow in a query) stay ours: internal.
+			return choso.WrapError(choso.EInvalid, "text the database cannot store", err)
 		case pe.Code == "53100":
 			return choso.WrapError(choso.EUnavailable, "database disk full", err)
 		case len(pe.Code) == 5 && (pe.Code[:2] == "08" || pe.Code[:2] == "53" || pe.Code[:2] == "57"):
