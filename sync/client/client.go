@@ -116,7 +116,7 @@ var (
 	bucketOutbox   = []byte("outbox")   // seq → event JSON
 	bucketSales    = []byte("sales")    // ULID → sale record
 	bucketDays     = []byte("days")     // business date → tally
-	bucketRejected = []byte("rejected") // seq → rejection
+	bucketRejected = []byte("rejected") // event ULID (seq BE in files before 2026-11-27) → rejection
 )
 
 var (

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,6 +15,10 @@ type loop struct {
 	// next is when the loop may push again (Retry-After, backoff, the
 	// reconnect delay). Guarded by Client.mu.
 	next time.Time
+	// observing is set while the loop tells the Observer of a push: a
+	// Stop then (the observer's own, say) does not wait for the loop,
+	// which waits for the observer.
+	observing atomic.Bool
 }
 
 // Run starts the push loop in the background, if it is not running: it
@@ -35,6 +40,8 @@ func (c *Client) Run() {
 
 // Stop stops the push loop and waits for it; a push in flight is
 // abandoned (nothing it carried is deleted, so it is sent again later).
+// Called while the loop tells the Observer of a push (from the observer,
+// say), it does not wait: the loop ends when the observer returns.
 func (c *Client) Stop() {
 	c.mu.Lock()
 	l := c.loop
@@ -44,6 +51,9 @@ func (c *Client) Stop() {
 		return
 	}
 	l.cancel()
+	if l.observing.Load() {
+		return // the loop ends when the observer returns
+	}
 	<-l.done
 }
 
@@ -183,7 +193,12 @@ func (c *Client) step(ctx context.Context, l *loop) {
 			c.mu.Unlock()
 		}
 	} else {
-		r, err := c.pushOnce(ctx)
+		r, err := c.pushLocked(ctx)
+		if err == nil && r.Outcome != OutcomeNothing && c.opts.Observer != nil {
+			l.observing.Store(true)
+			c.opts.Observer.PushDone(r)
+			l.observing.Store(false)
+		}
 		if err != nil || r == nil {
 			delay = c.opts.BackoffBaseMs
 		} else {

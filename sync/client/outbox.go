@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -142,6 +143,9 @@ func (c *Client) VoidSale(saleID, reason string) (*Event, error) {
 	if _, err := decodeULID(saleID); err != nil {
 		return nil, fmt.Errorf("%w: sale id %q is not a ULID", ErrInvalidSale, saleID)
 	}
+	// A ULID is case-blind; the phone keeps its sales, and the server its
+	// entities, in capitals.
+	saleID = strings.ToUpper(saleID)
 	if len(reason) > 500 {
 		return nil, fmt.Errorf("%w: reason over 500 characters", ErrInvalidSale)
 	}

@@ -492,7 +492,9 @@ func reject(tx *bolt.Tx, ev *chosync.Event, code, message string) error {
 		return err
 	}
 	rj := rejection{Seq: ev.Seq, ID: ev.ID, Type: ev.Type, Code: code, Message: message, Event: raw}
-	if err := writeJSON(tx.Bucket(bucketRejected), seqKey(ev.Seq), rj); err != nil {
+	// Keyed by the event's ULID: seqs start again at 1 when the phone is
+	// enrolled again, and a refusal must not replace an earlier one.
+	if err := writeJSON(tx.Bucket(bucketRejected), []byte(ev.ID), rj); err != nil {
 		return err
 	}
 	if ev.Type != choso.EventSaleRecord {

@@ -2,10 +2,12 @@ package client
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -682,5 +684,79 @@ func TestPush_ObserverPullingTheConfig_DoesNotDeadlock(t *testing.T) {
 	srv.Unlock()
 	if pulls != 1 {
 		t.Fatalf("%d config pulls, want the observer's one", pulls)
+	}
+}
+
+// A void naming the sale in small letters (a ULID is case-blind) voids it
+// on the phone as on the server: the phone's day loses it, and a second
+// void of it, in capitals, is refused.
+func TestVoidSale_SaleIDInSmallLetters(t *testing.T) {
+	srv := clienttest.New(t)
+	p := newPhone(t, srv)
+	sale := mustSell(t, p.Client, 1, 45_000, "cash")[0]
+	mustSell(t, p.Client, 1, 20_000, "cash")
+	if _, err := p.VoidSale(strings.ToLower(sale.ID), "nhầm"); err != nil {
+		t.Fatal(err)
+	}
+	day, err := p.DayTally("")
+	if err != nil || day.Count != 1 || day.Amount != 20_000 || day.VoidCount != 1 {
+		t.Fatalf("the phone's day after the void: %+v, %v; want the 20,000 sale left and one void", day, err)
+	}
+	if _, err := p.VoidSale(sale.ID, "again"); !errors.Is(err, ErrAlreadyVoided) {
+		t.Fatalf("a second void of the sale: %v, want ErrAlreadyVoided", err)
+	}
+}
+
+// A phone enrolled again numbers its events from 1 again: a refusal then
+// is kept beside the earlier one, not over it.
+func TestReenroll_KeepsEarlierRejections(t *testing.T) {
+	srv := clienttest.New(t)
+	p, other := newPhone(t, srv), newPhone(t, srv)
+	a := mustSell(t, other.Client, 1, 1000, "cash")[0]
+	b := mustSell(t, other.Client, 1, 2000, "cash")[0]
+	drain(t, other.Client, 3)
+	forgeOutboxEvent(t, p, a.ID, 5000) // seq 1: id_conflict
+	drain(t, p.Client, 3)
+	if n := len(rejections(t, p.Client)); n != 1 {
+		t.Fatalf("got %d rejections, want 1", n)
+	}
+	if err := p.Enroll(srv.EnrollmentCode(p.stall)); err != nil {
+		t.Fatal(err)
+	}
+	forgeOutboxEvent(t, p, b.ID, 6000) // seq 1 of the new device: id_conflict
+	drain(t, p.Client, 3)
+	if rj := rejections(t, p.Client); len(rj) != 2 {
+		t.Fatalf("got %d rejections after enrolling again, want 2: %+v", len(rj), rj)
+	}
+}
+
+// stoppingObserver stops the loop when told the phone was revoked, as an
+// app showing "ask a volunteer" would.
+type stoppingObserver struct {
+	c    **Client
+	done chan struct{}
+}
+
+func (o stoppingObserver) PushDone(r *PushResult) {
+	if r.Outcome == OutcomeRevoked {
+		(*o.c).Stop()
+		close(o.done)
+	}
+}
+
+// An observer may stop the loop that tells it of a push.
+func TestObserver_StoppingTheLoop_DoesNotDeadlock(t *testing.T) {
+	srv := clienttest.New(t)
+	var c *Client
+	done := make(chan struct{})
+	p := newPhone(t, srv, func(o *Options) { o.Observer = stoppingObserver{&c, done} })
+	c = p.Client
+	mustSell(t, p.Client, 1, 1000, "cash")
+	srv.Revoke(mustStatus(t, p.Client).DeviceID)
+	p.Run()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop from the observer never returned")
 	}
 }
