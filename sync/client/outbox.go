@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -125,6 +126,12 @@ func (c *Client) RecordSale(amount int64, method, ref string) (*Event, error) {
 	}
 	if len(ref) > 64 {
 		return nil, fmt.Errorf("%w: ref over 64 characters", ErrInvalidSale)
+	}
+	if !utf8.ValidString(ref) {
+		// JSON would send each stray byte as U+FFFD, three bytes: a ref
+		// within 64 here could reach the server over it, and the sale be
+		// refused after the phone counted it.
+		return nil, fmt.Errorf("%w: ref is not UTF-8 text", ErrInvalidSale)
 	}
 	payload := chosync.SaleRecord{Amount: amount, Method: method, Ref: ref}
 	return c.appendEvent(choso.EventSaleRecord, payload, "", func(tx *bolt.Tx, ev *chosync.Event) error {

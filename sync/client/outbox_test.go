@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -131,6 +132,11 @@ func TestOutbox_RefusesWhatTheServerWouldReject(t *testing.T) {
 		if _, err := c.RecordSale(tt.amount, tt.method, ""); !errors.Is(err, ErrInvalidSale) {
 			t.Errorf("RecordSale(%d, %q): got %v, want ErrInvalidSale", tt.amount, tt.method, err)
 		}
+	}
+	// A ref of stray bytes, within 64 here, would reach the server over it
+	// as JSON's U+FFFD: refused here, before the phone counts the sale.
+	if _, err := c.RecordSale(1000, "qr", strings.Repeat("\xff", 30)); !errors.Is(err, ErrInvalidSale) {
+		t.Errorf("RecordSale with a ref that is not UTF-8: got %v, want ErrInvalidSale", err)
 	}
 	if _, err := c.VoidSale("not-a-ulid", ""); !errors.Is(err, ErrInvalidSale) {
 		t.Errorf("VoidSale: got %v, want ErrInvalidSale", err)
