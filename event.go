@@ -33,9 +33,10 @@ const (
 
 // Time qualities of an event's time (SYNC.md §6.10): evidence, never order.
 const (
-	TimeAnchored = "anchored" // device elapsed time anchored to a server response this boot
-	TimeWall     = "wall"     // the device's wall clock, plausible
-	TimeSuspect  = "suspect"  // implausible: the business day comes from the device's previous good event
+	TimeAnchored  = "anchored"         // device elapsed time anchored to a server response this boot
+	TimeCorrected = "offset_corrected" // the wall clock corrected by the device's last known offset (no anchor this boot)
+	TimeWall      = "wall"             // the device's wall clock, plausible
+	TimeSuspect   = "suspect"          // implausible: the business day comes from the device's previous good event
 )
 
 // Event is one immutable business event as the server stored it, with the

@@ -85,6 +85,9 @@ func decodeEventFast(s *jsonscan.Scanner, ev *chosync.Event, arena []byte, last 
 		case "anchored_ms":
 			seen.Once(s, 5)
 			ev.AnchoredMs = s.Int()
+		case "corrected_ms":
+			seen.Once(s, 9)
+			ev.CorrectedMs = s.Int()
 		case "hlc":
 			seen.Once(s, 6)
 			ev.HLC = s.String()

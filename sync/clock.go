@@ -52,11 +52,15 @@ func (c *dayCache) of(ms int64, loc *time.Location) string {
 
 // timeOf derives an event's business day in the market's time zone. The
 // anchored time (the phone's monotonic clock tied to a server response this
-// boot) beats the wall clock. An implausible time is marked suspect and the
+// boot) beats the wall clock corrected by the phone's last known offset,
+// which beats the wall clock. An implausible time is marked suspect and the
 // event is counted on the day of the device's previous plausible event, or
 // failing that on the day it arrived: money is never rejected for a clock.
 func (a *applier) timeOf(ev *Event) eventTime {
 	t := eventTime{effectiveMs: ev.AnchoredMs, quality: choso.TimeAnchored}
+	if t.effectiveMs <= 0 && ev.CorrectedMs > 0 {
+		t.effectiveMs, t.quality = ev.CorrectedMs, choso.TimeCorrected
+	}
 	if t.effectiveMs <= 0 {
 		t.effectiveMs, t.quality = ev.WallMs, choso.TimeWall
 	}

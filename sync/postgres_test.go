@@ -36,6 +36,7 @@ func TestScenarios_OnPostgres(t *testing.T) {
 		{"14_ClockTwoDaysFast_QRSale", Test14_ClockTwoDaysFast_QRSaleMatchableAtItsRealTime},
 		{"14_SuspectSaleOnADayAhead", Test14_SuspectSaleCountedOnADayAhead_PlacedWithinIt},
 		{"15_ClockTwoDaysSlowAnchorValid", Test15_ClockTwoDaysSlowAnchorValid_AnchoredDayWins},
+		{"15_RebootOfflineSlowClock", Test15_RebootOfflineSlowClock_OffsetCorrectedDayWins},
 		{"16_ClockChangedMidDay", Test16_ClockChangedMidDay_OrderAndTotalsHold},
 		{"17_MidnightBoundaryWithSkew", Test17_MidnightBoundaryWithSkew_MarketZoneAnchoredTime},
 		{"18_TwoPhonesOneStall", Test18_TwoPhonesOneStall_TotalsAddUpInEitherOrder},

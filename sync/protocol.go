@@ -70,12 +70,16 @@ type ClientState struct {
 
 // Event is one immutable business event from a phone's outbox.
 type Event struct {
-	Seq          uint64          `json:"seq"`  // per device: 1, 2, 3, …
-	ID           string          `json:"id"`   // client ULID of the entity
-	Type         string          `json:"type"` // sale.record, sale.void, day.close
-	V            int             `json:"v"`    // version of the type's payload
-	WallMs       int64           `json:"wall_ms"`
-	AnchoredMs   int64           `json:"anchored_ms"` // 0 when the phone has no anchor this boot
+	Seq        uint64 `json:"seq"`  // per device: 1, 2, 3, …
+	ID         string `json:"id"`   // client ULID of the entity
+	Type       string `json:"type"` // sale.record, sale.void, day.close
+	V          int    `json:"v"`    // version of the type's payload
+	WallMs     int64  `json:"wall_ms"`
+	AnchoredMs int64  `json:"anchored_ms"` // 0 when the phone has no anchor this boot
+	// CorrectedMs is the wall clock corrected by the phone's last known
+	// offset from the server, when it has one but no anchor this boot (after
+	// a reboot offline): SYNC.md §6.10's offset_corrected. 0 when absent.
+	CorrectedMs  int64           `json:"corrected_ms,omitempty"`
 	HLC          string          `json:"hlc"`
 	BusinessDate string          `json:"business_date"` // the phone's idea of the day: evidence
 	Payload      json.RawMessage `json:"payload"`

@@ -614,6 +614,38 @@ func Test15_ClockTwoDaysSlowAnchorValid_AnchoredDayWins(t *testing.T) {
 	}
 }
 
+// Scenario 15 after a reboot offline (SYNC.md §6.10): no anchor, a wall
+// clock hours slow, and the phone's last known offset, by which it dated
+// the sale and which it sends as corrected_ms. The server dates the sale by
+// it, not by the slow wall clock that falls on the day before, and the
+// phone's day.close agrees.
+func Test15_RebootOfflineSlowClock_OffsetCorrectedDayWins(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	w.setNow(time.Date(2026, 11, 26, 0, 20, 0, 0, hcm)) // 00:20; the phone's clock says 23:50 the day before
+	ev := p.sale(30000, "cash")
+	slow := w.clock().Add(-30 * time.Minute)
+	ev.AnchoredMs, ev.WallMs, ev.CorrectedMs, ev.BusinessDate = 0, slow.UnixMilli(), w.clock().UnixMilli(), today
+	closed := p.event(choso.EventDayClose, chosync.DayClose{Count: 1, Amount: 30000})
+	closed.AnchoredMs, closed.WallMs, closed.CorrectedMs, closed.BusinessDate = 0, slow.UnixMilli(), w.clock().UnixMilli(), today
+	res := p.mustPush(ev, closed)
+	if r := res.Results[0]; r.Status != "applied" || r.TimeQuality != choso.TimeCorrected {
+		t.Fatalf("%+v, want applied and %s", r, choso.TimeCorrected)
+	}
+	if got := w.totals(today)["cash"]; got.Amount != 30000 {
+		t.Fatalf("%s cash %v: the sale is not on the day the phone dated it", today, got)
+	}
+	if r := res.Results[1]; r.Note != "" {
+		t.Fatalf("the phone's day.close: %+v", r)
+	}
+	// Without corrected_ms (an older app), the wall clock decides, as before.
+	old := p.sale(1000, "cash")
+	old.AnchoredMs, old.WallMs, old.BusinessDate = 0, slow.UnixMilli(), today
+	if r := p.mustPush(old).Results[0]; r.TimeQuality != choso.TimeWall || w.totals("2026-11-25")["cash"].Amount != 1000 {
+		t.Fatalf("without corrected_ms: %+v, %v", r, w.totals("2026-11-25"))
+	}
+}
+
 // Scenario 16: the vendor sets the clock back three hours between sales.
 func Test16_ClockChangedMidDay_OrderAndTotalsHold(t *testing.T) {
 	w := newWorld(t)

@@ -103,13 +103,14 @@ type Event struct {
 	Type         string // sale.record, sale.void, day.close
 	WallMs       int64
 	AnchoredMs   int64
+	CorrectedMs  int64 // the wall clock corrected by the last known offset, with no anchor; 0 otherwise
 	HLC          string
 	BusinessDate string
 	Payload      []byte // JSON
 }
 
 func eventOf(ev *chosync.Event) *Event {
-	return &Event{Seq: int64(ev.Seq), ID: ev.ID, Type: ev.Type, WallMs: ev.WallMs, AnchoredMs: ev.AnchoredMs,
+	return &Event{Seq: int64(ev.Seq), ID: ev.ID, Type: ev.Type, WallMs: ev.WallMs, AnchoredMs: ev.AnchoredMs, CorrectedMs: ev.CorrectedMs,
 		HLC: ev.HLC, BusinessDate: ev.BusinessDate, Payload: append([]byte(nil), ev.Payload...)}
 }
 
@@ -235,6 +236,9 @@ func (c *Client) appendEvent(typ string, payload any, date string, effect func(*
 		ev := &chosync.Event{
 			Seq: nextSeq(m), ID: id, Type: typ, V: 1, WallMs: wall, AnchoredMs: a.anchoredMs(elapsed, boot),
 			HLC: h.String(), BusinessDate: date,
+		}
+		if ev.AnchoredMs <= 0 && a.HasOffset {
+			ev.CorrectedMs = wall + a.OffsetMs // what dated the event: sent, so the server dates it alike
 		}
 		if ev.AnchoredMs > 0 && a.OffsetMs != ev.AnchoredMs-wall {
 			// Keep the wall clock's offset fresh while the anchor holds, so a

@@ -489,13 +489,19 @@ func TestClock_AnchorFromResponses_SurvivesWallChangesNotReboots(t *testing.T) {
 	serverNow := p.clk.WallMs()
 	p.clk.SetWall(serverNow - 2*24*3600*1000) // the vendor's clock goes two days back
 	ev, _ := p.RecordSale(2000, "cash", "")
-	if ev.AnchoredMs != serverNow || ev.BusinessDate != "2026-03-02" {
-		t.Fatalf("anchored %d date %s, want %d and 2026-03-02", ev.AnchoredMs, ev.BusinessDate, serverNow)
+	if ev.AnchoredMs != serverNow || ev.BusinessDate != "2026-03-02" || ev.CorrectedMs != 0 {
+		t.Fatalf("anchored %d corrected %d date %s, want %d, none and 2026-03-02", ev.AnchoredMs, ev.CorrectedMs, ev.BusinessDate, serverNow)
 	}
 	p.clk.Reboot("boot-2")
 	ev, _ = p.RecordSale(3000, "cash", "")
 	if ev.AnchoredMs != 0 || ev.BusinessDate != "2026-03-02" {
 		t.Fatalf("after reboot: anchored %d date %s, want 0 and the offset-corrected 2026-03-02", ev.AnchoredMs, ev.BusinessDate)
+	}
+	// The time it dated the sale by goes to the server (SYNC.md §6.10's
+	// offset_corrected), so the server dates it alike: the wall clock,
+	// two days back, corrected by the offset the anchor left.
+	if want := p.clk.WallMs() + 2*24*3600*1000; ev.CorrectedMs < want-1000 || ev.CorrectedMs > want+1000 {
+		t.Fatalf("after reboot: corrected %d, want about %d", ev.CorrectedMs, want)
 	}
 	// Reopening the file keeps the anchor (same boot).
 	p.Close()

@@ -497,9 +497,13 @@ func (s *Server) applyOne(d *Device, ev *chosync.Event, h string, now time.Time)
 	return chosync.Result{Seq: ev.Seq, Status: chosync.StatusApplied, ServerSeq: s.serverSeq}
 }
 
-// effectiveDate is the event's day at UTC+7: anchored time, else wall.
+// effectiveDate is the event's day at UTC+7: anchored time, else the
+// offset-corrected one, else wall.
 func effectiveDate(ev *chosync.Event, now time.Time) string {
 	ms := ev.AnchoredMs
+	if ms <= 0 {
+		ms = ev.CorrectedMs
+	}
 	if ms <= 0 {
 		ms = ev.WallMs
 	}
