@@ -2,7 +2,6 @@ package choso
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -95,8 +94,9 @@ func (in *CreditInput) hash() []byte {
 // bank_txn_id, and matches each to a stall by BIN + account and to a sale:
 // by the payment reference in the content and the exact amount (dynamic
 // codes), or, for the printed static code, by amount and time (±10
-// minutes) when exactly one recorded QR sale fits. A matched sale's day gets the confirmed amount,
-// with a feed change. All credits of one post commit together.
+// minutes) when exactly one recorded QR sale fits (findSale). A matched
+// sale's day gets the confirmed amount, with a feed change. All credits of
+// one post commit together.
 func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInput) ([]CreditResult, error) {
 	if len(in) == 0 {
 		return nil, Errorf(EInvalid, "no credits in the post")
@@ -215,23 +215,17 @@ func creditStalls(tx Tx, p *Partner, bin, account string) ([]*Stall, error) {
 	if err != nil {
 		return nil, err
 	}
-	var stalls []*Stall
+	var active, others []*Stall
 	for _, s := range all {
-		if p.Covers(s.ProvinceCode, s.MarketID) && s.ErasedAt == nil {
-			stalls = append(stalls, s)
+		switch {
+		case !p.Covers(s.ProvinceCode, s.MarketID) || s.ErasedAt != nil:
+		case s.Status == StallActive:
+			active = append(active, s)
+		default:
+			others = append(others, s)
 		}
 	}
-	slices.SortStableFunc(stalls, func(a, b *Stall) int {
-		return cmp.Compare(boolInt(a.Status != StallActive), boolInt(b.Status != StallActive))
-	})
-	return stalls, nil
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	return append(active, others...), nil
 }
 
 // findSale returns the sale of one of the account's stalls that credit c
@@ -371,25 +365,17 @@ func (w *dayWrites) start(tx Tx, stalls []*Stall, date string) error {
 func (w *dayWrites) write(tx Tx, now time.Time) error {
 	for _, key := range slices.Sorted(maps.Keys(w.days)) {
 		d := w.days[key]
-		d.UpdatedAt = now
-		switch {
-		case d.Status == "" && d.Date <= w.finalizedThrough:
-			d.Status = DayFinal
-		case d.Status == "":
-			d.Status = DayProvisional
-		case d.Status == DayFinal:
-			d.Status = DayAdjusted
-		}
-		if err := reviseDay(tx, d, now); err != nil {
+		d.Changed(now, w.finalizedThrough)
+		if err := StoreRevision(tx, d, now); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// reviseDay stores a changed stall-day with the feed change that tells the
-// partners of it, as its new revision.
-func reviseDay(tx Tx, d *StallDay, now time.Time) error {
+// StoreRevision stores a changed stall-day with the feed change that tells
+// the partners of it, as its new revision (d.Revision).
+func StoreRevision(tx Tx, d *StallDay, now time.Time) error {
 	seq, err := tx.AppendChange(&Change{Day: *d, At: now})
 	if err != nil {
 		return err
@@ -620,7 +606,7 @@ func (ps *Partners) FinalizeDays(ctx context.Context) (int, error) {
 						continue
 					}
 					d.Status, d.UpdatedAt = DayFinal, now
-					if err := reviseDay(tx, d, now); err != nil {
+					if err := StoreRevision(tx, d, now); err != nil {
 						return err
 					}
 					n++

@@ -133,6 +133,23 @@ type StallDay struct {
 	UpdatedAt     time.Time    `json:"updated_at"`
 }
 
+// Changed readies a stall-day that changed for its next revision at now. A
+// new day starts provisional, or final when its date is at or before
+// finalizedThrough (MetaFinalizedThrough: the finalizer has passed it and
+// will not come back, and its data are as late as an adjustment's); a
+// final day that changes becomes adjusted, so the partner sees it.
+func (d *StallDay) Changed(now time.Time, finalizedThrough string) {
+	d.UpdatedAt = now
+	switch {
+	case d.Status == "" && d.Date <= finalizedThrough:
+		d.Status = DayFinal
+	case d.Status == "":
+		d.Status = DayProvisional
+	case d.Status == DayFinal:
+		d.Status = DayAdjusted
+	}
+}
+
 // DeviceDay tallies one device's sales on one business day, to check the
 // device's own day.close against.
 type DeviceDay struct {

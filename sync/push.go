@@ -559,29 +559,11 @@ func (a *applier) flush() error {
 	}
 	for _, key := range slices.Sorted(maps.Keys(a.days)) {
 		d := a.days[key]
-		d.UpdatedAt = a.now
-		switch {
-		case d.Status == "" && d.Date <= a.finalizedThrough:
-			// A new day of a date already finalized: no later run of the
-			// finalizer looks at it, and its data are as late as an
-			// adjustment's.
-			d.Status = choso.DayFinal
-		case d.Status == "":
-			d.Status = choso.DayProvisional
-		case d.Status == choso.DayFinal:
-			// Data after the day was final: the partner sees an adjustment.
-			d.Status = choso.DayAdjusted
-		}
-		ch := &choso.Change{Day: *d, At: a.now}
-		seq, err := a.tx.AppendChange(ch)
-		if err != nil {
+		d.Changed(a.now, a.finalizedThrough)
+		if err := choso.StoreRevision(a.tx, d, a.now); err != nil {
 			return err
 		}
-		d.Revision = seq
-		if err := a.tx.PutStallDay(d); err != nil {
-			return err
-		}
-		a.totalsVersion = max(a.totalsVersion, seq)
+		a.totalsVersion = max(a.totalsVersion, d.Revision)
 	}
 	return nil
 }
