@@ -230,34 +230,13 @@ func (r *Registry) UpdateMarket(ctx context.Context, p *Principal, id string, pa
 		if m.Name != before.Name || m.TimeZone != before.TimeZone {
 			// Both show on the phones (their config, their business day):
 			// each stall's next push tells its phones to pull it again.
-			if err := bumpStallConfigs(tx, m.ID, now); err != nil {
+			if err := updateStalls(tx, m.ID, now, func(s *Stall) { s.ConfigVersion++ }); err != nil {
 				return err
 			}
 		}
 		return audit(tx, p, now, "market.update", "market", m.ID, cs, "")
 	})
 	return m, err
-}
-
-// bumpStallConfigs raises the config version of every stall of a market.
-func bumpStallConfigs(tx Tx, marketID string, now time.Time) error {
-	for after := ""; ; {
-		stalls, err := tx.ListStalls(StallFilter{MarketID: marketID, After: after, Limit: MaxPageSize})
-		if err != nil {
-			return err
-		}
-		for _, s := range stalls {
-			s.ConfigVersion++
-			s.UpdatedAt = now
-			if err := tx.UpdateStall(s); err != nil {
-				return err
-			}
-			after = s.Code
-		}
-		if len(stalls) < MaxPageSize {
-			return nil
-		}
-	}
 }
 
 // ListMarkets returns a page of the markets in p's scope whose name matches

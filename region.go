@@ -128,34 +128,14 @@ func moveCommune(tx Tx, p *Principal, now time.Time, commune, province string) e
 			if err := tx.UpdateMarket(m); err != nil {
 				return err
 			}
-			if err := moveStalls(tx, m.ID, province, now); err != nil {
+			if err := updateStalls(tx, m.ID, now, func(s *Stall) { s.ProvinceCode = province }); err != nil {
 				return err
 			}
 			if err := audit(tx, p, now, "market.update", "market", m.ID, cs, "its commune "+commune+" was put under province "+province); err != nil {
 				return err
 			}
 		}
-		if len(markets) < MaxPageSize {
-			return nil
-		}
-	}
-}
-
-// moveStalls gives every stall of a market a new province.
-func moveStalls(tx Tx, marketID, province string, now time.Time) error {
-	for after := ""; ; {
-		stalls, err := tx.ListStalls(StallFilter{MarketID: marketID, After: after, Limit: MaxPageSize})
-		if err != nil {
-			return err
-		}
-		for _, s := range stalls {
-			after = s.Code
-			s.ProvinceCode, s.UpdatedAt = province, now
-			if err := tx.UpdateStall(s); err != nil {
-				return err
-			}
-		}
-		if len(stalls) < MaxPageSize {
+		if len(markets) == 0 { // a store may return fewer than asked: stop at an empty page
 			return nil
 		}
 	}

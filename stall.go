@@ -372,6 +372,25 @@ func (r *Registry) FindStall(ctx context.Context, p *Principal, id string) (*Sta
 	return s, err
 }
 
+// updateStalls applies edit to every stall of a market, in code order, and
+// stores each with UpdatedAt now.
+func updateStalls(tx Tx, marketID string, now time.Time, edit func(*Stall)) error {
+	for after := ""; ; {
+		stalls, err := tx.ListStalls(StallFilter{MarketID: marketID, After: after, Limit: MaxPageSize})
+		if err != nil || len(stalls) == 0 { // a store may return fewer than asked: stop at an empty page
+			return err
+		}
+		for _, s := range stalls {
+			edit(s)
+			s.UpdatedAt = now
+			if err := tx.UpdateStall(s); err != nil {
+				return err
+			}
+			after = s.Code
+		}
+	}
+}
+
 // ListStalls returns a page of a market's stalls in code order.
 func (r *Registry) ListStalls(ctx context.Context, p *Principal, f StallFilter) (*Page[*Stall], error) {
 	if err := requireUser(p); err != nil {
