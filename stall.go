@@ -425,6 +425,22 @@ type StallPatch struct {
 	Status      *StallStatus
 }
 
+// Apply sets the fields the patch names on s, unchecked: UpdateStall
+// checks them, and a form that failed shows what was typed with them.
+func (p StallPatch) Apply(s *Stall) {
+	for _, f := range []struct {
+		dst *string
+		v   *string
+	}{{&s.Code, p.Code}, {&s.Name, p.Name}, {&s.Category, p.Category}, {&s.Vendor.Name, p.VendorName}, {&s.Vendor.Phone, p.VendorPhone}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	if p.Status != nil {
+		s.Status = *p.Status
+	}
+}
+
 // changeStall runs change on a stall of p's scope inside one write
 // transaction, after the checks every stall change shares: a signed-in
 // principal who may write (what names the act for the error), and a stall
@@ -453,14 +469,6 @@ func (r *Registry) changeStall(ctx context.Context, p *Principal, id, what strin
 func (r *Registry) UpdateStall(ctx context.Context, p *Principal, id string, patch StallPatch) (*Stall, error) {
 	return r.changeStall(ctx, p, id, "change stalls", func(tx Tx, s *Stall, now time.Time) error {
 		before := *s
-		set := func(dst *string, v *string) {
-			if v != nil {
-				*dst = *v
-			}
-		}
-		set(&s.Code, patch.Code)
-		set(&s.Name, patch.Name)
-		set(&s.Category, patch.Category)
 		if s.ErasedAt != nil {
 			// The edit page sends the fields back as they are shown: only a
 			// change to them is refused, and so is selling again.
@@ -471,11 +479,7 @@ func (r *Registry) UpdateStall(ctx context.Context, p *Principal, id string, pat
 				return Errorf(EConflict, "this vendor's personal data was erased: the stall cannot sell again; register it anew")
 			}
 		}
-		set(&s.Vendor.Name, patch.VendorName)
-		set(&s.Vendor.Phone, patch.VendorPhone)
-		if patch.Status != nil {
-			s.Status = *patch.Status
-		}
+		patch.Apply(s)
 		if err := s.Validate(r.Banks); err != nil {
 			return err
 		}

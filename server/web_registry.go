@@ -380,19 +380,7 @@ func (s *Server) handleStallEditForm(c echo.Context) error {
 		if verr != nil {
 			return verr
 		}
-		// The form shows what was typed, to correct, not the stored stall.
-		set := func(dst *string, v *string) {
-			if v != nil {
-				*dst = *v
-			}
-		}
-		set(&v.Stall.Code, patch.Code)
-		set(&v.Stall.Name, patch.Name)
-		set(&v.Stall.Category, patch.Category)
-		set(&v.Stall.Vendor.Name, patch.VendorName)
-		if patch.Status != nil {
-			v.Stall.Status = *patch.Status
-		}
+		patch.Apply(v.Stall) // the form shows what was typed, to correct, not the stored stall
 		p.Data = v
 		return s.formError(c, err, "stall_edit", p)
 	}
