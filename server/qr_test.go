@@ -282,3 +282,32 @@ func TestWeb_PayoutApproval_NamesTheProposalShown(t *testing.T) {
 		t.Fatalf("approving the proposal shown: %d, account %s", code, payout())
 	}
 }
+
+// The approval API may name the proposal it reviewed: one replaced since is
+// 409, the account unchanged; the proposal as reviewed is approved.
+func TestAPI_PayoutApproval_NamesTheProposalReviewed(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, true) // volpeer proposed an account
+	tok := "Bearer " + rs.token(t, "volin")
+	st, err := rs.reg.FindStall(t.Context(), choso.SystemPrincipal("test"), obj.stall)
+	if err != nil || st.PendingPayout == nil {
+		t.Fatalf("the stall's proposal: %+v, %v", st, err)
+	}
+	seen := st.PendingPayout.ProposedAt
+	replaced, err := rs.reg.ProposePayoutChange(t.Context(), rs.users["volpeer"].Principal(), obj.stall,
+		choso.PayoutAccount{BIN: "970418", Account: "99990000111122", Holder: "NGUYEN THI LAN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	approve := func(at time.Time) *http.Response {
+		body, _ := json.Marshal(map[string]time.Time{"proposed_at": at})
+		return rs.do(t, "POST", "/v1/stalls/"+obj.stall+"/payout-change/approve", bytes.NewReader(body), "Authorization", tok, "Content-Type", "application/json")
+	}
+	wantError(t, approve(seen), http.StatusConflict, choso.EConflict)
+	if res := approve(replaced.PendingPayout.ProposedAt); res.StatusCode != http.StatusOK {
+		t.Fatalf("approving the proposal as reviewed: %d", res.StatusCode)
+	}
+	if st, _ := rs.reg.FindStall(t.Context(), choso.SystemPrincipal("test"), obj.stall); st.Payout.Account != "99990000111122" {
+		t.Fatalf("account %s after the approval", st.Payout.Account)
+	}
+}
