@@ -339,17 +339,27 @@ type dayWrites struct {
 	// finalizedThrough is the finalizer's last finalized date
 	// (MetaFinalizedThrough): a day started for a date up to it is final.
 	finalizedThrough string
+	// stored are the stall-days found in the store, so a post of many
+	// credits to one account-day reads it once.
+	stored map[string]bool
 }
 
 // start adds the first stall's day on date to the writes when none of the
 // stalls (an account's) has a day there yet.
 func (w *dayWrites) start(tx Tx, stalls []*Stall, date string) error {
 	for _, s := range stalls {
-		if w.days[s.ID+"/"+date] != nil {
+		key := s.ID + "/" + date
+		if w.days[key] != nil || w.stored[key] {
 			return nil
 		}
 		_, err := tx.FindStallDay(s.ID, date)
 		if ErrorCode(err) != ENotFound {
+			if err == nil {
+				if w.stored == nil {
+					w.stored = map[string]bool{}
+				}
+				w.stored[key] = true
+			}
 			return err
 		}
 	}
