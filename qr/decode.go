@@ -208,6 +208,9 @@ func (r *Result) decode(payload string) {
 	}
 	r.Family = r.classify(napas38, &w)
 	transfer := napas38 && (r.Fields.Service == ServiceAccount || r.Fields.Service == ServiceCard)
+	if transfer && w.conflict != "" {
+		r.fail(VerdictAmbiguous, cause{code: causeAmbiguous, text: w.conflict, first: w.conflictA, second: w.conflictB})
+	}
 	r.judgeCommon(transfer, &w)
 	r.Transfer = transfer && r.Verdict == ""
 }

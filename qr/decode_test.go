@@ -117,6 +117,14 @@ func TestDecode_GivesAPreciseReasonForInvalidInput(t *testing.T) {
 		{"currency 840", withCRC("000201010211" + napas("0208QRIBFTTA") + "53038405802VN"), VerdictBadCurrency, FamilyVietQR},
 		{"no country", withCRC("000201010211" + napas("0208QRIBFTTA") + "5303704"), VerdictBadCountry, FamilyVietQR},
 		{"ID with a letter, CRC recomputed", withCRC("0002010102115A0212"), VerdictBadTag, FamilyOtherEMV},
+		// A sticker that states its amount or account twice may pay what
+		// the vendor's checking app does not show: one app reads the first,
+		// another the last.
+		{"two different amounts", withCRC("000201010212" + napas("0208QRIBFTTA") + "5303704" + "540550000" + "5802VN" + "54075000000"), VerdictAmbiguous, FamilyVietQR},
+		{"two different accounts in 38.01", withCRC("000201010211" + tlv("38", "0010A000000727"+tlv("01", "0006970422"+tlv("01", "0352350917")+tlv("01", "9999999999"))+"0208QRIBFTTA") + "53037045802VN"), VerdictAmbiguous, FamilyVietQR},
+		{"two different beneficiaries in 38", withCRC("000201010211" + tlv("38", "0010A000000727"+tlv("01", "0006970422"+tlv("01", "0352350917"))+"0208QRIBFTTA"+tlv("01", "0006970436"+tlv("01", "0352350917"))) + "53037045802VN"), VerdictAmbiguous, FamilyVietQR},
+		{"two different 38 templates", withCRC("000201010211" + napas("0208QRIBFTTA") + tlv("38", "0010A000000727"+tlv("01", "0006970422"+tlv("01", "1111111111"))+"0208QRIBFTTA") + "53037045802VN"), VerdictAmbiguous, FamilyVietQR},
+		{"static and dynamic at once", withCRC("000201010211" + "010212" + napas("0208QRIBFTTA") + "53037045802VN"), VerdictAmbiguous, FamilyVietQR},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,6 +142,32 @@ func TestDecode_GivesAPreciseReasonForInvalidInput(t *testing.T) {
 				t.Errorf("message: got %q, want the reason", msg)
 			}
 		})
+	}
+}
+
+func TestDecode_ARepeatedPaymentFieldWithTheSameValueIsOnlyAWarning(t *testing.T) {
+	payload := withCRC("000201010212" + tlv("38", "0010A000000727"+tlv("01", "0006970422"+tlv("01", "0352350917"))+"0208QRIBFTTA") +
+		"5303704" + "540550000" + "5802VN" + "540550000")
+	r := Decode(payload)
+	if !r.Transfer || r.Verdict != VerdictOK {
+		t.Fatalf("got transfer=%v verdict=%s (%s), want a payable transfer", r.Transfer, r.Verdict, r.Message())
+	}
+	if !slices.Contains(warningCodes(r), WarnDuplicateTag) {
+		t.Errorf("warnings: got %v, want %s among them", warningCodes(r), WarnDuplicateTag)
+	}
+	if r.Fields.Amount != 50000 {
+		t.Errorf("amount: got %d, want 50000", r.Fields.Amount)
+	}
+}
+
+func TestDecode_NamesWhatAnAmbiguousCodeStatesTwice(t *testing.T) {
+	r := Decode(withCRC("000201010212" + tlv("38", "0010A000000727"+tlv("01", "0006970422"+tlv("01", "0352350917"))+"0208QRIBFTTA") +
+		"5303704" + "540550000" + "5802VN" + "54075000000"))
+	msg := r.Message()
+	for _, want := range []string{"54", `"50000"`, `"5000000"`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q does not name %s", msg, want)
+		}
 	}
 }
 

@@ -24,6 +24,20 @@ type walkState struct {
 	napas     string // the value of the first 38
 	napasKids uint8  // has00, has01: which children the first 38 has
 	merchants uint8  // merchantZaloPay…: GUIDs found in merchant templates (26–51)
+
+	// The first field that decides a payment (see decidesPayment) and
+	// appears twice with different values: its path and the two values.
+	conflict             string
+	conflictA, conflictB string
+}
+
+// clash notes that the payment field at path was given as first and then
+// as second. A repeat of the same value is no conflict, nor is an empty one
+// (a zero-length object states nothing). The first conflict is the one kept.
+func (w *walkState) clash(path, first, second string) {
+	if first != second && first != "" && second != "" && w.conflict == "" {
+		w.conflict, w.conflictA, w.conflictB = path, first, second
+	}
 }
 
 func (w *walkState) failed() bool {
@@ -77,6 +91,9 @@ func (r *Result) walk(s string, byChars bool, w *walkState) {
 		}
 		if w.hasRoot(id) {
 			r.warn(Warning{Code: WarnDuplicateTag, Path: idStr})
+			if first, ok := r.rootPaymentField(id, w); ok {
+				w.clash(idStr, first, v)
+			}
 			continue
 		}
 		w.seen[id>>6] |= 1 << (id & 63)
@@ -127,12 +144,35 @@ func (r *Result) walk(s string, byChars bool, w *walkState) {
 	}
 }
 
+// rootPaymentField returns the value first read for root ID id when that
+// object decides a transfer's payment: its kind (01), account (38), currency
+// (53), amount (54) or country (58). A second, different value of one of
+// these makes the code ambiguous: the decoder reads the first, and nothing
+// says a banking app does too.
+func (r *Result) rootPaymentField(id int, w *walkState) (string, bool) {
+	f := &r.Fields
+	switch id {
+	case 1:
+		return f.POI, true
+	case 38:
+		return w.napas, true
+	case 53:
+		return f.Currency, true
+	case 54:
+		return f.AmountText, true
+	case 58:
+		return f.Country, true
+	}
+	return "", false
+}
+
 // walk38 reads NAPAS's template, s[vs:ve], and its beneficiary template 38.01.
 // 38.01 is only read inside a readable 38, so the rest of the level is
 // checked before descending into it.
 func (r *Result) walk38(s string, vs, ve int, byChars bool, w *walkState) {
 	f := &r.Fields
-	seen01 := false
+	var seen00, seen01, seen02 bool
+	var first01 string
 	for j := vs; j < ve; {
 		ke, ok := objectEnd(s, j, ve)
 		if byChars {
@@ -150,27 +190,44 @@ func (r *Result) walk38(s string, vs, ve int, byChars bool, w *walkState) {
 		switch idStr {
 		case "00":
 			w.napasKids |= has00
+			if seen00 {
+				r.warn(Warning{Code: WarnDuplicateTag, Path: "38.00"})
+				w.clash("38.00", f.GUID, v)
+			}
 			if f.GUID == "" {
 				f.GUID = v
 			}
+			seen00 = true
 		case "02":
+			if seen02 {
+				r.warn(Warning{Code: WarnDuplicateTag, Path: "38.02"})
+				w.clash("38.02", string(f.Service), v)
+			}
 			if f.Service == "" {
 				f.Service = Service(v)
 			}
+			seen02 = true
 		case "01":
 			w.napasKids |= has01
-			if !seen01 && scanRun(s, ke, ve, byChars) < 0 {
-				r.walkBeneficiary(s, j+4, ke, byChars, &w.t38)
+			if seen01 {
+				r.warn(Warning{Code: WarnDuplicateTag, Path: "38.01"})
+				w.clash("38.01", first01, v)
+				break
 			}
-			seen01 = true
+			seen01, first01 = true, v
+			if scanRun(s, ke, ve, byChars) < 0 {
+				r.walkBeneficiary(s, j+4, ke, byChars, w)
+			}
 		}
 		j = ke
 	}
 }
 
 // walkBeneficiary reads 38.01, s[vs:ve]: the bank's BIN and the account.
-func (r *Result) walkBeneficiary(s string, vs, ve int, byChars bool, err *SyntaxError) {
+func (r *Result) walkBeneficiary(s string, vs, ve int, byChars bool, w *walkState) {
 	f := &r.Fields
+	err := &w.t38
+	var seen00, seen01 bool
 	for j := vs; j < ve; {
 		ke, ok := objectEnd(s, j, ve)
 		if byChars {
@@ -187,13 +244,23 @@ func (r *Result) walkBeneficiary(s string, vs, ve int, byChars bool, err *Syntax
 		}
 		switch idStr {
 		case "00":
+			if seen00 {
+				r.warn(Warning{Code: WarnDuplicateTag, Path: "38.01.00"})
+				w.clash("38.01.00", f.BIN, v)
+			}
 			if f.BIN == "" {
 				f.BIN = v
 			}
+			seen00 = true
 		case "01":
+			if seen01 {
+				r.warn(Warning{Code: WarnDuplicateTag, Path: "38.01.01"})
+				w.clash("38.01.01", f.Account, v)
+			}
 			if f.Account == "" {
 				f.Account = v
 			}
+			seen01 = true
 		default:
 			r.warn(Warning{Code: WarnExtraSubtag, Path: "38.01", Text: idStr})
 		}

@@ -28,6 +28,7 @@ const (
 	VerdictBadAmount   Verdict = "bad_amount"   // 54 is not a whole, non-zero number of đồng
 	VerdictBadCurrency Verdict = "bad_currency" // a transfer without 53 = 704 (VND)
 	VerdictBadCountry  Verdict = "bad_country"  // a transfer without 58 = VN
+	VerdictAmbiguous   Verdict = "ambiguous"    // a transfer states its account, amount, currency or kind twice, differently
 )
 
 // MaxPayloadLen is the longest payload Decode reads: a version 40 QR code
@@ -66,17 +67,19 @@ const (
 	causeAmountDecimals
 	causeAmountZero
 	causeAmountLong
-	causeCurrency // text ("" when absent)
-	causeCountry  // text ("" when absent)
+	causeCurrency  // text ("" when absent)
+	causeCountry   // text ("" when absent)
+	causeAmbiguous // text: the path; first, second: the two values
 )
 
 // cause is what a verdict's message cites. It is kept raw and formatted only
 // when Message is called, so judging a payload allocates nothing.
 type cause struct {
-	code   causeCode
-	text   string
-	n, m   int
-	syntax SyntaxError
+	code          causeCode
+	text          string
+	first, second string
+	n, m          int
+	syntax        SyntaxError
 }
 
 func (c cause) message() string {
@@ -144,6 +147,9 @@ func (c cause) message() string {
 			return "a transfer needs country 58 = VN; it is missing"
 		}
 		return "country 58 is " + strconv.Quote(c.text) + ", a transfer needs VN"
+	case causeAmbiguous:
+		return "data object " + c.text + " appears twice, as " + strconv.Quote(c.first) + " and " + strconv.Quote(c.second) +
+			": banking apps may read either, so the code cannot say where the money goes or how much"
 	}
 	return "valid"
 }
