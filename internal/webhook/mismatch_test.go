@@ -508,3 +508,40 @@ func TestPartners_RerunReconciliations_PausesWhileQueueIsFull(t *testing.T) {
 		t.Fatalf("after the queue drained: %d re-run, queue %+v, %v; want the %s mismatch queued", n, q, err, testDate)
 	}
 }
+
+// The audit entries of a mismatch notice's delivery, failed or not, name
+// the account masked: the log is append-only, so no erasure could take a
+// vendor's account number out of it again.
+func TestDispatcher_ReconciliationMismatch_AuditMasksTheAccount(t *testing.T) {
+	f := newFixture(t)
+	f.qrSale(t, "01JSALE0000000000000000001", 45000)
+	f.rcv.mu.Lock()
+	f.rcv.failures = 2 // summaries.changed fails, then the mismatch notice
+	f.rcv.mu.Unlock()
+	f.day(t, choso.DayFinal, 1000)
+	f.tick(t)
+	f.tick(t)
+	f.tick(t)
+	if got := f.rcv.events(EventReconciliationMismatch); len(got) != 1 {
+		t.Fatalf("%d mismatch events delivered, want 1", len(got))
+	}
+	var entries []*choso.AuditEntry
+	err := f.db.View(t.Context(), func(tx choso.Tx) error {
+		var err error
+		entries, err = tx.ListAudit(choso.AuditFilter{ObjectID: f.partner.ID, Limit: 200})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		seen[e.Action] = true
+		if strings.Contains(e.Note, testAccount) {
+			t.Errorf("audit %s holds the full account number: %q", e.Action, e.Note)
+		}
+	}
+	if !seen["webhook.failed"] || !seen["webhook.delivered"] {
+		t.Fatalf("audit actions %v, want a failed and a delivered attempt", seen)
+	}
+}
