@@ -6,11 +6,14 @@ import (
 )
 
 // VendorExport is everything held about a vendor (DESIGN.md §11): their
-// stalls and the audit entries about those stalls.
+// stalls, the phones enrolled for them, the bank credits to their payout
+// accounts, and the audit entries about those stalls.
 type VendorExport struct {
 	Phone      string        `json:"phone"`
 	ExportedAt time.Time     `json:"exported_at"`
 	Stalls     []*Stall      `json:"stalls"`
+	Devices    []*Device     `json:"devices"`
+	Credits    []*Credit     `json:"credits"`
 	Audit      []*AuditEntry `json:"audit"`
 }
 
@@ -25,9 +28,9 @@ func (r *Registry) ExportVendor(ctx context.Context, p *Principal, phone string)
 		return nil, err
 	}
 	now := r.now()
-	out := &VendorExport{Phone: e164, ExportedAt: now, Stalls: []*Stall{}, Audit: []*AuditEntry{}}
+	out := &VendorExport{Phone: e164, ExportedAt: now, Stalls: []*Stall{}, Devices: []*Device{}, Credits: []*Credit{}, Audit: []*AuditEntry{}}
 	err = r.Store.Update(ctx, func(tx Tx) error {
-		out.Stalls, out.Audit = out.Stalls[:0], out.Audit[:0]
+		out.Stalls, out.Devices, out.Credits, out.Audit = out.Stalls[:0], out.Devices[:0], out.Credits[:0], out.Audit[:0]
 		stalls, err := tx.FindStallsByPhone(e164)
 		if err != nil {
 			return err
@@ -37,6 +40,22 @@ func (r *Registry) ExportVendor(ctx context.Context, p *Principal, phone string)
 		}
 		out.Stalls = stalls
 		for _, s := range stalls {
+			devices, err := tx.ListStallDevices(s.ID)
+			if err != nil {
+				return err
+			}
+			out.Devices = append(out.Devices, devices...)
+			for after := uint64(0); ; {
+				credits, err := tx.ListStallCredits(s.ID, after, MaxPageSize)
+				if err != nil {
+					return err
+				}
+				if len(credits) == 0 { // a store may return fewer than asked: stop at an empty page
+					break
+				}
+				out.Credits = append(out.Credits, credits...)
+				after = credits[len(credits)-1].StallPos
+			}
 			for before := uint64(0); ; {
 				entries, err := tx.ListAudit(AuditFilter{ObjectID: s.ID, Before: before, Limit: MaxPageSize})
 				if err != nil {
