@@ -54,3 +54,34 @@ func TestVendorExport_HoldsDevicesAndCredits(t *testing.T) {
 		t.Errorf("export credits %+v, want the credit FT26112600001 to the vendor's account", exp.Credits)
 	}
 }
+
+// An official reads figures and changes nothing (DESIGN.md §1): the stall's
+// record comes to them with the vendor's phone and the account masked, as
+// lists show them. Those who may change the stall see them whole.
+func TestStallView_OfficialsGetThePhoneAndAccountMasked(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, true)
+	for _, tt := range []struct {
+		user   string
+		masked bool
+	}{{"official", true}, {"volin", false}, {"admin", false}} {
+		r := rs.do(t, "GET", "/v1/stalls/"+obj.stall, nil, "Authorization", "Bearer "+rs.token(t, tt.user))
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("%s: GET stall: %d", tt.user, r.StatusCode)
+		}
+		var st choso.Stall
+		if err := json.NewDecoder(r.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+		if st.PendingPayout == nil {
+			t.Fatalf("%s: the stall's pending payout change is missing", tt.user)
+		}
+		for _, v := range []string{st.Vendor.Phone, st.Payout.Account, st.PendingPayout.Account.Account} {
+			if strings.Contains(v, "*") != tt.masked {
+				t.Errorf("%s: phone %q, account %q, proposed account %q: want masked=%v", tt.user,
+					st.Vendor.Phone, st.Payout.Account, st.PendingPayout.Account.Account, tt.masked)
+				break
+			}
+		}
+	}
+}

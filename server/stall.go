@@ -76,10 +76,17 @@ func (s *Server) handleStallCreate(c echo.Context) error {
 
 // handleStallView shows one stall in full: the volunteer checking a payout
 // account needs the whole number. Lists show it masked.
+// handleStallView answers with the stall whole to those who may change it.
+// An official, who reads figures and changes nothing, gets the vendor's
+// phone and the account masked, as lists show them (DESIGN.md §11).
 func (s *Server) handleStallView(c echo.Context) error {
-	st, err := s.registry.FindStall(c.Request().Context(), principal(c), c.Param("id"))
+	p := principal(c)
+	st, err := s.registry.FindStall(c.Request().Context(), p, c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if !p.CanWrite() {
+		st = st.Masked()
 	}
 	return c.JSON(http.StatusOK, st)
 }
