@@ -344,7 +344,9 @@ type Statement struct {
 	Sales       MethodTotals            `json:"sales"`
 	Voids       MethodTotals            `json:"voids"`
 	ConfirmedQR MethodTotals            `json:"confirmed_qr"`
-	// Provisional says some day may still change: phones may still sync.
+	// Provisional says some day may still change: phones may still sync,
+	// to a day recorded or to one not yet (a date the finalizer has not
+	// passed).
 	Provisional bool      `json:"provisional"`
 	GeneratedAt time.Time `json:"generated_at"`
 }
@@ -400,6 +402,14 @@ func (r *Registry) statement(ctx context.Context, stallID, period string, allowe
 		if m, err := tx.FindMarket(stall.MarketID); err == nil {
 			st.MarketName, st.Address = m.Name, m.Address
 		}
+		// A date the finalizer has not passed may still get sales, recorded
+		// or not: a month in progress, a phone that has not synced its
+		// last days.
+		through, err := tx.Meta(MetaFinalizedThrough)
+		if err != nil {
+			return err
+		}
+		st.Provisional = to > string(through)
 		days, err := tx.ListStallDays(stallID, from, to)
 		if err != nil {
 			return err

@@ -310,3 +310,49 @@ func TestReport_CountsEveryStallPastOnePage(t *testing.T) {
 		t.Fatalf("total = %+v, want all %d stalls", rep.Total, stalls)
 	}
 }
+
+// A month's statement is provisional while any of its dates may still get
+// sales (the finalizer has not passed it), even when every day recorded so
+// far is final: a month in progress, or one whose last days a phone has
+// not synced yet.
+func TestStatement_ProvisionalUntilTheWholePeriodIsFinal(t *testing.T) {
+	f := newFixture(t) // now: 2026-11-26
+	a := f.stall(t, f.volA, f.marketInScope.ID, "A-1")
+	f.putDay(t, a, "2026-11-02", 100_000, 0, 0)
+	f.putDay(t, a, "2026-10-30", 50_000, 0, 0)
+	err := f.reg.Store.Update(f.ctx, func(tx choso.Tx) error {
+		for _, date := range []string{"2026-11-02", "2026-10-30"} {
+			d, err := tx.FindStallDay(a.ID, date)
+			if err != nil {
+				return err
+			}
+			d.Status = choso.DayFinal
+			if err := tx.PutStallDay(d); err != nil {
+				return err
+			}
+		}
+		return tx.SetMeta(choso.MetaFinalizedThrough, []byte("2026-11-23"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for period, want := range map[string]bool{"2026-11": true, "2026-Q4": true, "2026-12": true, "2026-10": false} {
+		st, err := f.reg.Statement(f.ctx, f.volA, a.ID, period)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Provisional != want {
+			t.Errorf("%s: provisional %v, want %v (finalized through 2026-11-23)", period, st.Provisional, want)
+		}
+	}
+	st, err := f.reg.DeviceStatement(f.ctx, &choso.Device{StallID: a.ID}, "2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	st.WriteCSV(&buf)
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil || recs[len(recs)-1][2] != choso.DayProvisional {
+		t.Fatalf("a month in progress: the CSV's total row is %q, want it provisional", recs[len(recs)-1])
+	}
+}
