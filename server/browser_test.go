@@ -703,3 +703,63 @@ func TestPages_MarketListFilters(t *testing.T) {
 		t.Error("the volunteer's commune filter should offer their commune only")
 	}
 }
+
+// One vendor's two stalls paid into one account make one reconciliation
+// (the account's, with both stalls' sales): the page shows it once and
+// counts it once, not once a stall.
+func TestPages_ReconciliationOfASharedAccountOnce(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	ctx := context.Background()
+	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := rs.reg.CreateStall(ctx, rs.users["volin"].Principal(), obj.market, choso.NewStall{
+		Code: "A-2", Name: "Bún cô Lan (quầy 2)", VendorName: "Nguyễn Thị Lan", VendorPhone: "0912345678",
+		Payout: st.Payout, ConsentGiven: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, _, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng", Provinces: []string{"24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	date := "2026-11-20"
+	at := time.Date(2026, 11, 20, 9, 30, 0, 0, vietnam)
+	res, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611200001", BIN: st.Payout.BIN, Account: st.Payout.Account, Amount: 75_000, CreditedAt: at, Content: "chuyen tien"}})
+	if err != nil || res[0].Status != choso.CreditCreated {
+		t.Fatalf("post credit: %+v, %v", res, err)
+	}
+	// The day the credit started (on one of the stalls) is final: the
+	// account-day is a mismatch.
+	err = rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
+		for _, id := range []string{obj.stall, second.ID} {
+			if d, err := tx.FindStallDay(id, date); err == nil {
+				d.Status = choso.DayFinal
+				return tx.PutStallDay(d)
+			}
+		}
+		return fmt.Errorf("the credit started no day on %s", date)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rs.doNoRedirect(t, "GET", "/reconciliation?market_id="+obj.market+"&date="+date, nil, "Cookie", sessionCookie+"="+rs.token(t, "official"))
+	body, _ := io.ReadAll(r.Body)
+	page := string(body)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	if n := strings.Count(page, "<code>FT2611200001</code>"); n != 1 {
+		t.Errorf("the bank line is listed %d times, want once", n)
+	}
+	if n := strings.Count(page, `<details class="recon`); n != 1 {
+		t.Errorf("%d reconciliations on the page, want the account's one", n)
+	}
+	_, tally, _ := strings.Cut(page, `<span class="badge bad">`)
+	if tally, _, _ = strings.Cut(tally, "</span>"); tally != "Lệch: 1" {
+		t.Errorf("the mismatch tally says %q, want 1", tally)
+	}
+}

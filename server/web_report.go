@@ -162,10 +162,14 @@ func (s *Server) handleReconciliationPage(c echo.Context) error {
 		}
 		// The view reconciles as the market's own programme would.
 		view := &choso.Partner{Name: "web:" + p.User.Username, MarketIDs: []string{v.Market.ID}}
+		// One vendor's stalls may share an account: its reconciliation
+		// holds all their sales, and is shown and counted once.
+		seen := map[string]bool{}
 		for _, st := range stalls {
-			if st.ErasedAt != nil {
+			if st.ErasedAt != nil || seen[st.Payout.BIN+" "+st.Payout.Account] {
 				continue
 			}
+			seen[st.Payout.BIN+" "+st.Payout.Account] = true
 			rec, err := s.partners.Reconcile(ctx, view, v.Date, st.Payout.BIN, st.Payout.Account)
 			if err != nil {
 				if choso.ErrorCode(err) == choso.ENotFound {
