@@ -295,8 +295,15 @@ func TestPartnerFeed_LateDataAfterFinalIsAdjusted(t *testing.T) {
 	obj := rs.objects(t, false)
 	p := rs.enroll(t, obj.stall)
 	b := rs.bank(t, "24")
-	now := time.Now()
-	p.push(t, pushBody(t, []chosync.Event{p.qrSale(45000, "", now)})).Body.Close()
+	// The two sales a minute apart fall on one business day, and neither
+	// after now, whenever the test runs (in the last minute before
+	// midnight, both go two minutes back).
+	now, loc := time.Now(), mustLoc(t)
+	at := now
+	if at.In(loc).Format(time.DateOnly) != at.Add(time.Minute).In(loc).Format(time.DateOnly) {
+		at = at.Add(-2 * time.Minute)
+	}
+	p.push(t, pushBody(t, []chosync.Event{p.qrSale(45000, "", at)})).Body.Close()
 	// Three days on, the day is final.
 	rs.partners.Now = func() time.Time { return now.Add(3 * 24 * time.Hour) }
 	n, err := rs.partners.FinalizeDays(t.Context())
@@ -304,7 +311,7 @@ func TestPartnerFeed_LateDataAfterFinalIsAdjusted(t *testing.T) {
 		t.Fatalf("finalize: %d, %v", n, err)
 	}
 	// A phone that was offline since then syncs a sale of that day.
-	late := p.qrSale(30000, "", now.Add(time.Minute))
+	late := p.qrSale(30000, "", at.Add(time.Minute))
 	p.push(t, pushBody(t, []chosync.Event{late})).Body.Close()
 	var statuses []string
 	for _, r := range b.changes(t, "", 100).Data {
@@ -591,8 +598,15 @@ func TestPartnerCredits_BeforeTheirSales_MatchedAcrossMidnight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The midnight before now, so the sale is in the past but less than a
+	// day old (older than a day before the phone's enrollment, its time
+	// would be implausible, SYNC.md §6.10); in the two minutes before a
+	// midnight, that midnight.
 	now := time.Now().In(loc)
-	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, loc)
+	if midnight.Add(-2 * time.Minute).After(now) {
+		midnight = midnight.AddDate(0, 0, -1)
+	}
 	soldAt, paidAt := midnight.Add(-2*time.Minute), midnight.Add(3*time.Minute)
 	credit := `{"bank_txn_id":"FT9","bin":"970436","account":"0011001234567","amount":37000,"credited_at":"` + paidAt.Format(time.RFC3339) + `","content":"chuyen tien"}`
 	res := b.signed(t, "POST", "/partner/v1/credits", nil, []byte(`{"credits":[`+credit+`]}`), nil)
