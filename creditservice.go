@@ -94,7 +94,8 @@ func (in *CreditInput) hash() []byte {
 // bank_txn_id, and matches each to a stall by BIN + account and to a sale:
 // by the payment reference in the content and the exact amount (dynamic
 // codes), or, for the printed static code, by amount and time (±10
-// minutes) when exactly one recorded QR sale fits (findSale). A matched
+// minutes) when exactly one recorded QR or transfer sale fits (findSale;
+// a transfer to the account is paid the same way). A matched
 // sale's day gets the confirmed amount, with a feed change. All credits of
 // one post commit together.
 func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInput) ([]CreditResult, error) {
@@ -229,7 +230,8 @@ func creditStalls(tx Tx, p *Partner, bin, account string) ([]*Stall, error) {
 }
 
 // findSale returns the sale of one of the account's stalls that credit c
-// paid, and how it matched. Only a QR sale not yet paid or voided, of the
+// paid, and how it matched. Only a QR or transfer sale (PaidIntoAccount)
+// not yet paid or voided, of the
 // credit's exact amount, is paid by it (PARTNER.md §6):
 //
 //   - by the payment reference in the content (dynamic codes): among the
@@ -395,7 +397,7 @@ func StoreRevision(tx Tx, d *StallDay, now time.Time) error {
 }
 
 // Late matching. A phone that was offline when its customers paid syncs
-// its QR sales after the bank has posted their credits, and a credit
+// its QR and transfer sales after the bank has posted their credits, and a credit
 // matches only sales already recorded; so such a credit stays account_only
 // and its sale unconfirmed, and the day reconciles as a mismatch though
 // nothing is wrong. MatchLateCredits follows the feed (every push writes a
@@ -411,7 +413,8 @@ const lateMatchCursorKey = "late_match_cursor"
 const lateMatchDays = 1
 
 // MatchLateCredits makes one pass: it reads up to MaxFeedLimit feed
-// changes after its cursor and, for each stall-day with QR sales among
+// changes after its cursor and, for each stall-day with QR or transfer
+// sales among
 // them, tries again to match the stall's unmatched credits on that day and
 // the days beside it, by the rules of PostCredits. A matched credit gets its
 // sale (SetCreditMatch), the sale is confirmed, and its day gets the
@@ -441,7 +444,7 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 		queued := map[string]bool{}
 		for _, ch := range chunk {
 			d := &ch.Day
-			if d.ByMethod[MethodQR].Count == 0 || d.BIN == "" || d.Account == "" {
+			if d.ByMethod[MethodQR].Count+d.ByMethod[MethodTransfer].Count == 0 || d.BIN == "" || d.Account == "" {
 				continue
 			}
 			day, err := time.Parse(time.DateOnly, d.Date)

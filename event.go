@@ -9,6 +9,11 @@ const (
 	MethodTransfer = "transfer" // a bank transfer without the QR
 )
 
+// PaidIntoAccount reports whether a sale of method m was paid into the
+// stall's payout account, so that a bank's credit can confirm it: by QR or
+// by transfer, not in cash (PARTNER.md §6 reconciles qr + transfer).
+func PaidIntoAccount(m string) bool { return m == MethodQR || m == MethodTransfer }
+
 // MethodOf returns the payment method b spells as its constant, and any
 // other bytes as a new string. The readers of pushed and stored sales call
 // it for every sale, and a constant costs no allocation.

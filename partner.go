@@ -90,7 +90,7 @@ type Credit struct {
 // Credit match kinds.
 const (
 	MatchReference   = "reference"    // the payment reference in the content named the sale
-	MatchAmountTime  = "amount_time"  // exactly one QR sale of that amount within ±10 minutes
+	MatchAmountTime  = "amount_time"  // exactly one QR or transfer sale of that amount within ±10 minutes
 	MatchAccountOnly = "account_only" // the stall is known, the sale is not
 	MatchNone        = "none"         // no stall has this account
 )
@@ -126,10 +126,12 @@ type CreditTx interface {
 	// FindSaleByRef returns the ULID of the sale with a payment reference,
 	// or ENotFound.
 	FindSaleByRef(ref string) (string, error)
-	// PutQRSale indexes a QR sale of a stall by its effective time, for
-	// matching credits of the printed static code by amount and time.
+	// PutQRSale indexes a sale paid into a stall's account (a QR or a
+	// transfer sale, PaidIntoAccount) by its effective time, for matching
+	// credits by amount and time. (Transfer sales a store took before the
+	// index held them are not in it.)
 	PutQRSale(stallID string, effectiveMs int64, saleID string) error
-	// ListQRSales returns the ULIDs of a stall's QR sales with effective
+	// ListQRSales returns the ULIDs of a stall's indexed sales with effective
 	// times in [fromMs, toMs], by time.
 	ListQRSales(stallID string, fromMs, toMs int64) ([]string, error)
 }

@@ -26,14 +26,14 @@ type Reconciliation struct {
 	BusinessDate string       `json:"business_date"`
 	StallID      string       `json:"stall_id,omitempty"`
 	Status       string       `json:"status"`
-	Reasons      []string     `json:"reasons"` // unmatched_bank_lines, unmatched_qr_sales, amount_differs, day_boundary
-	QRSales      MethodTotals `json:"qr_sales"`
+	Reasons      []string     `json:"reasons"`  // unmatched_bank_lines, unmatched_qr_sales, amount_differs, day_boundary
+	QRSales      MethodTotals `json:"qr_sales"` // the sales paid into the account: QR and transfer
 	Credits      MethodTotals `json:"credits"`
 	Lines        []ReconLine  `json:"lines"`
 	DayStatus    string       `json:"day_status"`
 }
 
-// ReconLine is one bank line or one QR sale of a reconciliation.
+// ReconLine is one bank line or one QR or transfer sale of a reconciliation.
 type ReconLine struct {
 	Kind      string    `json:"kind"` // credit or sale
 	ID        string    `json:"id"`   // bank_txn_id or sale ULID

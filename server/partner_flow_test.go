@@ -586,6 +586,60 @@ func TestPartnerCredits_BeforeTheirSales_MatchedLate(t *testing.T) {
 	}
 }
 
+// A customer who types the stall's account into a banking app pays by
+// transfer, not by scanning the QR: the bank's credit pays that sale as it
+// would a QR sale (by amount and time, or by the sale's reference), and
+// the day reconciles with no unmatched line (PARTNER.md §6 reconciles qr +
+// transfer). A cash sale of the same amount is never paid by a credit.
+func TestPartnerCredits_TransferSalesAreMatchedAndReconciled(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	b := rs.bank(t, "24")
+	now := businessNow(t, 30*time.Minute)
+	sale := func(amount int64, method string, at time.Time) chosync.Event {
+		ev := p.qrSale(amount, "", at)
+		ev.Payload, _ = json.Marshal(chosync.SaleRecord{Amount: amount, Method: method})
+		return ev
+	}
+	cash, transfer := sale(30000, choso.MethodCash, now.Add(-25*time.Minute)), sale(30000, choso.MethodTransfer, now.Add(-20*time.Minute))
+	decodePush(t, p.push(t, pushBody(t, []chosync.Event{cash, transfer})))
+	credit := `{"bank_txn_id":"FT7","bin":"970436","account":"0011001234567","amount":30000,"credited_at":"` +
+		now.Add(-19*time.Minute).UTC().Format(time.RFC3339) + `","content":"NGUYEN VAN A chuyen tien"}`
+	res := b.signed(t, "POST", "/partner/v1/credits", nil, []byte(`{"credits":[`+credit+`]}`), nil)
+	var out creditsResponse
+	json.NewDecoder(res.Body).Decode(&out)
+	res.Body.Close()
+	if len(out.Results) != 1 || out.Results[0].Credit.SaleID != transfer.ID || out.Results[0].Credit.MatchKind != choso.MatchAmountTime {
+		t.Fatalf("the credit of a transfer sale: %+v; want sale %s by amount and time", out.Results, transfer.ID)
+	}
+	// A transfer the phone syncs after its credit came, on a day of no QR
+	// sale: the late pass matches it.
+	early := `{"bank_txn_id":"FT8","bin":"970436","account":"0011001234567","amount":12000,"credited_at":"` +
+		now.Add(-9*time.Minute).UTC().Format(time.RFC3339) + `","content":"chuyen tien"}`
+	b.signed(t, "POST", "/partner/v1/credits", nil, []byte(`{"credits":[`+early+`]}`), nil).Body.Close()
+	late := sale(12000, choso.MethodTransfer, now.Add(-10*time.Minute))
+	decodePush(t, p.push(t, pushBody(t, []chosync.Event{late})))
+	if n, _, err := rs.partners.MatchLateCredits(t.Context()); err != nil || n != 1 {
+		t.Fatalf("late pass over a day of transfer sales: %d matched, %v; want 1", n, err)
+	}
+	totals := decodeTotals(t, rs, p)
+	if totals.Days[0].ConfirmedQR != (choso.MethodTotals{Count: 2, Amount: 42000}) {
+		t.Errorf("confirmed: %+v, want the two transfers", totals.Days[0].ConfirmedQR)
+	}
+	rs.partners.Now = func() time.Time { return now.Add(3 * 24 * time.Hour) }
+	if _, err := rs.partners.FinalizeDays(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rec := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {totals.Days[0].Date}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
+	var r choso.Reconciliation
+	json.NewDecoder(rec.Body).Decode(&r)
+	rec.Body.Close()
+	if r.Status != choso.ReconMatched || len(r.Lines) != 4 || r.QRSales != (choso.MethodTotals{Count: 2, Amount: 42000}) {
+		t.Fatalf("reconciliation of a final day with two transfer sales and their credits: %+v; want matched, the sales and the credits", r)
+	}
+}
+
 // A sale at 23:58 paid at 00:03: the credit's business day is the one
 // after its sale's, and the late pass, which looks at the days beside a
 // changed day, still matches it.

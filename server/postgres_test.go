@@ -33,6 +33,7 @@ func TestPartner_OnPostgres(t *testing.T) {
 		{"Summaries_PagesConsistentAsOf", TestPartnerSummaries_PagesConsistentAsOf},
 		{"Export_TrailerAndTruncation", TestPartnerExport_TrailerAndTruncation},
 		{"Credits_MatchIdempotencyReconciliation", TestPartnerCredits_MatchIdempotencyReconciliation},
+		{"Credits_TransferSalesAreMatchedAndReconciled", TestPartnerCredits_TransferSalesAreMatchedAndReconciled},
 	}
 	pgtest.NewDatabase(t) // skips (or fails, in CI) here when there is no PostgreSQL
 	old := openTestStore

@@ -314,6 +314,8 @@ func checkEvent(tx choso.Tx, ev *choso.Event, days map[dayKey]*choso.StallDay) (
 	case r.ServerSeq != ev.ServerSeq:
 		add("its result names server seq %d (%s)", r.ServerSeq, r.Status)
 	}
+	// QR sales only: the index holds transfer sales too, but not those a
+	// store took before it did, which are not a fault of the store.
 	if ent != nil && ent.ServerSeq == ev.ServerSeq && ev.Type == choso.EventSaleRecord &&
 		ent.Method == choso.MethodQR && ent.EffectiveMs > 0 {
 		ids, err := tx.ListQRSales(ev.StallID, ent.EffectiveMs, ent.EffectiveMs)

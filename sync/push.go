@@ -302,10 +302,10 @@ func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, pl
 		StallID: a.stall.ID, BusinessDate: when.date, Method: sale.Method, Amount: sale.Amount,
 		Ref: sale.Ref, EffectiveMs: when.effectiveMs}
 	ent := &a.entity
-	if sale.Method == choso.MethodQR {
+	if choso.PaidIntoAccount(sale.Method) {
 		// Indexes for matching the bank's credit to this sale: by the
 		// payment reference of a dynamic code, or by amount and time for
-		// the printed static one.
+		// the printed static one and for a transfer to the account.
 		if sale.Ref != "" {
 			if err := a.tx.PutSaleRef(strings.ToUpper(sale.Ref), ev.ID); err != nil {
 				return Result{}, err
