@@ -109,3 +109,34 @@ func TestCheck_OlderSchemaBackup_CheckedAsMigrated(t *testing.T) {
 		t.Fatal("check of a store newer than this choso passed")
 	}
 }
+
+// Asking `choso user` or `choso partner` for help, or mistyping the
+// subcommand, prints the usage and touches nothing: no store, no master key
+// is created in the data directory (by default ./data, wherever the
+// operator happens to be).
+func TestUserAndPartner_HelpOrUnknownSubcommand_CreatesNothing(t *testing.T) {
+	for _, args := range [][]string{
+		{"user", "-h"},
+		{"user", "--help"},
+		{"user", "lst"},
+		{"partner", "-h"},
+		{"partner", "--help"},
+		{"partner", "list", "x"},
+	} {
+		data := filepath.Join(t.TempDir(), "data")
+		_, stderr, code := runCLI(t, append(args, "--data", data)...)
+		if code != exitUsage {
+			t.Errorf("choso %s: exit %d, want %d\n%s", strings.Join(args, " "), code, exitUsage, stderr)
+		}
+		want := "add|passwd|list"
+		if args[0] == "partner" {
+			want = "add NAME"
+		}
+		if !strings.Contains(stderr, want) {
+			t.Errorf("choso %s: stderr does not show the usage (%q):\n%s", strings.Join(args, " "), want, stderr)
+		}
+		if _, err := os.Stat(data); err == nil {
+			t.Errorf("choso %s created %s", strings.Join(args, " "), data)
+		}
+	}
+}

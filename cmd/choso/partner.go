@@ -113,8 +113,18 @@ func every(ctx context.Context, d time.Duration, round func(context.Context)) {
 
 // runPartner manages partners on a stopped server's store: add, key, revoke.
 func runPartner(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(e.stderr, "usage: choso partner add NAME [--province CODE]… [--market ID]… | key PARTNER_ID | revoke KEY_ID")
+	// The subcommand is known before the store and the master key are
+	// touched: help or a typo must not create them in the data directory.
+	var arg string // what the subcommand takes, for its usage line
+	known := false
+	if len(args) > 0 {
+		arg, known = map[string]string{"add": "NAME", "key": "PARTNER_ID", "revoke": "KEY_ID"}[args[0]]
+	}
+	if !known {
+		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
+			fmt.Fprintf(e.stderr, "choso partner: unknown subcommand %q\n", args[0])
+		}
+		fmt.Fprintln(e.stderr, "usage: choso partner add NAME [--province CODE]… [--market ID]… [--webhook-url URL] | key PARTNER_ID | revoke KEY_ID")
 		return errUsage
 	}
 	sub, args := args[0], args[1:]
@@ -140,7 +150,7 @@ func runPartner(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(positional) != 1 {
-		fmt.Fprintf(e.stderr, "usage: choso partner %s ARG\n", sub)
+		fmt.Fprintf(e.stderr, "usage: choso partner %s [flags] %s\n", sub, arg)
 		return errUsage
 	}
 	if err := os.MkdirAll(cfg.dataDir(), 0o700); err != nil {
@@ -191,6 +201,5 @@ func runPartner(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "key %s of partner %s revoked\n", key.ID, key.PartnerID)
 		return nil
 	}
-	fmt.Fprintf(e.stderr, "choso partner: unknown subcommand %q (add, key, revoke)\n", sub)
-	return errUsage
+	return nil
 }

@@ -66,8 +66,13 @@ func seedRegions(ctx context.Context, reg *choso.Registry, log *slog.Logger) err
 
 // runUser manages users on a stopped server's store: add, passwd, list.
 func runUser(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(e.stderr, "usage: choso user add|passwd|list [flags]")
+	// The subcommand is known before the store is opened: help or a typo
+	// must not create a store in the data directory.
+	if len(args) == 0 || (args[0] != "add" && args[0] != "passwd" && args[0] != "list") {
+		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
+			fmt.Fprintf(e.stderr, "choso user: unknown subcommand %q\n", args[0])
+		}
+		fmt.Fprintln(e.stderr, "usage: choso user add|passwd|list [flags] (choso user SUBCOMMAND -h lists its flags)")
 		return errUsage
 	}
 	sub, args := args[0], args[1:]
@@ -147,9 +152,6 @@ func runUser(ctx context.Context, e *env, args []string) error {
 			}
 			fmt.Fprintf(e.stdout, "%-20s %-10s %s%s\n", u.Username, u.Role, strings.Join(u.Scope, ","), status)
 		}
-	default:
-		fmt.Fprintf(e.stderr, "choso user: unknown subcommand %q (add, passwd, list)\n", sub)
-		return errUsage
 	}
 	return nil
 }
