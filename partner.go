@@ -353,8 +353,8 @@ func (ps *Partners) SetWebhook(ctx context.Context, p *Principal, partnerID, url
 	if err := requireAdmin(p); err != nil {
 		return "", err
 	}
-	if url != "" && !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
-		return "", Errorf(EInvalid, "webhook_url must be an http(s) URL")
+	if err := ValidateWebhookURL(url); err != nil {
+		return "", err
 	}
 	// Standard Webhooks: "whsec_" and the base64 of the key's bytes.
 	var key [32]byte
@@ -387,6 +387,15 @@ func (ps *Partners) SetWebhook(ctx context.Context, p *Principal, partnerID, url
 		return "", err
 	}
 	return secret, nil
+}
+
+// ValidateWebhookURL checks a partner's webhook URL as SetWebhook does; an
+// empty URL (webhooks off) is valid.
+func ValidateWebhookURL(url string) error {
+	if url != "" && !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
+		return Errorf(EInvalid, "webhook_url must be an http(s) URL")
+	}
+	return nil
 }
 
 // WebhookTarget is a partner that takes webhooks, with its opened secret.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/choso/choso"
 	"github.com/choso/choso/internal/store/bolt"
 )
 
@@ -138,5 +140,35 @@ func TestUserAndPartner_HelpOrUnknownSubcommand_CreatesNothing(t *testing.T) {
 		if _, err := os.Stat(data); err == nil {
 			t.Errorf("choso %s created %s", strings.Join(args, " "), data)
 		}
+	}
+}
+
+// A --webhook-url that is refused adds no partner: otherwise the partner
+// exists with a key whose secret was never shown, and the operator's
+// corrected retry adds a second one.
+func TestPartnerAdd_BadWebhookURL_AddsNoPartner(t *testing.T) {
+	data := t.TempDir()
+	_, stderr, code := runCLI(t, "partner", "add", "Agribank Bắc Ninh", "--province", "24", "--webhook-url", "ftp://bank.example/hook", "--data", data)
+	if code != exitError || !strings.Contains(stderr, "webhook_url") {
+		t.Fatalf("partner add with a bad webhook URL: exit %d, want %d and the reason\n%s", code, exitError, stderr)
+	}
+	path := filepath.Join(data, "choso.db")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return // refused before the store was touched
+	}
+	db, err := bolt.Open(path, bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var partners []*choso.Partner
+	if err := db.View(t.Context(), func(tx choso.Tx) error {
+		partners, err = tx.ListPartners()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(partners) != 0 {
+		t.Fatalf("the refused partner add left %d partners (%q), whose key secret nobody saw", len(partners), partners[0].Name)
 	}
 }

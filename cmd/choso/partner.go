@@ -153,6 +153,11 @@ func runPartner(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "usage: choso partner %s [flags] %s\n", sub, arg)
 		return errUsage
 	}
+	// Checked before the partner is added: a URL refused after it would
+	// leave a partner whose key secret was never shown.
+	if err := choso.ValidateWebhookURL(*webhook); err != nil {
+		return errors.New(choso.ErrorMessage(err))
+	}
 	if err := os.MkdirAll(cfg.dataDir(), 0o700); err != nil {
 		return err
 	}
