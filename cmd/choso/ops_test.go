@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -170,5 +172,57 @@ func TestPartnerAdd_BadWebhookURL_AddsNoPartner(t *testing.T) {
 	}
 	if len(partners) != 0 {
 		t.Fatalf("the refused partner add left %d partners (%q), whose key secret nobody saw", len(partners), partners[0].Name)
+	}
+}
+
+// A store restored without its master.key (the README's restore: move the
+// backup to DATA/choso.db and start) holds partner keys sealed under the
+// old master key. Neither the server nor `choso partner` makes a new key
+// file beside it, which would open none of them: they refuse, and say to
+// put the master key back.
+func TestRestore_WithoutMasterKey_RefusesToMakeANewOne(t *testing.T) {
+	orig := t.TempDir()
+	stdout, stderr, code := runCLI(t, "partner", "add", "Vietcombank Bắc Ninh", "--province", "24", "--data", orig)
+	if code != 0 {
+		t.Fatalf("partner add: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var added struct {
+		PartnerID string `json:"partner_id"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &added); err != nil {
+		t.Fatalf("partner add printed %q: %v", stdout, err)
+	}
+	restored := t.TempDir()
+	if err := copyFile(filepath.Join(orig, "choso.db"), filepath.Join(restored, "choso.db")); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(restored, "master.key")
+
+	if _, stderr, code := runCLI(t, "partner", "key", added.PartnerID, "--data", restored); code != exitError || !strings.Contains(stderr, "master.key") {
+		t.Errorf("partner key on a store restored without its master key: exit %d, want %d and a word on master.key\n%s", code, exitError, stderr)
+	}
+	if _, err := os.Stat(keyFile); err == nil {
+		t.Fatal("choso partner made a new master key beside a store whose partner keys it cannot open")
+	}
+
+	p := start(t, "--data", restored, "--addr", "127.0.0.1:0")
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the server started on a store restored without its master key:\n%s", p.output())
+	}
+	if err := p.cmd.Wait(); err == nil || !strings.Contains(p.output(), "master.key") {
+		t.Fatalf("serve on a store restored without its master key: %v, want exit 1 and a word on master.key\n%s", err, p.output())
+	}
+	if _, err := os.Stat(keyFile); err == nil {
+		t.Fatal("the server made a new master key beside a store whose partner keys it cannot open")
+	}
+
+	// With the key put back, both work.
+	if err := copyFile(filepath.Join(orig, "master.key"), keyFile); err != nil {
+		t.Fatal(err)
+	}
+	if stdout, stderr, code := runCLI(t, "partner", "key", added.PartnerID, "--data", restored); code != 0 {
+		t.Fatalf("partner key with the master key restored: exit %d\n%s%s", code, stdout, stderr)
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/choso/choso"
@@ -25,11 +27,29 @@ func (s sealer) Seal(plaintext, aad []byte) ([]byte, error) {
 func (s sealer) Open(sealed, aad []byte) ([]byte, error) { return secret.Open(s.key, sealed, aad) }
 
 // masterKey returns the master key from CHOSO_MASTER_KEY or the key file in
-// the data directory, created with mode 0600 at first start.
-func masterKey(cfg *Config) ([]byte, error) {
+// the data directory, created with mode 0600 at first start: the first
+// start of a store without partners. A store that has partners had its
+// key file already; one restored without it gets none made.
+func masterKey(ctx context.Context, cfg *Config, db choso.Store) ([]byte, error) {
 	if cfg.storeURL != "" && os.Getenv("CHOSO_MASTER_KEY") == "" {
 		// A key file per node would seal partner secrets no other node can open.
 		return nil, errors.New("with --store postgres://… every node must share one master key: set CHOSO_MASTER_KEY")
+	}
+	path := filepath.Join(cfg.dataDir(), secret.KeyFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && os.Getenv("CHOSO_MASTER_KEY") == "" {
+		var partners []*choso.Partner
+		if err := db.View(ctx, func(tx choso.Tx) error {
+			var err error
+			partners, err = tx.ListPartners()
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if len(partners) > 0 {
+			// A new key would open none of their keys or webhook secrets.
+			return nil, fmt.Errorf("%s is missing, but the store holds %d bank partners whose keys are sealed under a master key: "+
+				"put back the master.key kept with this store's backup (or set CHOSO_MASTER_KEY to it), then start again", path, len(partners))
+		}
 	}
 	return secret.MasterKey(cfg.dataDir(), os.Getenv("CHOSO_MASTER_KEY"))
 }
@@ -161,15 +181,15 @@ func runPartner(ctx context.Context, e *env, args []string) error {
 	if err := os.MkdirAll(cfg.dataDir(), 0o700); err != nil {
 		return err
 	}
-	master, err := masterKey(&cfg)
-	if err != nil {
-		return err
-	}
 	db, err := openStore(&cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	master, err := masterKey(ctx, &cfg, db)
+	if err != nil {
+		return err
+	}
 	reg := newRegistry(db)
 	if err := seedRegions(ctx, reg, slog.New(slog.DiscardHandler)); err != nil {
 		return err

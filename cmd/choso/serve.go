@@ -86,7 +86,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		db.Close()
 		return err
 	}
-	master, err := masterKey(cfg)
+	master, err := masterKey(ctx, cfg, db)
 	if err != nil {
 		db.Close()
 		return fmt.Errorf("master key: %w", err)
