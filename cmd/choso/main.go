@@ -8,7 +8,8 @@
 //	choso healthcheck        probe a running server's /healthz (for containers)
 //	choso version            print the version
 //
-// Every flag has a CHOSO_* environment variable; `choso help` lists them.
+// Every configuration flag (--data, --store, --log-level and serve's) has a
+// CHOSO_* environment variable; `choso COMMAND -h` names each one.
 package main
 
 import (
@@ -112,7 +113,8 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-11s %-16s %s\n", c.name, c.args, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun choso COMMAND -h for a command's flags. Each flag --x-y can also be set as CHOSO_X_Y.")
+	fmt.Fprintln(w, "\nRun choso COMMAND -h for a command's flags. The configuration flags (--data, --store, --log-level and")
+	fmt.Fprintln(w, "serve's) can also be set as CHOSO_* variables, named there; a command's own flags (--events, --username…) cannot.")
 }
 
 // newFlagSet returns a flag set for a command whose errors go to stderr.
