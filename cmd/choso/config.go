@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -153,11 +154,19 @@ func (c *Config) Validate(serving bool) error {
 		if (c.TLSCert == "") != (c.TLSKey == "") {
 			errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
 		}
+		statErrs := len(errs)
 		for _, f := range []string{c.TLSCert, c.TLSKey} {
 			if f != "" {
 				if _, err := os.Stat(f); err != nil {
 					errs = append(errs, fmt.Errorf("TLS file: %v", err))
 				}
+			}
+		}
+		// Loaded here, not only when the listener opens: by then the store
+		// is open and a first start has logged the admin's only password.
+		if c.TLSCert != "" && c.TLSKey != "" && len(errs) == statErrs {
+			if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {
+				errs = append(errs, fmt.Errorf("--tls-cert %s, --tls-key %s: %v", c.TLSCert, c.TLSKey, err))
 			}
 		}
 		c.proxies = nil

@@ -226,3 +226,25 @@ func TestRestore_WithoutMasterKey_RefusesToMakeANewOne(t *testing.T) {
 		t.Fatalf("partner key with the master key restored: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// A certificate and key that do not load (here given the wrong way round)
+// are a configuration error, found before the store is opened: otherwise
+// the first start creates the admin, logs its only password, and exits on
+// the certificate, and the next start shows no password.
+func TestServe_BadTLSPair_FailsBeforeTheStore(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(cert, []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"), 0o600)
+	os.WriteFile(key, []byte("not a key\n"), 0o600)
+	data := filepath.Join(dir, "data")
+	_, stderr, code := runCLI(t, "serve", "--data", data, "--addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key)
+	if code != exitError || !strings.Contains(stderr, "invalid configuration") || !strings.Contains(stderr, "TLS") {
+		t.Fatalf("serve with a certificate that does not load: exit %d, want %d and an invalid configuration naming TLS\n%s", code, exitError, stderr)
+	}
+	if strings.Contains(stderr, "admin created") {
+		t.Fatalf("the admin was created (its password logged) before the certificate was refused:\n%s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(data, "choso.db")); err == nil {
+		t.Fatal("the store was created before the certificate was refused")
+	}
+}
