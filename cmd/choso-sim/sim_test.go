@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -302,5 +304,67 @@ func TestSim_RealServer_IngestWireReportsServerCPU(t *testing.T) {
 	if sum.ServerP50Ms == nil || sum.ServerP99Ms == nil || *sum.ServerP50Ms <= 0 || *sum.ServerP50Ms > *sum.ServerP99Ms ||
 		!strings.Contains(out, "server       answered pushes p50 ≤") {
 		t.Fatalf("server latency: p50 %v, p99 %v in %s", sum.ServerP50Ms, sum.ServerP99Ms, out)
+	}
+}
+
+// refusingServer is srv behind a proxy that makes the server refuse the
+// first event of the first n pushes: it turns the event's "v":1 into an
+// unknown version on the way. The phones recorded valid sales; the server
+// does not have them.
+func refusingServer(t *testing.T, srv *clienttest.Server, n int64) string {
+	t.Helper()
+	up, _ := url.Parse(srv.URL)
+	left := atomic.Int64{}
+	left.Store(n)
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(up)
+		if r.In.URL.Path != "/v1/sync/push" || left.Add(-1) < 0 {
+			return
+		}
+		raw, _ := io.ReadAll(r.Out.Body)
+		r.Out.Body.Close()
+		if r.Out.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(raw))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			raw, _ = io.ReadAll(zr)
+		}
+		raw = bytes.Replace(raw, []byte(`"v":1`), []byte(`"v":9`), 1)
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(raw)
+		zw.Close()
+		r.Out.Header.Set("Content-Encoding", "gzip")
+		r.Out.Body = io.NopCloser(bytes.NewReader(gz.Bytes()))
+		r.Out.ContentLength = int64(gz.Len())
+		r.Out.Header.Set("Content-Length", strconv.Itoa(gz.Len()))
+	}}
+	front := httptest.NewServer(rp)
+	t.Cleanup(front.Close)
+	return front.URL
+}
+
+// A server that refuses valid sales does not have them: the run must not
+// verify. The phones' own tallies drop a sale the server rejects, so
+// comparing with them alone would call this server's totals equal.
+func TestSim_RejectedValidSales_DoNotVerify(t *testing.T) {
+	for _, mode := range [][]string{
+		{"--mode", "ingest"},
+		{"--rate", "0"},
+	} {
+		srv := clienttest.New(t)
+		jsonPath := filepath.Join(t.TempDir(), "sum.json")
+		args := append([]string{"--server", refusingServer(t, srv, 2), "--phones", "3", "--events-per-phone", "20",
+			"--voids", "0", "--json", jsonPath}, mode...)
+		code, out := runSim(t, args...)
+		sum := readSummary(t, jsonPath)
+		if sum.Rejected == 0 {
+			t.Fatalf("%v: the proxy made the server reject nothing; the test proves nothing:\n%s", mode, out)
+		}
+		if code != 1 || sum.Verified {
+			t.Errorf("%v: %d valid sales rejected, yet exit %d, verified %v:\n%s", mode, sum.Rejected, code, sum.Verified, out)
+		}
 	}
 }

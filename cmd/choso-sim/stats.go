@@ -52,6 +52,13 @@ func (s *stats) reset() {
 	s.requests, s.sent, s.acked, s.applied, s.dups, s.rejected, s.wireBytes = 0, 0, 0, 0, 0, 0, 0
 }
 
+// rejectedEvents is how many events the server has answered rejected.
+func (s *stats) rejectedEvents() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rejected
+}
+
 // percentile of sorted values, nearest rank.
 func percentile(sorted []int64, p float64) int64 {
 	if len(sorted) == 0 {
