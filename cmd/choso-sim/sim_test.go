@@ -368,3 +368,23 @@ func TestSim_RejectedValidSales_DoNotVerify(t *testing.T) {
 		}
 	}
 }
+
+// --wire counts as acked only the events the server consumed: applied,
+// duplicate or rejected, not those it answered not_processed (after a
+// gap), which it did not take and which must not count in events/s.
+func TestSim_IngestWire_NotProcessedIsNotAcked(t *testing.T) {
+	srv := clienttest.New(t)
+	srv.Lock()
+	srv.GapNext = 1
+	srv.Unlock()
+	jsonPath := filepath.Join(t.TempDir(), "sum.json")
+	code, out := runSim(t, "--server", srv.URL, "--mode", "ingest", "--wire", "--phones", "3", "--events-per-phone", "100",
+		"--batch", "50", "--json", jsonPath)
+	sum := readSummary(t, jsonPath)
+	if consumed := sum.Applied + sum.Duplicates + sum.Rejected; sum.EventsAcked != consumed || consumed == 300 {
+		t.Errorf("%d events acked, but the server consumed %d of the 300 sent:\n%s", sum.EventsAcked, consumed, out)
+	}
+	if code != 1 || sum.Verified {
+		t.Errorf("a phone's events were not processed, yet exit %d, verified %v", code, sum.Verified)
+	}
+}

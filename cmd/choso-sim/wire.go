@@ -211,7 +211,10 @@ func (s *sim) wirePush(ctx context.Context, c *wireConn, reqs [][]byte, bodyByte
 					r.Rejected++
 				}
 			}
-			r.Sent, r.Acked = len(out.Results), len(out.Results)
+			// Acked are the events the server consumed, as the client
+			// counts them: not those it answered not_processed (a gap),
+			// which it did not take.
+			r.Sent, r.Acked = len(out.Results), r.Applied+r.Duplicates+r.Rejected
 			i++
 		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 			wait, _ := strconv.Atoi(retryAfter)
