@@ -388,3 +388,32 @@ func TestSim_IngestWire_NotProcessedIsNotAcked(t *testing.T) {
 		t.Errorf("a phone's events were not processed, yet exit %d, verified %v", code, sum.Verified)
 	}
 }
+
+// A push the phone gave up on took at least its timeout: the latency
+// figures must count it, or a server that answers late looks fast.
+func TestSim_TimedOutPushes_CountInTheLatency(t *testing.T) {
+	srv := clienttest.New(t)
+	up, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(up)
+	var slow atomic.Int64
+	slow.Store(1)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/sync/push" && slow.Add(-1) >= 0 {
+			time.Sleep(700 * time.Millisecond) // past the phone's timeout; nothing applied
+			http.Error(w, "late", http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	jsonPath := filepath.Join(t.TempDir(), "sum.json")
+	code, out := runSim(t, "--server", front.URL, "--mode", "ingest", "--phones", "2", "--events-per-phone", "20",
+		"--timeout", "300ms", "--json", jsonPath)
+	sum := readSummary(t, jsonPath)
+	if code != 0 || sum.Timeouts != 1 {
+		t.Fatalf("exit %d, %d timeouts, want 0 and 1:\n%s", code, sum.Timeouts, out)
+	}
+	if sum.MaxMs < 300 || sum.P99Ms < 300 {
+		t.Errorf("a push timed out after 300 ms, yet p99 %.1f ms, max %.1f ms", sum.P99Ms, sum.MaxMs)
+	}
+}

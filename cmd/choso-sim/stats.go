@@ -14,7 +14,7 @@ import (
 // Observer.
 type stats struct {
 	mu        sync.Mutex
-	latUs     []int64 // of requests the server answered
+	latUs     []int64 // of requests the server answered or the phone gave up on
 	outcomes  map[string]int
 	requests  int
 	sent      int
@@ -39,7 +39,11 @@ func (s *stats) PushDone(r *client.PushResult) {
 	s.dups += r.Duplicates
 	s.rejected += r.Rejected
 	s.wireBytes += int64(r.BodyBytes)
-	if r.HTTPStatus != 0 {
+	// A push that timed out took at least its timeout: leaving it out
+	// would make a server that answers late look fast. Other failures
+	// without an answer (refused, cut, lost by the simulated network)
+	// say nothing of the server's time.
+	if r.HTTPStatus != 0 || r.Outcome == client.OutcomeTimeout {
 		s.latUs = append(s.latUs, r.LatencyUs)
 	}
 }
