@@ -174,6 +174,21 @@ func TestPercentile_NearestRank(t *testing.T) {
 	if percentile(nil, 99) != 0 {
 		t.Error("empty: want 0")
 	}
+	// The nearest rank is ⌈p·n/100⌉, not p·n/100 rounded: of 160 values,
+	// the 99th percentile is the 159th (158.4 rounds down to the 158th,
+	// which two values of 160, 1.25 %, exceed).
+	v = make([]int64, 160)
+	for i := range v {
+		v[i] = int64(i + 1)
+	}
+	for _, tt := range []struct {
+		p    float64
+		want int64
+	}{{99, 159}, {50, 80}, {95, 152}, {100, 160}} {
+		if got := percentile(v, tt.p); got != tt.want {
+			t.Errorf("160 values, p%v: got %d, want %d", tt.p, got, tt.want)
+		}
+	}
 }
 
 func TestNetwork_LostAnswerWasApplied_CutPushWasNot(t *testing.T) {

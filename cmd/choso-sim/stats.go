@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -63,12 +64,12 @@ func (s *stats) rejectedEvents() int {
 	return s.rejected
 }
 
-// percentile of sorted values, nearest rank.
+// percentile of sorted values, nearest rank: the ⌈p·n/100⌉-th smallest.
 func percentile(sorted []int64, p float64) int64 {
 	if len(sorted) == 0 {
 		return 0
 	}
-	k := int(p/100*float64(len(sorted))+0.5) - 1
+	k := int(math.Ceil(p*float64(len(sorted))/100)) - 1
 	return sorted[max(0, min(k, len(sorted)-1))]
 }
 
