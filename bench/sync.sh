@@ -55,13 +55,21 @@ run_choso() {
   # server to answer, not for the log line (a rep once failed on that race).
   for i in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:18300/healthz && break; sleep 0.1; done
   PW=$(grep '"admin created"' "$DATA/log" | sed 's/.*"password":"\([^"]*\)".*/\1/')
+  local ok=1
   "$BIN/choso-sim" --server http://127.0.0.1:18300 --user admin --password "$PW" --mode ingest --phones 64 --batch 50 \
      --events-per-phone "$N" --progress 0 --json "$DATA/sim.json" $EXTRA >"$DATA/sim.out" 2>&1 ||
-    { echo "choso-sim failed ($c, rep $r):"; tail -3 "$DATA/sim.out"; tail -3 "$DATA/log"; }
+    { ok=0; echo "choso-sim failed ($c, rep $r):"; tail -3 "$DATA/sim.out"; tail -3 "$DATA/log"; }
   local cpu_ms
   cpu_ms=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14+$15)*1000/hz)}' /proc/$SRV/stat)
   kill -INT $SRV; wait $SRV || true
-  echo "rep=$r case=$c conns=64 $(jq -r '"rec_s=\(.events_per_sec|floor) p50_ms=\(.p50_ms) p99_ms=\(.p99_ms) driver_cpu_ms=\(.driver_cpu_ms // 0 | floor) window_cpu_ms=\(.server_cpu_ms // 0 | floor) verified=\(.verified)"' "$DATA/sim.json") server_cpu_ms=$cpu_ms" | tee -a "$OUT"
+  # A rep whose simulator failed or whose totals did not verify is not a
+  # figure: its keys go out prefixed unverified_, which the medians and
+  # paired ratios below (rec_s, server_cpu_ms, window_cpu_ms) do not read.
+  local line
+  line="$(jq -r '"rec_s=\(.events_per_sec|floor) p50_ms=\(.p50_ms) p99_ms=\(.p99_ms) driver_cpu_ms=\(.driver_cpu_ms // 0 | floor) window_cpu_ms=\(.server_cpu_ms // 0 | floor) verified=\(.verified)"' "$DATA/sim.json" || true) server_cpu_ms=$cpu_ms"
+  { [ $ok = 1 ] && [ "$(jq -r .verified "$DATA/sim.json" 2>/dev/null)" = true ]; } ||
+    line=$(echo "$line" | sed 's/\([a-z0-9_]*\)=/unverified_\1=/g')
+  echo "rep=$r case=$c conns=64 $line" | tee -a "$OUT"
   rm -rf "$DATA"
 }
 
@@ -91,6 +99,9 @@ for r in $(seq "$R"); do
   [ -n "$ISSUE_CASE" ] && run_issue "$r"
   for c in $CASES; do run_choso "$c" "$r"; done
 done
+if grep -q ' unverified_server_cpu_ms=' "$OUT"; then
+  echo "--- NOT VERIFIED: $(grep -c ' unverified_server_cpu_ms=' "$OUT") choso rep(s) failed or did not verify; their figures go out as unverified_* and no median or paired ratio below reads them"
+fi
 echo "--- summary (median [min-max]) over $R reps"
 for c in $HARNESS_CASES $ISSUE_CASE $CASES; do grep " case=$c " "$OUT" | awk -v c="$c" -f "$SHARED/summarize.awk"; done
 echo "--- paired ratios"
