@@ -273,6 +273,30 @@ func TestSim_RealServer_FlakyDayVerifies(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "verify       OK") {
 		t.Fatalf("exit %d, want 0 and a verified run", code)
 	}
+	if !strings.Contains(out, "store check  ") || !strings.Contains(out, "events agree") {
+		t.Errorf("the spawned server's store was not checked event by event:\n%s", out)
+	}
+}
+
+// A spawned server's store is checked event by event at the end (the
+// totals the phones are compared with are running sums); a store that
+// fails the check fails the run, whatever the totals said (verify.go).
+func TestSpawned_CheckEvents_ChecksTheServersStoreAndReportsAFailure(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "choso")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho \"$@\"\necho 'event 7: no entry in the QR-sale index'\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	close(done)
+	srv := &spawned{cmd: &exec.Cmd{}, bin: fake, extra: []string{"--store", "bolt:/x/y.db"}, dir: dir, done: done}
+	out, err := srv.checkEvents(context.Background())
+	if err == nil {
+		t.Fatalf("a check that exits 1: got no error (output %q)", out)
+	}
+	if !strings.Contains(out, "check --events --data "+dir+" --store bolt:/x/y.db") || !strings.Contains(out, "QR-sale index") {
+		t.Errorf("check output %q: want the arguments (the server's data and store) and the problem", out)
+	}
 }
 
 func TestSim_RealServer_IngestVerifies(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -16,6 +17,8 @@ import (
 // spawned is a choso server the simulator started.
 type spawned struct {
 	cmd            *exec.Cmd
+	bin            string
+	extra          []string // the extra arguments it was started with
 	dir            string
 	base           string
 	user, password string
@@ -44,7 +47,7 @@ func spawn(ctx context.Context, bin string, extra []string, logw io.Writer) (*sp
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s := &spawned{cmd: cmd, dir: dir, done: make(chan struct{})}
+	s := &spawned{cmd: cmd, bin: bin, extra: extra, dir: dir, done: make(chan struct{})}
 	found := make(chan error, 1)
 	go func() {
 		defer close(s.done)
@@ -99,7 +102,8 @@ func spawn(ctx context.Context, bin string, extra []string, logw io.Writer) (*sp
 	return s, nil
 }
 
-func (s *spawned) stop() {
+// halt stops the server and waits for it to exit, leaving its data.
+func (s *spawned) halt() {
 	if s.cmd.Process != nil {
 		s.cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -109,5 +113,30 @@ func (s *spawned) stop() {
 			<-s.done
 		}
 	}
+}
+
+// stop halts the server and removes its data directory.
+func (s *spawned) stop() {
+	s.halt()
 	os.RemoveAll(s.dir)
+}
+
+// checkEvents halts the server and runs its binary's own check of the
+// store it wrote (choso check --events): every stored event agrees with
+// its entity, result and indexes, and each stall-day's totals equal its
+// sales in the log. The totals the phones are compared with are kept as
+// running sums; this reads the events themselves.
+func (s *spawned) checkEvents(ctx context.Context) (string, error) {
+	s.halt()
+	args := []string{"check", "--events", "--data", s.dir}
+	for i, a := range s.extra { // the same store as the server's
+		switch {
+		case a == "--store" && i+1 < len(s.extra):
+			args = append(args, a, s.extra[i+1])
+		case strings.HasPrefix(a, "--store="):
+			args = append(args, a)
+		}
+	}
+	out, err := exec.CommandContext(ctx, s.bin, args...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
 }

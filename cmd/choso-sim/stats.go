@@ -117,7 +117,10 @@ type summary struct {
 	ServerP99Ms *float64 `json:"server_p99_ms_at_most,omitempty"`
 	Reinstalls  int      `json:"reinstalls,omitempty"`
 	Verified    bool     `json:"verified"`
-	Mismatches  []string `json:"mismatches,omitempty"`
+	// StoreCheck is the last line of choso check --events on a spawned
+	// server's store, when it passed; empty for a server not spawned.
+	StoreCheck string   `json:"store_check,omitempty"`
+	Mismatches []string `json:"mismatches,omitempty"`
 }
 
 func (s *stats) summary(mode string, phones int, took time.Duration) *summary {
@@ -186,6 +189,9 @@ func (s *summary) print(w io.Writer) {
 	fmt.Fprintln(w)
 	if s.Verified {
 		fmt.Fprintln(w, "  verify       OK: the server's totals equal what the phones recorded")
+		if s.StoreCheck != "" {
+			fmt.Fprintf(w, "  store check  %s\n", s.StoreCheck)
+		}
 	} else {
 		fmt.Fprintf(w, "  verify       MISMATCH (%d):\n", len(s.Mismatches))
 		for i, m := range s.Mismatches {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/choso/choso/sync/client"
@@ -29,7 +30,8 @@ type serverTotals struct {
 // amounts by method, net of voids, and the voids. The phones record only
 // valid events, so an event the server rejected is a mismatch too: a
 // phone's tally drops a sale the server refuses, and the comparison alone
-// would call a server that refused sales equal.
+// would call a server that refused sales equal. A server the simulator
+// spawned is then stopped and its store checked event by event.
 func (s *sim) verify(ctx context.Context, sum *summary) error {
 	var mu sync.Mutex
 	err := s.parallel(ctx, s.cfg.setupWorkers, func(p *phone) error {
@@ -76,8 +78,20 @@ func (s *sim) verify(ctx context.Context, sum *summary) error {
 	if n := s.stats.rejectedEvents(); n > 0 {
 		sum.Mismatches = append(sum.Mismatches, fmt.Sprintf("the server rejected %d of the phones' events, all of them valid", n))
 	}
+	checked := "not run"
+	if s.server != nil {
+		out, err := s.server.checkEvents(ctx)
+		if err != nil {
+			checked = "failed"
+			sum.Mismatches = append(sum.Mismatches, fmt.Sprintf("choso check --events on the spawned server's store: %v: %s", err, out))
+		} else {
+			checked = "clean"
+			sum.StoreCheck = out[strings.LastIndexByte(out, '\n')+1:]
+		}
+	}
 	if len(sum.Mismatches) > 0 {
-		return fmt.Errorf("%w: %d of %d stalls, %d events rejected", errMismatch, stalls, len(s.phones), s.stats.rejectedEvents())
+		return fmt.Errorf("%w: %d of %d stalls, %d events rejected, store check %s",
+			errMismatch, stalls, len(s.phones), s.stats.rejectedEvents(), checked)
 	}
 	sum.Verified = true
 	return nil
