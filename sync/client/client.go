@@ -98,7 +98,7 @@ type Client struct {
 	timeout  time.Duration
 	tzOffset int
 
-	pushMu sync.Mutex // one request carrying the token in flight: a push, an enrollment, a config pull
+	pushMu sync.Mutex // one request carrying the token in flight: a push, an enrollment, a config pull, a read of totals or status
 
 	mu         sync.Mutex // guards the fields below
 	batchLimit int        // halved on 413, grows back after a run of successes

@@ -142,6 +142,10 @@ func (c *Client) ServerStatus() ([]byte, error) {
 }
 
 func (c *Client) get(path string) ([]byte, error) {
+	// As for the config pull: the token is read and sent with no push
+	// between, which could rotate it and use the new one first.
+	c.pushMu.Lock()
+	defer c.pushMu.Unlock()
 	if c.isClosed() {
 		return nil, ErrClosed
 	}
