@@ -134,7 +134,10 @@ func (s *Server) handleStallQR(c echo.Context) error {
 		sum := sha256.Sum256([]byte(fmt.Sprintf("%s|%s|%d|%s|%d", payload, format, size, level, st.QRVersion)))
 		etag := `"` + hex.EncodeToString(sum[:12]) + `"`
 		h.Set("ETag", etag)
-		h.Set("Cache-Control", "private, max-age=300")
+		// Asked again every time (a 304 while the account is the same): a
+		// code kept for minutes after a payout change would send customers'
+		// money to the account just replaced.
+		h.Set("Cache-Control", "private, no-cache")
 		if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
 			return c.NoContent(http.StatusNotModified)
 		}
