@@ -61,9 +61,20 @@ func wantsCSV(c echo.Context) (bool, error) {
 	return false, choso.Errorf(choso.EInvalid, "format must be json or csv")
 }
 
-// sendCSV answers with a CSV download named file.
+// sendCSV answers with a CSV download named file. With ?bom=true it starts
+// with a UTF-8 byte order mark: Excel on Windows reads a CSV without one in
+// the system's code page, and "Chợ Thương" comes out as "Chá»£ ThÆ°Æ¡ng".
+// The web pages' download links ask for it; a program reading the CSV
+// should not.
 func sendCSV(c echo.Context, file string, write func(*bytes.Buffer) error) error {
+	bom, err := queryBool(c, "bom")
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
+	if bom {
+		buf.WriteString("\uFEFF")
+	}
 	if err := write(&buf); err != nil {
 		return err
 	}

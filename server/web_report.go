@@ -53,7 +53,7 @@ func (s *Server) handleDashboard(c echo.Context) error {
 	v := dashboardView{Report: rep, Group: group, Province: c.QueryParam("province"), MarketID: c.QueryParam("market_id"), Communes: queryList(c, "commune")}
 	// The CSV is of what the page shows: one market's page downloads that
 	// market's figures, not every market in the user's scope.
-	q := url.Values{"from": {rep.From}, "to": {rep.To}, "format": {"csv"}}
+	q := url.Values{"from": {rep.From}, "to": {rep.To}, "format": {"csv"}, "bom": {"true"}} // for Excel: see sendCSV
 	if v.Province != "" {
 		q.Set("province", v.Province)
 	}
@@ -112,7 +112,7 @@ func (s *Server) handleStatementPage(c echo.Context) error {
 	}
 	p.Title = p.T("Báo cáo doanh thu") + " · " + st.StallCode + " · " + st.Period
 	p.Data = statementView{St: st, Stall: stall, Period: period,
-		CSV: "/v1/stalls/" + st.StallID + "/statement?" + url.Values{"period": {period}, "format": {"csv"}}.Encode()}
+		CSV: "/v1/stalls/" + st.StallID + "/statement?" + url.Values{"period": {period}, "format": {"csv"}, "bom": {"true"}}.Encode()}
 	return s.render(c, http.StatusOK, "statement", p)
 }
 
