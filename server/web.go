@@ -302,6 +302,12 @@ func (s *Server) requirePageSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(ctxPrincipal, p)
 		if !safeMethod(c.Request().Method) {
+			// Read the form before looking for its token: a form over the
+			// route's body limit is a 413 that says so, not a form that
+			// "expired" and is sent again and again.
+			if _, err := c.FormParams(); err != nil {
+				return s.page(func(echo.Context) error { return bodyError(err, "could not read the form") })(c)
+			}
 			if !sameOrigin(c.Request()) || !hmac.Equal([]byte(c.Request().PostFormValue(csrfField)), []byte(s.csrfToken(token))) {
 				pd := s.newPage(c, "Có lỗi", "")
 				pd.Error = pd.T("Biểu mẫu đã hết hạn; hãy thử lại.")
@@ -379,6 +385,11 @@ func (s *Server) loginPageNext(c echo.Context, status int, username, problem, ne
 func (s *Server) handleLoginPage(c echo.Context) error { return s.loginPage(c, http.StatusOK, "", "") }
 
 func (s *Server) handleLoginForm(c echo.Context) error {
+	if _, err := c.FormParams(); err != nil {
+		// Over the body limit: say so, rather than fail the CSRF check.
+		err = bodyError(err, "could not read the form")
+		return s.loginPage(c, statusOf[choso.ErrorCode(err)], "", choso.ErrorMessage(err))
+	}
 	username := choso.NormalizeUsername(c.FormValue("username"))
 	ck, err := c.Cookie(loginCSRFCookie)
 	if err != nil || ck.Value == "" || !hmac.Equal([]byte(ck.Value), []byte(c.Request().PostFormValue(csrfField))) || !sameOrigin(c.Request()) {

@@ -206,3 +206,32 @@ func TestWeb_FormErrors_InThePagesLanguage(t *testing.T) {
 		t.Fatalf("the English page's form error (%d): want it in English", res.StatusCode)
 	}
 }
+
+// A form over its route's body limit is a 413 page that says so, not the
+// "form expired" 403 of a missing CSRF token, which the volunteer would
+// retry forever; and it changes nothing. The sign-in form too.
+func TestWeb_FormOverBodyLimit_413(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	res, page := rs.postPage(t, "volin", "/markets/"+obj.market+"/edit", url.Values{
+		"name": {"Chợ Mới"}, "address": {strings.Repeat("a", defaultBodyLimit)},
+	})
+	if res.StatusCode != http.StatusRequestEntityTooLarge || strings.Contains(page, "Biểu mẫu đã hết hạn") || !strings.Contains(page, "64 KiB") {
+		t.Fatalf("oversized form: status %d, want 413 naming the limit:\n%s", res.StatusCode, page)
+	}
+	m, err := rs.reg.FindMarket(t.Context(), rs.users["volin"].Principal(), obj.market)
+	if err != nil || m.Name != "Chợ Thương" {
+		t.Fatalf("an oversized form changed the market: %+v, %v", m, err)
+	}
+
+	// The sign-in form: its CSRF cookie and token are right, the form is
+	// too large.
+	tok := "0123456789abcdef0123456789"
+	form := url.Values{csrfField: {tok}, "username": {"volin"}, "password": {strings.Repeat("p", defaultBodyLimit)}}
+	res = rs.doNoRedirect(t, "POST", "/login", strings.NewReader(form.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded", "Cookie", loginCSRFCookie+"="+tok)
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusRequestEntityTooLarge || strings.Contains(string(b), "Biểu mẫu đã hết hạn") {
+		t.Fatalf("oversized sign-in form: status %d, want 413:\n%s", res.StatusCode, b)
+	}
+}
