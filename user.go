@@ -29,6 +29,9 @@ func (u *User) Principal() *Principal {
 	return &Principal{UserID: u.ID, Username: u.Username, Role: u.Role, Scope: append([]string(nil), u.Scope...)}
 }
 
+// MaxUsernameLength bounds a username, in bytes (they are ASCII).
+const MaxUsernameLength = 32
+
 // NormalizeUsername returns the form usernames are stored and compared in.
 func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
@@ -36,8 +39,8 @@ func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpa
 // is checked where users are stored.
 func (u *User) Validate() error {
 	u.Username = NormalizeUsername(u.Username)
-	if n := len(u.Username); n < 3 || n > 32 {
-		return Errorf(EInvalid, "username must be 3–32 characters")
+	if n := len(u.Username); n < 3 || n > MaxUsernameLength {
+		return Errorf(EInvalid, "username must be 3–%d characters", MaxUsernameLength)
 	}
 	for _, r := range u.Username {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -505,6 +507,40 @@ func TestLogin_RateLimitedPerUsername(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("other user's login: %d", res.StatusCode)
 	}
+}
+
+// A username longer than any user's is refused as a wrong sign-in: it gets
+// no bucket of its own, so sign-in attempts cannot park up to 64 KiB of
+// chosen text per try in memory (one node) or fail the shared bucket's
+// index and answer 500 (PostgreSQL, TestLogin_OverlongUsername_OnPostgres).
+// It still costs an attempt of the network's.
+func TestLogin_OverlongUsername_401NoBucket(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := make([]byte, 30<<10)
+	rand.Read(b)
+	long := hex.EncodeToString(b) // random, so PostgreSQL cannot compress it into its index
+	res := rs.do(t, "POST", "/v1/auth/login", strings.NewReader(`{"username":"`+long+`","password":"wrong password"}`), "Content-Type", "application/json")
+	wantError(t, res, http.StatusUnauthorized, choso.EUnauthorized)
+	if rs.loginByUser.local != nil {
+		if n := rs.loginByUser.local.Len(); n != 0 {
+			t.Fatalf("an overlong username took %d sign-in buckets, want 0", n)
+		}
+	}
+	form := url.Values{csrfField: {"0123456789abcdef0123456789"}, "username": {long}, "password": {"wrong password"}}
+	res = rs.doNoRedirect(t, "POST", "/login", strings.NewReader(form.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded", "Cookie", loginCSRFCookie+"=0123456789abcdef0123456789")
+	page, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusUnauthorized || strings.Contains(string(page), long) {
+		t.Fatalf("sign-in page with an overlong username: %d, want 401 without the name echoed", res.StatusCode)
+	}
+	// The network's budget: 20 attempts in all, two of them spent above.
+	for i := range 18 {
+		if res := rs.do(t, "POST", "/v1/auth/login", strings.NewReader(`{"username":"`+long+`","password":"x"}`), "Content-Type", "application/json"); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d, want 401", i+3, res.StatusCode)
+		}
+	}
+	res = rs.do(t, "POST", "/v1/auth/login", strings.NewReader(`{"username":"`+long+`","password":"x"}`), "Content-Type", "application/json")
+	wantError(t, res, http.StatusTooManyRequests, choso.ERateLimited)
 }
 
 func TestLogin_CookieSessionAndCrossSiteRefusal(t *testing.T) {

@@ -50,6 +50,22 @@ func TestPartner_OnPostgres(t *testing.T) {
 	}
 }
 
+// TestLogin_OverlongUsername_OnPostgres: the shared sign-in buckets live in
+// an indexed table, which a username of kilobytes must not reach.
+func TestLogin_OverlongUsername_OnPostgres(t *testing.T) {
+	pgtest.NewDatabase(t) // skips (or fails, in CI) here when there is no PostgreSQL
+	old := openTestStore
+	openTestStore = func(t *testing.T, observe func(string, time.Duration, error)) choso.Store {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{ObserveTx: observe})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	t.Cleanup(func() { openTestStore = old })
+	TestLogin_OverlongUsername_401NoBucket(t)
+}
+
 // TestSharedGuards_TwoNodesOnPostgres runs two servers on one database, as
 // two nodes behind a balancer: a partner request replayed to the other
 // node is refused, and sign-in and enrollment attempts spread over both

@@ -396,10 +396,13 @@ func (s *Server) handleLoginForm(c echo.Context) error {
 		return s.loginPage(c, http.StatusForbidden, username, "Biểu mẫu đã hết hạn; hãy thử lại.")
 	}
 	if err := s.admitLogin(c, username); err != nil {
-		if choso.ErrorCode(err) != choso.ERateLimited {
-			return err
+		switch choso.ErrorCode(err) {
+		case choso.ERateLimited:
+			return s.loginPage(c, http.StatusTooManyRequests, username, err.Error())
+		case choso.EUnauthorized: // a name no user can have: not shown again
+			return s.loginPage(c, http.StatusUnauthorized, "", "Sai tên đăng nhập hoặc mật khẩu.")
 		}
-		return s.loginPage(c, http.StatusTooManyRequests, username, err.Error())
+		return err
 	}
 	token, _, _, err := s.registry.Login(c.Request().Context(), username, c.FormValue("password"))
 	if err != nil {
