@@ -8,6 +8,7 @@ import (
 
 	"github.com/choso/choso"
 	"github.com/choso/choso/qr"
+	chosync "github.com/choso/choso/sync"
 	"github.com/labstack/echo/v4"
 )
 
@@ -85,6 +86,9 @@ func (s *Server) handleDeviceEnroll(c echo.Context) error {
 	req.Code = strings.TrimPrefix(strings.TrimSpace(req.Code), "choso:enroll:")
 	if req.Code == "" {
 		return choso.Errorf(choso.EInvalid, "code is required: the 12 characters the volunteer's screen shows")
+	}
+	if len(req.AppVersion) > chosync.MaxStringBytes {
+		return choso.Errorf(choso.EInvalid, "app_version is longer than %d bytes", chosync.MaxStringBytes)
 	}
 	ctx := c.Request().Context()
 	// The stall's limit first, the code unused: a phone told to wait

@@ -424,3 +424,56 @@ func testULID() string {
 	b[0] = '0'
 	return string(b[:])
 }
+
+// The strings of a push that the server keeps (app_version, boot_id and
+// the hlc on the device record and each event, which the status routes
+// and volunteers' device lists send back) are bounded: a longer one is a
+// 400 for the push, nothing consumed, not a device record of megabytes
+// rewritten at every push. Enrollment's app_version too.
+func TestSyncPush_OverlongStrings_400NothingConsumed(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	long := strings.Repeat("x", chosync.MaxStringBytes+1)
+	for name, set := range map[string]func(*chosync.PushRequest){
+		"app_version": func(r *chosync.PushRequest) { r.AppVersion = long },
+		"boot_id":     func(r *chosync.PushRequest) { r.Client.BootID = long },
+		"client hlc":  func(r *chosync.PushRequest) { r.Client.HLC = long },
+		"event hlc":   func(r *chosync.PushRequest) { r.Events[0].HLC = long },
+		"event id":    func(r *chosync.PushRequest) { r.Events[0].ID = long },
+		"event type":  func(r *chosync.PushRequest) { r.Events[0].Type = long },
+		"event date":  func(r *chosync.PushRequest) { r.Events[0].BusinessDate = long },
+	} {
+		req := chosync.PushRequest{Protocol: 1, AppVersion: "1.0.0", Client: chosync.ClientState{WallMs: time.Now().UnixMilli()}, Events: p.sales(1, 1000, "cash")}
+		p.seq = 0
+		set(&req)
+		body, _ := json.Marshal(req)
+		msg := wantError(t, p.push(t, body), http.StatusBadRequest, choso.EInvalid)
+		if !strings.Contains(msg, "128 bytes") {
+			t.Errorf("%s: message %q does not name the limit", name, msg)
+		}
+	}
+	res := decodePush(t, p.push(t, pushBody(t, p.sales(1, 1000, "cash"))))
+	if res.AckSeq != 1 {
+		t.Fatalf("after refused pushes: ack %d, want 1", res.AckSeq)
+	}
+	st := rs.do(t, "GET", "/v1/sync/status", nil, "Authorization", "Bearer "+p.token)
+	var status struct {
+		Device choso.Device `json:"device"`
+	}
+	json.NewDecoder(st.Body).Decode(&status)
+	if status.Device.AppVersion != "1.0.0" {
+		t.Fatalf("device app_version %.40q…, want 1.0.0", status.Device.AppVersion)
+	}
+
+	code := rs.do(t, "POST", "/v1/stalls/"+obj.stall+"/enrollments", nil, "Authorization", "Bearer "+rs.token(t, "volin"))
+	var ec enrollmentResponse
+	json.NewDecoder(code.Body).Decode(&ec)
+	enroll := func(appVersion string) *http.Response {
+		return rs.do(t, "POST", "/v1/devices/enroll", strings.NewReader(`{"code":"`+ec.Code+`","app_version":"`+appVersion+`"}`), "Content-Type", "application/json")
+	}
+	wantError(t, enroll(long), http.StatusBadRequest, choso.EInvalid)
+	if res := enroll("1.0.0"); res.StatusCode != http.StatusCreated {
+		t.Fatalf("enroll after the refused one: %d, want 201 (the code unused)", res.StatusCode)
+	}
+}

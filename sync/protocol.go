@@ -14,6 +14,10 @@ const (
 	MaxWireBytes    = 512 << 10 // the body as sent, gzip or not
 	MaxDecodedBytes = 4 << 20   // the body after gunzip
 	MaxPayloadBytes = 16 << 10  // one event's payload
+	// MaxStringBytes bounds every other string of a push (app_version,
+	// boot_id, hlc, and an event's id, type and business_date): the
+	// server keeps them, and none is near it (a ULID is 26 bytes).
+	MaxStringBytes = 128
 )
 
 // Result statuses.

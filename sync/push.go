@@ -21,10 +21,20 @@ func CheckBatch(req *PushRequest) error {
 	if len(req.Events) > MaxEvents {
 		return choso.Errorf(choso.ETooLarge, "%d events in one push; at most %d", len(req.Events), MaxEvents)
 	}
+	for _, f := range [...]struct{ name, v string }{{"app_version", req.AppVersion}, {"client.boot_id", req.Client.BootID}, {"client.hlc", req.Client.HLC}} {
+		if len(f.v) > MaxStringBytes {
+			return choso.Errorf(choso.EInvalid, "%s is longer than %d bytes", f.name, MaxStringBytes)
+		}
+	}
 	var prev uint64
 	for i, e := range req.Events {
 		if e.Seq == 0 {
 			return choso.Errorf(choso.EInvalid, "event %d: seq starts at 1", i)
+		}
+		for _, f := range [...]struct{ name, v string }{{"id", e.ID}, {"type", e.Type}, {"hlc", e.HLC}, {"business_date", e.BusinessDate}} {
+			if len(f.v) > MaxStringBytes {
+				return choso.Errorf(choso.EInvalid, "event %d: %s is longer than %d bytes", i, f.name, MaxStringBytes)
+			}
 		}
 		if i > 0 && e.Seq <= prev {
 			return choso.Errorf(choso.EInvalid, "event %d: seqs must be strictly increasing (%d after %d)", i, e.Seq, prev)
