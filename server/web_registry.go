@@ -485,6 +485,9 @@ func (s *Server) handleImportForm(c echo.Context) error {
 	v := &importView{Market: m, Columns: strings.Join(choso.StallCSVColumns, ", "), Consent: c.FormValue("consent") == "yes"}
 	p.Data = v
 	v.CSV = c.FormValue("csv")
+	if len(v.CSV) > ImportBodyLimit { // the confirm form sends the file back in this field
+		return choso.Errorf(choso.ETooLarge, "the file is larger than 8 MiB")
+	}
 	if fh, err := c.FormFile("file"); err == nil {
 		f, err := fh.Open()
 		if err != nil {
