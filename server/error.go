@@ -68,7 +68,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if status >= 500 && code != choso.EUnavailable {
 		message = "An internal error occurred; quote the request ID when you report it."
 	}
-	if code == choso.EUnavailable && c.Response().Header().Get("Retry-After") == "" {
+	if (code == choso.EUnavailable || code == choso.ERateLimited) && c.Response().Header().Get("Retry-After") == "" {
 		c.Response().Header().Set("Retry-After", "5")
 	}
 	id, _ := c.Get(ctxRequestID).(string)

@@ -781,6 +781,24 @@ func TestPartner_RateLimitedPerKey(t *testing.T) {
 	}
 }
 
+// The nonce memory's bound on one key is a 429 too, and like every 429 it
+// says when to come back: a bank's client waits for Retry-After.
+func TestPartner_NonceMemoryFullForKey_429WithRetryAfter(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	rs.partnerVerifier.MaxNoncesPerKey = 3
+	for i := range 3 {
+		if res := b.signed(t, "GET", "/partner/v1/changes", url.Values{}, nil, nil); res.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: %d", i+1, res.StatusCode)
+		}
+	}
+	res := b.signed(t, "GET", "/partner/v1/changes", url.Values{}, nil, nil)
+	wantError(t, res, http.StatusTooManyRequests, choso.ERateLimited)
+	if res.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+}
+
 // Scenario 10, exports: a partner runs at most two at once; a third is 429.
 func TestPartnerExport_ConcurrencyLimit(t *testing.T) {
 	rs := newRegistryServer(t)
