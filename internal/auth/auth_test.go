@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"github.com/choso/choso"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,6 +87,21 @@ func TestHasher_WaitingGivesUpWithContext(t *testing.T) {
 	cancel()
 	if _, err := h.Hash(ctx, "whatever-long"); err == nil {
 		t.Fatal("Hash with every slot taken and a cancelled context succeeded")
+	}
+}
+
+// A request waits for a turn to hash for a bounded time, then is told the
+// server is busy (503), rather than held for as long as its client waits.
+func TestHasher_WaitingGivesUpAfterMaxHashWait(t *testing.T) {
+	h := NewHasher(1)
+	h.wait = 20 * time.Millisecond
+	if err := h.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer h.release()
+	_, err := h.Verify(context.Background(), "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g", "whatever-long")
+	if choso.ErrorCode(err) != choso.EUnavailable {
+		t.Fatalf("Verify with every slot taken past the wait: got %v, want %s", err, choso.EUnavailable)
 	}
 }
 

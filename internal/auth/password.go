@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/choso/choso"
 	"golang.org/x/crypto/argon2"
@@ -27,23 +28,39 @@ const (
 
 // Hasher hashes and verifies passwords with argon2id. Each hash holds
 // 19 MiB for its duration, so at most a fixed number run at once; the rest
-// wait their turn or give up with their request's context.
+// wait their turn, for at most MaxHashWait, or give up with their request's
+// context. A flood of sign-ins is answered 503 (with Retry-After), not held
+// for as long as each client cares to wait.
 type Hasher struct {
 	slots chan struct{}
+	wait  time.Duration // MaxHashWait; shorter in tests
 }
+
+// MaxHashWait is how long a request waits for a turn to hash: about
+// seventy hashes' time on one core.
+const MaxHashWait = 3 * time.Second
 
 var _ choso.PasswordHasher = (*Hasher)(nil)
 
 // NewHasher returns a Hasher that runs at most concurrent hashes at once
 // (at least 1).
 func NewHasher(concurrent int) *Hasher {
-	return &Hasher{slots: make(chan struct{}, max(concurrent, 1))}
+	return &Hasher{slots: make(chan struct{}, max(concurrent, 1)), wait: MaxHashWait}
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
 		return nil
+	default:
+	}
+	t := time.NewTimer(h.wait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return choso.Errorf(choso.EUnavailable, "the server is busy checking passwords; try again in a few seconds")
 	case <-ctx.Done():
 		return choso.WrapError(choso.EUnavailable, "the server is busy checking passwords; try again", ctx.Err())
 	}
