@@ -763,3 +763,44 @@ func TestPages_ReconciliationOfASharedAccountOnce(t *testing.T) {
 		t.Errorf("the mismatch tally says %q, want 1", tally)
 	}
 }
+
+// The language switch on a page that answers a form (the enrollment code,
+// a refused payout change) leads to a page, not to the form's POST-only
+// address as a GET (a JSON 405).
+func TestBrowser_LanguageSwitchOnAFormsAnswer(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	b := newBrowser(t, rs.URL)
+	b.signIn("volin", rs.pw["volin"])
+	b.open("/stalls/" + obj.stall)
+	b.do(chromedp.WaitVisible(chromedp.CSS("table.devices")))
+	b.submit(`form[action$="/enroll"] button`)
+	b.do(chromedp.WaitVisible(chromedp.CSS("#enroll-code")))
+	b.do(chromedp.Click(chromedp.CSS(`a[href^="/lang/en"]`)), chromedp.WaitReady(chromedp.CSS("body")))
+	if lang := b.eval(`document.documentElement.lang`); lang != "en" {
+		b.shot("enroll-en")
+		t.Fatalf("after English on the enrollment page the browser is at %s with %q", b.location(), b.eval(`document.body.innerText.slice(0, 200)`))
+	}
+	if h := b.text("h1"); h != "A-1 · Bún chả cô Lan" {
+		t.Errorf("after English on the enrollment page the heading is %q, want the stall's", h)
+	}
+
+	// A payout change the rules refuse comes back as the edit page; its
+	// switch too.
+	b.open("/stalls/" + obj.stall + "/edit")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#bank")),
+		chromedp.SendKeys(chromedp.CSS("#bank"), "970436"),
+		chromedp.SendKeys(chromedp.CSS("#account"), "0011001234567"),
+		chromedp.SendKeys(chromedp.CSS("#holder_name"), "NGUYEN THI LAN"))
+	b.submit("form[data-payout] button[type=submit]")
+	if e := b.text(".error"); e == "" {
+		t.Fatal("proposing the current account again shows no error")
+	}
+	b.do(chromedp.Click(chromedp.CSS(`a[href^="/lang/vi"]`)), chromedp.WaitReady(chromedp.CSS("body")))
+	if lang := b.eval(`document.documentElement.lang`); lang != "vi" {
+		t.Fatalf("after Tiếng Việt on the refused payout form the browser is at %s with %q", b.location(), b.eval(`document.body.innerText.slice(0, 200)`))
+	}
+	if h := b.text("h1"); h != "Sửa · A-1" {
+		t.Errorf("after Tiếng Việt on the refused payout form the heading is %q, want the edit page's", h)
+	}
+}

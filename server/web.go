@@ -188,7 +188,7 @@ func lang(c echo.Context) web.Lang {
 
 // newPage starts a page's data for the signed-in user.
 func (s *Server) newPage(c echo.Context, title, nav string) *pageData {
-	p := &pageData{Lang: lang(c), User: principal(c), Path: c.Request().URL.RequestURI(), Nav: nav}
+	p := &pageData{Lang: lang(c), User: principal(c), Path: pagePath(c), Nav: nav}
 	p.Title = p.T(title)
 	if tok, _ := sessionToken(c); tok != "" {
 		p.CSRF = s.csrfToken(tok)
@@ -198,6 +198,21 @@ func (s *Server) newPage(c echo.Context, title, nav string) *pageData {
 		p.Flash = "" // only messages of the catalog, so a link cannot put words on a page
 	}
 	return p
+}
+
+// pagePath is where the language switch leads back to: the page's own path
+// and query, or, for the answer to a form (an enrollment code, a refused
+// change, the sign-in page after a session ended), the page the form was
+// on. The form's own address takes POST only: as a GET it is a 405.
+func pagePath(c echo.Context) string {
+	r := c.Request()
+	if safeMethod(r.Method) {
+		return r.URL.RequestURI()
+	}
+	if ref, err := url.Parse(r.Referer()); err == nil && r.Referer() != "" && (ref.Host == "" || ref.Host == r.Host) {
+		return localPath(ref.RequestURI(), "/")
+	}
+	return "/"
 }
 
 // render writes a page.
@@ -374,7 +389,7 @@ func (s *Server) loginPageNext(c echo.Context, status int, username, problem, ne
 	rand.Read(tok)
 	v := loginView{Next: next, Username: username, Token: base64.RawURLEncoding.EncodeToString(tok)}
 	c.SetCookie(&http.Cookie{Name: loginCSRFCookie, Value: v.Token, Path: "/login", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.cfg.TLSCertFile != ""})
-	p := &pageData{Lang: lang(c), Path: c.Request().URL.RequestURI(), Data: v}
+	p := &pageData{Lang: lang(c), Path: pagePath(c), Data: v}
 	p.Title = p.T("Đăng nhập")
 	if problem != "" {
 		p.Error = p.T(problem)
