@@ -262,7 +262,7 @@ func TestBrowser_SignInCreateMarketAndStallSeeItsQRAndPrint(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#bank"), "970436"),
 		chromedp.SendKeys(chromedp.CSS("#account"), "00110012!"))
 	b.poll(`document.getElementById('payout-status').className.includes('bad')`)
-	if msg := b.text("#payout-status"); !strings.Contains(msg, "account") {
+	if msg := b.text("#payout-status"); msg != "Số tài khoản chỉ gồm chữ và số." {
 		t.Errorf("an account with '!' got the message %q", msg)
 	}
 	b.eval(`document.getElementById('account').value = ''`)

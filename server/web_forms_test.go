@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -257,5 +258,36 @@ func TestWeb_FormOverBodyLimit_413(t *testing.T) {
 	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusRequestEntityTooLarge || strings.Contains(string(b), "Biểu mẫu đã hết hạn") {
 		t.Fatalf("oversized sign-in form: status %d, want 413:\n%s", res.StatusCode, b)
+	}
+}
+
+// The stall form's live account check speaks the page's language: a
+// volunteer on the Vietnamese page reads why the account is refused in
+// Vietnamese, as the form's answer after saving says it.
+func TestWeb_PayoutCheck_InThePagesLanguage(t *testing.T) {
+	rs := newRegistryServer(t)
+	tok := rs.token(t, "volin")
+	check := func(lang, query string) payoutCheck {
+		t.Helper()
+		res := rs.doNoRedirect(t, "GET", "/web/payout-check?"+query, nil, "Cookie", sessionCookie+"="+tok+"; "+langCookie+"="+lang)
+		var out payoutCheck
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d, %v", query, res.StatusCode, err)
+		}
+		return out
+	}
+	for query, want := range map[string]string{
+		"bank=970436&account=00110012!":             "Số tài khoản chỉ gồm chữ và số.",
+		"bank=970436&account=12345&service=card":    "Số thẻ gồm 12 đến 19 chữ số.",
+		"bank=Vietcom&account=0011001234567":        `Mã ngân hàng "Vietcom" không hợp lệ: cần mã BIN 6 chữ số.`,
+		"bank=970400&account=0011001234567":         "Ngân hàng có mã BIN 970400 không có trong danh sách NAPAS.",
+		"bank=970436&account=0011001234567&x=valid": "Tài khoản hợp lệ.",
+	} {
+		if got := check("vi", query); got.Message != want {
+			t.Errorf("%s on the Vietnamese page: %q, want %q", query, got.Message, want)
+		}
+	}
+	if got := check("en", "bank=970436&account=00110012!"); got.Message != "account may hold only letters and digits" {
+		t.Errorf("on the English page: %q", got.Message)
 	}
 }

@@ -547,7 +547,7 @@ func (s *Server) handlePayoutCheck(c echo.Context) error {
 		acc.Holder = "-" // the holder is checked on save; the code does not carry it
 	}
 	if err := acc.Validate(s.registry.Banks); err != nil {
-		return c.JSON(http.StatusOK, payoutCheck{Message: choso.ErrorMessage(err)})
+		return c.JSON(http.StatusOK, payoutCheck{Message: web.ErrorText(l, choso.ErrorMessage(err))}) // the page's language, as the form's answer
 	}
 	st := &choso.Stall{Payout: acc}
 	payload, err := qr.Encode(stallTransfer(st))
