@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -289,5 +290,35 @@ func TestWeb_PayoutCheck_InThePagesLanguage(t *testing.T) {
 	}
 	if got := check("en", "bank=970436&account=00110012!"); got.Message != "account may hold only letters and digits" {
 		t.Errorf("on the English page: %q", got.Message)
+	}
+}
+
+// The volunteer who proposed a payout change and presses Approve (the
+// button is on their page too) stays on the stall's edit page and reads,
+// in Vietnamese, that someone else must approve it: not a bare error page
+// in English.
+func TestWeb_PayoutApproveByProposer_StaysOnTheEditPage(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, true) // volpeer proposed the change
+	_, edit := rs.getPage(t, "volpeer", "/stalls/"+obj.stall+"/edit")
+	m := regexp.MustCompile(`name="proposed_at" value="([^"]+)"`).FindStringSubmatch(edit)
+	if m == nil {
+		t.Fatal("the edit page offers no approval")
+	}
+	res, page := rs.postPage(t, "volpeer", "/stalls/"+obj.stall+"/payout", url.Values{"action": {"approve"}, "proposed_at": {html.UnescapeString(m[1])}})
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("status %d, want 403", res.StatusCode)
+	}
+	if want := "Đổi tài khoản cần người thứ hai duyệt: hãy nhờ một tình nguyện viên khác hoặc quản trị viên."; !strings.Contains(page, want) {
+		t.Errorf("the page does not say, in Vietnamese, that someone else must approve:\n%s", page[strings.Index(page, "<main"):])
+	}
+	if !strings.Contains(page, "<h1>Sửa · A-1</h1>") || !strings.Contains(page, `value="reject"`) {
+		t.Errorf("the proposer is not left on the stall's edit page")
+	}
+	// Another volunteer approves it.
+	_, edit = rs.getPage(t, "volin", "/stalls/"+obj.stall+"/edit")
+	m = regexp.MustCompile(`name="proposed_at" value="([^"]+)"`).FindStringSubmatch(edit)
+	if res, _ := rs.postPage(t, "volin", "/stalls/"+obj.stall+"/payout", url.Values{"action": {"approve"}, "proposed_at": {html.UnescapeString(m[1])}}); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("a second volunteer's approval: status %d, want 303", res.StatusCode)
 	}
 }

@@ -421,6 +421,12 @@ func (s *Server) handlePayoutForm(c echo.Context) error {
 			return verr
 		}
 		p.Data = v
+		if choso.ErrorCode(err) == choso.EForbidden && p.User.CanWrite() {
+			// The proposer pressed Approve: the rule that someone else
+			// approves, said on the page they are on, in its language.
+			p.Error = web.ErrorText(p.Lang, choso.ErrorMessage(err))
+			return s.render(c, http.StatusForbidden, "stall_edit", p)
+		}
 		return s.formError(c, err, "stall_edit", p)
 	}
 	return c.Redirect(http.StatusSeeOther, "/stalls/"+id+"?saved="+urlQuery("Đã lưu."))
