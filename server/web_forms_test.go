@@ -322,3 +322,32 @@ func TestWeb_PayoutApproveByProposer_StaysOnTheEditPage(t *testing.T) {
 		t.Errorf("a second volunteer's approval: status %d, want 303", res.StatusCode)
 	}
 }
+
+// Dates the dashboard refuses (to before from, a range over 366 days) come
+// back as the dashboard's form, with the dates chosen and the reason in
+// Vietnamese, not as an error page in English with the form gone.
+func TestWeb_Dashboard_BadDatesKeepTheForm(t *testing.T) {
+	rs := newRegistryServer(t)
+	rs.objects(t, false)
+	for query, want := range map[string]string{
+		"from=2026-11-20&to=2026-11-01&group=communes": "“Đến ngày” không được trước “Từ ngày”.",
+		"from=2025-01-01&to=2026-11-27&group=communes": "Báo cáo tính tối đa 366 ngày.",
+	} {
+		res, page := rs.getPage(t, "official", "/dashboard?"+query)
+		if res.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422", query, res.StatusCode)
+		}
+		if !strings.Contains(page, `<p class="error" role="alert">`+html.EscapeString(want)+`</p>`) {
+			t.Errorf("%s: the page does not say %q:\n%s", query, want, page[strings.Index(page, "<main"):])
+		}
+		from, to, _ := strings.Cut(strings.TrimPrefix(query, "from="), "&to=")
+		to, _, _ = strings.Cut(to, "&")
+		if !strings.Contains(page, `<h1>Tổng quan</h1>`) || !strings.Contains(page, `id="from" name="from" type="date" value="`+from+`"`) ||
+			!strings.Contains(page, `id="to" name="to" type="date" value="`+to+`"`) || !strings.Contains(page, `<option value="communes" selected>`) {
+			t.Errorf("%s: the dashboard's form is not there with the dates chosen", query)
+		}
+		if strings.Contains(page, `id="kpi-registered"`) || strings.Contains(page, `id="report"`) {
+			t.Errorf("%s: the page shows figures for dates it refused", query)
+		}
+	}
+}

@@ -46,11 +46,29 @@ func (s *Server) handleDashboard(c echo.Context) error {
 	if prov := c.QueryParam("province"); prov != "" {
 		f.Provinces = []string{prov}
 	}
+	v := dashboardView{Group: group, Province: c.QueryParam("province"), MarketID: c.QueryParam("market_id"), Communes: queryList(c, "commune")}
+	if p.User.IsAdmin() || slices.ContainsFunc(p.User.Scope, func(c string) bool { return choso.LevelOf(c) == choso.LevelProvince }) {
+		if provs, err := s.registry.ListRegions(c.Request().Context(), p.User, ""); err == nil {
+			for _, r := range provs {
+				if p.User.IsAdmin() || slices.Contains(p.User.Scope, r.Code) {
+					v.Provinces = append(v.Provinces, r)
+				}
+			}
+		}
+	}
 	rep, err := s.registry.Report(c.Request().Context(), p.User, f)
 	if err != nil {
-		return err
+		if choso.ErrorCode(err) != choso.EInvalid {
+			return err
+		}
+		// Dates the report refuses (to before from, over 366 days): the
+		// form again, with the dates chosen and why, and no figures.
+		v.Report = &choso.Report{From: f.From, To: f.To}
+		p.Data = v
+		p.Error = web.ErrorText(p.Lang, choso.ErrorMessage(err))
+		return s.render(c, http.StatusUnprocessableEntity, "dashboard", p)
 	}
-	v := dashboardView{Report: rep, Group: group, Province: c.QueryParam("province"), MarketID: c.QueryParam("market_id"), Communes: queryList(c, "commune")}
+	v.Report = rep
 	// The CSV is of what the page shows: one market's page downloads that
 	// market's figures, not every market in the user's scope.
 	q := url.Values{"from": {rep.From}, "to": {rep.To}, "format": {"csv"}, "bom": {"true"}} // for Excel: see sendCSV
@@ -75,15 +93,6 @@ func (s *Server) handleDashboard(c echo.Context) error {
 		days = append(days, barOf(d.Date, d.ByMethod))
 	}
 	v.Days = web.DayChart(p.T("Doanh số theo ngày"), names, days)
-	if p.User.IsAdmin() || slices.ContainsFunc(p.User.Scope, func(c string) bool { return choso.LevelOf(c) == choso.LevelProvince }) {
-		if provs, err := s.registry.ListRegions(c.Request().Context(), p.User, ""); err == nil {
-			for _, r := range provs {
-				if p.User.IsAdmin() || slices.Contains(p.User.Scope, r.Code) {
-					v.Provinces = append(v.Provinces, r)
-				}
-			}
-		}
-	}
 	p.Data = v
 	return s.render(c, http.StatusOK, "dashboard", p)
 }

@@ -8,8 +8,9 @@ import (
 // The registry words its errors in English, for the API and the logs. A
 // volunteer filling a form on a Vietnamese page reads them in Vietnamese:
 // each entry pairs the English message, as its format string, with its
-// Vietnamese. A %q or %s of the English is a part the message carries (a
-// code, a BIN, a phone number); the Vietnamese repeats the parts in order.
+// Vietnamese. A %q, %s or %d of the English is a part the message carries
+// (a code, a BIN, a phone number, a count); the Vietnamese repeats the parts
+// in order, each as %s.
 var errorsVi = []struct{ en, vi string }{
 	{"service %q: want QRIBFTTA (account) or QRIBFTTC (card)", "Loại tài khoản %s không hợp lệ: chọn tài khoản hoặc thẻ."},
 	{"bin %q: want the bank's 6-digit BIN", "Mã ngân hàng %s không hợp lệ: cần mã BIN 6 chữ số."},
@@ -37,6 +38,10 @@ var errorsVi = []struct{ en, vi string }{
 	{"commune_code %s: no such commune", "Không có xã/phường mã %s."},
 	{"commune_code %s is a province; give a commune", "Mã %s là tỉnh/thành; hãy chọn xã/phường."},
 	{"commune %s is not in your scope", "Xã/phường %s không thuộc phạm vi của bạn."},
+	{"from must be a date, YYYY-MM-DD", "“Từ ngày” phải là một ngày (năm-tháng-ngày)."},
+	{"to must be a date, YYYY-MM-DD", "“Đến ngày” phải là một ngày (năm-tháng-ngày)."},
+	{"to must not be before from", "“Đến ngày” không được trước “Từ ngày”."},
+	{"a report covers at most %d days", "Báo cáo tính tối đa %s ngày."},
 	{"phone is empty", "Chưa nhập số điện thoại."},
 	{"phone %q: unexpected character %q", "Số điện thoại %s có ký tự không hợp lệ %s."},
 	{"phone %q: only Vietnamese numbers (+84) are taken", "Số điện thoại %s: chỉ nhận số Việt Nam (+84)."},
@@ -52,7 +57,7 @@ type errorPattern struct {
 }
 
 var errorPatterns = func() []errorPattern {
-	verb := regexp.MustCompile(`%[qs]`)
+	verb := regexp.MustCompile(`%[qsd]`)
 	out := make([]errorPattern, 0, len(errorsVi))
 	for _, e := range errorsVi {
 		var b strings.Builder
@@ -60,9 +65,12 @@ var errorPatterns = func() []errorPattern {
 		last := 0
 		for _, m := range verb.FindAllStringIndex(e.en, -1) {
 			b.WriteString(regexp.QuoteMeta(e.en[last:m[0]]))
-			if e.en[m[0]+1] == 'q' {
+			switch e.en[m[0]+1] {
+			case 'q':
 				b.WriteString(`("(?:[^"\\]|\\.)*")`)
-			} else {
+			case 'd':
+				b.WriteString(`(\d+)`)
+			default:
 				b.WriteString(`(\S+)`)
 			}
 			last = m[1]

@@ -13,25 +13,27 @@ import (
 // and a message it does not know, or an English page, keeps the English.
 func TestErrorText(t *testing.T) {
 	for _, e := range errorsVi {
-		n := strings.Count(e.en, "%q") + strings.Count(e.en, "%s")
+		n := strings.Count(e.en, "%q") + strings.Count(e.en, "%s") + strings.Count(e.en, "%d")
 		if got := strings.Count(e.vi, "%s"); got != n {
 			t.Errorf("%q: the Vietnamese takes %d parts, the English gives %d", e.en, got, n)
 			continue
 		}
-		var args, shown []any
-		for i := range n {
-			args = append(args, fmt.Sprintf("X-%d", i))
-		}
 		// As a %q part shows in the English message, so it shows here.
-		verbs := 0
+		var args, shown []any
 		for i := 0; i+1 < len(e.en); i++ {
-			if e.en[i] == '%' && (e.en[i+1] == 'q' || e.en[i+1] == 's') {
-				if e.en[i+1] == 'q' {
-					shown = append(shown, strconv.Quote(args[verbs].(string)))
-				} else {
-					shown = append(shown, args[verbs])
-				}
-				verbs++
+			if e.en[i] != '%' {
+				continue
+			}
+			switch e.en[i+1] {
+			case 'q':
+				args = append(args, fmt.Sprintf("X-%d", len(args)))
+				shown = append(shown, strconv.Quote(args[len(args)-1].(string)))
+			case 's':
+				args = append(args, fmt.Sprintf("X-%d", len(args)))
+				shown = append(shown, args[len(args)-1])
+			case 'd':
+				args = append(args, 360+len(args))
+				shown = append(shown, fmt.Sprint(args[len(args)-1]))
 			}
 		}
 		msg := fmt.Sprintf(e.en, args...)
