@@ -351,3 +351,57 @@ func TestWeb_Dashboard_BadDatesKeepTheForm(t *testing.T) {
 		}
 	}
 }
+
+// The import page says in Vietnamese what is wrong with the file: the
+// consent box left unticked, a code the market already has or that the file
+// repeats, a bad service, an empty file.
+func TestWeb_Import_ProblemsInVietnamese(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	tok := rs.token(t, "volin")
+	check := func(csvText string, consent bool) (int, string) {
+		t.Helper()
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		mw.WriteField(csrfField, rs.csrfToken(tok))
+		mw.WriteField("action", "check")
+		if consent {
+			mw.WriteField("consent", "yes")
+		}
+		fw, _ := mw.CreateFormFile("file", "stalls.csv")
+		io.WriteString(fw, csvText)
+		mw.Close()
+		res := rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/import", &body,
+			"Authorization", "Bearer "+tok, "Content-Type", mw.FormDataContentType())
+		page, _ := io.ReadAll(res.Body)
+		return res.StatusCode, html.UnescapeString(string(page))
+	}
+	header := "code,name,category,vendor_name,vendor_phone,bin,account,service,holder_name\n"
+	rows := "A-1,Gạo ngon,Gạo,Đỗ Thị Thu,0901234567,970436,0099887766,account,DO THI THU\n" +
+		"C-2,Rau sạch,Rau,Lê Văn Tám,0901234568,970436,0099887767,tai khoan,LE VAN TAM\n" +
+		"C-3,Thịt lợn,Thịt,Phạm Thị Mai,0901234569,970418,0099887768,account,PHAM THI MAI\n" +
+		"C-3,Thịt bò,Thịt,Phạm Văn Bò,0901234560,970418,0099887769,account,PHAM VAN BO\n"
+	for _, c := range []struct {
+		name    string
+		csv     string
+		consent bool
+		want    []string
+	}{
+		{"consent unticked", header + rows, false, []string{"Hãy xác nhận rằng mọi tiểu thương trong tệp đã đồng ý với thông báo xử lý dữ liệu cá nhân."}},
+		{"bad rows", header + rows, true, []string{"Mã quầy A-1 đã có trong chợ này.", `Loại "tai khoan" không hợp lệ: ghi account (tài khoản) hoặc card (thẻ).`, "Mã quầy C-3 trùng với dòng 4."}},
+		{"header only", header, true, []string{"Tệp chỉ có dòng tiêu đề, chưa có dòng quầy nào."}},
+		{"empty file", "", true, []string{"Hãy chọn tệp CSV."}},
+		{"wrong header", "ma,ten\nA,B\n", true, []string{"Dòng 1: tiêu đề phải gồm các cột code,name,category,vendor_name,vendor_phone,bin,account,service,holder_name (thiếu: code,name,category,vendor_name,vendor_phone,bin,account,service,holder_name; không biết: "}},
+	} {
+		status, page := check(c.csv, c.consent)
+		if status != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422", c.name, status)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(page, w) {
+				i := max(strings.Index(page, `class="error"`), 0)
+				t.Errorf("%s: the page lacks %q:\n%s", c.name, w, page[i:min(i+1200, len(page))])
+			}
+		}
+	}
+}

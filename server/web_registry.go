@@ -510,7 +510,7 @@ func (s *Server) handleImportForm(c echo.Context) error {
 		v.CSV = string(b)
 	}
 	if strings.TrimSpace(v.CSV) == "" {
-		p.Error = p.T("Tệp CSV") + ": " + "choose a file"
+		p.Error = p.T("Hãy chọn tệp CSV.")
 		return s.render(c, http.StatusUnprocessableEntity, "import", p)
 	}
 	rows, err := choso.ParseStallCSV(strings.NewReader(v.CSV))
