@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -403,5 +404,26 @@ func TestWeb_Import_ProblemsInVietnamese(t *testing.T) {
 				t.Errorf("%s: the page lacks %q:\n%s", c.name, w, page[i:min(i+1200, len(page))])
 			}
 		}
+	}
+}
+
+// Enroll a phone on a suspended stall: the stall's page again, saying in
+// Vietnamese why no code was made, not an error page in English.
+func TestWeb_EnrollOnASuspendedStall_SaysWhy(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	suspended := choso.StallSuspended
+	if _, err := rs.reg.UpdateStall(context.Background(), rs.users["volin"].Principal(), obj.stall, choso.StallPatch{Status: &suspended}); err != nil {
+		t.Fatal(err)
+	}
+	res, page := rs.postPage(t, "volin", "/stalls/"+obj.stall+"/enroll", url.Values{})
+	if res.StatusCode != http.StatusConflict {
+		t.Errorf("status %d, want 409", res.StatusCode)
+	}
+	if want := "Quầy đang tạm dừng; hãy cho quầy hoạt động lại rồi mới thêm điện thoại."; !strings.Contains(page, want) {
+		t.Errorf("the page does not say %q:\n%s", want, page[strings.Index(page, "<main"):])
+	}
+	if !strings.Contains(page, "<h1>A-1 · Bún chả cô Lan</h1>") || !strings.Contains(page, `href="/stalls/`+obj.stall+`/edit"`) {
+		t.Errorf("the volunteer is not left on the stall's page, with its Edit link to reactivate it")
 	}
 }

@@ -436,7 +436,17 @@ func (s *Server) handleEnrollForm(c echo.Context) error {
 	p := s.newPage(c, "Thêm điện thoại", "markets")
 	code, e, err := s.registry.CreateEnrollment(c.Request().Context(), p.User, c.Param("id"))
 	if err != nil {
-		return err
+		if choso.ErrorCode(err) != choso.EConflict {
+			return err
+		}
+		// A suspended or erased stall: its page again, saying why.
+		v, verr := s.stallView(c, p)
+		if verr != nil {
+			return verr
+		}
+		p.Data = v
+		p.Error = web.ErrorText(p.Lang, choso.ErrorMessage(err))
+		return s.render(c, http.StatusConflict, "stall", p)
 	}
 	v, err := s.stallView(c, p)
 	if err != nil {

@@ -42,6 +42,8 @@ var errorsVi = []struct{ en, vi string }{
 	{"to must be a date, YYYY-MM-DD", "“Đến ngày” phải là một ngày (năm-tháng-ngày)."},
 	{"to must not be before from", "“Đến ngày” không được trước “Từ ngày”."},
 	{"a report covers at most %d days", "Báo cáo tính tối đa %s ngày."},
+	{"the stall is suspended; reactivate it before enrolling a phone", "Quầy đang tạm dừng; hãy cho quầy hoạt động lại rồi mới thêm điện thoại."},
+	{"this vendor's data was erased", "Dữ liệu của tiểu thương này đã bị xoá."},
 	{"confirm that every vendor in the file agreed to the privacy notice (consent_given=true)", "Hãy xác nhận rằng mọi tiểu thương trong tệp đã đồng ý với thông báo xử lý dữ liệu cá nhân."},
 	{"code %s is already registered in this market", "Mã quầy %s đã có trong chợ này."},
 	{"code %s is also on line %d", "Mã quầy %s trùng với dòng %s."},
