@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/choso/choso"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -803,4 +804,33 @@ func TestBrowser_LanguageSwitchOnAFormsAnswer(t *testing.T) {
 	if h := b.text("h1"); h != "Sửa · A-1" {
 		t.Errorf("after Tiếng Việt on the refused payout form the heading is %q, want the edit page's", h)
 	}
+}
+
+// Without JavaScript every button shown does something: a button that only
+// a script can work (the statement's Print) is not shown.
+func TestBrowser_WithoutJavaScriptNoDeadButtons(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, true)
+	b := newBrowser(t, rs.URL)
+	b.signIn("volin", rs.pw["volin"])
+	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dashboard", "/markets", "/markets/new", "/markets/" + obj.market, "/markets/" + obj.market + "/stalls/new",
+		"/markets/" + obj.market + "/import", "/stalls/" + obj.stall, "/stalls/" + obj.stall + "/edit", "/stalls/" + obj.stall + "/statement", "/reconciliation"} {
+		b.open(path)
+		b.do(chromedp.WaitVisible(chromedp.CSS("h1")))
+		// Scripts are off in the page, but CDP's evaluation still runs.
+		dead := b.eval(`Array.from(document.querySelectorAll('button')).filter(x => x.offsetParent !== null && (x.type !== 'submit' || !x.form)).map(x => x.textContent.trim()).join(', ')`)
+		if dead != "" {
+			b.shot("dead-buttons")
+			t.Errorf("%s shows buttons that do nothing without JavaScript: %s", path, dead)
+		}
+	}
+	// With scripts, the statement's Print is there.
+	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false}); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/stalls/" + obj.stall + "/statement")
+	b.poll(`document.querySelector('[data-print]').offsetParent !== null`)
 }

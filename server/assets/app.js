@@ -6,9 +6,11 @@
   document.querySelectorAll("select[data-autosubmit]").forEach(function (s) {
     s.addEventListener("change", function () { s.form.submit(); });
   });
-  // Print buttons.
+  // Print buttons: hidden in the page, as without this script they do
+  // nothing (the browser's own Print still works).
   document.querySelectorAll("[data-print]").forEach(function (b) {
     b.addEventListener("click", function () { window.print(); });
+    b.hidden = false;
   });
   // Enrollment countdown.
   var cd = document.getElementById("countdown");
