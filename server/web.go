@@ -284,7 +284,7 @@ func (s *Server) page(h echo.HandlerFunc) echo.HandlerFunc {
 			message = "An internal error occurred."
 		}
 		p := s.newPage(c, title, "")
-		p.Error = p.T(message)
+		p.Error = web.ErrorText(p.Lang, p.T(message)) // the registry's English, in the page's language where the catalog knows it
 		return s.render(c, status, "error", p)
 	}
 }

@@ -427,3 +427,16 @@ func TestWeb_EnrollOnASuspendedStall_SaysWhy(t *testing.T) {
 		t.Errorf("the volunteer is not left on the stall's page, with its Edit link to reactivate it")
 	}
 }
+
+// A period the statement refuses is explained in the page's language.
+func TestWeb_Statement_BadPeriodInVietnamese(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	res, page := rs.getPage(t, "volin", "/stalls/"+obj.stall+"/statement?period=2026-13")
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("status %d, want 400", res.StatusCode)
+	}
+	if want := "Kỳ phải là một tháng (2026-11) hoặc một quý (2026-Q4)."; !strings.Contains(page, want) {
+		t.Errorf("the page does not say %q:\n%s", want, page[strings.Index(page, "<main"):])
+	}
+}

@@ -53,6 +53,7 @@ var errorsVi = []struct{ en, vi string }{
 	{"line 1: the header must name the columns %s (missing: %s; unknown: %s)", "Dòng 1: tiêu đề phải gồm các cột %s (thiếu: %s; không biết: %s)."},
 	{"line %d has %d fields, the header has %d", "Dòng %s có %s ô, dòng tiêu đề có %s."},
 	{"the file has a header but no rows", "Tệp chỉ có dòng tiêu đề, chưa có dòng quầy nào."},
+	{"period must be a month (2026-11) or a quarter (2026-Q4)", "Kỳ phải là một tháng (2026-11) hoặc một quý (2026-Q4)."},
 	{"phone is empty", "Chưa nhập số điện thoại."},
 	{"phone %q: unexpected character %q", "Số điện thoại %s có ký tự không hợp lệ %s."},
 	{"phone %q: only Vietnamese numbers (+84) are taken", "Số điện thoại %s: chỉ nhận số Việt Nam (+84)."},
