@@ -440,3 +440,19 @@ func TestWeb_Statement_BadPeriodInVietnamese(t *testing.T) {
 		t.Errorf("the page does not say %q:\n%s", want, page[strings.Index(page, "<main"):])
 	}
 }
+
+// An erased vendor's stall has no code to print: its page offers no Print
+// card link, which led to a JSON error.
+func TestWeb_ErasedStall_NoCardToPrint(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	if _, err := rs.reg.EraseVendor(context.Background(), choso.SystemPrincipal("test"), obj.stall); err != nil {
+		t.Fatal(err)
+	}
+	_, page := rs.getPage(t, "volin", "/stalls/"+obj.stall)
+	if strings.Contains(page, `href="/v1/stalls/`+obj.stall+`/card"`) {
+		res := rs.doNoRedirect(t, "GET", "/v1/stalls/"+obj.stall+"/card", nil, "Authorization", "Bearer "+rs.token(t, "volin"))
+		b, _ := io.ReadAll(res.Body)
+		t.Errorf("the erased stall's page links its card, which answers %d %s", res.StatusCode, b)
+	}
+}
