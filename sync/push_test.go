@@ -108,6 +108,9 @@ type phone struct {
 	// skew is how far the phone's wall clock is off when it pushes
 	// (ClientState.WallMs); its events set their own times.
 	skew time.Duration
+	// pending is the outbox size the phone reports when it pushes
+	// (ClientState.PendingCount); 0 reports the events it sends.
+	pending int
 }
 
 func (w *world) phone() *phone {
@@ -178,7 +181,11 @@ func (p *phone) push(events ...chosync.Event) (*chosync.PushResponse, error) {
 }
 
 func (p *phone) pushVia(run func(context.Context, func(choso.Tx) error) error, events ...chosync.Event) (*chosync.PushResponse, error) {
-	req := &chosync.PushRequest{Protocol: 1, AppVersion: "1.0.0", Client: chosync.ClientState{WallMs: p.w.clock().Add(p.skew).UnixMilli(), PendingCount: len(events)}, Events: events}
+	pending := len(events)
+	if p.pending > 0 {
+		pending = p.pending
+	}
+	req := &chosync.PushRequest{Protocol: 1, AppVersion: "1.0.0", Client: chosync.ClientState{WallMs: p.w.clock().Add(p.skew).UnixMilli(), PendingCount: pending}, Events: events}
 	if err := chosync.CheckBatch(req); err != nil {
 		return nil, err
 	}
@@ -749,13 +756,14 @@ func Test26_DeviceRevokedWithPendingData_RefusedOnNextPush(t *testing.T) {
 	if err != nil || res.AckSeq != 1 {
 		t.Fatal(err)
 	}
-	// The phone reported 12 pending before the revocation.
+	// The phone reported 12 pending in its last push before the
+	// revocation: the admin sees that count on the stall's devices first.
+	p.pending = 12
 	p.mustPush(p.sale(1000, "cash"))
-	w.db.Update(context.Background(), func(tx choso.Tx) error {
-		d, _ := tx.FindDevice(p.id)
-		d.PendingCount = 12
-		return tx.UpdateDevice(d)
-	})
+	devs, err := w.reg.ListStallDevices(context.Background(), choso.SystemPrincipal("test"), w.stall.ID)
+	if err != nil || len(devs) != 1 || devs[0].ID != p.id || devs[0].PendingCount != 12 {
+		t.Fatalf("the stall's devices before the revocation: %v %+v, want this phone with 12 pending", err, devs)
+	}
 	d, err := w.reg.RevokeDevice(context.Background(), choso.SystemPrincipal("test"), p.id)
 	if err != nil || d.PendingCount != 12 {
 		t.Fatalf("revoke: %v, pending %d", err, d.PendingCount)
