@@ -796,6 +796,12 @@ func Test29_DayCloseDisagrees_MismatchNamesDeviceAndSeqs(t *testing.T) {
 	if ok.Results[0].Note != "" {
 		t.Fatalf("matching day.close flagged: %+v", ok.Results[0])
 	}
+	// The right count for another sum (SYNC.md §6.1: count and sum are
+	// both compared) is a mismatch too.
+	sum := p.mustPush(p.event(choso.EventDayClose, chosync.DayClose{Count: 118, Amount: 117000}))
+	if r := sum.Results[0]; r.Status != "applied" || r.Note != chosync.NoteDayCloseMismatch || !strings.Contains(r.Message, "117000") {
+		t.Fatalf("day.close with the count right and the sum 1,000 đồng short: %+v, want a mismatch naming the phone's sum", r)
+	}
 }
 
 // Scenario 31: bbolt's Batch re-runs the others when one member fails; no
