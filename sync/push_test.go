@@ -412,6 +412,7 @@ func Test09_ConcurrentPushesFromOneDevice_NoDoubleEffects(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	results := make([]string, 8)
+	responses := make([]*chosync.PushResponse, 8)
 	for i := range 8 {
 		wg.Go(func() {
 			res, err := p.pushVia(w.db.Batch, batch...)
@@ -419,18 +420,40 @@ func Test09_ConcurrentPushesFromOneDevice_NoDoubleEffects(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			results[i] = statuses(res)
+			results[i], responses[i] = statuses(res), res
 		})
 	}
 	wg.Wait()
 	applied := 0
-	for _, r := range results {
-		if strings.HasPrefix(r, "applied") {
+	var winner *chosync.PushResponse
+	allApplied := strings.TrimSpace(strings.Repeat("applied ", 20))
+	allDuplicate := strings.TrimSpace(strings.Repeat("duplicate ", 20))
+	for i, r := range results {
+		switch r {
+		case allApplied:
 			applied++
+			winner = responses[i]
+		case allDuplicate:
+		default:
+			t.Errorf("push %d answered %q, want all applied or all duplicate", i, r)
 		}
 	}
 	if applied != 1 || w.eventCount() != 20 {
 		t.Fatalf("%d pushes applied, %d events; want 1 and 20 (%v)", applied, w.eventCount(), results)
+	}
+	// The others are answered with the results the winner got.
+	for _, res := range responses {
+		if res == winner {
+			continue
+		}
+		for j, r := range res.Results {
+			if r.Original == nil || r.Original.Status != "applied" || r.Original.ServerSeq != winner.Results[j].ServerSeq || res.AckSeq != 20 {
+				t.Fatalf("duplicate of seq %d: %+v (ack %d), want the original applied result, server_seq %d, ack 20", r.Seq, r, res.AckSeq, winner.Results[j].ServerSeq)
+			}
+		}
+	}
+	if d := w.device(p.id); d.HasFlag(choso.FlagCloned) || d.AppliedSeq != 20 {
+		t.Fatalf("device after concurrent pushes: %+v, want ack 20 and not flagged cloned", d)
 	}
 	if got := w.totals(today)["qr"]; got.Count != 20 || got.Amount != 10000 {
 		t.Fatalf("totals %v", got)
