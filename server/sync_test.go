@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/choso/choso"
+	"github.com/choso/choso/internal/auth"
 	chosync "github.com/choso/choso/sync"
 )
 
@@ -215,6 +216,10 @@ func TestSyncPush_PerDeviceRateLimit(t *testing.T) {
 	rs := newRegistryServer(t)
 	obj := rs.objects(t, false)
 	p := rs.enroll(t, obj.stall)
+	// A clock that stands still: the device's burst never refills, however
+	// slowly a loaded machine sends the pushes.
+	frozen := time.Now()
+	rs.pushGate.limiter = auth.NewLimiter(DefaultPushLimits.Burst, DefaultPushLimits.Interval, func() time.Time { return frozen })
 	var last *http.Response
 	for i := 0; i < DefaultPushLimits.Burst+1; i++ {
 		last = p.push(t, pushBody(t, p.sales(1, 1000, "cash")))
