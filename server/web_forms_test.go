@@ -456,3 +456,36 @@ func TestWeb_ErasedStall_NoCardToPrint(t *testing.T) {
 		t.Errorf("the erased stall's page links its card, which answers %d %s", res.StatusCode, b)
 	}
 }
+
+// The reconciliation page's market picker lists every market in the
+// user's scope, not the first page of them: a province official has more
+// than MaxPageSize markets.
+func TestWeb_ReconciliationPage_PicksFromEveryMarket(t *testing.T) {
+	rs := newRegistryServer(t)
+	rs.objects(t, false)
+	for i := range choso.MaxPageSize + 1 {
+		if _, err := rs.reg.CreateMarket(t.Context(), rs.users["volin"].Principal(), choso.NewMarket{Name: fmt.Sprintf("Chợ số %d", i), CommuneCode: "07210"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, page := rs.getPage(t, "official", "/reconciliation")
+	if got, want := strings.Count(page, `<option value="mkt_`), choso.MaxPageSize+2; res.StatusCode != http.StatusOK || got != want {
+		t.Fatalf("reconciliation page (%d): %d markets to pick from, want %d", res.StatusCode, got, want)
+	}
+}
+
+// The new-stall form lets a volunteer type no more than the rules take
+// (stall.go's Validate and PayoutAccount.Validate): a longer holder name
+// was cut by nothing and refused after the whole form was sent.
+func TestWeb_StallForm_MaxlengthsAreTheRules(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	_, page := rs.getPage(t, "volin", "/markets/"+obj.market+"/stalls/new")
+	for field, limit := range map[string]int{"code": 16, "name": 80, "category": 60, "vendor_name": 80, "holder_name": 70, "account": 19} {
+		_, rest, ok := strings.Cut(page, `name="`+field+`"`)
+		tag, _, _ := strings.Cut(rest, ">")
+		if want := fmt.Sprintf(`maxlength="%d"`, limit); !ok || !strings.Contains(tag, want) {
+			t.Errorf("field %s: %q, want %s", field, tag, want)
+		}
+	}
+}

@@ -152,11 +152,19 @@ func (s *Server) handleReconciliationPage(c echo.Context) error {
 	if _, err := time.Parse(time.DateOnly, v.Date); err != nil {
 		return choso.Errorf(choso.EInvalid, "date must be YYYY-MM-DD")
 	}
-	page, err := s.registry.ListMarkets(ctx, p.User, choso.MarketFilter{Limit: choso.MaxPageSize})
-	if err != nil {
-		return err
+	// Every market in scope, page by page: a province has more than a page.
+	for f := (choso.MarketFilter{Limit: choso.MaxPageSize}); ; {
+		page, err := s.registry.ListMarkets(ctx, p.User, f)
+		if err != nil {
+			return err
+		}
+		v.Markets = append(v.Markets, page.Data...)
+		if !page.HasMore {
+			break
+		}
+		f.After = page.NextCursor
 	}
-	v.Markets = page.Data
+	var err error
 	if id := c.QueryParam("market_id"); id != "" {
 		if v.Market, err = s.registry.FindMarket(ctx, p.User, id); err != nil {
 			return err
