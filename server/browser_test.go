@@ -834,3 +834,52 @@ func TestBrowser_WithoutJavaScriptNoDeadButtons(t *testing.T) {
 	b.open("/stalls/" + obj.stall + "/statement")
 	b.poll(`document.querySelector('[data-print]').offsetParent !== null`)
 }
+
+// A printed card holds everything down to its footer whatever the stall's
+// name: a name of 80 characters over three lines and a holder name of 70
+// pushed the account number and the QR version past the card's bottom,
+// where it is cut off. The QR gives way first, down to a size any banking
+// app reads from a hand's length (50 mm), never the text.
+func TestBrowser_PrintedCardHoldsALongNameToItsFooter(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	ctx := t.Context()
+	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payout := st.Payout
+	payout.Holder = "CONG TY TNHH THUONG MAI DICH VU XUAT NHAP KHAU NONG SAN NGUYEN THI LAN"[:70]
+	long, err := rs.reg.CreateStall(ctx, rs.users["volin"].Principal(), obj.market, choso.NewStall{
+		Code: "B-17", Name: "Hàng rau củ quả sạch, trái cây tươi và đặc sản miền núi của cô Nguyễn Thị Lan",
+		VendorName: "Nguyễn Thị Lan", VendorPhone: "0912345678", Payout: payout, ConsentGiven: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, rs.URL)
+	b.signIn("volin", rs.pw["volin"])
+	if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v1/stalls/" + long.ID + "/card", "/v1/markets/" + obj.market + "/cards"} {
+		b.open(path)
+		b.do(chromedp.WaitVisible(chromedp.CSS("article.card")))
+		// Per card: how far its footer ends above the card's bottom, and
+		// the side of its QR as drawn (the smaller side of the SVG's box),
+		// in millimetres.
+		got := b.eval(`[...document.querySelectorAll('article.card')].map(c => {
+			const mm = 96 / 25.4, r = c.getBoundingClientRect(), f = c.querySelector('footer').getBoundingClientRect(),
+				q = c.querySelector('.qr svg').getBoundingClientRect();
+			return Math.floor((r.bottom - f.bottom) / mm) + ':' + Math.floor(Math.min(q.width, q.height) / mm);
+		}).join(' ')`)
+		for _, card := range strings.Fields(got) {
+			var gap, qr int
+			fmt.Sscanf(card, "%d:%d", &gap, &qr)
+			if gap < 0 || qr < 50 {
+				b.shot("card")
+				t.Errorf("%s: a card's footer ends %d mm above its bottom and its QR is %d mm: want the footer inside and the QR at least 50 mm", path, gap, qr)
+			}
+		}
+	}
+}
