@@ -48,6 +48,7 @@ func TestScenarios_OnPostgres(t *testing.T) {
 		{"Void_OfAnotherStallsSale", TestVoid_OfAnotherStallsSale_CountedInEitherOrder},
 		{"DayClose_AnotherPhonesVoid", TestDayClose_AnotherPhonesVoid_LeavesTheSellersTally},
 		{"LateSyncedDay_OfAFinalizedDate", TestLateSyncedDay_OfAFinalizedDate_WrittenFinal},
+		{"Sale_RefWithNUL", TestSale_RefWithNUL_Applied},
 	}
 	pgtest.NewDatabase(t) // skips (or fails, in CI) here when there is no PostgreSQL
 	old := openWorldStore

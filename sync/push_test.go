@@ -1070,3 +1070,22 @@ func TestCheckBatch_RefusesMalformedBatches(t *testing.T) {
 		}
 	}
 }
+
+// A sale's payment reference is the phone's text: whatever it holds (a
+// NUL byte included), the sale is applied and counted, on every store.
+func TestSale_RefWithNUL_Applied(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	ev := p.sale(45000, "qr")
+	ev.Payload, _ = json.Marshal(chosync.SaleRecord{Amount: 45000, Method: "qr", Ref: "CS\x00123"})
+	res, err := p.push(ev)
+	if err != nil {
+		t.Fatalf("push of a sale whose ref holds a NUL byte: %v", err)
+	}
+	if statuses(res) != "applied" {
+		t.Fatalf("statuses %q, want applied", statuses(res))
+	}
+	if got := w.totals(today)["qr"]; got.Count != 1 || got.Amount != 45000 {
+		t.Fatalf("qr totals %+v, want 1 sale of 45000", got)
+	}
+}

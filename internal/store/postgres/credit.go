@@ -175,7 +175,8 @@ func (tx *Tx) PutSaleRef(ref, saleID string) error {
 	if ref == "" || saleID == "" {
 		return choso.Errorf(choso.EInvalid, "payment reference and sale ID must not be empty")
 	}
-	_, err := tx.exec("INSERT INTO sale_refs (ref, sale_id) VALUES ($1, $2) ON CONFLICT (ref) DO UPDATE SET sale_id = excluded.sale_id", ref, saleID)
+	// The column is bytea: a reference may hold a NUL byte (migration 0004).
+	_, err := tx.exec("INSERT INTO sale_refs (ref, sale_id) VALUES ($1, $2) ON CONFLICT (ref) DO UPDATE SET sale_id = excluded.sale_id", []byte(ref), saleID)
 	return err
 }
 
@@ -183,7 +184,7 @@ func (tx *Tx) PutSaleRef(ref, saleID string) error {
 // choso.CreditTx.
 func (tx *Tx) FindSaleByRef(ref string) (string, error) {
 	var id string
-	found, err := tx.scanRow("SELECT sale_id FROM sale_refs WHERE ref = $1", []any{ref}, &id)
+	found, err := tx.scanRow("SELECT sale_id FROM sale_refs WHERE ref = $1", []any{[]byte(ref)}, &id)
 	if err != nil {
 		return "", err
 	}
