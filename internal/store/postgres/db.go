@@ -73,6 +73,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -94,6 +95,17 @@ type Options struct {
 
 	// Now returns the current time. Default time.Now.
 	Now choso.Clock
+
+	// IdleInTxTimeout is the idle_in_transaction_session_timeout this
+	// node's sessions run with: the database ends a session that sits
+	// inside a transaction, waiting for this node, longer than that. A node
+	// that holds the sequencer lock and then goes silent without closing
+	// its connection (power or network lost, process frozen) would
+	// otherwise stop every node's pushes until the server's TCP keepalive
+	// gives up on it, two hours by default. Default 30s, far past the
+	// pause between two statements of a transaction; negative leaves the
+	// database's setting, as does the parameter given in the URL.
+	IdleInTxTimeout time.Duration
 
 	// ObserveTx, when set, is called after every transaction with its kind
 	// ("update", "batch" or "view"), its duration and its error.
@@ -133,6 +145,12 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, choso.WrapError(choso.EInvalid, "bad PostgreSQL URL", err)
 	}
 	cfg.MaxConns = opts.MaxConns
+	if opts.IdleInTxTimeout == 0 {
+		opts.IdleInTxTimeout = 30 * time.Second
+	}
+	if _, set := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set && opts.IdleInTxTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(max(opts.IdleInTxTimeout.Milliseconds(), 1), 10)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, choso.WrapError(choso.EUnavailable, "cannot connect to PostgreSQL", err)
