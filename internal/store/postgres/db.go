@@ -348,6 +348,10 @@ func translate(err error) error {
 			return choso.WrapError(choso.EInvalid, "text the database cannot store", err)
 		case pe.Code == "53100":
 			return choso.WrapError(choso.EUnavailable, "database disk full", err)
+		case pe.Code == "25P03" || pe.Code == "25P04":
+			// The database ended a transaction that sat idle, or ran, too
+			// long (IdleInTxTimeout): nothing of it committed; try again.
+			return choso.WrapError(choso.EUnavailable, "database ended a transaction that took too long", err)
 		case len(pe.Code) == 5 && (pe.Code[:2] == "08" || pe.Code[:2] == "53" || pe.Code[:2] == "57"):
 			return choso.WrapError(choso.EUnavailable, "database unavailable", err)
 		}
