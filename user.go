@@ -35,6 +35,18 @@ const MaxUsernameLength = 32
 // NormalizeUsername returns the form usernames are stored and compared in.
 func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
+// CanBeUsername reports whether s, normalized, is a name a user could
+// have (Validate's rules). Sign-in answers any other as a wrong username
+// before it keys a limit or reaches a store: a NUL or bytes that are not
+// UTF-8 are text PostgreSQL cannot even look up.
+func CanBeUsername(s string) bool {
+	return len(s) >= 3 && len(s) <= MaxUsernameLength && strings.IndexFunc(s, notUsernameRune) < 0
+}
+
+func notUsernameRune(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
+}
+
 // Validate checks a user's own fields. That scope codes name real regions
 // is checked where users are stored.
 func (u *User) Validate() error {
@@ -42,10 +54,8 @@ func (u *User) Validate() error {
 	if n := len(u.Username); n < 3 || n > MaxUsernameLength {
 		return Errorf(EInvalid, "username must be 3–%d characters", MaxUsernameLength)
 	}
-	for _, r := range u.Username {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return Errorf(EInvalid, "username may hold only a–z, 0–9, '.', '_' and '-'")
-		}
+	if strings.IndexFunc(u.Username, notUsernameRune) >= 0 {
+		return Errorf(EInvalid, "username may hold only a–z, 0–9, '.', '_' and '-'")
 	}
 	if !u.Role.Valid() {
 		return Errorf(EInvalid, "role must be admin, volunteer or official")

@@ -107,10 +107,10 @@ func (s *Server) admitLogin(c echo.Context, username string) error {
 	} else if !ok {
 		return rateLimited(c, wait, "sign-in attempts from your network")
 	}
-	if len(username) > choso.MaxUsernameLength {
+	if !choso.CanBeUsername(username) {
 		// No user has such a name, and it must not key a bucket: a
 		// guesser would park up to a body's 64 KiB in memory per try, or
-		// fail the shared store's index.
+		// fail the shared store's index (or hand it a NUL it cannot hold).
 		return choso.Errorf(choso.EUnauthorized, "wrong username or password")
 	}
 	if ok, wait, err := s.loginByUser.allow(ctx, username); err != nil {

@@ -543,6 +543,27 @@ func TestLogin_OverlongUsername_401NoBucket(t *testing.T) {
 	wantError(t, res, http.StatusTooManyRequests, choso.ERateLimited)
 }
 
+// Names no user can have (a NUL, characters outside a–z 0–9 . _ -) are a
+// wrong sign-in on every store, without a bucket: PostgreSQL cannot even
+// look up a NUL, which made the sign-in a 400 there.
+func TestLogin_ImpossibleUsername_401NoBucket(t *testing.T) {
+	rs := newRegistryServer(t)
+	for _, name := range []string{`vo\u0000lin`, `vo lin`, `võlin`, `volin\u0007`} {
+		res := rs.do(t, "POST", "/v1/auth/login", strings.NewReader(`{"username":"`+name+`","password":"wrong password"}`), "Content-Type", "application/json")
+		wantError(t, res, http.StatusUnauthorized, choso.EUnauthorized)
+	}
+	if rs.loginByUser.local != nil {
+		if n := rs.loginByUser.local.Len(); n != 0 {
+			t.Fatalf("impossible usernames took %d sign-in buckets, want 0", n)
+		}
+	}
+	// The real user still signs in.
+	res := rs.do(t, "POST", "/v1/auth/login", strings.NewReader(`{"username":"volin","password":"`+rs.pw["volin"]+`"}`), "Content-Type", "application/json")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("volin's sign-in: %d", res.StatusCode)
+	}
+}
+
 func TestLogin_CookieSessionAndCrossSiteRefusal(t *testing.T) {
 	rs := newRegistryServer(t)
 	res := rs.do(t, "POST", "/v1/auth/login", strings.NewReader(`{"username":"volin","password":"`+rs.pw["volin"]+`"}`), "Content-Type", "application/json")

@@ -64,6 +64,7 @@ func TestLogin_OverlongUsername_OnPostgres(t *testing.T) {
 	}
 	t.Cleanup(func() { openTestStore = old })
 	TestLogin_OverlongUsername_401NoBucket(t)
+	TestLogin_ImpossibleUsername_401NoBucket(t)
 }
 
 // TestSharedGuards_TwoNodesOnPostgres runs two servers on one database, as
