@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"cmp"
+	"strings"
 
 	"github.com/choso/choso"
 )
@@ -175,8 +176,13 @@ func (tx *Tx) PutSaleRef(ref, saleID string) error {
 	if ref == "" || saleID == "" {
 		return choso.Errorf(choso.EInvalid, "payment reference and sale ID must not be empty")
 	}
-	// The column is bytea: a reference may hold a NUL byte (migration 0004).
-	_, err := tx.exec("INSERT INTO sale_refs (ref, sale_id) VALUES ($1, $2) ON CONFLICT (ref) DO UPDATE SET sale_id = excluded.sale_id", []byte(ref), saleID)
+	if strings.IndexByte(ref, 0) >= 0 {
+		// Text cannot hold a NUL byte: such a reference is kept as bytes
+		// (migration 0004). No reference is in both tables.
+		_, err := tx.exec("INSERT INTO sale_refs_nul (ref, sale_id) VALUES ($1, $2) ON CONFLICT (ref) DO UPDATE SET sale_id = excluded.sale_id", []byte(ref), saleID)
+		return err
+	}
+	_, err := tx.exec("INSERT INTO sale_refs (ref, sale_id) VALUES ($1, $2) ON CONFLICT (ref) DO UPDATE SET sale_id = excluded.sale_id", ref, saleID)
 	return err
 }
 
@@ -184,7 +190,11 @@ func (tx *Tx) PutSaleRef(ref, saleID string) error {
 // choso.CreditTx.
 func (tx *Tx) FindSaleByRef(ref string) (string, error) {
 	var id string
-	found, err := tx.scanRow("SELECT sale_id FROM sale_refs WHERE ref = $1", []any{[]byte(ref)}, &id)
+	q, arg := "SELECT sale_id FROM sale_refs WHERE ref = $1", any(ref)
+	if strings.IndexByte(ref, 0) >= 0 {
+		q, arg = "SELECT sale_id FROM sale_refs_nul WHERE ref = $1", []byte(ref)
+	}
+	found, err := tx.scanRow(q, []any{arg}, &id)
 	if err != nil {
 		return "", err
 	}
