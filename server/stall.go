@@ -74,11 +74,10 @@ func (s *Server) handleStallCreate(c echo.Context) error {
 	return c.JSON(http.StatusCreated, st)
 }
 
-// handleStallView shows one stall in full: the volunteer checking a payout
-// account needs the whole number. Lists show it masked.
-// handleStallView answers with the stall whole to those who may change it.
-// An official, who reads figures and changes nothing, gets the vendor's
-// phone and the account masked, as lists show them (DESIGN.md §11).
+// handleStallView answers with the stall whole to those who may change it:
+// the volunteer checking a payout account needs the whole number. An
+// official, who reads figures and changes nothing, gets the vendor's phone
+// and the account masked, as lists show them (DESIGN.md §11).
 func (s *Server) handleStallView(c echo.Context) error {
 	p := principal(c)
 	st, err := s.registry.FindStall(c.Request().Context(), p, c.Param("id"))
