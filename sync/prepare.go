@@ -172,9 +172,11 @@ func appendCanonical(b []byte, v any) ([]byte, bool) {
 func validate(ev *Event, decoded any) (Result, bool) {
 	switch {
 	case !validULID(ev.ID):
-		return rejected(ev.Seq, CodeInvalidID, "id %q is not a ULID", ev.ID), true
+		return rejected(ev.Seq, CodeInvalidID, "id %s is not a ULID", quoteShort(ev.ID)), true
 	case ev.Type != choso.EventSaleRecord && ev.Type != choso.EventSaleVoid && ev.Type != choso.EventDayClose:
-		return rejected(ev.Seq, CodeUnknownType, "no event type %q", ev.Type), true
+		return rejected(ev.Seq, CodeUnknownType, "no event type %s", quoteShort(ev.Type)), true
+	case len(ev.HLC) > MaxStringBytes:
+		return rejected(ev.Seq, CodeInvalidHLC, "hlc is longer than %d bytes", MaxStringBytes), true
 	case ev.V != 1:
 		return rejected(ev.Seq, CodeUnsupportedVersion, "%s v%d is not known; this server takes v1", ev.Type, ev.V), true
 	case len(ev.Payload) > MaxPayloadBytes:
@@ -182,7 +184,7 @@ func validate(ev *Event, decoded any) (Result, bool) {
 	case decoded == nil:
 		return rejected(ev.Seq, CodeInvalidPayload, "payload does not decode as %s v1", ev.Type), true
 	case ev.BusinessDate != "" && !ValidDate(ev.BusinessDate):
-		return rejected(ev.Seq, CodeInvalidDate, "business_date %q is not YYYY-MM-DD", ev.BusinessDate), true
+		return rejected(ev.Seq, CodeInvalidDate, "business_date %s is not YYYY-MM-DD", quoteShort(ev.BusinessDate)), true
 	}
 	switch v := decoded.(type) {
 	case *SaleRecord:
@@ -207,6 +209,15 @@ func validate(ev *Event, decoded any) (Result, bool) {
 		}
 	}
 	return Result{}, false
+}
+
+// quoteShort quotes s for a rejection's message, which the server keeps:
+// at most 40 bytes of it, marked when cut.
+func quoteShort(s string) string {
+	if len(s) <= 40 {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(strings.ToValidUTF8(s[:40], "")) + "…"
 }
 
 // MaxSaleAmount bounds one sale: nine digits, as a VietQR amount

@@ -14,9 +14,11 @@ const (
 	MaxWireBytes    = 512 << 10 // the body as sent, gzip or not
 	MaxDecodedBytes = 4 << 20   // the body after gunzip
 	MaxPayloadBytes = 16 << 10  // one event's payload
-	// MaxStringBytes bounds every other string of a push (app_version,
-	// boot_id, hlc, and an event's id, type and business_date): the
-	// server keeps them, and none is near it (a ULID is 26 bytes).
+	// MaxStringBytes bounds the strings of a push the server keeps
+	// (app_version, boot_id, hlc; an event's hlc): none is near it (a boot
+	// id is 36 bytes). A push whose own are longer is refused whole; an
+	// event whose hlc is longer is rejected alone (invalid_hlc), so the
+	// queue moves on, as one with a bad id, type or date is.
 	MaxStringBytes = 128
 )
 
@@ -39,6 +41,7 @@ const (
 	CodeInvalidAmount      = "invalid_amount"
 	CodeInvalidMethod      = "invalid_method"
 	CodeInvalidDate        = "invalid_date"
+	CodeInvalidHLC         = "invalid_hlc"    // hlc over MaxStringBytes
 	CodeForeignSale        = "foreign_sale"   // a void names a sale of another stall
 	CodeAlreadyVoided      = "already_voided" // a void names a sale another void undid
 	CodePayloadTooLarge    = "payload_too_large"

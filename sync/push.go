@@ -31,11 +31,6 @@ func CheckBatch(req *PushRequest) error {
 		if e.Seq == 0 {
 			return choso.Errorf(choso.EInvalid, "event %d: seq starts at 1", i)
 		}
-		for _, f := range [...]struct{ name, v string }{{"id", e.ID}, {"type", e.Type}, {"hlc", e.HLC}, {"business_date", e.BusinessDate}} {
-			if len(f.v) > MaxStringBytes {
-				return choso.Errorf(choso.EInvalid, "event %d: %s is longer than %d bytes", i, f.name, MaxStringBytes)
-			}
-		}
 		if i > 0 && e.Seq <= prev {
 			return choso.Errorf(choso.EInvalid, "event %d: seqs must be strictly increasing (%d after %d)", i, e.Seq, prev)
 		}
