@@ -16,6 +16,23 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// onPostgres makes the test servers of t, for its length, run on a fresh
+// PostgreSQL database each. It skips t (or fails it, in CI) when there is
+// no PostgreSQL.
+func onPostgres(t *testing.T) {
+	t.Helper()
+	pgtest.NewDatabase(t)
+	old := openTestStore
+	openTestStore = func(t *testing.T, observe func(string, time.Duration, error)) choso.Store {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{ObserveTx: observe})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	t.Cleanup(func() { openTestStore = old })
+}
+
 // TestPartner_OnPostgres runs the partner tests again over the PostgreSQL
 // store: the feed, the snapshot lists, exports and credits must behave the
 // same on every backend, and the feed must skip nothing with concurrent
@@ -35,16 +52,7 @@ func TestPartner_OnPostgres(t *testing.T) {
 		{"Credits_MatchIdempotencyReconciliation", TestPartnerCredits_MatchIdempotencyReconciliation},
 		{"Credits_TransferSalesAreMatchedAndReconciled", TestPartnerCredits_TransferSalesAreMatchedAndReconciled},
 	}
-	pgtest.NewDatabase(t) // skips (or fails, in CI) here when there is no PostgreSQL
-	old := openTestStore
-	openTestStore = func(t *testing.T, observe func(string, time.Duration, error)) choso.Store {
-		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{ObserveTx: observe})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
-	t.Cleanup(func() { openTestStore = old })
+	onPostgres(t)
 	for _, tt := range tests {
 		t.Run(tt.name, tt.fn)
 	}
@@ -53,16 +61,7 @@ func TestPartner_OnPostgres(t *testing.T) {
 // TestLogin_OverlongUsername_OnPostgres: the shared sign-in buckets live in
 // an indexed table, which a username of kilobytes must not reach.
 func TestLogin_OverlongUsername_OnPostgres(t *testing.T) {
-	pgtest.NewDatabase(t) // skips (or fails, in CI) here when there is no PostgreSQL
-	old := openTestStore
-	openTestStore = func(t *testing.T, observe func(string, time.Duration, error)) choso.Store {
-		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{ObserveTx: observe})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
-	t.Cleanup(func() { openTestStore = old })
+	onPostgres(t)
 	TestLogin_OverlongUsername_401NoBucket(t)
 	TestLogin_ImpossibleUsername_401NoBucket(t)
 }
