@@ -141,6 +141,16 @@ func (c *Client) ServerStatus() ([]byte, error) {
 	return c.get("/v1/sync/status")
 }
 
+// Credits returns GET /v1/sync/credits?since=N as the server sent it: the
+// bank's credits to the stall's account ("tiền đã về"), matched to a sale or
+// not, so the vendor can tell a real payment from a fake transfer
+// screenshot. since is the last_seq of the previous page, 0 for the first;
+// a credit matched to its sale later comes again on a later page, under its
+// own seq, with its sale_id.
+func (c *Client) Credits(since int64) ([]byte, error) {
+	return c.get("/v1/sync/credits?since=" + strconv.FormatInt(max(since, 0), 10))
+}
+
 func (c *Client) get(path string) ([]byte, error) {
 	// As for the config pull: the token is read and sent with no push
 	// between, which could rotate it and use the new one first.

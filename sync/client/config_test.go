@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"net/http"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ func TestGet_BesidePushesThatRotateTheToken_IsNotRefused(t *testing.T) {
 	}{
 		{"/v1/sync/totals", func(c *Client) ([]byte, error) { return c.Totals(7) }},
 		{"/v1/sync/status", func(c *Client) ([]byte, error) { return c.ServerStatus() }},
+		{"/v1/sync/credits", func(c *Client) ([]byte, error) { return c.Credits(0) }},
 	} {
 		t.Run(read.path, func(t *testing.T) {
 			srv := clienttest.New(t)
@@ -56,5 +58,36 @@ func TestGet_BesidePushesThatRotateTheToken_IsNotRefused(t *testing.T) {
 				t.Fatalf("after the read and the pushes: state %s, %d pending; want ok and none", st.State, st.Pending)
 			}
 		})
+	}
+}
+
+// The credits to the stall's account ("tiền đã về") are a read of the phone
+// like the totals: an app must not send the token itself, which a push may
+// rotate under it.
+func TestCredits_PagesTheStallsCredits(t *testing.T) {
+	srv := clienttest.New(t)
+	p := newPhone(t, srv)
+	srv.AddCredit(p.stall, 45_000, "CS7KQ2M9XW thanh toan")
+	srv.AddCredit(srv.NewStall(), 9_000, "another stall's")
+	var page struct {
+		Data []struct {
+			Seq    uint64 `json:"seq"`
+			Amount int64  `json:"amount"`
+		} `json:"data"`
+		LastSeq uint64 `json:"last_seq"`
+	}
+	raw, err := p.Credits(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &page); err != nil || len(page.Data) != 1 || page.Data[0].Amount != 45_000 {
+		t.Fatalf("credits %s (%v): want the stall's one credit of 45000", raw, err)
+	}
+	srv.AddCredit(p.stall, 20_000, "chuyen tien")
+	if raw, err = p.Credits(int64(page.LastSeq)); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &page); err != nil || len(page.Data) != 1 || page.Data[0].Amount != 20_000 {
+		t.Fatalf("credits after last_seq %s (%v): want only the new credit", raw, err)
 	}
 }

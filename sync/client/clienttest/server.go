@@ -79,6 +79,7 @@ type Server struct {
 	entities  map[string]*entity
 	days      map[string]map[string]*Day // stall → date → day
 	markets   map[string]string          // id → name
+	credits   []credit                   // the bank's credits, in the order posted
 	stalls    map[string]string          // id → market id
 	serverSeq uint64
 	version   uint64
@@ -121,6 +122,7 @@ func New(t interface{ Cleanup(func()) }) *Server {
 	mux.HandleFunc("GET /v1/sync/config", s.handleConfig)
 	mux.HandleFunc("GET /v1/sync/totals", s.handleTotals)
 	mux.HandleFunc("GET /v1/sync/status", s.handleStatus)
+	mux.HandleFunc("GET /v1/sync/credits", s.handleCredits)
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
@@ -640,3 +642,40 @@ func (c *Clock) SetWall(ms int64) { c.mu.Lock(); c.wall = ms; c.mu.Unlock() }
 
 // Reboot starts a new boot: elapsed restarts near 0.
 func (c *Clock) Reboot(boot string) { c.mu.Lock(); c.boot = boot; c.elapsed = 10_000; c.mu.Unlock() }
+
+// credit is one bank credit to a stall's account, as GET /v1/sync/credits
+// shows it.
+type credit struct {
+	stallID string
+	Seq     uint64 `json:"seq"`
+	Amount  int64  `json:"amount"`
+	Content string `json:"content"`
+	SaleID  string `json:"sale_id,omitempty"`
+	Match   string `json:"match"`
+}
+
+// AddCredit posts a bank credit to a stall's account, matched to no sale,
+// for GET /v1/sync/credits.
+func (s *Server) AddCredit(stallID string, amount int64, content string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.credits = append(s.credits, credit{stallID: stallID, Seq: uint64(len(s.credits) + 1), Amount: amount, Content: content, Match: "account_only"})
+}
+
+func (s *Server) handleCredits(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.auth(w, r)
+	if d == nil {
+		return
+	}
+	since, _ := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
+	out, last := []credit{}, since
+	for _, c := range s.credits {
+		if c.stallID == d.StallID && c.Seq > since {
+			out = append(out, c)
+			last = c.Seq
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": out, "last_seq": last})
+}
