@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -326,7 +327,7 @@ func (c *Client) Enroll(code string) error {
 	}
 	var er enrollResponse
 	if err := json.Unmarshal(raw, &er); err != nil || er.DeviceID == "" || er.Token == "" {
-		return errors.New("client: enrollment answer without device_id and token")
+		return fmt.Errorf("%w: enrollment answer without device_id and token", errBadResponse)
 	}
 	wall, elapsed, boot := c.clock.WallMs(), c.clock.ElapsedMs(), c.clock.BootID()
 	err = c.db.Update(func(tx *bolt.Tx) error {

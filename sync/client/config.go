@@ -91,7 +91,7 @@ func (c *Client) refreshConfig(ctx context.Context) (bool, error) {
 	}
 	var head configHead
 	if err := json.Unmarshal(raw, &head); err != nil {
-		return false, fmt.Errorf("client: config answer: %w", err)
+		return false, fmt.Errorf("%w: config answer: %w", errBadResponse, err)
 	}
 	newTag := res.Header.Get("ETag")
 	err = c.db.Update(func(tx *bolt.Tx) error {

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +52,7 @@ func (c *Client) do(ctx context.Context, method, path, token string, body []byte
 		return res, nil, err
 	}
 	if len(raw) > maxResponseBytes {
-		return res, nil, errors.New("client: answer over 8 MiB")
+		return res, nil, fmt.Errorf("%w: over 8 MiB", errBadResponse)
 	}
 	return res, raw, nil
 }
@@ -115,6 +117,104 @@ func retryAfter(h http.Header) time.Duration {
 	}
 	return max(0, min(d, time.Hour))
 }
+
+// Error kinds ErrorKind returns besides the Outcome… values.
+const (
+	KindClosed          = "closed"           // ErrClosed
+	KindNotEnrolled     = "not_enrolled"     // ErrNotEnrolled
+	KindInvalidSale     = "invalid_sale"     // ErrInvalidSale: the app passed a bad amount, method, ref, id or date
+	KindAlreadyVoided   = "already_voided"   // ErrAlreadyVoided
+	KindNotFound        = "not_found"        // 404: at enrollment, the code is wrong, used or expired
+	KindConflict        = "conflict"         // 409: at enrollment, the stall is suspended or erased
+	KindUpgradeRequired = "upgrade_required" // 426: the config pull wants a newer app; pushes go on
+	KindLocal           = "local"            // the outbox file or anything else on the phone
+)
+
+// ErrorKind names what an error of the client's methods means, so an app
+// can act on it without reading the message. Bound with gomobile, an error
+// reaches Java as an Exception that carries only its message; the app
+// passes that exception back here. It answers "" for nil, one of the
+// Kind… constants, or the Outcome… value of the same meaning as a push's:
+// OutcomeNetwork and OutcomeTimeout (no answer: try again later),
+// OutcomeRevoked, OutcomeUnauthorized and OutcomeForbidden (enroll again),
+// OutcomeSuspended, OutcomeRateLimited and OutcomeUnavailable (wait
+// HTTPErrorOf(err).RetryAfterMs), OutcomeTooLarge, OutcomeInvalid,
+// OutcomeServerError, OutcomeBadResponse.
+func ErrorKind(err error) string {
+	var he *HTTPError
+	var ne net.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrClosed):
+		return KindClosed
+	case errors.Is(err, ErrNotEnrolled):
+		return KindNotEnrolled
+	case errors.Is(err, ErrAlreadyVoided):
+		return KindAlreadyVoided
+	case errors.Is(err, ErrInvalidSale):
+		return KindInvalidSale
+	case errors.Is(err, errBadResponse):
+		return OutcomeBadResponse
+	case errors.As(err, &he):
+		return he.kind()
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return OutcomeTimeout
+	case errors.As(err, &ne):
+		return OutcomeNetwork
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return OutcomeNetwork
+	}
+	return KindLocal
+}
+
+// HTTPErrorOf returns the server's answer behind an error of the client's
+// methods, nil when the error is not one (no answer came, or it is local).
+// Like ErrorKind, it is for an app bound with gomobile.
+func HTTPErrorOf(err error) *HTTPError {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he
+	}
+	return nil
+}
+
+// kind is ErrorKind of a server answer.
+func (e *HTTPError) kind() string {
+	switch e.Status {
+	case http.StatusUnauthorized:
+		return OutcomeUnauthorized
+	case http.StatusForbidden:
+		switch e.Code {
+		case codeDeviceRevoked:
+			return OutcomeRevoked
+		case codeDeviceSuspended:
+			return OutcomeSuspended
+		}
+		return OutcomeForbidden
+	case http.StatusNotFound:
+		return KindNotFound
+	case http.StatusConflict:
+		return KindConflict
+	case http.StatusRequestEntityTooLarge:
+		return OutcomeTooLarge
+	case http.StatusUpgradeRequired:
+		return KindUpgradeRequired
+	case http.StatusTooManyRequests:
+		return OutcomeRateLimited
+	case http.StatusServiceUnavailable:
+		return OutcomeUnavailable
+	}
+	if e.Status >= 400 && e.Status < 500 {
+		return OutcomeInvalid
+	}
+	return OutcomeServerError
+}
+
+// errBadResponse is an answer the client cannot read.
+var errBadResponse = errors.New("client: unreadable answer")
 
 // Error codes the client acts on (DESIGN.md §9).
 const (
