@@ -29,7 +29,7 @@ func (c *cleanups) run() {
 }
 
 // The life of a vendor's phone: enroll with the code a volunteer shows,
-// record sales with or without signal, and push. A sale is on the phone's
+// pull the config, record sales with or without signal, and push. A sale is on the phone's
 // disk when RecordSale returns; a push deletes only what the server
 // acknowledged. An app runs the push loop (Run, SetOnline) rather than
 // calling PushOnce; this example pushes by hand to show each step. The
@@ -61,9 +61,23 @@ func Example() {
 		fmt.Println("enroll:", err)
 		return
 	}
+	// The config holds the stall's payout account: pulled once with
+	// signal, it is there offline for dynamic QR codes.
+	if _, err := phone.RefreshConfig(); err != nil {
+		fmt.Println("config:", err)
+		return
+	}
 	// Two sales while the market has no signal: each is one local
-	// transaction, numbered and named on the phone.
-	if _, err := phone.RecordSale(45_000, "qr", "CS7KQ2M9XW4T"); err != nil {
+	// transaction, numbered and named on the phone. The QR sale shows the
+	// customer a code for its amount; its payment reference, recorded with
+	// the sale, is what the bank's credit is matched by.
+	qrCode, err := phone.DynamicQR(45_000, "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// … draw qrCode.Payload as a QR; the customer pays …
+	if _, err := phone.RecordSale(qrCode.Amount, "qr", qrCode.Ref); err != nil {
 		fmt.Println(err)
 		return
 	}

@@ -127,6 +127,7 @@ const (
 	KindNotFound        = "not_found"        // 404: at enrollment, the code is wrong, used or expired
 	KindConflict        = "conflict"         // 409: at enrollment, the stall is suspended or erased
 	KindUpgradeRequired = "upgrade_required" // 426: the config pull wants a newer app; pushes go on
+	KindNoPayout        = "no_payout"        // ErrNoPayout: pull the config before DynamicQR
 	KindLocal           = "local"            // the outbox file or anything else on the phone
 )
 
@@ -154,6 +155,8 @@ func ErrorKind(err error) string {
 		return KindAlreadyVoided
 	case errors.Is(err, ErrInvalidSale):
 		return KindInvalidSale
+	case errors.Is(err, ErrNoPayout):
+		return KindNoPayout
 	case errors.Is(err, errBadResponse):
 		return OutcomeBadResponse
 	case errors.As(err, &he):

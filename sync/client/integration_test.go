@@ -12,6 +12,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/choso/choso/qr"
 )
 
 // realServer builds cmd/choso, starts it on a temp data directory and port
@@ -147,6 +149,14 @@ func TestIntegration_RealServer_EnrollPushConfigTotalsRevoke(t *testing.T) {
 	if !bytes.Contains(cfg, []byte(`"config_version"`)) || !bytes.Contains(cfg, []byte(stall.ID)) {
 		t.Fatalf("cached config: %s", cfg)
 	}
+	if qc, err := c.DynamicQR(45_000, "cá"); err != nil {
+		t.Fatalf("dynamic QR from the real server's config: %v", err)
+	} else if f := qr.Decode(qc.Payload).Fields; f.Account != "0011001234567" || f.Amount != 45_000 || !qr.ValidReference(qc.Ref) {
+		t.Fatalf("dynamic QR %+v decodes as %+v", qc, f)
+	}
+	if raw, err := c.Credits(0); err != nil || !bytes.Contains(raw, []byte(`"last_seq"`)) {
+		t.Fatalf("credits: %s %v", raw, err)
+	}
 
 	// A lost answer: the same events again are duplicates, nothing counted twice.
 	restoreOutbox(t, c, pending)
@@ -173,6 +183,9 @@ func TestIntegration_RealServer_EnrollPushConfigTotalsRevoke(t *testing.T) {
 	}
 	if s := mustStatus(t, c); s.State != StateRevoked || s.Pending != 1 {
 		t.Fatalf("status after revocation: %+v", s)
+	}
+	if _, err := c.Totals(7); ErrorKind(err) != OutcomeRevoked {
+		t.Fatalf("a read after revocation: kind %q (%v)", ErrorKind(err), err)
 	}
 }
 

@@ -573,7 +573,8 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
 	s.ConfigPulls++
 	w.Header().Set("ETag", etag)
 	writeJSON(w, http.StatusOK, map[string]any{"config_version": s.ConfigVersion, "stall": map[string]any{"id": d.StallID},
-		"qr": map[string]any{}, "banks": []any{}, "server_time_ms": s.now().UnixMilli()})
+		"qr":    map[string]any{"bin": "970436", "bank_short_name": "Vietcombank", "account": "0011001234567", "service": "QRIBFTTA", "holder_name": "NGUYEN THI MAI"},
+		"banks": []any{}, "server_time_ms": s.now().UnixMilli()})
 }
 
 func (s *Server) handleTotals(w http.ResponseWriter, r *http.Request) {
