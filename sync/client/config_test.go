@@ -2,7 +2,9 @@ package client
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,5 +91,35 @@ func TestCredits_PagesTheStallsCredits(t *testing.T) {
 	}
 	if err := json.Unmarshal(raw, &page); err != nil || len(page.Data) != 1 || page.Data[0].Amount != 20_000 {
 		t.Fatalf("credits after last_seq %s (%v): want only the new credit", raw, err)
+	}
+}
+
+// The loop pulls a stale config by itself; a server that answers the pull
+// 503 with Retry-After is waited for, as a push's 503 is, not asked again
+// after the short backoff.
+func TestLoop_ConfigPull_HonoursRetryAfter(t *testing.T) {
+	srv := clienttest.New(t)
+	p := newPhone(t, srv) // enrolled: its config is stale
+	inner := p.http.Transport
+	var mu sync.Mutex
+	pulls := 0
+	p.http.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Path != "/v1/sync/config" {
+			return inner.RoundTrip(r)
+		}
+		mu.Lock()
+		pulls++
+		mu.Unlock()
+		h := http.Header{"Retry-After": {"2"}, "Content-Type": {"application/json"}}
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: h, Request: r,
+			Body: io.NopCloser(strings.NewReader(`{"error":{"code":"unavailable","message":"busy"}}`))}, nil
+	})
+	p.Run()
+	time.Sleep(700 * time.Millisecond) // the backoff (base 20 ms) would pull a dozen times
+	p.Stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if pulls != 1 {
+		t.Fatalf("%d config pulls within 0.7 s of a Retry-After of 2 s; want 1", pulls)
 	}
 }

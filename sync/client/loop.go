@@ -191,6 +191,10 @@ func (c *Client) step(ctx context.Context, l *loop) {
 			c.failures++
 			delay = backoff(c.failures, c.opts.BackoffBaseMs, c.opts.BackoffCapMs, rand.Float64())
 			c.mu.Unlock()
+			// A 429 or 503 with Retry-After is waited for, as a push's is.
+			if he := HTTPErrorOf(err); he != nil && he.RetryAfterMs > 0 {
+				delay = he.RetryAfterMs
+			}
 		}
 	} else {
 		r, err := c.pushLocked(ctx)
