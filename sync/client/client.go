@@ -8,7 +8,20 @@
 //
 // The exported API uses plain types only (strings, ints, []byte, structs
 // and interfaces of those) so that gomobile can bind it for Android and iOS.
-// Times the client needs come from the app through Clock.
+// Times the client needs come from the app through Clock. Bound, an error
+// reaches the app as an exception with a message only: ErrorKind and
+// HTTPErrorOf, given it back, say what it was.
+//
+// Threads: Enroll, RefreshConfig, PushOnce, Totals, ServerStatus and
+// Credits make a network request and return only when it is answered or
+// Options.TimeoutMs has passed (30 s by default); they first wait for any
+// push, pull or read already in flight, so a call may take longer still.
+// Close, and Stop while the loop waits for such a call of the app's, wait
+// too. Call them off the app's main thread. RecordSale, VoidSale,
+// CloseDay, DayTally, Status, DynamicQR, ConfigJSON, RejectedJSON, Kick,
+// SetOnline and Run do no network I/O: they read or write (with an fsync)
+// the phone's file. Observer.PushDone is called on the push loop's own
+// goroutine, not the app's main thread.
 package client
 
 import (
@@ -64,7 +77,9 @@ type Options struct {
 	NoSync bool
 }
 
-// Observer hears what the push loop does. Its method must not block long.
+// Observer hears what the push loop does. Its method must not block long,
+// and is called on the loop's goroutine: an Android app posts to its main
+// thread from it.
 type Observer interface {
 	// PushDone is called after each push request with its outcome, once
 	// the push has let go of the client: it may pull the config or push.
@@ -206,8 +221,8 @@ func Open(path string, opts *Options) (*Client, error) {
 	return c, nil
 }
 
-// Close stops the push loop, waits for a push in flight, and closes the
-// file. Nothing is lost: pending events stay in the file.
+// Close stops the push loop, waits for a push, pull or read in flight (up
+// to Options.TimeoutMs), and closes the file. Nothing is lost: pending events stay in the file.
 func (c *Client) Close() error {
 	c.Stop()
 	c.pushMu.Lock()
@@ -304,7 +319,9 @@ type enrollResponse struct {
 }
 
 // Enroll redeems a one-time enrollment code a volunteer made for the stall
-// and stores the device id and token. Enrolling again (after a revocation,
+// and stores the device id and token. It waits for the server (see the
+// package comment on threads); a wrong, used or expired code is ErrorKind
+// KindNotFound. Enrolling again (after a revocation,
 // a reinstall restored from backup, or a seq the server says was reused)
 // makes this a new device: the pending events are numbered again from 1 in
 // their order, and keep their ULIDs, so the server applies each sale once

@@ -18,7 +18,8 @@ type configHead struct {
 }
 
 // RefreshConfig pulls the config snapshot with If-None-Match, so an
-// unchanged config costs a 304. It reports whether the cached snapshot
+// unchanged config costs a 304. It waits for the server (see the package
+// comment on threads). It reports whether the cached snapshot
 // changed. A push answer whose config_version is above the cached one marks
 // the cache stale and the loop calls this by itself.
 func (c *Client) RefreshConfig() (bool, error) {
@@ -130,7 +131,8 @@ func (c *Client) ConfigJSON() ([]byte, error) {
 }
 
 // Totals returns GET /v1/sync/totals?days=N as the server sent it: the
-// stall's server-side day totals from all its phones.
+// stall's server-side day totals from all its phones. Totals, ServerStatus
+// and Credits wait for the server (see the package comment on threads).
 func (c *Client) Totals(days int) ([]byte, error) {
 	return c.get("/v1/sync/totals?days=" + strconv.Itoa(days))
 }

@@ -61,7 +61,8 @@ type PushResult struct {
 
 // PushOnce sends one batch of the oldest pending events and applies the
 // answer. Only one push is in flight at a time; a call while the loop is
-// pushing waits for it. The error is for local failures only (closed, not
+// pushing waits for it, and the call waits for the server (see the package
+// comment on threads). The error is for local failures only (closed, not
 // enrolled, the file); what the server or network did is in the result.
 func (c *Client) PushOnce() (*PushResult, error) {
 	return c.pushOnce(context.Background())
