@@ -157,7 +157,12 @@ func (s *Server) handleLogin(c echo.Context) error {
 }
 
 func (s *Server) handleLogout(c echo.Context) error {
-	if token, _ := sessionToken(c); token != "" {
+	if token, fromCookie := sessionToken(c); token != "" {
+		// The route has no requireSession (an ended session signs out
+		// too), so it makes requireSession's cross-site check itself.
+		if fromCookie && !sameOrigin(c.Request()) {
+			return choso.Errorf(choso.EForbidden, "cross-site request refused")
+		}
 		if err := s.registry.Logout(c.Request().Context(), token); err != nil {
 			return err
 		}

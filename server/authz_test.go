@@ -691,3 +691,20 @@ func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
 }
+
+// Signing out through the API with the session cookie is refused from
+// another origin, as every other cookie request that changes something is:
+// a page of a sibling site (same-site, so the SameSite cookie goes along)
+// must not end a volunteer's session.
+func TestLogout_CookieFromAnotherOriginRefused(t *testing.T) {
+	rs := newRegistryServer(t)
+	ck := sessionCookie + "=" + rs.token(t, "volin")
+	wantError(t, rs.do(t, "POST", "/v1/auth/logout", nil, "Cookie", ck, "Origin", "https://evil.example"), http.StatusForbidden, choso.EForbidden)
+	if res := rs.do(t, "GET", "/v1/auth/me", nil, "Cookie", ck); res.StatusCode != http.StatusOK {
+		t.Fatalf("after a cross-site sign-out, GET me: %d, want the session alive", res.StatusCode)
+	}
+	if res := rs.do(t, "POST", "/v1/auth/logout", nil, "Cookie", ck, "Origin", rs.URL); res.StatusCode != http.StatusNoContent {
+		t.Fatalf("same-origin sign-out: %d", res.StatusCode)
+	}
+	wantError(t, rs.do(t, "GET", "/v1/auth/me", nil, "Cookie", ck), http.StatusUnauthorized, choso.EUnauthorized)
+}
