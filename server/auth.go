@@ -150,7 +150,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	}
 	s.loginSucceeded(c.Request().Context(), username)
 	c.SetCookie(&http.Cookie{
-		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.cfg.TLSCertFile != "",
+		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.overTLS(c),
 		SameSite: http.SameSiteStrictMode, MaxAge: int(choso.SessionAbsoluteTimeout.Seconds()),
 	})
 	return c.JSON(http.StatusOK, loginResponse{Token: token, ExpiresAt: sess.ExpiresAt(), User: apiUser(u)})

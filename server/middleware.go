@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"time"
@@ -109,7 +110,7 @@ func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 
 // securityHeaders sets the headers every response carries. API responses
 // are never cached; pages that may be cached set their own Cache-Control.
-func (s *Server) securityHeaders(tls bool) echo.MiddlewareFunc {
+func (s *Server) securityHeaders() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Response().Header()
@@ -120,12 +121,39 @@ func (s *Server) securityHeaders(tls bool) echo.MiddlewareFunc {
 			h.Set("Cross-Origin-Resource-Policy", "same-origin")
 			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 			h.Set("Cache-Control", "no-store")
-			if tls {
+			if s.overTLS(c) {
 				h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 			}
 			return next(c)
 		}
 	}
+}
+
+// overTLS reports whether the browser reached the server over HTTPS: by
+// the server's own TLS, or through a proxy of TrustedProxies that says so
+// in X-Forwarded-Proto (deploy/nginx.conf does). Session cookies are then
+// Secure and responses carry HSTS. A client that only claims HTTPS from
+// elsewhere is not believed; were it, the Secure cookie it got would never
+// come back over plain HTTP, and browsers ignore HSTS sent over it.
+func (s *Server) overTLS(c echo.Context) bool {
+	r := c.Request()
+	if s.cfg.TLSCertFile != "" || r.TLS != nil {
+		return true
+	}
+	if r.Header.Get("X-Forwarded-Proto") != "https" {
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	for _, n := range s.cfg.TrustedProxies {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // Body limits (DESIGN.md §9). Every route gets defaultBodyLimit unless it

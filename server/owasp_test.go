@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -120,5 +121,42 @@ func TestOWASP_API4_PagesAreCapped(t *testing.T) {
 		if len(page.Data) > 200 {
 			t.Errorf("%s returned %d items, over the cap of 200", path, len(page.Data))
 		}
+	}
+}
+
+// Behind a proxy that ends TLS (deploy/nginx.conf), the session cookies
+// are Secure and responses carry HSTS, as with the server's own TLS: the
+// proxy is one of TrustedProxies and says X-Forwarded-Proto: https. The
+// same header from anyone else is not believed.
+func TestBehindATLSProxy_SecureCookiesAndHSTS(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		trusted string
+		proto   string
+		want    bool
+	}{
+		{"trusted proxy, https", "127.0.0.1/32", "https", true},
+		{"trusted proxy, http", "127.0.0.1/32", "http", false},
+		{"untrusted client claiming https", "10.0.0.0/8", "https", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, n, _ := net.ParseCIDR(tt.trusted)
+			ts := newTestServer(t, func(cfg *Config) { cfg.TrustedProxies = []*net.IPNet{n} })
+			res := ts.do(t, "GET", "/login", nil, "X-Forwarded-Proto", tt.proto)
+			res.Body.Close()
+			var secure, found bool
+			for _, c := range res.Cookies() {
+				if c.Name == loginCSRFCookie {
+					found, secure = true, c.Secure
+				}
+			}
+			if !found {
+				t.Fatal("the sign-in page set no CSRF cookie")
+			}
+			hsts := res.Header.Get("Strict-Transport-Security") != ""
+			if secure != tt.want || hsts != tt.want {
+				t.Errorf("cookie Secure %v, HSTS %v; want %v", secure, hsts, tt.want)
+			}
+		})
 	}
 }

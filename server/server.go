@@ -186,7 +186,7 @@ func (s *Server) newEcho() *echo.Echo {
 		s.requestID,
 		s.observe,
 		s.recoverPanic,
-		s.securityHeaders(s.cfg.TLSCertFile != ""),
+		s.securityHeaders(),
 		limitBody(defaultBodyLimit),
 	)
 	s.registerRoutes(e)

@@ -388,7 +388,7 @@ func (s *Server) loginPageNext(c echo.Context, status int, username, problem, ne
 	tok := make([]byte, 18)
 	rand.Read(tok)
 	v := loginView{Next: next, Username: username, Token: base64.RawURLEncoding.EncodeToString(tok)}
-	c.SetCookie(&http.Cookie{Name: loginCSRFCookie, Value: v.Token, Path: "/login", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.cfg.TLSCertFile != ""})
+	c.SetCookie(&http.Cookie{Name: loginCSRFCookie, Value: v.Token, Path: "/login", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overTLS(c)})
 	p := &pageData{Lang: lang(c), Path: pagePath(c), Data: v}
 	p.Title = p.T("Đăng nhập")
 	if problem != "" {
@@ -428,7 +428,7 @@ func (s *Server) handleLoginForm(c echo.Context) error {
 	}
 	s.loginSucceeded(c.Request().Context(), username)
 	c.SetCookie(&http.Cookie{
-		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.cfg.TLSCertFile != "",
+		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.overTLS(c),
 		SameSite: http.SameSiteStrictMode, MaxAge: int(choso.SessionAbsoluteTimeout.Seconds()),
 	})
 	c.SetCookie(&http.Cookie{Name: loginCSRFCookie, Value: "", Path: "/login", MaxAge: -1})
