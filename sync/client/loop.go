@@ -24,8 +24,10 @@ type loop struct {
 // Run starts the push loop in the background, if it is not running: it
 // pushes whenever events are pending and the phone is online, one request
 // at a time, backs off after failures, honours Retry-After, pulls the
-// config when a push says it changed, and stops on a state only the app can
-// clear (revoked, suspended, unauthorized, needs_reenroll) until Kick.
+// config when a push says it changed, and waits on a state the loop cannot
+// clear by itself: a suspended phone asks again every 15 minutes and at
+// once on Kick; a revoked, unauthorized or needs_reenroll phone pushes no
+// more until the app enrolls it again (Enroll with a new code).
 func (c *Client) Run() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -62,10 +64,10 @@ func (c *Client) Stop() {
 // learns of it only by asking.
 const suspendedRetry = 15 * time.Minute
 
-// Kick asks the loop to push now: after the app fixed what stopped it, or
-// when it knows the network is back. It does not cut a Retry-After short,
-// but it does cut short the wait of a suspended phone (the vendor says the
-// stall was reactivated).
+// Kick asks the loop to push now, when the app knows the network is back.
+// It does not cut a Retry-After short, but it does cut short the wait of a
+// suspended phone (the vendor says the stall was reactivated). It does not
+// clear revoked, unauthorized or needs_reenroll: only Enroll does.
 func (c *Client) Kick() {
 	if st, err := c.Status(); err == nil && st.State == StateSuspended {
 		c.mu.Lock()
