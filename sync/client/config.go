@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	bolt "go.etcd.io/bbolt"
@@ -151,6 +152,16 @@ func (c *Client) ServerStatus() ([]byte, error) {
 // own seq, with its sale_id.
 func (c *Client) Credits(since int64) ([]byte, error) {
 	return c.get("/v1/sync/credits?since=" + strconv.FormatInt(max(since, 0), 10))
+}
+
+// Statement returns GET /v1/sync/statement?period=P as the server sent it:
+// the stall's revenue statement for a month ("2026-11") or a quarter
+// ("2026-Q4"), by day and method, net of voids, with what the bank
+// confirmed; provisional while phones may still sync days of it. Since
+// 2026 a household business declares its actual revenue, and this is the
+// vendor's record of it. It waits for the server, as Totals does.
+func (c *Client) Statement(period string) ([]byte, error) {
+	return c.get("/v1/sync/statement?period=" + url.QueryEscape(period))
 }
 
 func (c *Client) get(path string) ([]byte, error) {

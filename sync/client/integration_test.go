@@ -157,6 +157,23 @@ func TestIntegration_RealServer_EnrollPushConfigTotalsRevoke(t *testing.T) {
 	if raw, err := c.Credits(0); err != nil || !bytes.Contains(raw, []byte(`"last_seq"`)) {
 		t.Fatalf("credits: %s %v", raw, err)
 	}
+	// The month's statement holds the day's sales, net of the void.
+	month := time.Now().In(time.FixedZone("ICT", 7*3600)).Format("2006-01")
+	rawSt, err := c.Statement(month)
+	if err != nil {
+		t.Fatalf("statement: %v", err)
+	}
+	var stmt struct {
+		StallID string `json:"stall_id"`
+		Period  string `json:"period"`
+		Sales   struct{ Count, Amount int64 }
+	}
+	if json.Unmarshal(rawSt, &stmt); stmt.StallID != stall.ID || stmt.Period != month || stmt.Sales.Amount != 130_000 {
+		t.Fatalf("statement of %s: %s", month, rawSt)
+	}
+	if _, err := c.Statement("2026-13"); HTTPErrorOf(err) == nil || HTTPErrorOf(err).Status != 400 {
+		t.Errorf("a statement for month 13: %v, want the server's 400", err)
+	}
 
 	// A lost answer: the same events again are duplicates, nothing counted twice.
 	restoreOutbox(t, c, pending)
