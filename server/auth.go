@@ -102,7 +102,7 @@ func newLoginGuards(now func() time.Time, shared choso.SharedGuards) (byUser, by
 // the JSON API and the sign-in page alike.
 func (s *Server) admitLogin(c echo.Context, username string) error {
 	ctx := c.Request().Context()
-	if ok, wait, err := s.loginByIP.allow(ctx, c.RealIP()); err != nil {
+	if ok, wait, err := s.loginByIP.allow(ctx, networkKey(c.RealIP())); err != nil {
 		return err
 	} else if !ok {
 		return rateLimited(c, wait, "sign-in attempts from your network")

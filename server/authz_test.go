@@ -6,7 +6,9 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -707,4 +709,37 @@ func TestLogout_CookieFromAnotherOriginRefused(t *testing.T) {
 		t.Fatalf("same-origin sign-out: %d", res.StatusCode)
 	}
 	wantError(t, rs.do(t, "GET", "/v1/auth/me", nil, "Cookie", ck), http.StatusUnauthorized, choso.EUnauthorized)
+}
+
+// The per-network sign-in budget is an IPv6 /64's, not each address's: a
+// phone on a carrier's IPv6 may take any address of its /64, and keyed by
+// the full address every try would come with a fresh budget.
+func TestLogin_RateLimitedPerIPv6Network(t *testing.T) {
+	_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
+	ts := newTestServer(t, func(cfg *Config) {
+		cfg.Registry = &choso.Registry{Store: cfg.Store, Banks: testBanks{}, Hasher: plainHasher{}, Now: time.Now}
+		cfg.TrustedProxies = []*net.IPNet{loopback}
+	})
+	// The network's budget on a clock that stands still: it never refills,
+	// however slowly a loaded machine sends the attempts.
+	frozen := time.Now()
+	_, ts.loginByIP = newLoginGuards(func() time.Time { return frozen }, nil)
+	try := func(i int, from string) *http.Response {
+		// A different username each time: only the network's budget is spent.
+		return ts.do(t, "POST", "/v1/auth/login", strings.NewReader(fmt.Sprintf(`{"username":"nobody%d","password":"wrong password"}`, i)),
+			"Content-Type", "application/json", "X-Forwarded-For", from)
+	}
+	for i := range 20 {
+		if res := try(i, fmt.Sprintf("2001:db8:1:2::%x", i+1)); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d, want 401", i+1, res.StatusCode)
+		}
+	}
+	wantError(t, try(20, "2001:db8:1:2:ffff::99"), http.StatusTooManyRequests, choso.ERateLimited)
+	// Another /64, and an IPv4 address, have budgets of their own.
+	if res := try(21, "2001:db8:1:3::1"); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("another /64: %d, want 401", res.StatusCode)
+	}
+	if res := try(22, "203.0.113.7"); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("an IPv4 address: %d, want 401", res.StatusCode)
+	}
 }

@@ -78,7 +78,7 @@ func (s *Server) handleDeviceEnroll(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if ok, wait, err := s.enrollByIP.allow(c.Request().Context(), c.RealIP()); err != nil {
+	if ok, wait, err := s.enrollByIP.allow(c.Request().Context(), networkKey(c.RealIP())); err != nil {
 		return err
 	} else if !ok {
 		return rateLimited(c, wait, "enrollment attempts from your network")

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net"
 	"time"
 
 	"github.com/choso/choso"
@@ -53,4 +54,16 @@ func (g *attemptGuard) reset(ctx context.Context, key string) error {
 func sharedGuards(store choso.Store) choso.SharedGuards {
 	g, _ := store.(choso.SharedGuards)
 	return g
+}
+
+// networkKey is the budget an address draws on for the per-network limits
+// (sign-in, enrollment): an IPv4 address alone, an IPv6 address's /64. A
+// phone on a carrier's IPv6 is given a whole /64 and may take any address
+// in it, so keyed by the full address each try would bring a fresh budget.
+func networkKey(addr string) string {
+	ip := net.ParseIP(addr)
+	if ip == nil || ip.To4() != nil {
+		return addr
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
