@@ -161,6 +161,35 @@ func TestWeb_ImportPage_AcceptsAFileOver64KiB(t *testing.T) {
 	}
 }
 
+// The confirm form sends the checked file back in a field; urlencoded,
+// Vietnamese text grows about threefold, past the 10 MB Go reads of such a
+// form, so a valid file of some 3.5–8 MiB passed the check and failed at
+// Nhập. The form is multipart, as the upload is.
+func TestWeb_ImportPage_ConfirmFormIsMultipart(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	tok := rs.token(t, "volin")
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField(csrfField, rs.csrfToken(tok))
+	mw.WriteField("action", "check")
+	mw.WriteField("consent", "yes")
+	fw, _ := mw.CreateFormFile("file", "stalls.csv")
+	io.WriteString(fw, importCSV)
+	mw.Close()
+	res := rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/import", &body,
+		"Authorization", "Bearer "+tok, "Content-Type", mw.FormDataContentType())
+	page, _ := io.ReadAll(res.Body)
+	_, form, ok := strings.Cut(string(page), `<input type="hidden" name="action" value="import">`)
+	if res.StatusCode != http.StatusOK || !ok {
+		t.Fatalf("the check of a valid file (%d) offers no confirm form", res.StatusCode)
+	}
+	start := strings.LastIndex(string(page)[:len(string(page))-len(form)], "<form")
+	if tag := string(page)[start:]; !strings.HasPrefix(tag[:strings.Index(tag, ">")], `<form method="post" action="/markets/`+obj.market+`/import" enctype="multipart/form-data"`) {
+		t.Errorf("the confirm form: %s, want multipart", tag[:strings.Index(tag, ">")+1])
+	}
+}
+
 // The import page's 8 MiB holds for the CSV however it comes: the file, or
 // the csv field the confirm form sends it back in, which the route's body
 // limit (twice 8 MiB, for that round trip) would otherwise let reach 16 MiB.
