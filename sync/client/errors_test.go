@@ -68,3 +68,23 @@ func TestErrorKind_TellsAppsWhatWentWrong(t *testing.T) {
 		t.Errorf("no answer in time: kind %q (%v), want %q", ErrorKind(err), err, OutcomeTimeout)
 	}
 }
+
+// An answer the connection cut short (a market's link dropping mid-body) is
+// the network's doing, as a push with the same failure reports it: the app
+// tries again later, it does not look for a fault on the phone.
+func TestErrorKind_AnswerCutShortIsNetwork(t *testing.T) {
+	cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte(`{"device_id":`))
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+	}))
+	defer cut.Close()
+	clk := clienttest.NewClock(t0.UnixMilli())
+	c := mustOpen(t, filepath.Join(t.TempDir(), "outbox.db"), nil, clk, func(o *Options) { o.ServerURL = cut.URL })
+	if err := c.Enroll("ABCDEFGHJKMN"); ErrorKind(err) != OutcomeNetwork {
+		t.Errorf("an answer cut short: kind %q (%v), want %q", ErrorKind(err), err, OutcomeNetwork)
+	}
+}

@@ -49,7 +49,9 @@ func (c *Client) do(ctx context.Context, method, path, token string, body []byte
 	defer res.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes+1))
 	if err != nil {
-		return res, nil, err
+		// The connection failed mid-answer: the network's doing, as a
+		// failure before the answer is (ErrorKind says so).
+		return res, nil, &url.Error{Op: method, URL: req.URL.String(), Err: err}
 	}
 	if len(raw) > maxResponseBytes {
 		return res, nil, fmt.Errorf("%w: over 8 MiB", errBadResponse)
