@@ -885,3 +885,43 @@ func TestBrowser_PrintedCardHoldsALongNameToItsFooter(t *testing.T) {
 		}
 	}
 }
+
+// A file of up to 8 MiB that passes the check is imported by Nhập. The
+// confirm form sends it back from a textarea, whose line breaks a browser
+// sends as CRLF: a file with LF line breaks grows by a byte a line on the
+// way back, and one near 8 MiB must not be refused then.
+func TestBrowser_ImportOf8MiBWithLFLineBreaks(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	b := newBrowser(t, rs.URL)
+	b.signIn("volin", rs.pw["volin"])
+	csv := importCSV + strings.Repeat("\n", ImportBodyLimit-len(importCSV)) // blank lines are skipped
+	file := filepath.Join(t.TempDir(), "stalls.csv")
+	if err := os.WriteFile(file, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/markets/" + obj.market + "/import")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#file")),
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file}),
+		chromedp.Click(chromedp.CSS("input[name=consent]")))
+	// Clicked, not submit: an 8 MiB round trip outlasts submit's wait for
+	// the response; text waits for the page.
+	b.do(chromedp.Click(chromedp.CSS("form[enctype] button[type=submit]")))
+	if msg := b.text("#import-result"); msg != "1 dòng hợp lệ. Bấm Nhập để lưu." {
+		t.Fatalf("result = %q", msg)
+	}
+	b.do(chromedp.Click(chromedp.CSS("input[value=import] ~ button")))
+	// The page's answer to an 8 MiB round trip takes a while: ask the store.
+	var n int
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		stalls, err := rs.reg.ListStalls(context.Background(), rs.users["volin"].Principal(), choso.StallFilter{MarketID: obj.market})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n = len(stalls.Data); n == 2 {
+			return
+		}
+	}
+	b.shot("failure")
+	t.Fatalf("after Nhập the market has %d stalls, want 2: %s", n, b.eval(`document.body.innerText.slice(0, 300)`))
+}

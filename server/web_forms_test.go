@@ -190,6 +190,31 @@ func TestWeb_ImportPage_ConfirmFormIsMultipart(t *testing.T) {
 	}
 }
 
+// The confirm form sends the checked file back from a textarea, whose line
+// breaks a browser sends as CRLF (TestBrowser_ImportOf8MiBWithLFLineBreaks):
+// a file of 8 MiB with LF breaks, which passed the check, must be imported.
+func TestWeb_ImportPage_ConfirmOf8MiBSentBackWithCRLF(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	csvText := importCSV + strings.Repeat("\n", ImportBodyLimit-len(importCSV)) // blank lines are skipped
+	tok := rs.token(t, "volin")
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField(csrfField, rs.csrfToken(tok))
+	mw.WriteField("action", "import")
+	mw.WriteField("consent", "yes")
+	mw.WriteField("csv", strings.ReplaceAll(csvText, "\n", "\r\n"))
+	mw.Close()
+	res := rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/import", &body,
+		"Authorization", "Bearer "+tok, "Content-Type", mw.FormDataContentType())
+	if res.StatusCode != http.StatusSeeOther {
+		page, _ := io.ReadAll(res.Body)
+		i := strings.Index(string(page), `<main`)
+		rest := string(page)[max(i, 0):]
+		t.Fatalf("Nhập of a checked 8 MiB file: status %d, want 303: %s", res.StatusCode, rest[:min(len(rest), 200)])
+	}
+}
+
 // The import page's 8 MiB holds for the CSV however it comes: the file, or
 // the csv field the confirm form sends it back in, which the route's body
 // limit (twice 8 MiB, for that round trip) would otherwise let reach 16 MiB.

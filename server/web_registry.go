@@ -500,8 +500,11 @@ func (s *Server) handleImportForm(c echo.Context) error {
 	}
 	v := &importView{Market: m, Columns: strings.Join(choso.StallCSVColumns, ", "), Consent: c.FormValue("consent") == "yes"}
 	p.Data = v
-	v.CSV = c.FormValue("csv")
-	if len(v.CSV) > ImportBodyLimit { // the confirm form sends the file back in this field
+	// The confirm form sends the file back in this field, from a textarea
+	// whose line breaks the browser sends as CRLF: a file with LF breaks
+	// would come back a byte a line larger than it was checked.
+	v.CSV = strings.ReplaceAll(c.FormValue("csv"), "\r\n", "\n")
+	if len(v.CSV) > ImportBodyLimit {
 		return choso.Errorf(choso.ETooLarge, "the file is larger than 8 MiB")
 	}
 	if fh, err := c.FormFile("file"); err == nil {
