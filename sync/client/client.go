@@ -12,8 +12,8 @@
 // reaches the app as an exception with a message only: ErrorKind and
 // HTTPErrorOf, given it back, say what it was.
 //
-// Threads: Enroll, RefreshConfig, PushOnce, Totals, ServerStatus and
-// Credits make a network request and return only when it is answered or
+// Threads: Enroll, RefreshConfig, PushOnce, Totals, ServerStatus, Credits
+// and Statement make a network request and return only when it is answered or
 // Options.TimeoutMs has passed (30 s by default); they first wait for any
 // push, pull or read already in flight, so a call may take longer still.
 // Close, and Stop while the loop waits for such a call of the app's, wait

@@ -132,8 +132,8 @@ func (c *Client) ConfigJSON() ([]byte, error) {
 }
 
 // Totals returns GET /v1/sync/totals?days=N as the server sent it: the
-// stall's server-side day totals from all its phones. Totals, ServerStatus
-// and Credits wait for the server (see the package comment on threads).
+// stall's server-side day totals from all its phones. Totals, ServerStatus,
+// Credits and Statement wait for the server (see the package comment on threads).
 func (c *Client) Totals(days int) ([]byte, error) {
 	return c.get("/v1/sync/totals?days=" + strconv.Itoa(days))
 }
