@@ -188,6 +188,7 @@ func TestRestore_WithoutMasterKey_RefusesToMakeANewOne(t *testing.T) {
 	}
 	var added struct {
 		PartnerID string `json:"partner_id"`
+		KeyID     string `json:"key_id"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &added); err != nil {
 		t.Fatalf("partner add printed %q: %v", stdout, err)
@@ -203,6 +204,15 @@ func TestRestore_WithoutMasterKey_RefusesToMakeANewOne(t *testing.T) {
 	}
 	if _, err := os.Stat(keyFile); err == nil {
 		t.Fatal("choso partner made a new master key beside a store whose partner keys it cannot open")
+	}
+
+	// Revoking a key seals nothing: it works without the master key, and
+	// makes none.
+	if stdout, stderr, code := runCLI(t, "partner", "revoke", added.KeyID, "--data", restored); code != 0 || !strings.Contains(stdout, "revoked") {
+		t.Errorf("partner revoke on a store restored without its master key: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(keyFile); err == nil {
+		t.Fatal("choso partner revoke made a new master key")
 	}
 
 	p := start(t, "--data", restored, "--addr", "127.0.0.1:0")

@@ -186,9 +186,14 @@ func runPartner(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	master, err := masterKey(ctx, &cfg, db)
-	if err != nil {
-		return err
+	// Revoking a key seals nothing: it works on a store whose master key is
+	// not at hand (restored on a new machine after a key leaked, say), and
+	// makes no key file beside it.
+	var master []byte
+	if sub != "revoke" {
+		if master, err = masterKey(ctx, &cfg, db); err != nil {
+			return err
+		}
 	}
 	reg := newRegistry(db)
 	if err := seedRegions(ctx, reg, slog.New(slog.DiscardHandler)); err != nil {
