@@ -2,6 +2,7 @@ package qr
 
 import (
 	"strconv"
+	"strings"
 )
 
 // Service is the NAPAS service code in 38.02.
@@ -175,6 +176,15 @@ func BuildPurpose(ref, text string) string {
 		return ref
 	}
 	return ref + " " + rest
+}
+
+// SetSale makes t the dynamic code of one sale: amount đồng, the payment
+// reference ref first in 62.08, and as much of purpose as fits after it
+// (BuildPurpose; the encoder writes the reference itself). The server's
+// dynamic codes and the phone's offline ones are made by it alike.
+func (t *Transfer) SetSale(amount int64, ref, purpose string) {
+	t.Amount, t.Reference = amount, ref
+	t.Purpose = strings.TrimSpace(strings.TrimPrefix(BuildPurpose(ref, purpose), upperIfNeeded(ref)))
 }
 
 // appendAmount appends data object 54 for an amount of 1–999,999,999 đồng,

@@ -309,3 +309,18 @@ func TestEncode_AmountsOfEveryLengthRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// SetSale puts the reference first in the message, once, and as much of
+// the purpose as fits after it; the decoded code gives both back.
+func TestTransfer_SetSale_ReferenceFirstThenPurpose(t *testing.T) {
+	tr := Transfer{BIN: "970436", Account: "0011001234567", Service: ServiceAccount}
+	tr.SetSale(45000, "CS7KQ2M9XW", "Bún chả cô Lan, hai suất mang về nhà")
+	payload, err := Encode(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Decode(payload).Fields
+	if f.Amount != 45000 || f.Purpose != BuildPurpose("CS7KQ2M9XW", "Bún chả cô Lan, hai suất mang về nhà") || strings.Count(f.Purpose, "CS7KQ2M9XW") != 1 {
+		t.Fatalf("amount %d, purpose %q", f.Amount, f.Purpose)
+	}
+}

@@ -110,15 +110,14 @@ func (s *Server) handleStallQR(c echo.Context) error {
 	dynamic := c.QueryParam("amount") != ""
 	if dynamic {
 		amount, err := strconv.ParseInt(c.QueryParam("amount"), 10, 64)
-		if err != nil || amount < 1 || amount > 999_999_999 {
-			return choso.Errorf(choso.EInvalid, "amount must be 1–999999999 đồng")
+		if err != nil || amount < 1 || amount > qr.MaxAmount {
+			return choso.Errorf(choso.EInvalid, "amount must be 1–%d đồng", qr.MaxAmount)
 		}
 		ref, err := qr.NewReference(rand.Reader)
 		if err != nil {
 			return err
 		}
-		t.Amount, t.Reference, t.Purpose = amount, ref, qr.BuildPurpose(ref, c.QueryParam("purpose"))
-		t.Purpose = strings.TrimSpace(strings.TrimPrefix(t.Purpose, ref))
+		t.SetSale(amount, ref, c.QueryParam("purpose"))
 	} else if c.QueryParam("purpose") != "" {
 		return choso.Errorf(choso.EInvalid, "purpose goes with amount: a static code carries no message")
 	}

@@ -44,8 +44,8 @@ type configQR struct {
 // fails with ErrNoPayout before the first RefreshConfig. Record the sale
 // with RecordSale(amount, "qr", code.Ref).
 func (c *Client) DynamicQR(amount int64, purpose string) (*QRCode, error) {
-	if amount < 1 || amount > 999_999_999 {
-		return nil, fmt.Errorf("%w: amount %d: a VietQR carries 1–999999999 đồng", ErrInvalidSale, amount)
+	if amount < 1 || amount > qr.MaxAmount {
+		return nil, fmt.Errorf("%w: amount %d: a VietQR carries 1–%d đồng", ErrInvalidSale, amount, qr.MaxAmount)
 	}
 	var cfg configQR
 	err := c.db.View(func(tx *bolt.Tx) error {
@@ -65,12 +65,11 @@ func (c *Client) DynamicQR(amount int64, purpose string) (*QRCode, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := qr.Transfer{BIN: cfg.QR.BIN, Account: cfg.QR.Account, Service: qr.ServiceAccount, Amount: amount, Reference: ref}
+	t := qr.Transfer{BIN: cfg.QR.BIN, Account: cfg.QR.Account, Service: qr.ServiceAccount}
 	if strings.EqualFold(cfg.QR.Service, string(qr.ServiceCard)) || strings.EqualFold(cfg.QR.Service, "card") {
 		t.Service = qr.ServiceCard
 	}
-	// As the server's dynamic codes: the encoder puts the reference first.
-	t.Purpose = strings.TrimSpace(strings.TrimPrefix(qr.BuildPurpose(ref, purpose), ref))
+	t.SetSale(amount, ref, purpose) // as the server's dynamic codes
 	payload, err := qr.Encode(t)
 	if err != nil {
 		return nil, err
