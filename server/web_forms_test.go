@@ -132,6 +132,32 @@ func TestWeb_Dashboard_AllProvincesShowsMarkets(t *testing.T) {
 	}
 }
 
+// postImport sends a market's import form as its page does, multipart:
+// action (check or import), the consent box when ticked, the CSV as the
+// uploaded file or, when asField, in the csv field the confirm form sends
+// it back in. It returns the answer and its page.
+func (rs *registryServer) postImport(t *testing.T, tok, market, action string, consent bool, csvText string, asField bool) (*http.Response, string) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField(csrfField, rs.csrfToken(tok))
+	mw.WriteField("action", action)
+	if consent {
+		mw.WriteField("consent", "yes")
+	}
+	if asField {
+		mw.WriteField("csv", csvText)
+	} else {
+		fw, _ := mw.CreateFormFile("file", "stalls.csv")
+		io.WriteString(fw, csvText)
+	}
+	mw.Close()
+	res := rs.doNoRedirect(t, "POST", "/markets/"+market+"/import", &body,
+		"Authorization", "Bearer "+tok, "Content-Type", mw.FormDataContentType())
+	page, _ := io.ReadAll(res.Body)
+	return res, string(page)
+}
+
 // A CSV file over 64 KiB (some 800 stalls) is well under the 8 MiB the
 // import page promises.
 func TestWeb_ImportPage_AcceptsAFileOver64KiB(t *testing.T) {
@@ -142,22 +168,10 @@ func TestWeb_ImportPage_AcceptsAFileOver64KiB(t *testing.T) {
 	for i := 0; csvText.Len() < 100<<10; i++ {
 		fmt.Fprintf(&csvText, "C-%d,Quầy rau số %d,Rau,Nguyễn Thị Hoa,09123%05d,970436,00110%08d,account,NGUYEN THI HOA\n", i, i, i, i)
 	}
-	tok := rs.token(t, "volin")
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField(csrfField, rs.csrfToken(tok))
-	mw.WriteField("action", "check")
-	mw.WriteField("consent", "yes")
-	fw, _ := mw.CreateFormFile("file", "stalls.csv")
-	io.WriteString(fw, csvText.String())
-	mw.Close()
-	size := body.Len()
-	res := rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/import", &body,
-		"Authorization", "Bearer "+tok, "Content-Type", mw.FormDataContentType())
-	page, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), `id="import-result"`) {
-		i := strings.Index(string(page), `class="error"`)
-		t.Fatalf("a %d KiB file: status %d: %s", size>>10, res.StatusCode, string(page)[max(i, 0):][:120])
+	res, page := rs.postImport(t, rs.token(t, "volin"), obj.market, "check", true, csvText.String(), false)
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, `id="import-result"`) {
+		i := strings.Index(page, `class="error"`)
+		t.Fatalf("a %d KiB file: status %d: %s", csvText.Len()>>10, res.StatusCode, page[max(i, 0):][:120])
 	}
 }
 
@@ -168,24 +182,13 @@ func TestWeb_ImportPage_AcceptsAFileOver64KiB(t *testing.T) {
 func TestWeb_ImportPage_ConfirmFormIsMultipart(t *testing.T) {
 	rs := newRegistryServer(t)
 	obj := rs.objects(t, false)
-	tok := rs.token(t, "volin")
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField(csrfField, rs.csrfToken(tok))
-	mw.WriteField("action", "check")
-	mw.WriteField("consent", "yes")
-	fw, _ := mw.CreateFormFile("file", "stalls.csv")
-	io.WriteString(fw, importCSV)
-	mw.Close()
-	res := rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/import", &body,
-		"Authorization", "Bearer "+tok, "Content-Type", mw.FormDataContentType())
-	page, _ := io.ReadAll(res.Body)
-	_, form, ok := strings.Cut(string(page), `<input type="hidden" name="action" value="import">`)
+	res, page := rs.postImport(t, rs.token(t, "volin"), obj.market, "check", true, importCSV, false)
+	_, form, ok := strings.Cut(page, `<input type="hidden" name="action" value="import">`)
 	if res.StatusCode != http.StatusOK || !ok {
 		t.Fatalf("the check of a valid file (%d) offers no confirm form", res.StatusCode)
 	}
-	start := strings.LastIndex(string(page)[:len(string(page))-len(form)], "<form")
-	if tag := string(page)[start:]; !strings.HasPrefix(tag[:strings.Index(tag, ">")], `<form method="post" action="/markets/`+obj.market+`/import" enctype="multipart/form-data"`) {
+	start := strings.LastIndex(page[:len(page)-len(form)], "<form")
+	if tag := page[start:]; !strings.HasPrefix(tag[:strings.Index(tag, ">")], `<form method="post" action="/markets/`+obj.market+`/import" enctype="multipart/form-data"`) {
 		t.Errorf("the confirm form: %s, want multipart", tag[:strings.Index(tag, ">")+1])
 	}
 }
@@ -197,20 +200,10 @@ func TestWeb_ImportPage_ConfirmOf8MiBSentBackWithCRLF(t *testing.T) {
 	rs := newRegistryServer(t)
 	obj := rs.objects(t, false)
 	csvText := importCSV + strings.Repeat("\n", ImportBodyLimit-len(importCSV)) // blank lines are skipped
-	tok := rs.token(t, "volin")
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField(csrfField, rs.csrfToken(tok))
-	mw.WriteField("action", "import")
-	mw.WriteField("consent", "yes")
-	mw.WriteField("csv", strings.ReplaceAll(csvText, "\n", "\r\n"))
-	mw.Close()
-	res := rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/import", &body,
-		"Authorization", "Bearer "+tok, "Content-Type", mw.FormDataContentType())
+	res, page := rs.postImport(t, rs.token(t, "volin"), obj.market, "import", true, strings.ReplaceAll(csvText, "\n", "\r\n"), true)
 	if res.StatusCode != http.StatusSeeOther {
-		page, _ := io.ReadAll(res.Body)
-		i := strings.Index(string(page), `<main`)
-		rest := string(page)[max(i, 0):]
+		i := strings.Index(page, `<main`)
+		rest := page[max(i, 0):]
 		t.Fatalf("Nhập of a checked 8 MiB file: status %d, want 303: %s", res.StatusCode, rest[:min(len(rest), 200)])
 	}
 }
@@ -222,20 +215,10 @@ func TestWeb_ImportPage_CSVFieldOver8MiB_413(t *testing.T) {
 	rs := newRegistryServer(t)
 	obj := rs.objects(t, false)
 	csvText := importCSV + strings.Repeat("\n", ImportBodyLimit+1-len(importCSV)) // blank lines are skipped: only the size is wrong
-	tok := rs.token(t, "volin")
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField(csrfField, rs.csrfToken(tok))
-	mw.WriteField("action", "check")
-	mw.WriteField("consent", "yes")
-	mw.WriteField("csv", csvText)
-	mw.Close()
-	res := rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/import", &body,
-		"Authorization", "Bearer "+tok, "Content-Type", mw.FormDataContentType())
-	page, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(page), "8 MiB") {
-		i := strings.Index(string(page), `<main`)
-		t.Fatalf("a CSV of 8 MiB and a byte in the csv field: status %d, want 413: %s", res.StatusCode, string(page)[max(i, 0):][:200])
+	res, page := rs.postImport(t, rs.token(t, "volin"), obj.market, "check", true, csvText, true)
+	if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "8 MiB") {
+		i := strings.Index(page, `<main`)
+		t.Fatalf("a CSV of 8 MiB and a byte in the csv field: status %d, want 413: %s", res.StatusCode, page[max(i, 0):][:200])
 	}
 }
 
@@ -264,17 +247,8 @@ func TestWeb_FormErrors_InThePagesLanguage(t *testing.T) {
 
 	tok := rs.token(t, "volin")
 	csvText := strings.Join(choso.StallCSVColumns, ",") + "\n" + "X 1,Rau,Rau,Nguyễn Thị Hoa,0912345678,970436,0011001111111,account,NGUYEN THI HOA\n"
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField(csrfField, rs.csrfToken(tok))
-	mw.WriteField("action", "check")
-	mw.WriteField("consent", "yes")
-	fw, _ := mw.CreateFormFile("file", "stalls.csv")
-	io.WriteString(fw, csvText)
-	mw.Close()
-	res = rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/import", &body, "Authorization", "Bearer "+tok, "Content-Type", mw.FormDataContentType())
-	b, _ := io.ReadAll(res.Body)
-	if !strings.Contains(html.UnescapeString(string(b)), `Mã quầy "X 1" chỉ được gồm chữ, số`) {
+	res, page = rs.postImport(t, tok, obj.market, "check", true, csvText, false)
+	if !strings.Contains(html.UnescapeString(page), `Mã quầy "X 1" chỉ được gồm chữ, số`) {
 		t.Fatalf("an import's bad row (%d): want its message in Vietnamese", res.StatusCode)
 	}
 
@@ -282,7 +256,7 @@ func TestWeb_FormErrors_InThePagesLanguage(t *testing.T) {
 		"code": {"C-9"}, "name": {"Cá tươi"}, "vendor_name": {"Lê Văn Cá"}, "vendor_phone": {"0912345670"}, "bank": {"970436"},
 		"service": {"account"}, "account": {"0011009999999"}, "holder_name": {""}, "consent": {"yes"}, csrfField: {rs.csrfToken(tok)}}.Encode()),
 		"Authorization", "Bearer "+tok, "Content-Type", "application/x-www-form-urlencoded", "Cookie", langCookie+"=en")
-	b, _ = io.ReadAll(res.Body)
+	b, _ := io.ReadAll(res.Body)
 	if !strings.Contains(string(b), "holder_name must be 1–70 characters") {
 		t.Fatalf("the English page's form error (%d): want it in English", res.StatusCode)
 	}
@@ -416,20 +390,8 @@ func TestWeb_Import_ProblemsInVietnamese(t *testing.T) {
 	tok := rs.token(t, "volin")
 	check := func(csvText string, consent bool) (int, string) {
 		t.Helper()
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		mw.WriteField(csrfField, rs.csrfToken(tok))
-		mw.WriteField("action", "check")
-		if consent {
-			mw.WriteField("consent", "yes")
-		}
-		fw, _ := mw.CreateFormFile("file", "stalls.csv")
-		io.WriteString(fw, csvText)
-		mw.Close()
-		res := rs.doNoRedirect(t, "POST", "/markets/"+obj.market+"/import", &body,
-			"Authorization", "Bearer "+tok, "Content-Type", mw.FormDataContentType())
-		page, _ := io.ReadAll(res.Body)
-		return res.StatusCode, html.UnescapeString(string(page))
+		res, page := rs.postImport(t, tok, obj.market, "check", consent, csvText, false)
+		return res.StatusCode, html.UnescapeString(page)
 	}
 	header := "code,name,category,vendor_name,vendor_phone,bin,account,service,holder_name\n"
 	rows := "A-1,Gạo ngon,Gạo,Đỗ Thị Thu,0901234567,970436,0099887766,account,DO THI THU\n" +
