@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -494,6 +495,13 @@ func TestRegistry_Vendor_ExportAndErase(t *testing.T) {
 	exp, err := f.reg.ExportVendor(f.ctx, f.admin, "+84 912 345 678")
 	if err != nil || len(exp.Stalls) != 1 || exp.Stalls[0].ID != s.ID || len(exp.Audit) == 0 {
 		t.Fatalf("export: %+v, %v", exp, err)
+	}
+	// The export is itself audited: the next export lists it.
+	again, err := f.reg.ExportVendor(f.ctx, f.admin, "0912345678")
+	if err != nil || !slices.ContainsFunc(again.Audit, func(e *choso.AuditEntry) bool {
+		return e.Action == "vendor.export" && e.ObjectID == s.ID && e.ActorID == f.admin.UserID
+	}) {
+		t.Fatalf("the second export's audit does not hold the first export: %v", err)
 	}
 	erased, err := f.reg.EraseVendor(f.ctx, f.admin, s.ID)
 	if err != nil {

@@ -29,7 +29,10 @@ func (r *Registry) ExportVendor(ctx context.Context, p *Principal, phone string)
 	}
 	now := r.now()
 	out := &VendorExport{Phone: e164, ExportedAt: now, Stalls: []*Stall{}, Devices: []*Device{}, Credits: []*Credit{}, Audit: []*AuditEntry{}}
-	err = r.Store.Update(ctx, func(tx Tx) error {
+	// Read in a read transaction: a vendor's credits and audit may run to
+	// thousands, and a write transaction would hold every phone's push
+	// back while they are read. The export's own audit entries follow.
+	err = r.Store.View(ctx, func(tx Tx) error {
 		out.Stalls, out.Devices, out.Credits, out.Audit = out.Stalls[:0], out.Devices[:0], out.Credits[:0], out.Audit[:0]
 		stalls, err := tx.FindStallsByPhone(e164)
 		if err != nil {
@@ -67,6 +70,14 @@ func (r *Registry) ExportVendor(ctx context.Context, p *Principal, phone string)
 				}
 				before = entries[len(entries)-1].Seq
 			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = r.Store.Update(ctx, func(tx Tx) error {
+		for _, s := range out.Stalls {
 			if err := audit(tx, p, now, "vendor.export", "stall", s.ID, nil, "personal data exported"); err != nil {
 				return err
 			}
