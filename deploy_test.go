@@ -171,6 +171,13 @@ func TestDockerComposePostgres_DatabaseTwoNodesAndABalancer(t *testing.T) {
 	if regexp.MustCompile(`proxy_next_upstream[^;]*non_idempotent`).Match(conf) {
 		t.Error("nginx must not retry non-idempotent requests on another node")
 	}
+	// The balancer is published on a port of its own ("8080:80"), so the
+	// browser's Origin names that port. choso's same-origin check compares
+	// it with Host: nginx's $host drops the port, and every form a volunteer
+	// sent through it, the sign-in included, was refused as cross-site.
+	if !regexp.MustCompile(`(?m)^\s*proxy_set_header\s+Host\s+\$http_host;`).Match(conf) {
+		t.Error("deploy/nginx.conf must forward the Host header as the browser sent it, port included ($http_host)")
+	}
 }
 
 func hasKey(m map[string]any, k string) bool {
