@@ -16,6 +16,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/choso/choso"
+	"github.com/choso/choso/qr"
 )
 
 // Prepared is the work on one event that needs no store: its decoded
@@ -220,10 +221,11 @@ func quoteShort(s string) string {
 	return strconv.Quote(strings.ToValidUTF8(s[:40], "")) + "…"
 }
 
-// MaxSaleAmount bounds one sale: nine digits, as a VietQR amount
-// (DESIGN.md), far past any market sale (NAPAS caps a transfer below 500
-// million đồng).
-const MaxSaleAmount = 999_999_999
+// MaxSaleAmount bounds one sale: what a VietQR amount can say
+// (qr.MaxAmount, nine digits; DESIGN.md), far past any market sale (NAPAS
+// caps a transfer below 500 million đồng). A phone makes a sale's dynamic
+// code with that amount, so the two must not drift apart.
+const MaxSaleAmount = qr.MaxAmount
 
 // validULID reports whether s is 26 characters of Crockford base32 with a
 // first character of at most 7 (a 128-bit value).
