@@ -226,7 +226,7 @@ func sales(ctx context.Context, db *bolt.DB, c config, devices []*choso.Device) 
 				at := open.Add(time.Duration(k*6*3600/n) * time.Second).Add(time.Duration(rng.IntN(60)) * time.Second)
 				method := []string{choso.MethodCash, choso.MethodCash, choso.MethodQR, choso.MethodTransfer}[rng.IntN(4)]
 				payload, _ := json.Marshal(chosync.SaleRecord{Amount: int64(1000 * (5 + rng.IntN(200))), Method: method})
-				req.Events = append(req.Events, chosync.Event{Seq: seqs[s], ID: ulid(rng, at), Type: choso.EventSaleRecord, V: 1,
+				req.Events = append(req.Events, chosync.Event{Seq: seqs[s], ID: chosync.SeededULID(at.UnixMilli(), rng), Type: choso.EventSaleRecord, V: 1,
 					WallMs: at.UnixMilli(), AnchoredMs: at.UnixMilli(), BusinessDate: day.Format(time.DateOnly), Payload: payload})
 			}
 			total += n
@@ -246,20 +246,4 @@ func sales(ctx context.Context, db *bolt.DB, c config, devices []*choso.Device) 
 		}
 	}
 	return total, nil
-}
-
-// ulid makes a client ULID: 48 bits of milliseconds, 80 random bits, in
-// Crockford base32.
-func ulid(rng *rand.Rand, at time.Time) string {
-	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	var b [26]byte
-	ms := uint64(at.UnixMilli())
-	for i := 9; i >= 0; i-- {
-		b[i] = alphabet[ms&31]
-		ms >>= 5
-	}
-	for i := 10; i < 26; i++ {
-		b[i] = alphabet[rng.IntN(32)]
-	}
-	return string(b[:])
 }

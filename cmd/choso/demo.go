@@ -36,9 +36,10 @@ var demoVendors = []string{
 var demoBanks = []string{"970436", "970418", "970415", "970405", "970422", "970407", "970416", "970432", "970403"}
 
 // seedDemo registers two markets with 20 stalls each, a volunteer for both
-// communes and an official for the province, and logs their logins. It
+// communes and an official for the province, and a week of their phones'
+// sales and a demo bank's credits (seedDemoSales), and logs the logins. It
 // does nothing on a store that already has markets.
-func seedDemo(ctx context.Context, reg *choso.Registry, log *slog.Logger) error {
+func seedDemo(ctx context.Context, reg *choso.Registry, ps *choso.Partners, log *slog.Logger) error {
 	var n int
 	if err := reg.Store.View(ctx, func(tx choso.Tx) error {
 		var err error
@@ -64,7 +65,7 @@ func seedDemo(ctx context.Context, reg *choso.Registry, log *slog.Logger) error 
 	if volunteer != nil {
 		actor = volunteer.Principal()
 	}
-	stalls := 0
+	var stalls []*choso.Stall
 	for mi, dm := range demoMarkets {
 		m, err := reg.CreateMarket(ctx, actor, choso.NewMarket{Name: dm.name, CommuneCode: dm.commune, Address: dm.address})
 		if err != nil {
@@ -74,7 +75,7 @@ func seedDemo(ctx context.Context, reg *choso.Registry, log *slog.Logger) error 
 			k := mi*20 + i
 			vendor := demoVendors[k%len(demoVendors)]
 			goods := demoGoods[k%len(demoGoods)]
-			_, err := reg.CreateStall(ctx, actor, m.ID, choso.NewStall{
+			s, err := reg.CreateStall(ctx, actor, m.ID, choso.NewStall{
 				Code:        fmt.Sprintf("%c-%02d", 'A'+i/10, i%10+1),
 				Name:        goods.name + " " + shortName(vendor),
 				Category:    goods.category,
@@ -91,10 +92,13 @@ func seedDemo(ctx context.Context, reg *choso.Registry, log *slog.Logger) error 
 			if err != nil {
 				return fmt.Errorf("demo stall %d: %w", k, err)
 			}
-			stalls++
+			stalls = append(stalls, s)
 		}
 	}
-	log.Info("demo data seeded", "markets", len(demoMarkets), "stalls", stalls)
+	log.Info("demo data seeded", "markets", len(demoMarkets), "stalls", len(stalls))
+	if err := seedDemoSales(ctx, reg, ps, actor, stalls, log); err != nil {
+		return err
+	}
 	if volunteer != nil {
 		log.Info("demo user", "username", volunteer.Username, "password", vpw, "role", volunteer.Role, "scope", strings.Join(volunteer.Scope, ","))
 	}

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/choso/choso/partnerclient"
 )
 
 func login(t *testing.T, base, username, password string) string {
@@ -98,6 +102,7 @@ func TestChoso_FirstAdminDemoAndLogins(t *testing.T) {
 	if total != 40 {
 		t.Fatalf("demo stalls = %d, want 40", total)
 	}
+	var officialTok string
 	for _, d := range demo {
 		tok := login(t, base, d["username"].(string), d["password"].(string))
 		var mine struct {
@@ -106,11 +111,59 @@ func TestChoso_FirstAdminDemoAndLogins(t *testing.T) {
 		if code := getJSON(t, base+"/v1/markets", tok, &mine); code != 200 || len(mine.Data) != 2 {
 			t.Errorf("%s sees %d markets, want the 2 of their scope", d["username"], len(mine.Data))
 		}
+		if d["role"] == "official" {
+			officialTok = tok
+		}
+	}
+
+	// A week of the phones' sales and the demo bank's credits, for the
+	// official's dashboard: every method sold, most QR and transfer sales
+	// confirmed, every stall's phone recently synced.
+	seeded := p.waitLog(t, "demo sales seeded")
+	if seeded["events"].(float64) < 1000 || seeded["credits"].(float64) < 500 {
+		t.Fatalf("demo sales seeded: %v", seeded)
+	}
+	loc, err := time.LoadLocation(choso.DefaultTimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().In(loc)
+	var rep choso.Report
+	url := base + "/v1/reports/markets?from=" + today.AddDate(0, 0, -6).Format(time.DateOnly) + "&to=" + today.Format(time.DateOnly)
+	if code := getJSON(t, url, officialTok, &rep); code != 200 {
+		t.Fatalf("official's report: %d", code)
+	}
+	tot := rep.Total
+	if tot.StallsActive != 40 || tot.StallsSelling != 40 {
+		t.Errorf("report: %d stalls active and %d selling, want all 40", tot.StallsActive, tot.StallsSelling)
+	}
+	for _, m := range choso.Methods {
+		if tot.ByMethod[m].Count == 0 {
+			t.Errorf("report: no %s sales", m)
+		}
+	}
+	paid := tot.ByMethod[choso.MethodQR].Count + tot.ByMethod[choso.MethodTransfer].Count
+	if c := tot.ConfirmedQR.Count; c < paid/2 || c > paid {
+		t.Errorf("report: %d sales confirmed by the bank of %d QR and transfer sales, want most", c, paid)
+	}
+	// The logged partner key signs for the partner API.
+	bank := p.waitLog(t, "demo partner")
+	pc, err := partnerclient.New(base, bank["key_id"].(string), []byte(bank["secret"].(string)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := pc.Changes(t.Context(), "", 10)
+	if err != nil || len(page.Data) != 10 {
+		t.Fatalf("the demo bank's feed: %v, %+v", err, page)
 	}
 
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	if err := p.cmd.Wait(); err != nil {
 		t.Fatal(err)
+	}
+	// The demo's events agree with their entities, indexes and day totals.
+	if out, _, code := runCLI(t, "check", "--events", "--data", data); code != 0 {
+		t.Fatalf("check --events on the demo store: %d\n%s", code, out)
 	}
 
 	// A second start neither recreates the admin nor reseeds the demo.

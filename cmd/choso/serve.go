@@ -17,7 +17,7 @@ import (
 
 // prepareStore loads the region list into an empty store, creates the
 // first admin when there are no users (DESIGN.md §9), and seeds the demo.
-func prepareStore(ctx context.Context, reg *choso.Registry, cfg *Config, log *slog.Logger) error {
+func prepareStore(ctx context.Context, reg *choso.Registry, ps *choso.Partners, cfg *Config, log *slog.Logger) error {
 	if err := seedRegions(ctx, reg, log); err != nil {
 		return fmt.Errorf("load regions: %w", err)
 	}
@@ -30,7 +30,7 @@ func prepareStore(ctx context.Context, reg *choso.Registry, cfg *Config, log *sl
 		log.Info("admin created", "username", "admin", "password", password)
 	}
 	if cfg.Demo {
-		if err := seedDemo(ctx, reg, log); err != nil {
+		if err := seedDemo(ctx, reg, ps, log); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
@@ -81,17 +81,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	log.Info("store open", "store", cfg.storeName(), "size_bytes", st.SizeBytes, "schema_version", st.SchemaVersion,
 		"open_ms", time.Since(start).Milliseconds())
 
-	reg := newRegistry(db)
-	if err := prepareStore(ctx, reg, cfg, log); err != nil {
-		db.Close()
-		return err
-	}
 	master, err := masterKey(ctx, cfg, db)
 	if err != nil {
 		db.Close()
 		return fmt.Errorf("master key: %w", err)
 	}
 	partners := newPartners(db, master)
+	reg := newRegistry(db)
+	if err := prepareStore(ctx, reg, partners, cfg, log); err != nil {
+		db.Close()
+		return err
+	}
 
 	srv := server.New(server.Config{
 		Addr:           cfg.Addr,

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/choso/choso"
+	chosync "github.com/choso/choso/sync"
+)
+
+// demoDays is how many days of sales the demo's phones have synced, today
+// included.
+const demoDays = 7
+
+// demoPrices are what a morning market sells for, in đồng.
+var demoPrices = []int64{5_000, 8_000, 10_000, 12_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000,
+	45_000, 50_000, 60_000, 70_000, 80_000, 100_000, 120_000, 150_000, 180_000, 250_000}
+
+// demoSale is a QR or transfer sale the demo bank may confirm.
+type demoSale struct {
+	stall  *choso.Stall
+	at     time.Time
+	amount int64
+}
+
+// seedDemoSales gives every demo stall an enrolled phone that has synced a
+// week of mornings' sales (cash, QR and transfer, a few voided, each past
+// day closed), applied by the same rules as a real push. A demo bank then
+// posts credits for nine in ten of the QR and transfer sales of the days
+// before today, so the dashboard, the stall pages and the reconciliation
+// have figures to show, confirmed and not; its key is logged for trying
+// the partner API. A real bank posts only its own customers' credits; the
+// demo's posts every bank's, so that every stall shows some.
+func seedDemoSales(ctx context.Context, reg *choso.Registry, ps *choso.Partners, actor *choso.Principal, stalls []*choso.Stall, log *slog.Logger) error {
+	if len(stalls) == 0 {
+		return nil
+	}
+	loc, err := choso.LoadLocation(choso.DefaultTimeZone)
+	if err != nil {
+		return err
+	}
+	now := reg.Now()
+	today := now.In(loc)
+	// The phones were enrolled before the first day's market opened: a
+	// sale from before a phone's enrollment is one its clock got wrong
+	// (SYNC.md §6.10), and would be placed at its push, where no credit
+	// finds it.
+	first := today.AddDate(0, 0, -(demoDays - 1))
+	enrolled := *reg
+	enrolled.Now = func() time.Time { return time.Date(first.Year(), first.Month(), first.Day(), 5, 0, 0, 0, loc) }
+	rng := rand.New(rand.NewPCG(2026, 1))
+	var paid []demoSale
+	var events int
+	for _, s := range stalls {
+		code, _, err := enrolled.CreateEnrollment(ctx, actor, s.ID)
+		if err != nil {
+			return fmt.Errorf("enroll a phone for stall %s: %w", s.Code, err)
+		}
+		dev, _, err := enrolled.RedeemEnrollment(ctx, code, "choso-demo")
+		if err != nil {
+			return fmt.Errorf("enroll a phone for stall %s: %w", s.Code, err)
+		}
+		var seq uint64
+		for d := demoDays - 1; d >= 0; d-- {
+			day := today.AddDate(0, 0, -d)
+			open := time.Date(day.Year(), day.Month(), day.Day(), 5, 30, 0, 0, loc)
+			end, pushAt := open.Add(6*time.Hour), open.Add(6*time.Hour+30*time.Minute)
+			if d == 0 { // today: the market so far, synced just now
+				if !now.After(open.Add(time.Minute)) {
+					break
+				}
+				if soFar := now.Add(-time.Second); soFar.Before(end) {
+					end = soFar
+				}
+				pushAt = now
+			}
+			times := make([]time.Time, 6+rng.IntN(14))
+			for i := range times {
+				times[i] = open.Add(time.Duration(rng.Int64N(int64(end.Sub(open)))))
+			}
+			slices.SortFunc(times, time.Time.Compare)
+
+			req := &chosync.PushRequest{Protocol: chosync.ProtocolVersion, AppVersion: "choso-demo",
+				Client: chosync.ClientState{WallMs: pushAt.UnixMilli()}}
+			add := func(typ, id string, at time.Time, payload string) {
+				seq++
+				req.Events = append(req.Events, chosync.Event{Seq: seq, ID: id, Type: typ, V: 1, WallMs: at.UnixMilli(),
+					AnchoredMs: at.UnixMilli(), BusinessDate: day.Format(time.DateOnly), Payload: []byte(payload)})
+			}
+			var count, amount int64
+			var lastCash string
+			var lastCashAmount int64
+			for _, at := range times {
+				price := demoPrices[rng.IntN(len(demoPrices))]
+				method := choso.MethodCash
+				switch r := rng.IntN(20); {
+				case r < 7:
+					method = choso.MethodQR
+				case r < 9:
+					method = choso.MethodTransfer
+				}
+				id := chosync.SeededULID(at.UnixMilli(), rng)
+				add(choso.EventSaleRecord, id, at, fmt.Sprintf(`{"amount":%d,"method":%q}`, price, method))
+				count, amount = count+1, amount+price
+				switch {
+				case method == choso.MethodCash:
+					lastCash, lastCashAmount = id, price
+				case d > 0:
+					paid = append(paid, demoSale{stall: s, at: at, amount: price})
+				}
+			}
+			// Now and then a vendor voids a sale keyed in by mistake.
+			if lastCash != "" && rng.IntN(3) == 0 {
+				at := times[len(times)-1].Add(pushAt.Sub(times[len(times)-1]) / 2)
+				add(choso.EventSaleVoid, chosync.SeededULID(at.UnixMilli(), rng), at, fmt.Sprintf(`{"sale_id":%q,"reason":"nhập nhầm"}`, lastCash))
+				count, amount = count-1, amount-lastCashAmount
+			}
+			if d > 0 {
+				add(choso.EventDayClose, chosync.SeededULID(end.UnixMilli(), rng), end, fmt.Sprintf(`{"count":%d,"amount":%d}`, count, amount))
+			}
+			if err := demoPush(ctx, reg.Store, dev.ID, req, pushAt); err != nil {
+				return fmt.Errorf("stall %s, %s: %w", s.Code, day.Format(time.DateOnly), err)
+			}
+			events += len(req.Events)
+		}
+	}
+
+	partner, key, secret, err := ps.AddPartner(ctx, choso.SystemPrincipal("demo"),
+		choso.NewPartner{Name: "Ngân hàng demo", Provinces: []string{stalls[0].ProvinceCode}})
+	if err != nil {
+		return fmt.Errorf("demo bank: %w", err)
+	}
+	var credits []choso.CreditInput
+	for i, sale := range paid {
+		if rng.IntN(10) == 0 {
+			continue // not (yet) confirmed by the bank: the reconciliation shows it
+		}
+		credits = append(credits, choso.CreditInput{BankTxnID: fmt.Sprintf("DEMO%06d", i+1),
+			BIN: sale.stall.Payout.BIN, Account: sale.stall.Payout.Account, Amount: sale.amount,
+			CreditedAt: sale.at.Add(time.Duration(5+rng.IntN(55)) * time.Second),
+			Content:    "THANH TOAN " + sale.stall.Code})
+	}
+	for part := range slices.Chunk(credits, choso.MaxCreditsPerPost) {
+		results, err := ps.PostCredits(ctx, partner, part)
+		if err != nil {
+			return fmt.Errorf("demo bank credits: %w", err)
+		}
+		for _, r := range results {
+			if r.Status != choso.CreditCreated {
+				return fmt.Errorf("demo bank credit %s: %s %s", r.BankTxnID, r.Status, r.Message)
+			}
+		}
+	}
+	log.Info("demo sales seeded", "phones", len(stalls), "events", events, "days", demoDays, "credits", len(credits))
+	log.Info("demo partner", "partner_id", partner.ID, "key_id", key.ID, "secret", secret)
+	return nil
+}
+
+// demoPush applies a push as the server does, at the time the phone
+// synced, and fails unless every event was applied.
+func demoPush(ctx context.Context, store choso.Store, deviceID string, req *chosync.PushRequest, at time.Time) error {
+	if err := chosync.CheckBatch(req); err != nil {
+		return err
+	}
+	call := chosync.Call{DeviceID: deviceID, Request: req, Now: at}
+	var res *chosync.PushResponse
+	err := store.Batch(ctx, func(tx choso.Tx) error {
+		r, err := (&chosync.Pusher{}).Push(tx, call)
+		res = r
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range res.Results {
+		if r.Status != chosync.StatusApplied || r.Note != "" {
+			return fmt.Errorf("event %d: %s %s %s %s", r.Seq, r.Status, r.Code, r.Note, r.Message)
+		}
+	}
+	return nil
+}
