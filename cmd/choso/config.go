@@ -73,7 +73,7 @@ func (c *Config) specs(serving bool) []flagSpec {
 			flagSpec{name: "trusted-proxies", env: "CHOSO_TRUSTED_PROXIES", usage: "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed", str: &c.TrustedProxies},
 			flagSpec{name: "shutdown-timeout", env: "CHOSO_SHUTDOWN_TIMEOUT", usage: "how long requests in flight may run after SIGTERM", dur: &c.ShutdownTimeout},
 			flagSpec{name: "push-limit", env: "CHOSO_PUSH_LIMIT", usage: "per-device sync pushes: BURST/INTERVAL (10/1s), or off for benchmarks", str: &c.PushLimit},
-			flagSpec{name: "demo", env: "CHOSO_DEMO", usage: "seed two demo markets, 40 stalls, demo logins, a week of sales and a demo bank into a store without markets", boolean: &c.Demo},
+			flagSpec{name: "demo", env: "CHOSO_DEMO", usage: "seed two demo markets, 40 stalls, demo logins, a month of sales and a demo bank into a store without markets", boolean: &c.Demo},
 		)
 	}
 	return specs

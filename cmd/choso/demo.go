@@ -36,7 +36,7 @@ var demoVendors = []string{
 var demoBanks = []string{"970436", "970418", "970415", "970405", "970422", "970407", "970416", "970432", "970403"}
 
 // seedDemo registers two markets with 20 stalls each, a volunteer for both
-// communes and an official for the province, and a week of their phones'
+// communes and an official for the province, and a month of their phones'
 // sales and a demo bank's credits (seedDemoSales), and logs the logins. It
 // does nothing on a store that already has markets.
 func seedDemo(ctx context.Context, reg *choso.Registry, ps *choso.Partners, log *slog.Logger) error {

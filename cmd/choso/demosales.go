@@ -12,9 +12,11 @@ import (
 	chosync "github.com/choso/choso/sync"
 )
 
-// demoDays is how many days of sales the demo's phones have synced, today
-// included.
-const demoDays = 7
+// demoDays is how many days the demo's sales go back, today included: the
+// dashboard's default range. The stalls join over its first three weeks,
+// and their customers pay by QR more as the weeks go by, so the dashboard
+// shows adoption growing.
+const demoDays = 30
 
 // demoPrices are what a morning market sells for, in đồng.
 var demoPrices = []int64{5_000, 8_000, 10_000, 12_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000,
@@ -27,9 +29,10 @@ type demoSale struct {
 	amount int64
 }
 
-// seedDemoSales gives every demo stall an enrolled phone that has synced a
-// week of mornings' sales (cash, QR and transfer, a few voided, each past
-// day closed), applied by the same rules as a real push. A demo bank then
+// seedDemoSales gives every demo stall an enrolled phone that has synced
+// its mornings' sales since it joined, in the last demoDays (cash, QR and
+// transfer, a few voided, each past day closed), applied by the same rules
+// as a real push. A demo bank then
 // posts credits for nine in ten of the QR and transfer sales of the days
 // before today, so the dashboard, the stall pages and the reconciliation
 // have figures to show, confirmed and not; its key is logged for trying
@@ -45,17 +48,18 @@ func seedDemoSales(ctx context.Context, reg *choso.Registry, ps *choso.Partners,
 	}
 	now := reg.Now()
 	today := now.In(loc)
-	// The phones were enrolled before the first day's market opened: a
-	// sale from before a phone's enrollment is one its clock got wrong
-	// (SYNC.md §6.10), and would be placed at its push, where no credit
-	// finds it.
-	first := today.AddDate(0, 0, -(demoDays - 1))
-	enrolled := *reg
-	enrolled.Now = func() time.Time { return time.Date(first.Year(), first.Month(), first.Day(), 5, 0, 0, 0, loc) }
 	rng := rand.New(rand.NewPCG(2026, 1))
 	var paid []demoSale
 	var events int
-	for _, s := range stalls {
+	for i, s := range stalls {
+		// The stall's phone was enrolled before its first day's market
+		// opened: a sale from before a phone's enrollment is one its clock
+		// got wrong (SYNC.md §6.10), placed at its push, where no credit
+		// finds it.
+		since := demoDays - 1 - i*5%21
+		joined := today.AddDate(0, 0, -since)
+		enrolled := *reg
+		enrolled.Now = func() time.Time { return time.Date(joined.Year(), joined.Month(), joined.Day(), 5, 0, 0, 0, loc) }
 		code, _, err := enrolled.CreateEnrollment(ctx, actor, s.ID)
 		if err != nil {
 			return fmt.Errorf("enroll a phone for stall %s: %w", s.Code, err)
@@ -65,7 +69,7 @@ func seedDemoSales(ctx context.Context, reg *choso.Registry, ps *choso.Partners,
 			return fmt.Errorf("enroll a phone for stall %s: %w", s.Code, err)
 		}
 		var seq uint64
-		for d := demoDays - 1; d >= 0; d-- {
+		for d := since; d >= 0; d-- {
 			day := today.AddDate(0, 0, -d)
 			open := time.Date(day.Year(), day.Month(), day.Day(), 5, 30, 0, 0, loc)
 			end, pushAt := open.Add(6*time.Hour), open.Add(6*time.Hour+30*time.Minute)
@@ -97,10 +101,11 @@ func seedDemoSales(ctx context.Context, reg *choso.Registry, ps *choso.Partners,
 			for _, at := range times {
 				price := demoPrices[rng.IntN(len(demoPrices))]
 				method := choso.MethodCash
-				switch r := rng.IntN(20); {
-				case r < 7:
+				// From one sale in four paid into the account to one in two.
+				switch r, paidIn := rng.IntN(100), 25+25*(demoDays-d)/demoDays; {
+				case r < paidIn*4/5:
 					method = choso.MethodQR
-				case r < 9:
+				case r < paidIn:
 					method = choso.MethodTransfer
 				}
 				id := chosync.SeededULID(at.UnixMilli(), rng)
