@@ -3,7 +3,9 @@ package web
 import (
 	"fmt"
 	"html/template"
+	"math"
 	"strings"
+	"unicode/utf8"
 )
 
 // Series colours: cash, QR, transfer. Each passes 4.5:1 against white text
@@ -65,33 +67,41 @@ func DayChart(title string, names [3]string, days []Bar) template.HTML {
 	if len(days) == 0 {
 		return ""
 	}
-	const width, height, left, top, bottom = 640, 240, 70, 30, 24
-	var max int64
+	const width, height, top, bottom = 640, 240, 30, 24
+	var highest int64
 	for _, d := range days {
-		max = maxInt64(max, d.total())
+		highest = max(highest, d.total())
 	}
+	// The scale label sits right-aligned left of the plot: the margin
+	// grows with it (at the stylesheet's 15 px a character is at most
+	// 9 px), so a province's billions are not cut at the chart's edge.
+	scale := Money(highest)
+	left := max(70, 9*utf8.RuneCountInString(scale)+8)
 	var b strings.Builder
 	svgOpen(&b, width, height, title)
 	legend(&b, names, left)
 	plotH := float64(height - top - bottom)
 	slot := float64(width-left-10) / float64(len(days))
 	colW := slot * 0.8
+	// A date under every column that has room for one: "30/10" at the
+	// stylesheet's 13 px is some 40 px wide.
+	step := int(math.Ceil(42 / slot))
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#9ca3af"/>`, left, height-bottom, width-10, height-bottom)
-	fmt.Fprintf(&b, `<text x="%d" y="%d" class="l">%s</text>`, left-4, top+10, esc(Money(max)))
+	fmt.Fprintf(&b, `<text x="%d" y="%d" class="l">%s</text>`, left-4, top+10, esc(scale))
 	fmt.Fprintf(&b, `<text x="%d" y="%d" class="l">0</text>`, left-4, height-bottom)
 	for i, d := range days {
 		x := float64(left) + float64(i)*slot + (slot-colW)/2
 		y := float64(height - bottom)
 		for s, v := range d.Values {
-			if v == 0 || max == 0 {
+			if v == 0 || highest == 0 {
 				continue
 			}
-			h := plotH * float64(v) / float64(max)
+			h := plotH * float64(v) / float64(highest)
 			y -= h
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s — %s: %s</title></rect>`,
 				x, y, colW, h, seriesColors[s], esc(d.Label), esc(names[s]), esc(Money(v)))
 		}
-		if len(days) <= 16 || i%((len(days)+15)/16) == 0 {
+		if i%step == 0 {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="d">%s</text>`, x+colW/2, height-6, esc(shortDate(d.Label)))
 		}
 	}
@@ -127,13 +137,6 @@ func shortDate(d string) string {
 		return d[8:] + "/" + d[5:7]
 	}
 	return d
-}
-
-func maxInt64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // Money formats đồng the Vietnamese way: 1.250.000 ₫.

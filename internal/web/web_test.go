@@ -3,9 +3,14 @@ package web
 import (
 	"encoding/xml"
 	"errors"
+	"fmt"
+	"html"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // wellFormed reads every token of an XML document.
@@ -75,5 +80,56 @@ func TestCharts_WellFormedAndEscaped(t *testing.T) {
 	}
 	if ShareChart("x", names, nil) != "" || DayChart("x", names, nil) != "" {
 		t.Error("a chart of nothing should be empty")
+	}
+}
+
+// The day chart's scale label is drawn right-aligned left of the plot: a
+// province's day (a billion đồng and more) must fit in the margin, not be
+// cut at the chart's left edge ("1.234.567.000 ₫" read "567.000 ₫").
+func TestDayChart_ScaleLabelFitsItsMargin(t *testing.T) {
+	names := [3]string{"Tiền mặt", "QR", "Chuyển khoản"}
+	label := regexp.MustCompile(`<text x="(\d+)" y="\d+" class="l">([^<]+)</text>`)
+	for _, top := range []int64{900, 31_319_000, 1_234_567_000, 999_999_999_999} {
+		svg := string(DayChart("Theo ngày", names, []Bar{{Label: "2026-11-26", Values: [3]int64{top, 0, 0}}}))
+		m := label.FindStringSubmatch(svg)
+		if m == nil {
+			t.Fatalf("no scale label in %s", svg)
+		}
+		x, _ := strconv.Atoi(m[1])
+		text := html.UnescapeString(m[2])
+		if text != Money(top) {
+			t.Errorf("scale label %q, want %q", text, Money(top))
+		}
+		// At the stylesheet's 15 px a character of it is at most 9 px wide.
+		if need := 9 * utf8.RuneCountInString(text); x < need {
+			t.Errorf("scale label %q ends at x=%d: %d px of it fall off the chart's left edge", text, x, need-x)
+		}
+	}
+}
+
+// The day chart's dates do not run into each other: however many days and
+// however wide the scale label, two shown dates are 40 px apart or more.
+func TestDayChart_DatesDoNotTouch(t *testing.T) {
+	names := [3]string{"Tiền mặt", "QR", "Chuyển khoản"}
+	date := regexp.MustCompile(`<text x="([\d.]+)" y="\d+" class="d">`)
+	for _, n := range []int{1, 7, 16, 30, 31, 92, 366} {
+		for _, top := range []int64{900, 1_234_567_000} {
+			var days []Bar
+			for i := range n {
+				days = append(days, Bar{Label: fmt.Sprintf("2026-%02d-%02d", 1+i/28%12, 1+i%28), Values: [3]int64{top, 0, 0}})
+			}
+			xs := date.FindAllStringSubmatch(string(DayChart("x", names, days)), -1)
+			if len(xs) == 0 {
+				t.Fatalf("%d days: no dates", n)
+			}
+			for i := 1; i < len(xs); i++ {
+				a, _ := strconv.ParseFloat(xs[i-1][1], 64)
+				b, _ := strconv.ParseFloat(xs[i][1], 64)
+				if b-a < 40 {
+					t.Errorf("%d days, scale %d: dates %d and %d are %.1f px apart", n, top, i-1, i, b-a)
+					break
+				}
+			}
+		}
 	}
 }
