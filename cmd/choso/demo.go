@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/choso/choso"
 )
@@ -65,9 +66,21 @@ func seedDemo(ctx context.Context, reg *choso.Registry, ps *choso.Partners, log 
 	if volunteer != nil {
 		actor = volunteer.Principal()
 	}
+	loc, err := choso.LoadLocation(choso.DefaultTimeZone)
+	if err != nil {
+		return err
+	}
+	// The markets and stalls were registered over the last month, each
+	// stall on the day it joined (demoJoined).
+	now := reg.Now()
+	at := func(t time.Time) *choso.Registry {
+		r := *reg
+		r.Now = func() time.Time { return t }
+		return &r
+	}
 	var stalls []*choso.Stall
 	for mi, dm := range demoMarkets {
-		m, err := reg.CreateMarket(ctx, actor, choso.NewMarket{Name: dm.name, CommuneCode: dm.commune, Address: dm.address})
+		m, err := at(demoJoined(0, now, loc)).CreateMarket(ctx, actor, choso.NewMarket{Name: dm.name, CommuneCode: dm.commune, Address: dm.address})
 		if err != nil {
 			return fmt.Errorf("demo market %s: %w", dm.name, err)
 		}
@@ -75,7 +88,7 @@ func seedDemo(ctx context.Context, reg *choso.Registry, ps *choso.Partners, log 
 			k := mi*20 + i
 			vendor := demoVendors[k%len(demoVendors)]
 			goods := demoGoods[k%len(demoGoods)]
-			s, err := reg.CreateStall(ctx, actor, m.ID, choso.NewStall{
+			s, err := at(demoJoined(k, now, loc)).CreateStall(ctx, actor, m.ID, choso.NewStall{
 				Code:        fmt.Sprintf("%c-%02d", 'A'+i/10, i%10+1),
 				Name:        goods.name + " " + shortName(vendor),
 				Category:    goods.category,

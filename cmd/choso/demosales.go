@@ -29,8 +29,15 @@ type demoSale struct {
 	amount int64
 }
 
+// demoJoined is when the k-th demo stall was registered: at 05:00 on a day
+// of the first three weeks of the demoDays before now, in loc.
+func demoJoined(k int, now time.Time, loc *time.Location) time.Time {
+	day := now.In(loc).AddDate(0, 0, -(demoDays - 1 - k*5%21))
+	return time.Date(day.Year(), day.Month(), day.Day(), 5, 0, 0, 0, loc)
+}
+
 // seedDemoSales gives every demo stall an enrolled phone that has synced
-// its mornings' sales since it joined, in the last demoDays (cash, QR and
+// its mornings' sales since it joined (demoJoined), in the last demoDays (cash, QR and
 // transfer, a few voided, each past day closed), applied by the same rules
 // as a real push. A demo bank then
 // posts credits for nine in ten of the QR and transfer sales of the days
@@ -51,15 +58,14 @@ func seedDemoSales(ctx context.Context, reg *choso.Registry, ps *choso.Partners,
 	rng := rand.New(rand.NewPCG(2026, 1))
 	var paid []demoSale
 	var events int
-	for i, s := range stalls {
-		// The stall's phone was enrolled before its first day's market
-		// opened: a sale from before a phone's enrollment is one its clock
-		// got wrong (SYNC.md §6.10), placed at its push, where no credit
-		// finds it.
-		since := demoDays - 1 - i*5%21
-		joined := today.AddDate(0, 0, -since)
+	for _, s := range stalls {
+		// The stall's phone was enrolled as the stall was registered,
+		// before its first market opened: a sale from before a phone's
+		// enrollment is one its clock got wrong (SYNC.md §6.10), placed at
+		// its push, where no credit finds it.
+		joined := s.CreatedAt.In(loc).Format(time.DateOnly)
 		enrolled := *reg
-		enrolled.Now = func() time.Time { return time.Date(joined.Year(), joined.Month(), joined.Day(), 5, 0, 0, 0, loc) }
+		enrolled.Now = func() time.Time { return s.CreatedAt.Add(10 * time.Minute) }
 		code, _, err := enrolled.CreateEnrollment(ctx, actor, s.ID)
 		if err != nil {
 			return fmt.Errorf("enroll a phone for stall %s: %w", s.Code, err)
@@ -69,8 +75,11 @@ func seedDemoSales(ctx context.Context, reg *choso.Registry, ps *choso.Partners,
 			return fmt.Errorf("enroll a phone for stall %s: %w", s.Code, err)
 		}
 		var seq uint64
-		for d := since; d >= 0; d-- {
+		for d := demoDays - 1; d >= 0; d-- {
 			day := today.AddDate(0, 0, -d)
+			if day.Format(time.DateOnly) < joined {
+				continue
+			}
 			open := time.Date(day.Year(), day.Month(), day.Day(), 5, 30, 0, 0, loc)
 			end, pushAt := open.Add(6*time.Hour), open.Add(6*time.Hour+30*time.Minute)
 			if d == 0 { // today: the market so far, synced just now
