@@ -42,9 +42,9 @@ type ReportRow struct {
 	ProvinceCode string `json:"province_code,omitempty"`
 
 	Markets          int `json:"markets"`
-	StallsRegistered int `json:"stalls_registered"`
-	StallsActive     int `json:"stalls_active"`  // a phone synced within ActiveWindow
-	StallsSelling    int `json:"stalls_selling"` // recorded a sale in the range
+	StallsRegistered int `json:"stalls_registered"` // registered by the range's last day
+	StallsActive     int `json:"stalls_active"`     // a phone synced within ActiveWindow
+	StallsSelling    int `json:"stalls_selling"`    // recorded a sale in the range
 
 	// Sales by method over the range, net of voids; every method is present.
 	ByMethod map[string]MethodTotals `json:"by_method"`
@@ -256,10 +256,14 @@ func reportMarkets(tx Tx, p *Principal, f ReportFilter) ([]*Market, error) {
 	}
 }
 
-// marketFigures walks one market's stalls: registered, active, and their
-// days in range, added to days as it goes.
+// marketFigures walks one market's stalls: registered by the range's last
+// day, active, and their days in range, added to days as it goes.
 func marketFigures(ctx context.Context, tx Tx, m *Market, from, to string, activeSince time.Time, days map[string]*ReportDay) (*ReportRow, error) {
 	row := &ReportRow{Markets: 1, ByMethod: newByMethod()}
+	loc, err := LoadLocation(m.TimeZone)
+	if err != nil {
+		return nil, err
+	}
 	for after := ""; ; {
 		if err := ctx.Err(); err != nil {
 			return nil, Errorf(EUnavailable, "report cancelled")
@@ -272,7 +276,11 @@ func marketFigures(ctx context.Context, tx Tx, m *Market, from, to string, activ
 			return row, nil
 		}
 		for _, st := range stalls {
-			row.StallsRegistered++
+			// A report of last month counts the stalls registered then,
+			// not those that came since: adoption is read against it.
+			if st.CreatedAt.IsZero() || st.CreatedAt.In(loc).Format(time.DateOnly) <= to {
+				row.StallsRegistered++
+			}
 			devs, err := tx.ListStallDevices(st.ID)
 			if err != nil {
 				return nil, err

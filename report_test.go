@@ -356,3 +356,38 @@ func TestStatement_ProvisionalUntilTheWholePeriodIsFinal(t *testing.T) {
 		t.Fatalf("a month in progress: the CSV's total row is %q, want it provisional", recs[len(recs)-1])
 	}
 }
+
+// A report of a past range counts the stalls registered by its last day,
+// in the market's zone: a province reads adoption over the months against
+// the stalls it had then, not against those registered since.
+func TestReport_StallsRegisteredByTheRangesLastDay(t *testing.T) {
+	f := newFixture(t)
+	registered := func(when time.Time, code string) {
+		f.mu.Lock()
+		f.now = when
+		f.mu.Unlock()
+		f.stall(t, f.volA, f.marketInScope.ID, code)
+	}
+	registered(time.Date(2026, 10, 5, 3, 0, 0, 0, time.UTC), "A-1")    // 10:00 on 5 October in Vietnam
+	registered(time.Date(2026, 10, 31, 16, 59, 0, 0, time.UTC), "A-2") // 23:59 on 31 October
+	registered(time.Date(2026, 10, 31, 17, 0, 0, 0, time.UTC), "A-3")  // 00:00 on 1 November
+	registered(time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC), "A-4")
+	for _, tt := range []struct {
+		from, to string
+		want     int
+	}{
+		{"2026-09-01", "2026-09-30", 0},
+		{"2026-10-01", "2026-10-31", 2},
+		{"2026-11-01", "2026-11-01", 3},
+		{"2026-11-01", "2026-11-30", 4},
+		{"2026-12-01", "2026-12-31", 4},
+	} {
+		rep, err := f.reg.Report(f.ctx, f.volA, choso.ReportFilter{From: tt.from, To: tt.to})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.Total.StallsRegistered; got != tt.want {
+			t.Errorf("%s to %s: %d stalls registered, want %d", tt.from, tt.to, got, tt.want)
+		}
+	}
+}

@@ -203,8 +203,9 @@ type StallFilter struct {
 
 // StallRef names a stall of a market without its record.
 type StallRef struct {
-	ID   string
-	Code string
+	ID        string
+	Code      string
+	CreatedAt time.Time // when it was registered
 }
 
 // StallTx keeps stalls.
@@ -224,10 +225,10 @@ type StallTx interface {
 	// code order, starting after the code f.After.
 	ListStalls(f StallFilter) ([]*Stall, error)
 	// ListStallRefs returns up to limit of a market's stalls, every status,
-	// as ID and code, in code order after the code after: what a walk over
-	// every stall needs (the reports, the event check), without reading
-	// and decoding each stall's record. Limit 0 or less means the store's
-	// default page.
+	// as ID, code and registration time, in code order after the code
+	// after: what a walk over every stall needs (the reports, the event
+	// check), without reading and decoding each stall's record. Limit 0 or
+	// less means the store's default page.
 	ListStallRefs(marketID, after string, limit int) ([]StallRef, error)
 	// FindStallsByPhone returns every stall whose vendor has the E.164 phone.
 	FindStallsByPhone(phone string) ([]*Stall, error)

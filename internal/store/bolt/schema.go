@@ -33,6 +33,9 @@ var (
 	bucketStallPhones = []byte("stall_phones") // phone + "/" + stall ID → nothing
 	// BIN + "/" + account + "/" + stall ID → nothing: the stalls a bank credit pays
 	bucketStallAccounts = []byte("stall_accounts")
+	// stall ID → when it was registered (Unix ns, big-endian): a report
+	// counts the stalls registered by its last day without decoding them
+	bucketStallCreated = []byte("stall_created")
 
 	bucketAudit        = []byte("audit")         // seq (uint64 BE) → AuditEntry
 	bucketAuditObjects = []byte("audit_objects") // object ID + "/" + seq BE → nothing
@@ -72,7 +75,7 @@ var buckets = [][]byte{
 	bucketUsers, bucketUserNames,
 	bucketSessions, bucketSessionUsers,
 	bucketMarkets, bucketMarketCommunes, bucketMarketProvinces,
-	bucketStalls, bucketStallCodes, bucketStallPhones, bucketStallAccounts,
+	bucketStalls, bucketStallCodes, bucketStallPhones, bucketStallAccounts, bucketStallCreated,
 	bucketAudit, bucketAuditObjects, bucketAuditActors,
 	bucketDevices, bucketDeviceTokens, bucketStallDevices,
 	bucketEnrollments,
@@ -230,6 +233,18 @@ var indexBuilders = map[string]func(tx *Tx) error{
 				return err
 			}
 			if err := tx.indexDayChange(c.Day.StallID, c.Day.Date, c.ChangeSeq); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	string(bucketStallCreated): func(tx *Tx) error {
+		for id, v := range ascend(tx.bucket(bucketStalls), nil, nil) {
+			var s choso.Stall
+			if err := jsonUnmarshal(v, &s); err != nil {
+				return err
+			}
+			if err := tx.bucket(bucketStallCreated).Put(id, createdValue(s.CreatedAt)); err != nil {
 				return err
 			}
 		}

@@ -2,7 +2,9 @@ package bolt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
+	"time"
 
 	"github.com/choso/choso"
 )
@@ -79,6 +81,9 @@ func (tx *Tx) CreateStall(s *choso.Stall) error {
 		return err
 	}
 	if err := codes.Put(codeKey, []byte(s.ID)); err != nil {
+		return err
+	}
+	if err := tx.bucket(bucketStallCreated).Put([]byte(s.ID), createdValue(s.CreatedAt)); err != nil {
 		return err
 	}
 	if s.Vendor.Phone != "" {
@@ -212,23 +217,46 @@ func (tx *Tx) ListStalls(f choso.StallFilter) ([]*choso.Stall, error) {
 	return list, nil
 }
 
-// ListStallRefs returns up to limit of a market's stalls as ID and code,
-// in code order after the code after, from the market's code index alone;
-// see choso.StallTx. The stalls themselves are stored as JSON, and a
-// province's report decoded 50,000 of them only to learn their IDs.
+// ListStallRefs returns up to limit of a market's stalls as ID, code and
+// registration time, in code order after the code after, from the
+// market's code index and the registration index; see choso.StallTx. The
+// stalls themselves are stored as JSON, and a province's report decoded
+// 50,000 of them only to learn their IDs. A stall an older choso
+// registered after the registration index was built has no entry there:
+// its record is read instead.
 func (tx *Tx) ListStallRefs(marketID, after string, limit int) ([]choso.StallRef, error) {
 	if checkKeyPart("market ID", marketID) != nil {
 		return nil, nil
 	}
 	limit = listLimit(limit)
 	prefix := joinKey(marketID, "")
+	created := tx.bucket(bucketStallCreated)
 	var list []choso.StallRef
 	for k, id := range ascend(tx.bucket(bucketStallCodes), prefix, afterKey(prefix, after)) {
-		if list = append(list, choso.StallRef{ID: string(id), Code: string(k[len(prefix):])}); len(list) == limit {
+		ref := choso.StallRef{ID: string(id), Code: string(k[len(prefix):])}
+		if v := created.Get(id); len(v) == 8 {
+			ref.CreatedAt = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
+		} else {
+			s, err := tx.getIndexedStall(id)
+			if err != nil {
+				return nil, err
+			}
+			ref.CreatedAt = s.CreatedAt
+		}
+		if list = append(list, ref); len(list) == limit {
 			break
 		}
 	}
 	return list, nil
+}
+
+// createdValue is a stall's entry in the registration index: empty for a
+// stall with no registration time (a test's), whose record is read then.
+func createdValue(t time.Time) []byte {
+	if t.IsZero() {
+		return nil
+	}
+	return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
 }
 
 // FindStallsByPhone returns, in ID order, every stall whose vendor has the

@@ -65,8 +65,8 @@ func (tx *Tx) CreateStall(s *choso.Stall) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec(`INSERT INTO stalls (id, market_id, code, phone, bin, account, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		s.ID, s.MarketID, s.Code, s.Vendor.Phone, s.Payout.BIN, s.Payout.Account, doc)
+	_, err = tx.exec(`INSERT INTO stalls (id, market_id, code, phone, bin, account, doc, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		s.ID, s.MarketID, s.Code, s.Vendor.Phone, s.Payout.BIN, s.Payout.Account, doc, s.CreatedAt)
 	return err
 }
 
@@ -148,11 +148,11 @@ func (tx *Tx) ListStalls(f choso.StallFilter) ([]*choso.Stall, error) {
 		})
 }
 
-// ListStallRefs returns up to limit of a market's stalls as ID and code,
-// in code order after the code after, without their documents; see
-// choso.StallTx.
+// ListStallRefs returns up to limit of a market's stalls as ID, code and
+// registration time, in code order after the code after, without their
+// documents; see choso.StallTx.
 func (tx *Tx) ListStallRefs(marketID, after string, limit int) ([]choso.StallRef, error) {
-	rows, err := tx.query("SELECT id, code FROM stalls WHERE code > $1 AND market_id = $2 ORDER BY code LIMIT "+itoa(listLimit(limit)), after, marketID)
+	rows, err := tx.query("SELECT id, code, created_at FROM stalls WHERE code > $1 AND market_id = $2 ORDER BY code LIMIT "+itoa(listLimit(limit)), after, marketID)
 	if err != nil {
 		return nil, err
 	}
@@ -160,9 +160,10 @@ func (tx *Tx) ListStallRefs(marketID, after string, limit int) ([]choso.StallRef
 	var list []choso.StallRef
 	for rows.Next() {
 		var r choso.StallRef
-		if err := rows.Scan(&r.ID, &r.Code); err != nil {
+		if err := rows.Scan(&r.ID, &r.Code, &r.CreatedAt); err != nil {
 			return nil, tx.fail(err)
 		}
+		r.CreatedAt = r.CreatedAt.UTC()
 		list = append(list, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/choso/choso"
 )
@@ -456,7 +457,9 @@ func testStallListRefs(t *testing.T, h Harness) {
 	s := open(t, h)
 	seedStallsBunSuspended(t, s)
 	bg := choBacGiang.ID
-	ref := func(st *choso.Stall) choso.StallRef { return choso.StallRef{ID: st.ID, Code: st.Code} }
+	ref := func(st *choso.Stall) choso.StallRef {
+		return choso.StallRef{ID: st.ID, Code: st.Code, CreatedAt: st.CreatedAt}
+	}
 	every := []choso.StallRef{ref(stallRau), ref(stallBun), ref(stallCa)} // the suspended one too
 	tests := []struct {
 		name          string
@@ -498,6 +501,16 @@ func testStallListRefs(t *testing.T, h Harness) {
 		want = append(want, ref(st))
 	}
 	wantEqual(t, "refs paged one at a time", got, want)
+
+	// Each ref carries its own stall's registration time, to the
+	// microsecond, whatever the zone it was given in.
+	late := newStall(choBenThanh, "stl_0late", "C-09", "Bún ốc cô Ba", "")
+	late.CreatedAt = time.Date(2026, 3, 4, 23, 6, 7, 891_234_000, time.FixedZone("ICT", 7*3600))
+	createStalls(t, s, late)
+	got = listStallRefs(t, s, choBenThanh.ID, "", 0)
+	if len(got) != 1 || got[0].ID != late.ID || !got[0].CreatedAt.Equal(late.CreatedAt) {
+		t.Fatalf("ListStallRefs of a stall registered at %v: %+v", late.CreatedAt, got)
+	}
 }
 
 func testStallFindByPhone(t *testing.T, h Harness) {
