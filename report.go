@@ -264,6 +264,11 @@ func marketFigures(ctx context.Context, tx Tx, m *Market, from, to string, activ
 	if err != nil {
 		return nil, err
 	}
+	last, err := time.ParseInLocation(time.DateOnly, to, loc)
+	if err != nil {
+		return nil, Errorf(EInvalid, "to must be YYYY-MM-DD")
+	}
+	end := last.AddDate(0, 0, 1) // the range's end, in the market's zone
 	for after := ""; ; {
 		if err := ctx.Err(); err != nil {
 			return nil, Errorf(EUnavailable, "report cancelled")
@@ -278,7 +283,7 @@ func marketFigures(ctx context.Context, tx Tx, m *Market, from, to string, activ
 		for _, st := range stalls {
 			// A report of last month counts the stalls registered then,
 			// not those that came since: adoption is read against it.
-			if st.CreatedAt.IsZero() || st.CreatedAt.In(loc).Format(time.DateOnly) <= to {
+			if st.CreatedAt.Before(end) {
 				row.StallsRegistered++
 			}
 			devs, err := tx.ListStallDevices(st.ID)

@@ -3,6 +3,7 @@ package bolt
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"strings"
 	"time"
 
@@ -235,7 +236,9 @@ func (tx *Tx) ListStallRefs(marketID, after string, limit int) ([]choso.StallRef
 	for k, id := range ascend(tx.bucket(bucketStallCodes), prefix, afterKey(prefix, after)) {
 		ref := choso.StallRef{ID: string(id), Code: string(k[len(prefix):])}
 		if v := created.Get(id); len(v) == 8 {
-			ref.CreatedAt = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
+			if ns := int64(binary.BigEndian.Uint64(v)); ns != noCreatedAt {
+				ref.CreatedAt = time.Unix(0, ns).UTC()
+			}
 		} else {
 			s, err := tx.getIndexedStall(id)
 			if err != nil {
@@ -250,13 +253,17 @@ func (tx *Tx) ListStallRefs(marketID, after string, limit int) ([]choso.StallRef
 	return list, nil
 }
 
-// createdValue is a stall's entry in the registration index: empty for a
-// stall with no registration time (a test's), whose record is read then.
+// noCreatedAt is the registration index's entry of a stall with no
+// registration time (a test's): Unix nanoseconds cannot say year 1.
+const noCreatedAt = math.MinInt64
+
+// createdValue is a stall's entry in the registration index.
 func createdValue(t time.Time) []byte {
-	if t.IsZero() {
-		return nil
+	ns := int64(noCreatedAt)
+	if !t.IsZero() {
+		ns = t.UnixNano()
 	}
-	return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
+	return binary.BigEndian.AppendUint64(nil, uint64(ns))
 }
 
 // FindStallsByPhone returns, in ID order, every stall whose vendor has the
