@@ -146,6 +146,11 @@ func TestChoso_FirstAdminDemoAndLogins(t *testing.T) {
 	if c := tot.ConfirmedQR.Count; c < paid/2 || c > paid {
 		t.Errorf("report: %d sales confirmed by the bank of %d QR and transfer sales, want most", c, paid)
 	}
+	// The stalls joined over the month: its first week had some of them.
+	url = base + "/v1/reports/markets?from=" + today.AddDate(0, 0, -29).Format(time.DateOnly) + "&to=" + today.AddDate(0, 0, -23).Format(time.DateOnly)
+	if code := getJSON(t, url, officialTok, &rep); code != 200 || rep.Total.StallsRegistered == 0 || rep.Total.StallsRegistered >= 40 {
+		t.Errorf("the month's first week: %d stalls registered (%d), want some of the 40", rep.Total.StallsRegistered, code)
+	}
 	// The logged partner key signs for the partner API.
 	bank := p.waitLog(t, "demo partner")
 	pc, err := partnerclient.New(base, bank["key_id"].(string), []byte(bank["secret"].(string)))
