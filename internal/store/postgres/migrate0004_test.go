@@ -1,8 +1,6 @@
 package postgres_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/choso/choso"
@@ -15,23 +13,7 @@ import (
 // still go into and come out of sale_refs.
 func TestMigration0004_NodeOfTheReleaseBefore_KeepsItsRefs(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	old := connect(t, url) // the old node's session, its statements cached as pgx caches them
-	if _, err := old.Exec(t.Context(), `CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob("migrations/000[123]_*.sql")
-	for i, f := range files {
-		sql, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := old.Exec(t.Context(), string(sql)); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		if _, err := old.Exec(t.Context(), "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", i+1, f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	old := releaseBefore(t, url, 4) // the old node's session, its statements cached as pgx caches them
 	put := func(ref, sale string) error {
 		_, err := old.Exec(t.Context(), "INSERT INTO sale_refs (ref, sale_id) VALUES ($1, $2) ON CONFLICT (ref) DO UPDATE SET sale_id = excluded.sale_id", ref, sale)
 		return err

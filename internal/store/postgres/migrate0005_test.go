@@ -1,8 +1,6 @@
 package postgres_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,23 +15,7 @@ import (
 // insert: the reports count either by its registration day.
 func TestMigration0005_StallsKeepTheirRegistrationTime(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	old := connect(t, url)
-	if _, err := old.Exec(t.Context(), `CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob("migrations/000[1234]_*.sql")
-	for i, f := range files {
-		sql, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := old.Exec(t.Context(), string(sql)); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		if _, err := old.Exec(t.Context(), "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", i+1, f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	old := releaseBefore(t, url, 5)
 	insert := func(id, code, created string) error {
 		_, err := old.Exec(t.Context(), `INSERT INTO stalls (id, market_id, code, phone, bin, account, doc) VALUES ($1, 'mkt_1', $2, '', '', '', $3)`,
 			id, code, []byte(`{"id":"`+id+`","market_id":"mkt_1","code":"`+code+`","created_at":"`+created+`"}`))

@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -138,4 +140,29 @@ func TestMigration0003_CreditInsertedWithoutStallPos_TakesItsSeq(t *testing.T) {
 	if err := conn.QueryRow(t.Context(), "SELECT stall_pos FROM credits WHERE bank_txn_id = 'FT-OLD-NODE'").Scan(&pos); err != nil || pos != 41 {
 		t.Fatalf("stall_pos %d, %v; want its seq, 41", pos, err)
 	}
+}
+
+// releaseBefore migrates the database at url as the release before
+// migration version did, from the SQL files alone, and returns a session
+// of that release's node.
+func releaseBefore(t *testing.T, url string, version int) *pgx.Conn {
+	t.Helper()
+	old := connect(t, url)
+	if _, err := old.Exec(t.Context(), `CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("migrations/*.sql")
+	for i, f := range files[:version-1] {
+		sql, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.Exec(t.Context(), string(sql)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := old.Exec(t.Context(), "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", i+1, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return old
 }
