@@ -1,0 +1,351 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/choso/choso"
+	"github.com/choso/choso/sync/client"
+	"github.com/choso/choso/sync/client/clienttest"
+)
+
+// The tests of this file run the phone's own client, on a real bbolt
+// outbox, against the real server on loopback, with one clock for the
+// server, the registry and the finalizer that a test moves by days.
+
+// movableClock is the server's clock in these tests.
+type movableClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *movableClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *movableClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// offlineWorld is a server, its registry and partners on a movable clock,
+// and one stall of one market.
+type offlineWorld struct {
+	*testServer
+	clock    *movableClock
+	reg      *choso.Registry
+	partners *choso.Partners
+	admin    *choso.Principal
+	market   string
+	stall    string
+}
+
+func newOfflineWorld(t *testing.T, start time.Time) *offlineWorld {
+	t.Helper()
+	w := &offlineWorld{clock: &movableClock{t: start}}
+	ts := newTestServer(t, func(cfg *Config) {
+		cfg.Now = w.clock.Now
+		w.reg = &choso.Registry{Store: cfg.Store, Banks: testBanks{}, Hasher: plainHasher{}, Now: w.clock.Now}
+		cfg.Registry = w.reg
+		w.partners = newTestPartners(cfg.Store)
+		w.partners.Now = w.clock.Now
+		cfg.Partners = w.partners
+	})
+	w.testServer = ts
+	ctx := context.Background()
+	if _, _, err := w.reg.PutRegions(ctx, choso.SystemPrincipal("test"), []*choso.Region{
+		{Code: "24", Name: "Tỉnh Bắc Ninh"},
+		{Code: "07210", Name: "Phường Bắc Giang", ParentCode: "24"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := w.reg.CreateUser(ctx, choso.SystemPrincipal("test"), choso.NewUser{Username: "admin", Role: choso.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.admin = u.Principal()
+	m, err := w.reg.CreateMarket(ctx, w.admin, choso.NewMarket{Name: "Chợ Thương", CommuneCode: "07210"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.market = m.ID
+	w.stall = w.newStall(t, "A-1")
+	return w
+}
+
+func (w *offlineWorld) newStall(t *testing.T, code string) string {
+	t.Helper()
+	s, err := w.reg.CreateStall(context.Background(), w.admin, w.market, choso.NewStall{
+		Code: code, Name: "Bún chả cô Lan", VendorName: "Nguyễn Thị Lan", VendorPhone: "0912345678",
+		Payout: choso.PayoutAccount{BIN: "970436", Account: "0011001234567", Holder: "NGUYEN THI LAN"}, ConsentGiven: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.ID
+}
+
+// code is a fresh enrollment code for a stall.
+func (w *offlineWorld) code(t *testing.T, stallID string) string {
+	t.Helper()
+	code, _, err := w.reg.CreateEnrollment(context.Background(), w.admin, stallID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// offlinePhone is the vendor's app: the real client on a real outbox file,
+// with a clock that follows the server's unless a test sets it.
+type offlinePhone struct {
+	*client.Client
+	clk  *clienttest.Clock
+	path string
+}
+
+// phone enrolls a new phone for a stall, talking to base (the server's
+// URL, or a proxy's).
+func (w *offlineWorld) phone(t *testing.T, stallID, base string) *offlinePhone {
+	t.Helper()
+	clk := clienttest.NewClock(w.clock.Now().UnixMilli())
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	c, err := client.Open(path, &client.Options{ServerURL: base, AppVersion: "test/1", Clock: clk,
+		BackoffBaseMs: 20, BackoffCapMs: 200, ReconnectJitterMs: -1, TimeoutMs: 5000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Enroll(w.code(t, stallID)); err != nil {
+		t.Fatal(err)
+	}
+	return &offlinePhone{Client: c, clk: clk, path: path}
+}
+
+// advance moves the server's clock and the phone's (both its wall and its
+// monotonic clock) by d: time passes for everyone.
+func (w *offlineWorld) advance(d time.Duration, phones ...*offlinePhone) {
+	w.clock.Advance(d)
+	for _, p := range phones {
+		p.clk.Advance(d.Milliseconds())
+	}
+}
+
+func (p *offlinePhone) sell(t *testing.T, n int, amount int64, method string) []*client.Event {
+	t.Helper()
+	var out []*client.Event
+	for range n {
+		ev, err := p.RecordSale(amount, method, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func (p *offlinePhone) push(t *testing.T) *client.PushResult {
+	t.Helper()
+	r, err := p.PushOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// drain pushes until the outbox is empty; it fails on any outcome but ok.
+func (p *offlinePhone) drain(t *testing.T) {
+	t.Helper()
+	for range 50 {
+		r := p.push(t)
+		switch {
+		case r.Outcome == client.OutcomeNothing:
+			return
+		case r.Outcome != client.OutcomeOK:
+			t.Fatalf("push: %+v", r)
+		case r.Pending == 0:
+			return
+		}
+	}
+	t.Fatal("the outbox did not drain in 50 pushes")
+}
+
+// stallSales sums a stall's day totals over every date: count and amount,
+// net of voids.
+func (w *offlineWorld) stallSales(t *testing.T, stallID string) (count, amount int64) {
+	t.Helper()
+	days, err := w.reg.StallDays(context.Background(), stallID, "2000-01-01", "2999-12-31")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range days {
+		for _, m := range d.ByMethod {
+			count += m.Count
+			amount += m.Amount
+		}
+	}
+	return count, amount
+}
+
+func (w *offlineWorld) device(t *testing.T, id string) *choso.Device {
+	t.Helper()
+	dc, err := w.reg.LoadDeviceContext(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dc.Device
+}
+
+// lossyProxy stands between phones and the server on loopback. It
+// forwards every request; when told, it lets the server answer the next
+// push and then cuts the phone's connection without the answer, as a 3G
+// link that drops after the server committed.
+type lossyProxy struct {
+	*httptest.Server
+	target string
+	mu     sync.Mutex
+	lose   int
+}
+
+func newLossyProxy(t *testing.T, target string) *lossyProxy {
+	t.Helper()
+	p := &lossyProxy{target: target}
+	p.Server = httptest.NewServer(http.HandlerFunc(p.serve))
+	t.Cleanup(p.Close)
+	return p
+}
+
+// loseNextAnswers makes the next n pushes' answers lost.
+func (p *lossyProxy) loseNextAnswers(n int) {
+	p.mu.Lock()
+	p.lose = n
+	p.mu.Unlock()
+}
+
+func (p *lossyProxy) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, p.target+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	req.Header = r.Header.Clone()
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	p.mu.Lock()
+	lose := r.URL.Path == "/v1/sync/push" && p.lose > 0
+	if lose {
+		p.lose--
+	}
+	p.mu.Unlock()
+	if lose {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	for k, v := range res.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(res.StatusCode)
+	w.Write(raw)
+}
+
+// A phone whose answer carrying a rotated token was lost, and which then
+// stays offline past the old token's overlap, is refused 401: its outbox
+// stays whole, and enrolled again it brings every sale in once, those the
+// lost answer had applied included.
+func TestOffline_LostRotationThenPastOverlap_ReenrollBringsEverySaleOnce(t *testing.T) {
+	w := newOfflineWorld(t, time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC))
+	proxy := newLossyProxy(t, w.URL)
+	p := w.phone(t, w.stall, proxy.URL)
+	first, _ := p.Status()
+	p.sell(t, 3, 10_000, "cash")
+	p.drain(t)
+
+	w.advance(choso.TokenRotateAfter+time.Hour, p)
+	p.sell(t, 2, 20_000, "qr")
+	proxy.loseNextAnswers(1)
+	if r := p.push(t); r.Outcome != client.OutcomeNetwork {
+		t.Fatalf("push whose answer is lost: %+v", r)
+	}
+	if d := w.device(t, first.DeviceID); d.AppliedSeq != 5 || len(d.PrevTokenHash) == 0 {
+		t.Fatalf("server after the lost answer: applied %d, rotation pending %v; want 5, true", d.AppliedSeq, len(d.PrevTokenHash) > 0)
+	}
+
+	// A month and more offline, selling every day.
+	for range 35 {
+		w.advance(24*time.Hour, p)
+		p.sell(t, 1, 5_000, "cash")
+	}
+	r := p.push(t)
+	if r.Outcome != client.OutcomeUnauthorized || r.HTTPStatus != http.StatusUnauthorized || r.Pending != 37 {
+		t.Fatalf("push past the overlap: %+v", r)
+	}
+	if st, _ := p.Status(); st.State != client.StateUnauthorized || st.Pending != 37 {
+		t.Fatalf("status past the overlap: %+v", st)
+	}
+	if _, err := p.Totals(7); client.ErrorKind(err) != client.OutcomeUnauthorized {
+		t.Fatalf("a read past the overlap: kind %q (%v)", client.ErrorKind(err), err)
+	}
+
+	if err := p.Enroll(w.code(t, w.stall)); err != nil {
+		t.Fatal(err)
+	}
+	p.drain(t)
+	count, amount := w.stallSales(t, w.stall)
+	if count != 3+2+35 || amount != 3*10_000+2*20_000+35*5_000 {
+		t.Fatalf("stall totals: %d sales for %d đồng, want 40 for 245000", count, amount)
+	}
+	tally, _ := p.TotalTally()
+	if tally.Count != count || tally.Amount != amount {
+		t.Fatalf("phone tally %+v, server %d for %d", tally, count, amount)
+	}
+}
+
+// A phone revoked with sales in its outbox, some of which the server had
+// applied before (their answer lost), keeps them; enrolled again for its
+// stall, it brings each in once.
+func TestOffline_RevokedWithPendingSales_ReenrollSameStall_EachOnce(t *testing.T) {
+	w := newOfflineWorld(t, time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC))
+	proxy := newLossyProxy(t, w.URL)
+	p := w.phone(t, w.stall, proxy.URL)
+	st, _ := p.Status()
+	sales := p.sell(t, 4, 10_000, "qr")
+	proxy.loseNextAnswers(1)
+	if r := p.push(t); r.Outcome != client.OutcomeNetwork {
+		t.Fatalf("push whose answer is lost: %+v", r)
+	}
+	if _, err := p.VoidSale(sales[1].ID, "nhầm"); err != nil {
+		t.Fatal(err)
+	}
+	p.sell(t, 2, 7_000, "cash")
+	if _, err := w.reg.RevokeDevice(context.Background(), w.admin, st.DeviceID); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.push(t); r.Outcome != client.OutcomeRevoked || r.HTTPStatus != http.StatusForbidden || r.Pending != 7 {
+		t.Fatalf("push after revocation: %+v", r)
+	}
+	if err := p.Enroll(w.code(t, w.stall)); err != nil {
+		t.Fatal(err)
+	}
+	p.drain(t)
+	count, amount := w.stallSales(t, w.stall)
+	if count != 3+2 || amount != 3*10_000+2*7_000 {
+		t.Fatalf("stall totals: %d sales for %d đồng, want 5 for 44000", count, amount)
+	}
+}
