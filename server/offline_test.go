@@ -349,3 +349,47 @@ func TestOffline_RevokedWithPendingSales_ReenrollSameStall_EachOnce(t *testing.T
 		t.Fatalf("stall totals: %d sales for %d đồng, want 5 for 44000", count, amount)
 	}
 }
+
+// SYNC.md §7 #25: the sales a phone recorded for one stall are that
+// stall's. A phone enrolled again for another stall (handed to another
+// vendor) while it holds them is refused, and keeps them; enrolled for its
+// own stall, it sends them there, and then it may move.
+func TestOffline_ReenrollForAnotherStall_PendingSalesStayTheirStalls(t *testing.T) {
+	w := newOfflineWorld(t, time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC))
+	p := w.phone(t, w.stall, w.URL)
+	st, _ := p.Status()
+	p.sell(t, 3, 10_000, "cash")
+	if _, err := w.reg.RevokeDevice(context.Background(), w.admin, st.DeviceID); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.push(t); r.Outcome != client.OutcomeRevoked {
+		t.Fatalf("push after revocation: %+v", r)
+	}
+	other := w.newStall(t, "B-2")
+	err := p.Enroll(w.code(t, other))
+	if client.ErrorKind(err) != client.KindOtherStall {
+		t.Fatalf("enroll for another stall with 3 sales pending: kind %q (%v), want %q", client.ErrorKind(err), err, client.KindOtherStall)
+	}
+	if after, _ := p.Status(); after.DeviceID != st.DeviceID || after.StallID != w.stall || after.State != client.StateRevoked || after.Pending != 3 {
+		t.Fatalf("after the refused enrollment: %+v, want the old device, revoked, 3 pending", after)
+	}
+	if count, _ := w.stallSales(t, other); count != 0 {
+		t.Fatalf("stall B counts %d sales that stall A's phone recorded", count)
+	}
+
+	if err := p.Enroll(w.code(t, w.stall)); err != nil {
+		t.Fatal(err)
+	}
+	p.drain(t)
+	if err := p.Enroll(w.code(t, other)); err != nil {
+		t.Fatalf("enroll for another stall with nothing pending: %v", err)
+	}
+	p.sell(t, 1, 4_000, "qr")
+	p.drain(t)
+	if count, amount := w.stallSales(t, w.stall); count != 3 || amount != 30_000 {
+		t.Fatalf("stall A: %d sales for %d đồng, want 3 for 30000", count, amount)
+	}
+	if count, amount := w.stallSales(t, other); count != 1 || amount != 4_000 {
+		t.Fatalf("stall B: %d sales for %d đồng, want 1 for 4000", count, amount)
+	}
+}

@@ -102,6 +102,9 @@ var (
 	ErrNotEnrolled = errors.New("client: the phone is not enrolled")
 	ErrClosed      = errors.New("client: closed")
 	ErrNoClock     = errors.New("client: Options.Clock is required")
+	// ErrOtherStall is Enroll with a code for another stall while the
+	// outbox holds events of the stall the phone was enrolled for.
+	ErrOtherStall = errors.New("client: the outbox holds events of another stall")
 )
 
 // Client is one install of the app: one outbox file, one device.
@@ -321,11 +324,21 @@ type enrollResponse struct {
 // Enroll redeems a one-time enrollment code a volunteer made for the stall
 // and stores the device id and token. It waits for the server (see the
 // package comment on threads); a wrong, used or expired code is ErrorKind
-// KindNotFound. Enrolling again (after a revocation,
-// a reinstall restored from backup, or a seq the server says was reused)
-// makes this a new device: the pending events are numbered again from 1 in
-// their order, and keep their ULIDs, so the server applies each sale once
-// whichever device id it arrives under.
+// KindNotFound. Enrolling again (after a revocation, a 401, a reinstall
+// restored from backup, or a seq the server says was reused) makes this a
+// new device: the pending events are numbered again from 1 in their order,
+// and keep their ULIDs, so the server applies each sale once whichever
+// device id it arrives under, those it applied before under the old one
+// included.
+//
+// The events in the outbox are the sales of the stall the phone was
+// enrolled for, and the server counts an event for the stall of the device
+// that sends it. So a code for another stall while events are pending is
+// refused with ErrOtherStall (ErrorKind KindOtherStall), and the phone
+// stays as it was, its outbox and its old device untouched: enroll it
+// again for its own stall (Status.StallID) to send them, then for the new
+// one. The code is spent all the same; the device the server made for it
+// never syncs, and a volunteer may revoke it.
 func (c *Client) Enroll(code string) error {
 	c.pushMu.Lock()
 	defer c.pushMu.Unlock()
@@ -352,6 +365,10 @@ func (c *Client) Enroll(code string) error {
 		var old device
 		if err := readJSON(m, keyDevice, &old); err != nil {
 			return err
+		}
+		if n := getUint(m, keyPending); n > 0 && old.StallID != "" && old.StallID != er.StallID {
+			return fmt.Errorf("%w: %d events of stall %s are not on the server yet; enroll this phone for that stall again to send them, then for stall %s",
+				ErrOtherStall, n, old.StallID, er.StallID)
 		}
 		// The next pull is a whole config, whatever the server's ETag. The
 		// config of another stall goes now: its QR and payout account must

@@ -130,6 +130,7 @@ const (
 	KindConflict        = "conflict"         // 409: at enrollment, the stall is suspended or erased
 	KindUpgradeRequired = "upgrade_required" // 426: the config pull wants a newer app; pushes go on
 	KindNoPayout        = "no_payout"        // ErrNoPayout: pull the config before DynamicQR
+	KindOtherStall      = "other_stall"      // ErrOtherStall: enroll for the phone's own stall first, to send its pending events
 	KindLocal           = "local"            // the outbox file or anything else on the phone
 )
 
@@ -159,6 +160,8 @@ func ErrorKind(err error) string {
 		return KindInvalidSale
 	case errors.Is(err, ErrNoPayout):
 		return KindNoPayout
+	case errors.Is(err, ErrOtherStall):
+		return KindOtherStall
 	case errors.Is(err, errBadResponse):
 		return OutcomeBadResponse
 	case errors.As(err, &he):

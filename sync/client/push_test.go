@@ -274,6 +274,37 @@ func TestPush_Revoked_StopsAndKeepsTheOutbox(t *testing.T) {
 	wantServerTotals(t, srv, p.stall, mustTally(t, p.Client))
 }
 
+// SYNC.md §7 #25: a phone holding sales of its stall is not enrolled for
+// another stall, whose sales the server would count them as: it stays as
+// it was, and enrolled for its own stall it sends them there.
+func TestEnroll_AnotherStallWithSalesPending_RefusedOutboxKept(t *testing.T) {
+	srv := clienttest.New(t)
+	p := newPhone(t, srv)
+	mustSell(t, p.Client, 2, 1000, "cash")
+	dev := mustStatus(t, p.Client).DeviceID
+	srv.Revoke(dev)
+	mustPush(t, p.Client)
+	other := srv.NewStall()
+	err := p.Enroll(srv.EnrollmentCode(other))
+	if !errors.Is(err, ErrOtherStall) || ErrorKind(err) != KindOtherStall {
+		t.Fatalf("enroll for another stall: %v (kind %q), want ErrOtherStall", err, ErrorKind(err))
+	}
+	if st := mustStatus(t, p.Client); st.DeviceID != dev || st.StallID != p.stall || st.State != StateRevoked || st.Pending != 2 || st.NextSeq != 3 {
+		t.Fatalf("after the refusal: %+v, want the old device, revoked, 2 pending", st)
+	}
+	if got := srv.StallTotals(other); got["cash"].Count != 0 {
+		t.Fatalf("the other stall counts %+v", got)
+	}
+	if err := p.Enroll(srv.EnrollmentCode(p.stall)); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, p.Client, 3)
+	wantServerTotals(t, srv, p.stall, mustTally(t, p.Client))
+	if err := p.Enroll(srv.EnrollmentCode(other)); err != nil {
+		t.Fatalf("enroll for another stall with nothing pending: %v", err)
+	}
+}
+
 // A suspended phone keeps its sales. Its loop asks again only every
 // suspendedRetry, not in a tight loop; once a volunteer reactivates the
 // stall, a kick (the vendor taps "sync") resumes it at once.
