@@ -393,3 +393,172 @@ func TestOffline_ReenrollForAnotherStall_PendingSalesStayTheirStalls(t *testing.
 		t.Fatalf("stall B: %d sales for %d đồng, want 1 for 4000", count, amount)
 	}
 }
+
+// A phone offline across ten business days and a month's end, closing each
+// day, while its stall's other phone syncs every day and the finalizer
+// turns the days final behind it: when it comes back, every sale counts on
+// its own day, each day it changed is adjusted (or final, if it is new), its
+// day.close checks agree, and the month's statement holds the late sales.
+func TestOffline_TenDaysAcrossMonthEnd_LateSalesCountOnFinalizedDays(t *testing.T) {
+	hcm, err := time.LoadLocation(choso.DefaultTimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newOfflineWorld(t, time.Date(2026, 3, 25, 10, 0, 0, 0, hcm))
+	away := w.phone(t, w.stall, w.URL)
+	home := w.phone(t, w.stall, w.URL)
+	awayID := mustStatusOf(t, away).DeviceID
+	ctx := context.Background()
+
+	var awayCount, awayAmount, homeCount, homeAmount int64
+	dates, homeDates := map[string]bool{}, map[string]bool{}
+	for day := range 10 {
+		date := w.clock.Now().In(hcm).Format(time.DateOnly)
+		dates[date] = true
+		// The away phone sells every day, and on odd days only.
+		n := int64(2 + day%3)
+		away.sell(t, int(n), 11_000, "cash")
+		awayCount, awayAmount = awayCount+n, awayAmount+n*11_000
+		if day%2 == 1 {
+			home.sell(t, 1, 3_000, "qr")
+			homeCount, homeAmount = homeCount+1, homeAmount+3_000
+			homeDates[date] = true
+			home.drain(t)
+		}
+		w.advance(10*time.Hour, away, home) // 20:00: closing time
+		if ev, err := away.CloseDay(""); err != nil || ev.BusinessDate != date {
+			t.Fatalf("close of %s: %+v %v", date, ev, err)
+		}
+		if day == 4 {
+			away.clk.Reboot("boot-2") // a reboot offline: no anchor, the wall clock corrected by the last offset
+		}
+		w.advance(14*time.Hour, away, home) // the next morning
+		if _, err := w.partners.FinalizeDays(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	away.drain(t)
+
+	count, amount := w.stallSales(t, w.stall)
+	if count != awayCount+homeCount || amount != awayAmount+homeAmount {
+		t.Fatalf("stall totals: %d sales for %d đồng, want %d for %d", count, amount, awayCount+homeCount, awayAmount+homeAmount)
+	}
+	d := w.device(t, awayID)
+	if d.HasFlag(choso.FlagDayCloseMismatch) || d.HasFlag(choso.FlagSuspectClock) || d.HasFlag(choso.FlagGap) {
+		t.Fatalf("away phone flags %v (%s)", d.Flags, d.LastError)
+	}
+	days, err := w.reg.StallDays(ctx, w.stall, "2026-03-01", "2026-04-30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	through, _ := w.metaFinalizedThrough(t)
+	for _, sd := range days {
+		if !dates[sd.Date] {
+			t.Errorf("a stall-day on %s, a date nobody sold on", sd.Date)
+		}
+		var n int64
+		for _, m := range sd.ByMethod {
+			n += m.Count
+		}
+		if n < 2 {
+			t.Errorf("%s: %d sales, want the away phone's 2 or more", sd.Date, n)
+		}
+		switch {
+		case sd.Date > through && sd.Status != choso.DayProvisional:
+			t.Errorf("%s (after %s): %s, want provisional", sd.Date, through, sd.Status)
+		case sd.Date <= through && homeDates[sd.Date] && sd.Status != choso.DayAdjusted:
+			t.Errorf("%s (finalized through %s, final before the away phone came): %s, want adjusted", sd.Date, through, sd.Status)
+		case sd.Date <= through && !homeDates[sd.Date] && sd.Status != choso.DayFinal:
+			t.Errorf("%s (finalized through %s, new when the away phone came): %s, want final", sd.Date, through, sd.Status)
+		}
+	}
+	if len(days) != len(dates) {
+		t.Errorf("%d stall-days, want %d", len(days), len(dates))
+	}
+	march, err := w.reg.DeviceStatement(ctx, d, "2026-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	april, err := w.reg.DeviceStatement(ctx, d, "2026-04")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if march.Sales.Count+april.Sales.Count != count || march.Sales.Amount+april.Sales.Amount != amount {
+		t.Fatalf("statements: March %+v, April %+v; want %d sales for %d in all", march.Sales, april.Sales, count, amount)
+	}
+}
+
+func mustStatusOf(t *testing.T, p *offlinePhone) *client.Status {
+	t.Helper()
+	st, err := p.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (w *offlineWorld) metaFinalizedThrough(t *testing.T) (string, error) {
+	t.Helper()
+	var v []byte
+	err := w.Store.View(context.Background(), func(tx choso.Tx) error {
+		var err error
+		v, err = tx.Meta(choso.MetaFinalizedThrough)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(v), nil
+}
+
+// SYNC.md §6.10: a phone whose clock is years off, after a reboot that
+// lost its anchor, still has every sale taken: counted once, on the day of
+// its last good event, marked suspect, never rejected.
+func TestOffline_ClockYearsOff_SalesTakenSuspect(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		wall time.Time
+	}{
+		{"five years ahead", time.Date(2031, 7, 1, 2, 0, 0, 0, time.UTC)},
+		{"thirty years behind", time.Date(1996, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"the epoch (a dead clock battery)", time.Unix(0, 0)},
+		{"before the epoch", time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC)},
+		{"2038 and past", time.Date(2040, 2, 29, 12, 0, 0, 0, time.UTC)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newOfflineWorld(t, time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC))
+			p := w.phone(t, w.stall, w.URL)
+			p.sell(t, 1, 10_000, "cash")
+			p.drain(t)
+			good := w.clock.Now().In(time.FixedZone("ICT", 7*3600)).Format(time.DateOnly)
+			w.advance(30*time.Hour, p)
+			// The vendor sets the clock, then the phone restarts offline:
+			// no anchor, and the last offset no longer corrects the clock.
+			p.clk.SetWall(tt.wall.UnixMilli())
+			p.clk.Reboot("boot-2")
+			sales := p.sell(t, 3, 20_000, "qr")
+			if _, err := p.VoidSale(sales[0].ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.CloseDay(""); err != nil {
+				t.Fatal(err)
+			}
+			p.drain(t)
+			if rj, _ := p.RejectedJSON(); string(rj) != "[]" {
+				t.Fatalf("rejected: %s", rj)
+			}
+			count, amount := w.stallSales(t, w.stall)
+			if count != 3 || amount != 50_000 {
+				t.Fatalf("stall totals: %d sales for %d đồng, want 3 for 50000", count, amount)
+			}
+			days, _ := w.reg.StallDays(context.Background(), w.stall, good, good)
+			if len(days) != 1 || days[0].ByMethod["qr"].Count != 2 {
+				t.Fatalf("day %s: %+v, want the suspect sales on it", good, days)
+			}
+			st, _ := p.Status()
+			if d := w.device(t, st.DeviceID); !d.HasFlag(choso.FlagSuspectClock) {
+				t.Fatalf("device flags %v, want suspect_clock", d.Flags)
+			}
+		})
+	}
+}
