@@ -73,11 +73,12 @@ func (a *applier) timeOf(ev *Event) eventTime {
 		// wall time is doubted when the phone's own day disagrees with it.
 		// A phone that names the day its clock is in agrees, by definition.
 		if t.quality == choso.TimeWall && ev.BusinessDate != "" && ev.BusinessDate != t.date {
-			if claimed, err := time.ParseInLocation(time.DateOnly, ev.BusinessDate, a.loc); err == nil {
-				if d := time.UnixMilli(t.effectiveMs).Sub(claimed); d < -maxDateDisagreement || d > 2*maxDateDisagreement {
-					// The phone's own day is more than a day off its clock.
-					suspect = true
-				}
+			if claimed, err := time.ParseInLocation(time.DateOnly, ev.BusinessDate, a.loc); err != nil {
+				// The phone's own day is no date at all.
+				suspect = true
+			} else if d := time.UnixMilli(t.effectiveMs).Sub(claimed); d < -maxDateDisagreement || d > 2*maxDateDisagreement {
+				// The phone's own day is more than a day off its clock.
+				suspect = true
 			}
 		}
 	}

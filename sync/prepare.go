@@ -184,9 +184,13 @@ func validate(ev *Event, decoded any) (Result, bool) {
 		return rejected(ev.Seq, CodePayloadTooLarge, "payload over %d bytes", MaxPayloadBytes), true
 	case decoded == nil:
 		return rejected(ev.Seq, CodeInvalidPayload, "payload does not decode as %s v1", ev.Type), true
-	case ev.BusinessDate != "" && !ValidDate(ev.BusinessDate):
-		return rejected(ev.Seq, CodeInvalidDate, "business_date %s is not YYYY-MM-DD", quoteShort(ev.BusinessDate)), true
+	case len(ev.BusinessDate) > MaxStringBytes:
+		return rejected(ev.Seq, CodeInvalidDate, "business_date is longer than %d bytes", MaxStringBytes), true
 	}
+	// Otherwise a sale's or a void's business_date is the phone's clock
+	// speaking: evidence, and money is never rejected for a clock (timeOf
+	// doubts one that is no date, such as a year past 9999). A day.close's
+	// is the day it closes: it must be a date.
 	switch v := decoded.(type) {
 	case *SaleRecord:
 		switch {
@@ -204,7 +208,7 @@ func validate(ev *Event, decoded any) (Result, bool) {
 	case *DayClose:
 		switch {
 		case !ValidDate(ev.BusinessDate):
-			return rejected(ev.Seq, CodeInvalidDate, "day.close needs the business_date it closes"), true
+			return rejected(ev.Seq, CodeInvalidDate, "day.close needs the business_date it closes (YYYY-MM-DD), not %s", quoteShort(ev.BusinessDate)), true
 		case v.Count < 0 || v.Amount < 0:
 			return rejected(ev.Seq, CodeInvalidAmount, "count and amount must not be negative"), true
 		}

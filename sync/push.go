@@ -262,7 +262,7 @@ func (a *applier) apply(ev *Event, p *Prepared) (Result, error) {
 	when := a.timeOf(ev)
 	a.event = choso.Event{
 		DeviceID: a.dev.ID, StallID: a.stall.ID, MarketID: a.stall.MarketID, Seq: ev.Seq, ID: ev.ID, Type: ev.Type, V: ev.V,
-		Payload: canonical, BusinessDate: when.date, DeviceBusinessDate: ev.BusinessDate,
+		Payload: canonical, BusinessDate: when.date, DeviceBusinessDate: deviceBusinessDate(ev),
 		WallMs: ev.WallMs, AnchoredMs: ev.AnchoredMs, HLC: ev.HLC, EffectiveMs: when.effectiveMs, TimeQuality: when.quality, ReceivedAt: a.now,
 	}
 	stored := &a.event
@@ -276,6 +276,16 @@ func (a *applier) apply(ev *Event, p *Prepared) (Result, error) {
 		return a.applyDayClose(ev, stored, v, hash)
 	}
 	return rejected(ev.Seq, CodeUnknownType, "no event type %q", ev.Type), nil
+}
+
+// deviceBusinessDate is the phone's own day of an event, kept as evidence
+// when it is a date; "" when it is not (a clock past the year 9999, or
+// garbage of any length), which the event is still taken with.
+func deviceBusinessDate(ev *Event) string {
+	if !ValidDate(ev.BusinessDate) {
+		return ""
+	}
+	return ev.BusinessDate
 }
 
 func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, placeholder *choso.Entity, hash []byte, when eventTime) (Result, error) {

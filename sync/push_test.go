@@ -530,6 +530,46 @@ func Test14_ClockTwoDaysFast_SuspectCountedOnNeighbourDay(t *testing.T) {
 	}
 }
 
+// Scenario 14 at the edge: a clock so far off that the phone's own day is
+// no YYYY-MM-DD date (past the year 9999: a phone that gives its clock in
+// microseconds says 55,000) is a clock, and money is never rejected for a
+// clock. The sale counts on its neighbour's day, suspect; a day.close,
+// whose date is what it closes, is still refused without one.
+func Test14_ClockPastYear9999_SaleTakenSuspect(t *testing.T) {
+	w := newWorld(t)
+	p := w.phone()
+	p.mustPush(p.sale(1000, "cash")) // a good event: 2026-11-26
+	far := time.Date(10000, 1, 2, 0, 0, 0, 0, time.UTC)
+	sale := p.sale(20000, "cash")
+	sale.AnchoredMs, sale.WallMs, sale.BusinessDate = 0, far.UnixMilli(), far.Format(time.DateOnly)
+	garbled := p.sale(5000, "qr")
+	garbled.BusinessDate = "26/11/2026"
+	overlong := p.sale(7000, "qr")
+	overlong.BusinessDate = strings.Repeat("9", chosync.MaxStringBytes+1)
+	closed := p.event("day.close", chosync.DayClose{Count: 2, Amount: 21000})
+	closed.AnchoredMs, closed.WallMs, closed.BusinessDate = 0, far.UnixMilli(), far.Format(time.DateOnly)
+	res := p.mustPush(sale, garbled, overlong, closed)
+	if r := res.Results[0]; r.Status != "applied" || r.TimeQuality != choso.TimeSuspect {
+		t.Fatalf("a sale dated %s: %+v, want applied and suspect", sale.BusinessDate, r)
+	}
+	if r := res.Results[1]; r.Status != "applied" {
+		t.Fatalf("a sale dated %s: %+v, want applied", garbled.BusinessDate, r)
+	}
+	// Past MaxStringBytes it is no clock but a string the server would keep.
+	if r := res.Results[2]; r.Status != "rejected" || r.Code != chosync.CodeInvalidDate {
+		t.Fatalf("a sale with a business_date of %d bytes: %+v, want rejected invalid_date", len(overlong.BusinessDate), r)
+	}
+	if r := res.Results[3]; r.Status != "rejected" || r.Code != chosync.CodeInvalidDate {
+		t.Fatalf("a day.close dated %s: %+v, want rejected invalid_date", closed.BusinessDate, r)
+	}
+	if got := w.totals(today); got["cash"].Amount != 21000 || got["qr"].Amount != 5000 {
+		t.Fatalf("%s = %v, want both sales on the neighbour's day", today, got)
+	}
+	if d := w.device(p.id); !d.HasFlag(choso.FlagSuspectClock) {
+		t.Fatalf("device not flagged: %+v", d)
+	}
+}
+
 // Scenario 14, the bank's side. A phone whose clock has been two days fast
 // since it sold still says so when it pushes (its wall clock then): the
 // server corrects the suspect QR sale's time by that offset, so the credit
