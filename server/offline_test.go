@@ -386,7 +386,13 @@ func TestOffline_ReenrollForAnotherStall_PendingSalesStayTheirStalls(t *testing.
 		t.Fatalf("enroll for another stall with nothing pending: %v", err)
 	}
 	p.sell(t, 1, 4_000, "qr")
+	if _, err := p.CloseDay(""); err != nil {
+		t.Fatal(err)
+	}
 	p.drain(t)
+	if d := w.device(t, mustStatusOf(t, p).DeviceID); d.HasFlag(choso.FlagDayCloseMismatch) {
+		t.Fatalf("stall B's phone: %s", d.LastError)
+	}
 	if count, amount := w.stallSales(t, w.stall); count != 3 || amount != 30_000 {
 		t.Fatalf("stall A: %d sales for %d đồng, want 3 for 30000", count, amount)
 	}

@@ -338,7 +338,10 @@ type enrollResponse struct {
 // stays as it was, its outbox and its old device untouched: enroll it
 // again for its own stall (Status.StallID) to send them, then for the new
 // one. The code is spent all the same; the device the server made for it
-// never syncs, and a volunteer may revoke it.
+// never syncs, and a volunteer may revoke it. With nothing pending, the
+// phone moves to the new stall and forgets the old one's sales, days and
+// rejections (the server keeps the sales, for that stall): its tallies
+// and day.close count the new stall's sales only.
 func (c *Client) Enroll(code string) error {
 	c.pushMu.Lock()
 	defer c.pushMu.Unlock()
@@ -379,6 +382,19 @@ func (c *Client) Enroll(code string) error {
 		if old.StallID != er.StallID {
 			for _, k := range [][]byte{keyConfig, keyConfigVersion} {
 				if err := m.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		if old.StallID != "" && old.StallID != er.StallID {
+			// The phone's sales, days and rejections were the old stall's,
+			// all on the server (the outbox is empty): kept, they would be
+			// the new vendor's day, and its day.close would count them.
+			for _, b := range [][]byte{bucketSales, bucketDays, bucketRejected} {
+				if err := tx.DeleteBucket(b); err != nil {
+					return err
+				}
+				if _, err := tx.CreateBucket(b); err != nil {
 					return err
 				}
 			}

@@ -14,6 +14,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	chosync "github.com/choso/choso/sync"
 	"github.com/choso/choso/sync/client/clienttest"
 )
 
@@ -302,6 +303,21 @@ func TestEnroll_AnotherStallWithSalesPending_RefusedOutboxKept(t *testing.T) {
 	wantServerTotals(t, srv, p.stall, mustTally(t, p.Client))
 	if err := p.Enroll(srv.EnrollmentCode(other)); err != nil {
 		t.Fatalf("enroll for another stall with nothing pending: %v", err)
+	}
+	// The phone's day is now the new stall's: its day.close must not
+	// count the old stall's sales, which the server holds for that stall.
+	if tally := mustTally(t, p.Client); tally.Count != 0 {
+		t.Fatalf("the new stall's phone counts the old stall's sales: %+v", tally)
+	}
+	mustSell(t, p.Client, 1, 4000, "qr")
+	ev, err := p.CloseDay("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var closed chosync.DayClose
+	json.Unmarshal(ev.Payload, &closed)
+	if closed.Count != 1 || closed.Amount != 4000 {
+		t.Fatalf("day.close for the new stall: %+v, want its 1 sale for 4000", closed)
 	}
 }
 
