@@ -422,12 +422,12 @@ func TestBrowser_DashboardStatementAndLanguage(t *testing.T) {
 	b := newBrowser(t, rs.URL)
 	b.signIn("official", rs.pw["official"])
 	b.do(chromedp.WaitVisible(chromedp.CSS("svg.chart")))
-	for sel, want := range map[string]string{"#kpi-registered": "1", "#kpi-active": "1", "#kpi-cashless": "70%", "#kpi-confirmed": "250.000 ₫"} {
+	for sel, want := range map[string]string{"#kpi-registered": "1", "#kpi-active": "1", "#kpi-cashless": "70%", "#kpi-confirmed": "250.000\u00a0₫"} {
 		if got := b.text(sel); got != want {
 			t.Errorf("%s = %q, want %q", sel, got, want)
 		}
 	}
-	if row := b.text("#report tbody tr"); !strings.Contains(row, "Chợ Thương") || !strings.Contains(row, "150.000 ₫") || !strings.Contains(row, "70%") {
+	if row := b.text("#report tbody tr"); !strings.Contains(row, "Chợ Thương") || !strings.Contains(row, "150.000\u00a0₫") || !strings.Contains(row, "70%") {
 		t.Errorf("report row = %q", row)
 	}
 	if n := b.eval(`document.querySelectorAll('svg.chart').length`); n != "2" {
@@ -449,7 +449,7 @@ func TestBrowser_DashboardStatementAndLanguage(t *testing.T) {
 
 	// The stall's revenue statement for this month.
 	b.open("/stalls/" + obj.stall + "/statement")
-	if total := b.text("#statement-total"); total != "500.000 ₫" {
+	if total := b.text("#statement-total"); total != "500.000\u00a0₫" {
 		t.Errorf("statement total = %q", total)
 	}
 	b.fitsPhone("the statement")
@@ -642,7 +642,7 @@ func TestPages_ReconciliationShowsMismatchLines(t *testing.T) {
 			continue
 		}
 		page := string(body)
-		for _, w := range []string{`<details class="recon mismatch" open>`, "FT2611200001", "75.000 ₫", "chưa khớp giao dịch ngân hàng", "số tiền lệch", "A-1"} {
+		for _, w := range []string{`<details class="recon mismatch" open>`, "FT2611200001", "75.000\u00a0₫", "chưa khớp giao dịch ngân hàng", "số tiền lệch", "A-1"} {
 			if !strings.Contains(page, w) {
 				t.Errorf("%s: the page lacks %q", who, w)
 			}

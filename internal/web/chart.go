@@ -139,9 +139,11 @@ func shortDate(d string) string {
 	return d
 }
 
-// Money formats đồng the Vietnamese way: 1.250.000 ₫.
+// Money formats đồng the Vietnamese way: 1.250.000 ₫, the sign held to
+// its number by a no-break space, so a narrow tile on a phone never puts
+// the ₫ on a line of its own.
 func Money(n int64) string {
-	return Number(n) + " ₫"
+	return Number(n) + "\u00a0₫"
 }
 
 // Number formats an integer with dots between thousands.

@@ -33,7 +33,7 @@ func TestMoneyAndNumber(t *testing.T) {
 			t.Errorf("Number(%d) = %q, want %q", n, got, want)
 		}
 	}
-	if got := Money(25000); got != "25.000 ₫" {
+	if got := Money(25000); got != "25.000\u00a0₫" {
 		t.Errorf("Money = %q", got)
 	}
 }
@@ -75,7 +75,7 @@ func TestCharts_WellFormedAndEscaped(t *testing.T) {
 			t.Errorf("share chart lacks %q", want)
 		}
 	}
-	if !strings.Contains(days, "26/11") || !strings.Contains(days, "Chuyển khoản: 300 ₫") || !strings.Contains(days, "600 ₫") {
+	if !strings.Contains(days, "26/11") || !strings.Contains(days, "Chuyển khoản: 300\u00a0₫") || !strings.Contains(days, "600\u00a0₫") {
 		t.Errorf("day chart lacks its labels: %s", days)
 	}
 	if ShareChart("x", names, nil) != "" || DayChart("x", names, nil) != "" {
