@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,6 +15,8 @@ import (
 	"github.com/choso/choso"
 	"github.com/choso/choso/internal/auth"
 	"github.com/choso/choso/internal/partnerauth"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/labstack/echo/v4"
 )
 
@@ -165,8 +168,11 @@ func (s *Server) handlePartnerSummaries(c echo.Context) error {
 	return c.JSON(http.StatusOK, res)
 }
 
+// creditsRequest holds each credit undecoded, so that one the bank wrote
+// wrong (a time without its offset, an amount in quotes) is that credit's
+// invalid, as a credit that breaks a rule is, not the whole post's 400.
 type creditsRequest struct {
-	Credits []choso.CreditInput `json:"credits"`
+	Credits []jsontext.Value `json:"credits"`
 }
 
 type creditsResponse struct {
@@ -182,7 +188,7 @@ func (s *Server) handlePartnerCredits(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	results, err := s.partners.PostCredits(c.Request().Context(), partnerOf(c), req.Credits)
+	results, err := postCredits(c.Request().Context(), s.partners, partnerOf(c), req.Credits)
 	if err != nil {
 		return err
 	}
@@ -193,6 +199,62 @@ func (s *Server) handlePartnerCredits(c echo.Context) error {
 		}
 	}
 	return c.JSON(status, creditsResponse{Results: results})
+}
+
+// postCredits reads each credit of a post on its own and posts those it
+// could read. One it could not read is that credit's invalid, in its place
+// among the results, with what to fix: a bank's line written wrong is a
+// bad line like one that breaks a rule, and the rest are taken.
+func postCredits(ctx context.Context, ps *choso.Partners, p *choso.Partner, raw []jsontext.Value) ([]choso.CreditResult, error) {
+	if len(raw) > choso.MaxCreditsPerPost {
+		return nil, choso.Errorf(choso.ETooLarge, "%d credits in one post; at most %d", len(raw), choso.MaxCreditsPerPost)
+	}
+	var in []choso.CreditInput
+	unread := map[int]choso.CreditResult{} // by place in the post
+	for i, r := range raw {
+		var ci choso.CreditInput
+		if err := decodeCredit(r, &ci); err != nil {
+			unread[i] = choso.CreditResult{BankTxnID: bankTxnIDOf(r), Status: choso.CreditInvalid, Message: choso.ErrorMessage(err)}
+			continue
+		}
+		in = append(in, ci)
+	}
+	var taken []choso.CreditResult
+	if len(in) > 0 || len(unread) == 0 {
+		var err error
+		if taken, err = ps.PostCredits(ctx, p, in); err != nil {
+			return nil, err
+		}
+	}
+	results := make([]choso.CreditResult, 0, len(raw))
+	for i := range raw {
+		if r, ok := unread[i]; ok {
+			results = append(results, r)
+			continue
+		}
+		results, taken = append(results, taken[0]), taken[1:]
+	}
+	return results, nil
+}
+
+// decodeCredit reads one credit of a post with the rules of decodeJSON.
+func decodeCredit(raw jsontext.Value, in *choso.CreditInput) error {
+	if raw.Kind() != '{' {
+		return choso.Errorf(choso.EInvalid, "a credit must be a JSON object, got %s", raw.Kind())
+	}
+	return unmarshalStrict(raw, in)
+}
+
+// bankTxnIDOf returns the bank_txn_id of a credit that could not be read,
+// if it has one, so its result names it.
+func bankTxnIDOf(raw jsontext.Value) string {
+	var id struct {
+		BankTxnID string `json:"bank_txn_id"`
+	}
+	if raw.Kind() == '{' {
+		jsonv2.Unmarshal(raw, &id)
+	}
+	return id.BankTxnID
 }
 
 func (s *Server) handlePartnerReconciliation(c echo.Context) error {

@@ -1015,6 +1015,38 @@ func TestPartnerCredits_OneBadLine_RestStored(t *testing.T) {
 	}
 }
 
+// A line the bank wrote wrong is a bad line too: a time without its
+// offset (a core banking system's local time), an amount in quotes or
+// with a fraction, a credit that is not an object. Each is that credit's
+// "invalid", with a message that says what to send, and the rest of the
+// post is stored, as for a line that breaks a rule.
+func TestPartnerCredits_UnreadableLine_ThatCreditsInvalid(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	got := b.postCredits(t, `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":1000,"credited_at":"2026-11-26T09:00:00+07:00"},`+
+		`{"bank_txn_id":"FT2","bin":"970436","account":"0011001234567","amount":2000,"credited_at":"2026-11-26T09:01:00"},`+
+		`{"bank_txn_id":"FT3","bin":"970436","account":"0011001234567","amount":"3000","credited_at":"2026-11-26T09:02:00+07:00"},`+
+		`{"bank_txn_id":"FT4","bin":"970436","account":"0011001234567","amount":4000.5,"credited_at":"2026-11-26T09:03:00+07:00"},`+
+		`"FT5",`+
+		`{"bank_txn_id":"FT6","bin":"970436","account":"0011001234567","amount":6000,"credited_at":"2026-11-26T09:04:00Z"}`)
+	want := []struct{ id, status, message string }{
+		{"FT1", choso.CreditCreated, ""},
+		{"FT2", choso.CreditInvalid, `"credited_at"`},
+		{"FT3", choso.CreditInvalid, "integer"},
+		{"FT4", choso.CreditInvalid, "integer"},
+		{"", choso.CreditInvalid, "object"},
+		{"FT6", choso.CreditCreated, ""},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d results, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if r := got[i]; r.BankTxnID != w.id || r.Status != w.status || !strings.Contains(r.Message, w.message) {
+			t.Errorf("result %d: %s %s %q; want %s %s, a message about %q", i, r.BankTxnID, r.Status, r.Message, w.id, w.status, w.message)
+		}
+	}
+}
+
 func TestPartnerCredits_Limits(t *testing.T) {
 	rs := newRegistryServer(t)
 	b := rs.bank(t, "24")

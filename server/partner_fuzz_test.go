@@ -77,7 +77,7 @@ func FuzzPartnerCredits(f *testing.F) {
 		if unmarshalStrict(body, &req) != nil || len(req.Credits) > choso.MaxCreditsPerPost {
 			return
 		}
-		first, err := ps.PostCredits(ctx, partner, req.Credits)
+		first, err := postCredits(ctx, ps, partner, req.Credits)
 		if err != nil {
 			if code := choso.ErrorCode(err); code != choso.EInvalid && code != choso.ETooLarge {
 				t.Fatalf("post: %v", err)
@@ -87,7 +87,7 @@ func FuzzPartnerCredits(f *testing.F) {
 		if len(first) != len(req.Credits) {
 			t.Fatalf("%d results for %d credits", len(first), len(req.Credits))
 		}
-		again, err := ps.PostCredits(ctx, partner, req.Credits)
+		again, err := postCredits(ctx, ps, partner, req.Credits)
 		if err != nil {
 			t.Fatalf("the same post again: %v", err)
 		}
