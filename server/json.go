@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"reflect"
 	"strings"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -103,6 +105,10 @@ func jsonError(err error) error {
 		field := sem.JSONPointer.LastToken()
 		if errors.Is(sem.Err, jsonv2.ErrUnknownName) {
 			return choso.Errorf(choso.EInvalid, "unknown field %q", field)
+		}
+		if sem.GoType == reflect.TypeFor[time.Time]() {
+			// A struct to Go, a string to the client: say which string.
+			return choso.Errorf(choso.EInvalid, "field %q must be an RFC 3339 date-time with its offset, such as \"2026-01-01T06:59:12+07:00\" or \"2025-12-31T23:59:12Z\"", field)
 		}
 		want := "of another type"
 		if sem.GoType != nil {

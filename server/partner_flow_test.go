@@ -1047,6 +1047,20 @@ func TestPartnerCredits_UnreadableLine_ThatCreditsInvalid(t *testing.T) {
 	}
 }
 
+// A time the server cannot read is told as a time: the form to send, with
+// its offset, not "must be an object" (Go's time.Time is a struct).
+func TestPartnerCredits_TimeWithoutOffset_MessageSaysTheForm(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	for _, at := range []string{`"2026-11-26T09:01:00"`, `"2026-11-26 09:01:00+07:00"`, `"2026-11-26T09:01:00+0700"`, `1764122460`} {
+		r := b.postCredits(t, `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":1000,"credited_at":`+at+`}`)[0]
+		if r.Status != choso.CreditInvalid || !strings.Contains(r.Message, `"credited_at"`) || !strings.Contains(r.Message, "RFC 3339") ||
+			!strings.Contains(r.Message, "+07:00") || strings.Contains(r.Message, "object") {
+			t.Errorf("credited_at %s: %s %q; want invalid, saying to send RFC 3339 with its offset", at, r.Status, r.Message)
+		}
+	}
+}
+
 func TestPartnerCredits_Limits(t *testing.T) {
 	rs := newRegistryServer(t)
 	b := rs.bank(t, "24")
