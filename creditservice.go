@@ -43,6 +43,9 @@ const (
 // MatchWindow is how far a static-code credit's time may be from the sale's.
 const MatchWindow = 10 * time.Minute
 
+// MaxCreditAmount is the largest credit taken, in đồng.
+const MaxCreditAmount = 10_000_000_000
+
 // MaxCreditsPerPost bounds one POST of credits.
 const MaxCreditsPerPost = 1000
 
@@ -75,8 +78,8 @@ func (in *CreditInput) validate() error {
 		return Errorf(EInvalid, "account must be 1–19 characters")
 	case !accountChars(in.Account):
 		return Errorf(EInvalid, "account may hold only letters and digits")
-	case in.Amount < 1 || in.Amount > 10_000_000_000:
-		return Errorf(EInvalid, "amount must be a positive number of đồng")
+	case in.Amount < 1 || in.Amount > MaxCreditAmount:
+		return Errorf(EInvalid, "amount must be a whole number of đồng from 1 to 10,000,000,000, got %d", in.Amount)
 	case in.CreditedAt.IsZero():
 		return Errorf(EInvalid, "credited_at is required (RFC 3339)")
 	case len(in.Content) > 500:

@@ -1061,6 +1061,28 @@ func TestPartnerCredits_TimeWithoutOffset_MessageSaysTheForm(t *testing.T) {
 	}
 }
 
+// An amount out of bounds is told with the bounds: one over the cap is
+// not "must be positive", which a bank could not act on.
+func TestPartnerCredits_AmountAtTheEdges(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	one := `{"bank_txn_id":"FT%d","bin":"970436","account":"0011001234567","amount":%d,"credited_at":"2026-11-26T09:00:00+07:00"}`
+	amounts := []int64{1, 10_000_000_000, 0, -1, 10_000_000_001}
+	var parts []string
+	for i, a := range amounts {
+		parts = append(parts, fmt.Sprintf(one, i, a))
+	}
+	got := b.postCredits(t, strings.Join(parts, ","))
+	for i, want := range []string{choso.CreditCreated, choso.CreditCreated, choso.CreditInvalid, choso.CreditInvalid, choso.CreditInvalid} {
+		if got[i].Status != want {
+			t.Errorf("amount %d: %s, want %s", amounts[i], got[i].Status, want)
+		}
+	}
+	if msg := got[4].Message; !strings.Contains(msg, "10,000,000,000") {
+		t.Errorf("amount %d: %q; want the message to give the most a credit may be", amounts[4], msg)
+	}
+}
+
 func TestPartnerCredits_Limits(t *testing.T) {
 	rs := newRegistryServer(t)
 	b := rs.bank(t, "24")
