@@ -46,6 +46,11 @@ const MatchWindow = 10 * time.Minute
 // MaxCreditAmount is the largest credit taken, in đồng.
 const MaxCreditAmount = 10_000_000_000
 
+// MaxCreditAhead is how far after the server's clock a credit's
+// credited_at may be: clocks differ a little, money does not arrive from
+// the future.
+const MaxCreditAhead = time.Hour
+
 // MaxCreditsPerPost bounds one POST of credits.
 const MaxCreditsPerPost = 1000
 
@@ -64,7 +69,8 @@ func ValidBankTxnID(s string) bool {
 	return true
 }
 
-func (in *CreditInput) validate() error {
+// validate checks a credit as posted at now.
+func (in *CreditInput) validate(now time.Time) error {
 	in.BankTxnID = strings.TrimSpace(in.BankTxnID)
 	in.Account = strings.ToUpper(strings.Join(strings.Fields(in.Account), ""))
 	switch {
@@ -82,6 +88,12 @@ func (in *CreditInput) validate() error {
 		return Errorf(EInvalid, "amount must be a whole number of đồng from 1 to 10,000,000,000, got %d", in.Amount)
 	case in.CreditedAt.IsZero():
 		return Errorf(EInvalid, "credited_at is required (RFC 3339)")
+	case in.CreditedAt.After(now.Add(MaxCreditAhead)):
+		// Money that has not arrived yet: most often a local time marked
+		// Z, or a mistyped year. Taken, it would start a stall-day in the
+		// future that the feed carries for good.
+		return Errorf(EInvalid, "credited_at %s is %s ahead of the server's clock; send when the money arrived, with its offset (a Vietnamese time marked Z is 7 hours ahead)",
+			in.CreditedAt.Format(time.RFC3339), in.CreditedAt.Sub(now).Round(time.Minute))
 	case len(in.Content) > 500:
 		return Errorf(EInvalid, "content must be at most 500 characters")
 	}
@@ -120,7 +132,7 @@ func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInpu
 		for i := range in {
 			c := in[i]
 			r := CreditResult{BankTxnID: c.BankTxnID}
-			if err := c.validate(); err != nil {
+			if err := c.validate(now); err != nil {
 				r.Status, r.Message = CreditInvalid, ErrorMessage(err)
 				results = append(results, r)
 				continue

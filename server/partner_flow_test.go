@@ -1083,6 +1083,32 @@ func TestPartnerCredits_AmountAtTheEdges(t *testing.T) {
 	}
 }
 
+// A credit is money that has arrived: one dated ahead of the server's clock
+// is a bank's mistake (most often a Vietnamese local time marked Z, seven
+// hours ahead, or a mistyped year), told as such; it must not start a
+// stall-day in the future that the feed carries and no one can remove.
+func TestPartnerCredits_CreditedInTheFuture_Invalid(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	b := rs.bank(t, "24")
+	loc := mustLoc(t)
+	now := time.Now().In(loc)
+	localAsZ := now.Format("2006-01-02T15:04:05") + "Z" // the wall time in Vietnam, labelled UTC
+	got := b.postCredits(t, `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":1000,"credited_at":"`+localAsZ+`"},`+
+		`{"bank_txn_id":"FT2","bin":"970436","account":"0011001234567","amount":1000,"credited_at":"`+now.AddDate(73, 0, 0).Format(time.RFC3339)+`"},`+
+		`{"bank_txn_id":"FT3","bin":"970436","account":"0011001234567","amount":1000,"credited_at":"`+now.Add(-time.Minute).Format(time.RFC3339)+`"}`)
+	for i, want := range []string{choso.CreditInvalid, choso.CreditInvalid, choso.CreditCreated} {
+		if got[i].Status != want || (want == choso.CreditInvalid && !strings.Contains(got[i].Message, "ahead")) {
+			t.Errorf("%s: %s %q, want %s", got[i].BankTxnID, got[i].Status, got[i].Message, want)
+		}
+	}
+	for _, r := range b.changes(t, "", 100).Data {
+		if r.StallID == obj.stall && r.BusinessDate > now.Format(time.DateOnly) {
+			t.Errorf("the feed carries a stall-day in the future: %+v", r)
+		}
+	}
+}
+
 func TestPartnerCredits_Limits(t *testing.T) {
 	rs := newRegistryServer(t)
 	b := rs.bank(t, "24")
