@@ -72,7 +72,7 @@ func ValidBankTxnID(s string) bool {
 // validate checks a credit as posted at now.
 func (in *CreditInput) validate(now time.Time) error {
 	in.BankTxnID = strings.TrimSpace(in.BankTxnID)
-	in.Account = strings.ToUpper(strings.Join(strings.Fields(in.Account), ""))
+	in.Account = normalAccount(in.Account)
 	switch {
 	case in.BankTxnID == "" || len(in.BankTxnID) > 64:
 		return Errorf(EInvalid, "bank_txn_id must be 1–64 characters")

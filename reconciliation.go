@@ -68,7 +68,7 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 	if err != nil {
 		return nil, Errorf(EInvalid, "date must be YYYY-MM-DD")
 	}
-	account = strings.ToUpper(strings.TrimSpace(account))
+	account = normalAccount(account)
 	if len(bin) != 6 || !allDigits(bin) || account == "" {
 		return nil, Errorf(EInvalid, "bin (6 digits) and account are required")
 	}

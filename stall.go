@@ -65,10 +65,18 @@ func accountChars(s string) bool {
 	return true
 }
 
+// normalAccount is an account number as stored and matched: upper case,
+// without the spaces of its printed groups. Every place that takes an
+// account from outside reads it so, or one written "0011 0012 34567" finds
+// its stall in one place and not in another.
+func normalAccount(s string) string {
+	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
+}
+
 // Validate checks and tidies the account against the bank directory.
 func (p *PayoutAccount) Validate(banks BankDirectory) error {
 	p.BIN = strings.TrimSpace(p.BIN)
-	p.Account = strings.ToUpper(strings.Join(strings.Fields(p.Account), ""))
+	p.Account = normalAccount(p.Account)
 	p.Holder = strings.Join(strings.Fields(p.Holder), " ")
 	svc, ok := ParsePayoutService(string(p.Service))
 	if !ok {

@@ -1109,6 +1109,28 @@ func TestPartnerCredits_CreditedInTheFuture_Invalid(t *testing.T) {
 	}
 }
 
+// An account is read alike wherever a bank gives it: as printed, in
+// groups, in lower case. A credit posted so reaches its stall, and the
+// reconciliation asked so finds the same account.
+func TestPartnerReconciliation_AccountAsTheCreditsTakeIt(t *testing.T) {
+	rs := newRegistryServer(t)
+	rs.objects(t, false)
+	b := rs.bank(t, "24")
+	now := businessNow(t, time.Minute)
+	r := b.postCredits(t, `{"bank_txn_id":"FT1","bin":"970436","account":"0011 0012 34567","amount":1000,"credited_at":"`+now.Format(time.RFC3339)+`"}`)[0]
+	if r.Status != choso.CreditCreated || r.Credit.StallID == "" {
+		t.Fatalf("a credit to the account in groups: %+v", r)
+	}
+	for _, account := range []string{"0011001234567", "0011 0012 34567", " 0011001234567 "} {
+		res := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {now.Format(time.DateOnly)}, "bin": {"970436"}, "account": {account}}, nil, nil)
+		var rec choso.Reconciliation
+		body, _ := io.ReadAll(res.Body)
+		if err := json.Unmarshal(body, &rec); err != nil || res.StatusCode != http.StatusOK || rec.Credits.Count != 1 || rec.Account != "0011001234567" {
+			t.Errorf("reconciliation of account %q: %d %s; want the account's, with its credit", account, res.StatusCode, body)
+		}
+	}
+}
+
 func TestPartnerCredits_Limits(t *testing.T) {
 	rs := newRegistryServer(t)
 	b := rs.bank(t, "24")
