@@ -94,7 +94,7 @@ func (in *CreditInput) validate(now time.Time) error {
 		// future that the feed carries for good.
 		return Errorf(EInvalid, "credited_at %s is %s ahead of the server's clock; send when the money arrived, with its offset (a Vietnamese time marked Z is 7 hours ahead)",
 			in.CreditedAt.Format(time.RFC3339), in.CreditedAt.Sub(now).Round(time.Minute))
-	case len(in.Content) > 500:
+	case utf8.RuneCountInString(in.Content) > 500:
 		return Errorf(EInvalid, "content must be at most 500 characters")
 	}
 	return nil

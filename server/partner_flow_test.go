@@ -1131,6 +1131,19 @@ func TestPartnerReconciliation_AccountAsTheCreditsTakeIt(t *testing.T) {
 	}
 }
 
+// A transfer message is limited in characters, as the message says, not
+// in bytes: 200 characters of Vietnamese with its diacritics (600 bytes of
+// UTF-8) are taken; 501 characters are not.
+func TestPartnerCredits_ContentCountsCharacters(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := rs.bank(t, "24")
+	one := `{"bank_txn_id":%q,"bin":"970436","account":"0011001234567","amount":1000,"credited_at":"2026-11-26T09:00:00+07:00","content":%q}`
+	got := b.postCredits(t, fmt.Sprintf(one, "FT1", strings.Repeat("ề", 200))+","+fmt.Sprintf(one, "FT2", strings.Repeat("a", 501)))
+	if got[0].Status != choso.CreditCreated || got[1].Status != choso.CreditInvalid {
+		t.Fatalf("200 characters of Vietnamese: %s %q; 501 characters: %s; want created, invalid", got[0].Status, got[0].Message, got[1].Status)
+	}
+}
+
 func TestPartnerCredits_Limits(t *testing.T) {
 	rs := newRegistryServer(t)
 	b := rs.bank(t, "24")
