@@ -95,18 +95,25 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer func() { db.Close() }()
-	if have, want := db.Stats().SchemaVersion, bolt.SchemaVersion(); cfg.storeURL == "" && have < want {
-		// An older store (a backup from before an upgrade) is migrated when
+	if bdb, ok := db.(*bolt.DB); ok && bdb.NeedsMigration() {
+		// An older store (a backup from before an upgrade, with an older
+		// schema version or without an index added since) is migrated when
 		// choso opens it: check what choso would serve from it, a copy
 		// migrated the same way, and leave the file itself as it is.
+		have, want := db.Stats().SchemaVersion, bolt.SchemaVersion()
 		db.Close()
 		copyPath, err := migratedCopy(cfg.storePath)
 		if err != nil {
-			return fmt.Errorf("%s: schema version %d, older than this choso's %d, and a migrated copy could not be made: %w", cfg.storeName(), have, want, err)
+			return fmt.Errorf("%s: schema version %d, older than this choso's %d or without its newer indexes, and a migrated copy could not be made: %w", cfg.storeName(), have, want, err)
 		}
 		defer os.RemoveAll(filepath.Dir(copyPath))
-		fmt.Fprintf(e.stdout, "%s: schema version %d, older than this choso's %d: checking a copy migrated as choso migrates the store when it opens it\n",
-			cfg.storeName(), have, want)
+		if have < want {
+			fmt.Fprintf(e.stdout, "%s: schema version %d, older than this choso's %d: checking a copy migrated as choso migrates the store when it opens it\n",
+				cfg.storeName(), have, want)
+		} else {
+			fmt.Fprintf(e.stdout, "%s: written before some of this choso's indexes: checking a copy migrated as choso migrates the store when it opens it (building them)\n",
+				cfg.storeName())
+		}
 		if db, err = bolt.Open(copyPath, bolt.Options{ReadOnly: true}); err != nil {
 			return err
 		}

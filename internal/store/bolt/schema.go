@@ -279,3 +279,26 @@ func (db *DB) checkVersionReadable(migs []migration) error {
 	}
 	return nil
 }
+
+// NeedsMigration reports whether opening the store for writing would
+// change its layout: its schema version is older than this binary's, or it
+// lacks a bucket of the current schema (an index added since the release
+// that wrote it, which Open builds). A read-only open, as `choso check`
+// makes of a backup, sees such a store as it was written.
+func (db *DB) NeedsMigration() bool {
+	outdated := false
+	db.db.View(func(tx *bolt.Tx) error {
+		if schemaVersion(tx) < currentVersion(migrations) {
+			outdated = true
+			return nil
+		}
+		for _, name := range buckets {
+			if tx.Bucket(name) == nil {
+				outdated = true
+				return nil
+			}
+		}
+		return nil
+	})
+	return outdated
+}
