@@ -43,7 +43,7 @@ type ReportRow struct {
 
 	Markets          int `json:"markets"`
 	StallsRegistered int `json:"stalls_registered"` // registered by the range's last day
-	StallsActive     int `json:"stalls_active"`     // a phone synced within ActiveWindow
+	StallsActive     int `json:"stalls_active"`     // of those registered, a phone synced within ActiveWindow
 	StallsSelling    int `json:"stalls_selling"`    // recorded a sale in the range
 
 	// Sales by method over the range, net of voids; every method is present.
@@ -282,18 +282,21 @@ func marketFigures(ctx context.Context, tx Tx, m *Market, from, to string, activ
 		}
 		for _, st := range stalls {
 			// A report of last month counts the stalls registered then,
-			// not those that came since: adoption is read against it.
+			// not those that came since: adoption is read against it. Its
+			// active stalls are among them, or a stall registered since,
+			// its phone syncing now, would make them outnumber the
+			// stalls the range had.
 			if st.CreatedAt.Before(end) {
 				row.StallsRegistered++
-			}
-			devs, err := tx.ListStallDevices(st.ID)
-			if err != nil {
-				return nil, err
-			}
-			if slices.ContainsFunc(devs, func(d *Device) bool {
-				return d.Status == DeviceActive && !d.LastSeenAt.Before(activeSince)
-			}) {
-				row.StallsActive++
+				devs, err := tx.ListStallDevices(st.ID)
+				if err != nil {
+					return nil, err
+				}
+				if slices.ContainsFunc(devs, func(d *Device) bool {
+					return d.Status == DeviceActive && !d.LastSeenAt.Before(activeSince)
+				}) {
+					row.StallsActive++
+				}
 			}
 			sds, err := tx.ListStallDays(st.ID, from, to)
 			if err != nil {

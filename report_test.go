@@ -391,3 +391,38 @@ func TestReport_StallsRegisteredByTheRangesLastDay(t *testing.T) {
 		}
 	}
 }
+
+// A stall registered after a past range is not one of its stalls: its
+// phone, syncing now, does not make the range's active stalls outnumber
+// the stalls it had ("registered 1, active 2").
+func TestReport_ActiveStallsAreAmongThoseRegisteredByTheRangesLastDay(t *testing.T) {
+	f := newFixture(t)
+	registered := func(when time.Time, code string) *choso.Stall {
+		f.mu.Lock()
+		f.now = when
+		f.mu.Unlock()
+		return f.stall(t, f.volA, f.marketInScope.ID, code)
+	}
+	october := registered(time.Date(2026, 10, 5, 3, 0, 0, 0, time.UTC), "A-1")
+	november := registered(time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC), "A-2")
+	f.advance(5 * 24 * time.Hour)
+	f.putDevice(t, october, "dev_oct", f.now.Add(-time.Hour), choso.DeviceActive)
+	f.putDevice(t, november, "dev_nov", f.now.Add(-time.Hour), choso.DeviceActive)
+	for _, tt := range []struct {
+		from, to           string
+		registered, active int
+	}{
+		{"2026-09-01", "2026-09-30", 0, 0},
+		{"2026-10-01", "2026-10-31", 1, 1},
+		{"2026-11-01", "2026-11-30", 2, 2},
+	} {
+		rep, err := f.reg.Report(f.ctx, f.volA, choso.ReportFilter{From: tt.from, To: tt.to})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.Total; got.StallsRegistered != tt.registered || got.StallsActive != tt.active {
+			t.Errorf("%s to %s: %d stalls registered and %d active, want %d and %d",
+				tt.from, tt.to, got.StallsRegistered, got.StallsActive, tt.registered, tt.active)
+		}
+	}
+}
