@@ -109,16 +109,16 @@ func seedDemo(ctx context.Context, reg *choso.Registry, ps *choso.Partners, log 
 		}
 	}
 	log.Info("demo data seeded", "markets", len(demoMarkets), "stalls", len(stalls))
-	if err := seedDemoSales(ctx, reg, ps, actor, stalls, log); err != nil {
-		return err
-	}
+	// The logins first: they are shown once, and the store has its
+	// markets now, so a start after a seed that failed part-way seeds
+	// nothing more.
 	if volunteer != nil {
 		log.Info("demo user", "username", volunteer.Username, "password", vpw, "role", volunteer.Role, "scope", strings.Join(volunteer.Scope, ","))
 	}
 	if official != nil {
 		log.Info("demo user", "username", official.Username, "password", opw, "role", official.Role, "scope", strings.Join(official.Scope, ","))
 	}
-	return nil
+	return seedDemoSales(ctx, reg, ps, actor, stalls, log)
 }
 
 // shortName is how market people call a vendor: "cô Lan", "chú Hùng".
