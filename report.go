@@ -180,6 +180,9 @@ func (r *Registry) Report(ctx context.Context, p *Principal, f ReportFilter) (*R
 			if err != nil {
 				return err
 			}
+			if mr.Markets == 0 && mr.StallsRegistered == 0 && mr.Sales.Count == 0 && mr.ConfirmedQR.Count == 0 {
+				continue // registered after the range, with nothing in it: not a row of it
+			}
 			key, row := m.ID, ReportRow{Key: m.ID, Name: m.Name, CommuneCode: m.CommuneCode, ProvinceCode: m.ProvinceCode}
 			switch f.GroupBy {
 			case ByCommune:
@@ -259,7 +262,7 @@ func reportMarkets(tx Tx, p *Principal, f ReportFilter) ([]*Market, error) {
 // marketFigures walks one market's stalls: registered by the range's last
 // day, active, and their days in range, added to days as it goes.
 func marketFigures(ctx context.Context, tx Tx, m *Market, from, to string, activeSince time.Time, days map[string]*ReportDay) (*ReportRow, error) {
-	row := &ReportRow{Markets: 1, ByMethod: newByMethod()}
+	row := &ReportRow{ByMethod: newByMethod()}
 	loc, err := LoadLocation(m.TimeZone)
 	if err != nil {
 		return nil, err
@@ -269,6 +272,10 @@ func marketFigures(ctx context.Context, tx Tx, m *Market, from, to string, activ
 		return nil, Errorf(EInvalid, "to must be YYYY-MM-DD")
 	}
 	end := last.AddDate(0, 0, 1) // the range's end, in the market's zone
+	// A market counts from the day it was registered, as its stalls do.
+	if m.CreatedAt.Before(end) {
+		row.Markets = 1
+	}
 	for after := ""; ; {
 		if err := ctx.Err(); err != nil {
 			return nil, Errorf(EUnavailable, "report cancelled")

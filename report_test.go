@@ -426,3 +426,32 @@ func TestReport_ActiveStallsAreAmongThoseRegisteredByTheRangesLastDay(t *testing
 		}
 	}
 }
+
+// A market counts in a range from the day it was registered, as its
+// stalls do: a report of the month before it has no row for it.
+func TestReport_MarketsRegisteredByTheRangesLastDay(t *testing.T) {
+	f := newFixture(t)
+	f.mu.Lock()
+	f.now = time.Date(2026, 9, 30, 17, 30, 0, 0, time.UTC) // 00:30 on 1 October in Vietnam
+	f.mu.Unlock()
+	m, err := f.reg.CreateMarket(f.ctx, f.volA, choso.NewMarket{Name: "Chợ Mới", CommuneCode: f.marketInScope.CommuneCode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.stall(t, f.volA, m.ID, "M-1")
+	for _, tt := range []struct {
+		from, to string
+		rows     int
+	}{
+		{"2026-09-01", "2026-09-30", 0},
+		{"2026-09-01", "2026-10-01", 1},
+	} {
+		rep, err := f.reg.Report(f.ctx, f.volA, choso.ReportFilter{From: tt.from, To: tt.to, MarketID: m.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Rows) != tt.rows || rep.Total.Markets != tt.rows || rep.Total.StallsRegistered != tt.rows {
+			t.Errorf("%s to %s: %d rows, %d markets, %d stalls; want %d of each", tt.from, tt.to, len(rep.Rows), rep.Total.Markets, rep.Total.StallsRegistered, tt.rows)
+		}
+	}
+}
