@@ -33,10 +33,17 @@ type Device struct {
 	PrevTokenUntil time.Time `json:"-"`
 	TokenIssuedAt  time.Time `json:"-"`
 
-	EnrolledAt time.Time  `json:"enrolled_at"`
-	EnrolledBy string     `json:"enrolled_by"` // user ID of the volunteer who made the code
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
-	RevokedBy  string     `json:"revoked_by,omitempty"`
+	EnrolledAt time.Time `json:"enrolled_at"`
+	EnrolledBy string    `json:"enrolled_by"` // user ID of the volunteer who made the code
+	// Replaces lists the devices of the same stall this one replaced on the
+	// same install, newest first, at most MaxReplaces: the phone enrolled
+	// again proving it held the last one's token (RedeemEnrollment). The
+	// phone keeps its day's tally across such an enrollment, so its
+	// day.close is checked against the sales of all of them. Stores read
+	// an empty list back as nil.
+	Replaces  []string   `json:"replaces,omitempty"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	RevokedBy string     `json:"revoked_by,omitempty"`
 
 	// AppliedSeq is the highest seq consumed (applied or rejected); the next
 	// event the server takes is AppliedSeq+1.
@@ -58,6 +65,11 @@ type Device struct {
 	// with a plausible time: the day suspect events are counted on.
 	LastGoodBusinessDate string `json:"-"`
 }
+
+// MaxReplaces bounds Device.Replaces: a phone enrolled again more often
+// than that drops its oldest devices, whose sales are of days it has long
+// closed.
+const MaxReplaces = 16
 
 // HasFlag reports whether d carries flag.
 func (d *Device) HasFlag(flag string) bool {

@@ -90,5 +90,6 @@ func cloneDevice(d *choso.Device) *choso.Device {
 		c.RevokedAt = &t
 	}
 	c.Flags = slices.Clone(d.Flags)
+	c.Replaces = slices.Clone(d.Replaces)
 	return &c
 }

@@ -96,7 +96,8 @@ func (tx *Tx) putDevice(d *choso.Device) error {
 // took a twentieth of the ingest's CPU.
 func encodeDevice(key []byte, x *choso.Device) (k, v []byte) {
 	e := newEncoder(key, 160+len(x.ID)+len(x.StallID)+len(x.Status)+len(x.TokenHash)+len(x.PrevTokenHash)+len(x.EnrolledBy)+
-		len(x.RevokedBy)+len(x.AppVersion)+len(x.BootID)+len(x.LastError)+len(x.LastGoodBusinessDate)+16*len(x.Flags))
+		len(x.RevokedBy)+len(x.AppVersion)+len(x.BootID)+len(x.LastError)+len(x.LastGoodBusinessDate)+16*len(x.Flags)+
+		32*len(x.Replaces))
 	e.str(x.ID)
 	e.str(x.StallID)
 	e.str(string(x.Status))
@@ -123,16 +124,16 @@ func encodeDevice(key []byte, x *choso.Device) (k, v []byte) {
 	e.int(x.ClockOffsetMs)
 	e.str(x.BootID)
 	e.int(int64(x.SuspectEvents))
-	if x.Flags == nil { // a count plus one, so nil stays apart from empty
-		e.uint(0)
-	} else {
-		e.uint(uint64(len(x.Flags)) + 1)
-		for _, f := range x.Flags {
-			e.str(f)
-		}
-	}
+	e.strs(x.Flags)
 	e.str(x.LastError)
 	e.str(x.LastGoodBusinessDate)
+	// Format 4. Empty is stored as nil: PostgreSQL's JSON leaves an empty
+	// list out, and both stores read a device that replaced none alike.
+	if len(x.Replaces) == 0 {
+		e.strs(nil)
+	} else {
+		e.strs(x.Replaces)
+	}
 	return e.keyValue()
 }
 
@@ -161,18 +162,12 @@ func decodeDeviceBinary(v []byte) (*choso.Device, error) {
 	x.OldestPendingWallMs, x.ClockOffsetMs = d.int(), d.int()
 	x.BootID = d.str()
 	x.SuspectEvents = int(d.int())
-	if n := d.uint(); n > 0 {
-		if n-1 > uint64(len(d.b)) { // each flag takes at least a byte
-			d.bad = true
-		} else {
-			x.Flags = make([]string, n-1)
-			for i := range x.Flags {
-				x.Flags[i] = d.str()
-			}
-		}
-	}
+	x.Flags = d.strs()
 	x.LastError = d.str()
 	x.LastGoodBusinessDate = d.str()
+	if d.since(binFormat4) { // a device stored before replaced none
+		x.Replaces = d.strs()
+	}
 	return x, d.done("device")
 }
 

@@ -218,7 +218,7 @@ func TestDevice_JSONRecordStillReads(t *testing.T) {
 		PrevTokenUntil: time.Unix(1772416900, 0).UTC(), TokenIssuedAt: time.Unix(1772416800, 0).UTC(), EnrolledAt: time.Unix(1772416000, 0).UTC(),
 		EnrolledBy: "usr_v", RevokedAt: &revoked, RevokedBy: "usr_w", AppliedSeq: 41, LastSeenAt: time.Unix(1772417000, 7).UTC(),
 		AppVersion: "1.2.0", Protocol: 1, PendingCount: 3, OldestPendingWallMs: 1772416999000, ClockOffsetMs: -120000, BootID: "boot-9",
-		SuspectEvents: 2, Flags: []string{choso.FlagGap}, LastError: "gap", LastGoodBusinessDate: "2026-03-02"}
+		SuspectEvents: 2, Flags: []string{choso.FlagGap}, LastError: "gap", LastGoodBusinessDate: "2026-03-02", Replaces: []string{"dev_older"}}
 	err := db.db.Update(func(btx *bolt.Tx) error {
 		for _, token := range []string{"t0", "t1"} {
 			if err := btx.Bucket(bucketDeviceTokens).Put(hashOf(token), []byte(want.ID)); err != nil {
@@ -257,5 +257,29 @@ func TestDevice_JSONRecordStillReads(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A device stored in format 3, before Device.Replaces, reads back whole,
+// replacing none: stores written before need no migration.
+func TestDevice_Format3RecordReadsReplacingNone(t *testing.T) {
+	revoked := time.Unix(1772420000, 5).UTC()
+	want := &choso.Device{ID: "dev_old", StallID: "stl_a", Status: choso.DeviceRevoked, TokenHash: hashOf("t1"),
+		EnrolledAt: time.Unix(1772416000, 0).UTC(), RevokedAt: &revoked, AppliedSeq: 41, Flags: []string{choso.FlagGap}, LastError: "gap"}
+	_, v := encodeDevice(nil, want)
+	// Format 3 is format 4 without the trailing Replaces, a 0 (nil) here.
+	if v[0] != binFormat4 || v[len(v)-1] != 0 {
+		t.Fatalf("encodeDevice wrote format %d ending in %d, want format 4 ending in 0", v[0], v[len(v)-1])
+	}
+	old := append([]byte{binFormat3}, v[1:len(v)-1]...)
+	got, err := decodeDeviceBinary(old)
+	if err != nil {
+		t.Fatalf("decode a format 3 device: %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("format 3 device read back:\n got %+v\nwant %+v", got, want)
+	}
+	if _, err := decodeDeviceBinary(v[:len(v)-1]); err == nil {
+		t.Error("a format 4 device cut short of its Replaces decoded without error")
 	}
 }

@@ -167,14 +167,15 @@ func prefixEnd(prefix []byte) []byte {
 // the Credit record); a format 1 value reads with those fields zero, so
 // files written before need no migration. Encoders write binFormatCurrent.
 // Format 3 added StallDay's StallCode, BIN and Account, so a feed page
-// needs no stall lookups.
+// needs no stall lookups. Format 4 added Device.Replaces.
 // A layout that cannot read its predecessors' values takes another byte
 // and a migration.
 const (
 	binFormat1       = 1
 	binFormat2       = 2
 	binFormat3       = 3 // StallDay.StallCode, BIN, Account
-	binFormatCurrent = binFormat3
+	binFormat4       = 4 // Device.Replaces
+	binFormatCurrent = binFormat4
 )
 
 // encoder appends a record's fields to b, after the key the record goes
@@ -211,6 +212,19 @@ func (e *encoder) bytes(p []byte) {
 	}
 	e.uint(uint64(len(p)) + 1)
 	e.b = append(e.b, p...)
+}
+
+// strs writes a count plus one, so nil stays apart from empty, then each
+// string.
+func (e *encoder) strs(list []string) {
+	if list == nil {
+		e.uint(0)
+		return
+	}
+	e.uint(uint64(len(list)) + 1)
+	for _, s := range list {
+		e.str(s)
+	}
 }
 
 func (e *encoder) time(t time.Time) {
@@ -297,6 +311,23 @@ func (d *decoder) strLike(prev string) string {
 		return prev
 	}
 	return string(b)
+}
+
+// strs reads what encoder.strs wrote.
+func (d *decoder) strs() []string {
+	n := d.uint()
+	if n == 0 {
+		return nil
+	}
+	if n-1 > uint64(len(d.b)) { // each string takes at least a byte
+		d.bad, d.b = true, nil
+		return nil
+	}
+	list := make([]string, n-1)
+	for i := range list {
+		list[i] = d.str()
+	}
+	return list
 }
 
 // bytes copies, so the slice outlives the transaction.

@@ -11,6 +11,7 @@ import (
 
 var deviceTests = []testCase{
 	{"Device_Create_FindReturnsEveryField", testDeviceCreateFind},
+	{"Device_Create_ReplacingNoneReadsNil", testDeviceCreateReplacesNone},
 	{"Device_Create_IDExistsConflict", testDeviceCreateIDExists},
 	{"Device_Create_TokenOfAnotherDeviceConflict", testDeviceCreateTokenTaken},
 	{"Device_Create_MalformedIDsInvalid", testDeviceCreateMalformed},
@@ -43,6 +44,7 @@ func newDevice(id, stallID, token string, enrolled time.Time) *choso.Device {
 		ClockOffsetMs: -172800000, BootID: "boot-7f3a", SuspectEvents: 2,
 		Flags: []string{choso.FlagGap, choso.FlagSuspectClock}, LastError: "seq_reused at 17",
 		LastGoodBusinessDate: "2026-03-01",
+		Replaces:             []string{id + "_before", id + "_first"},
 	}
 }
 
@@ -119,6 +121,27 @@ func testDeviceCreateFind(t *testing.T, h Harness) {
 			// The token hashes, boot ID and last good day stay out of the
 			// API's JSON; the store must keep them anyway.
 			wantEqual(t, "FindDevice("+want.ID+")", got, want)
+		}
+		return nil
+	})
+}
+
+// A device enrolled without replacing another reads back with Replaces
+// nil, whether it was stored with nil or an empty list.
+func testDeviceCreateReplacesNone(t *testing.T, h Harness) {
+	s := open(t, h)
+	first, second := *devRau1, *devBun
+	first.Replaces, second.Replaces = nil, []string{}
+	createDevices(t, s, &first, &second)
+	view(t, s, func(tx choso.Tx) error {
+		for _, id := range []string{first.ID, second.ID} {
+			got, err := tx.FindDevice(id)
+			if err != nil {
+				t.Fatalf("FindDevice(%s): %v", id, err)
+			}
+			if got.Replaces != nil {
+				t.Errorf("FindDevice(%s).Replaces = %#v, want nil", id, got.Replaces)
+			}
 		}
 		return nil
 	})
@@ -206,6 +229,7 @@ func testDeviceFindCopy(t *testing.T, h Harness) {
 		}
 		d.TokenHash[0] ^= 0xff
 		d.Flags[0] = "changed"
+		d.Replaces[0] = "changed"
 		*d.RevokedAt = at(0, 0)
 		again, err := tx.FindDeviceByToken(tokenHash("tok-rau-1"))
 		if err != nil {
@@ -257,6 +281,7 @@ func testDeviceUpdate(t *testing.T, h Harness) {
 	pushed.Flags = []string{choso.FlagCloned}
 	pushed.LastError, pushed.LastGoodBusinessDate = "", "2026-03-02"
 	pushed.RevokedAt, pushed.RevokedBy = nil, ""
+	pushed.Replaces = []string{"dev_rau0"}
 	updateDevice(t, s, &pushed)
 	view(t, s, func(tx choso.Tx) error {
 		got, err := tx.FindDevice(devRau1.ID)
