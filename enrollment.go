@@ -119,10 +119,22 @@ func (r *Registry) EnrollmentStall(ctx context.Context, code string) (string, er
 	return stallID, err
 }
 
+// DeviceClaim is what a phone enrolling again says of the device it held:
+// the device's ID and its token, which proves the phone held it.
+type DeviceClaim struct {
+	DeviceID string
+	Token    string
+}
+
 // RedeemEnrollment turns a code into a device of its stall and the device's
 // token (returned once; the store keeps its hash). A code works once, for 15
 // minutes; every failure is the same ENotFound, so a guess learns nothing.
-func (r *Registry) RedeemEnrollment(ctx context.Context, code, appVersion string) (*Device, string, error) {
+//
+// replaces, if not nil, is the phone's claim to be the install of an
+// earlier device (see replacedDevices). A claim that does not hold is
+// ignored, not refused: the phone still needs its device, and is only
+// checked as a new install would be.
+func (r *Registry) RedeemEnrollment(ctx context.Context, code, appVersion string, replaces *DeviceClaim) (*Device, string, error) {
 	token := NewToken()
 	now := r.now()
 	var d *Device
@@ -138,8 +150,12 @@ func (r *Registry) RedeemEnrollment(ctx context.Context, code, appVersion string
 		if s.Status != StallActive {
 			return errEnrollmentCode()
 		}
+		replaced, err := replacedDevices(tx, s.ID, replaces)
+		if err != nil {
+			return err
+		}
 		d = &Device{ID: NewID(PrefixDevice), StallID: s.ID, Status: DeviceActive, TokenHash: HashToken(token), TokenIssuedAt: now,
-			EnrolledAt: now, EnrolledBy: e.CreatedBy, AppVersion: appVersion, Flags: []string{}}
+			EnrolledAt: now, EnrolledBy: e.CreatedBy, Replaces: replaced, AppVersion: appVersion, Flags: []string{}}
 		if err := tx.CreateDevice(d); err != nil {
 			return err
 		}
@@ -147,13 +163,48 @@ func (r *Registry) RedeemEnrollment(ctx context.Context, code, appVersion string
 		if err := tx.PutEnrollment(e); err != nil {
 			return err
 		}
+		note := "enrolled with a code made by " + e.CreatedBy
+		if len(replaced) > 0 {
+			note += "; the same phone as " + replaced[0]
+		}
 		return audit(tx, SystemPrincipal("device"), now, "device.enroll", "stall", s.ID,
-			[]FieldChange{{Field: "device", After: d.ID}}, "enrolled with a code made by "+e.CreatedBy)
+			[]FieldChange{{Field: "device", After: d.ID}}, note)
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	return d, token, nil
+}
+
+// replacedDevices returns what a new device of stallID replaces on its
+// phone (Device.Replaces): the claimed device and those it replaced, newest
+// first, at most MaxReplaces. The claim holds only when its token is one
+// the store still knows for the device it names (current, or previous
+// while a rotation is pending or after its overlap ran out: a phone refused
+// 401 for that still held it), whatever the device's status (a revoked
+// device is the case this serves), and when that device is of the same
+// stall. The stall rule is what keeps the link from hiding anything: a
+// day.close is then checked against sales of that stall's devices the
+// phone itself held, never another stall's, nor another phone's of the
+// stall, whose token it cannot show. Otherwise it returns nil.
+func replacedDevices(tx Tx, stallID string, claim *DeviceClaim) ([]string, error) {
+	if claim == nil || claim.Token == "" || claim.DeviceID == "" {
+		return nil, nil
+	}
+	old, err := tx.FindDeviceByToken(HashToken(claim.Token))
+	switch {
+	case ErrorCode(err) == ENotFound:
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case old.ID != claim.DeviceID || old.StallID != stallID:
+		return nil, nil
+	}
+	list := append([]string{old.ID}, old.Replaces...)
+	if len(list) > MaxReplaces {
+		list = list[:MaxReplaces]
+	}
+	return list, nil
 }
 
 // Device token rotation: a token older than TokenRotateAfter is replaced on

@@ -145,7 +145,7 @@ func (rs *registryServer) objects(t *testing.T, pendingPayout bool) objects {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, tokA, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0")
+	d, tokA, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func (rs *registryServer) objects(t *testing.T, pendingPayout bool) objects {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, tok, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0")
+		d, tok, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -375,7 +375,7 @@ func TestBrowser_EnrollAPhoneAndSeeTheCode(t *testing.T) {
 	b.shot("enroll")
 
 	// The code works: a phone redeems it and shows up in the list.
-	d, _, err := rs.reg.RedeemEnrollment(context.Background(), strings.ReplaceAll(code, "-", ""), "2.1.0")
+	d, _, err := rs.reg.RedeemEnrollment(context.Background(), strings.ReplaceAll(code, "-", ""), "2.1.0", nil)
 	if err != nil {
 		t.Fatalf("redeem the code the page showed: %v", err)
 	}

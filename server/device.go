@@ -63,6 +63,13 @@ func newEnrollmentResponse(code string, e *choso.Enrollment) (*enrollmentRespons
 type enrollRequest struct {
 	Code       string `json:"code"` // as typed or scanned: case, dashes and spaces do not matter
 	AppVersion string `json:"app_version"`
+	// Replaces and ReplacesToken, both optional, are the device a phone
+	// enrolling again held and that device's token: when the claim holds
+	// (choso.RedeemEnrollment), the new device is recorded as the same
+	// phone, and its day.close is checked against both devices' sales.
+	// Apps that do not send them enroll as a new install, as before.
+	Replaces      string `json:"replaces,omitempty"`
+	ReplacesToken string `json:"replaces_token,omitempty"`
 }
 
 type enrollResponse struct {
@@ -87,8 +94,14 @@ func (s *Server) handleDeviceEnroll(c echo.Context) error {
 	if req.Code == "" {
 		return choso.Errorf(choso.EInvalid, "code is required: the 12 characters the volunteer's screen shows")
 	}
-	if len(req.AppVersion) > chosync.MaxStringBytes {
-		return choso.Errorf(choso.EInvalid, "app_version is longer than %d bytes", chosync.MaxStringBytes)
+	for _, f := range [...]struct{ name, v string }{{"app_version", req.AppVersion}, {"replaces", req.Replaces}, {"replaces_token", req.ReplacesToken}} {
+		if len(f.v) > chosync.MaxStringBytes {
+			return choso.Errorf(choso.EInvalid, "%s is longer than %d bytes", f.name, chosync.MaxStringBytes)
+		}
+	}
+	var claim *choso.DeviceClaim
+	if req.ReplacesToken != "" {
+		claim = &choso.DeviceClaim{DeviceID: req.Replaces, Token: req.ReplacesToken}
 	}
 	ctx := c.Request().Context()
 	// The stall's limit first, the code unused: a phone told to wait
@@ -102,7 +115,7 @@ func (s *Server) handleDeviceEnroll(c echo.Context) error {
 	} else if !ok {
 		return rateLimited(c, wait, "phones enrolled for this stall")
 	}
-	d, token, err := s.registry.RedeemEnrollment(ctx, req.Code, req.AppVersion)
+	d, token, err := s.registry.RedeemEnrollment(ctx, req.Code, req.AppVersion, claim)
 	if err != nil {
 		return err
 	}

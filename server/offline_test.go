@@ -382,8 +382,17 @@ func TestOffline_ReenrollForAnotherStall_PendingSalesStayTheirStalls(t *testing.
 		t.Fatal(err)
 	}
 	p.drain(t)
+	// Enrolled again for its own stall, the phone is recorded as the same
+	// one; for another stall it is a new install there, whatever it claims.
+	own := mustStatusOf(t, p).DeviceID
+	if d := w.device(t, own); len(d.Replaces) != 1 || d.Replaces[0] != st.DeviceID {
+		t.Fatalf("the phone enrolled again for its stall replaces %v, want [%s]", d.Replaces, st.DeviceID)
+	}
 	if err := p.Enroll(w.code(t, other)); err != nil {
 		t.Fatalf("enroll for another stall with nothing pending: %v", err)
+	}
+	if d := w.device(t, mustStatusOf(t, p).DeviceID); d.Replaces != nil {
+		t.Fatalf("the phone enrolled for another stall replaces %v, want nothing", d.Replaces)
 	}
 	p.sell(t, 1, 4_000, "qr")
 	if _, err := p.CloseDay(""); err != nil {
@@ -573,6 +582,85 @@ func TestOffline_ClockYearsOff_SalesTakenSuspect(t *testing.T) {
 			st, _ := p.Status()
 			if d := w.device(t, st.DeviceID); !d.HasFlag(choso.FlagSuspectClock) {
 				t.Fatalf("device flags %v, want suspect_clock", d.Flags)
+			}
+		})
+	}
+}
+
+// A phone revoked by mistake and enrolled again for its own stall, on the
+// same install, keeps its day's tally: its day.close counts the sales it
+// made under the old device too. The server checks it against the sales
+// of both devices, whichever device each arrived under: sent before the
+// revocation, applied under the old device with the answer lost and sent
+// again under the new one (entity_exists), sold after, or one of the old
+// device's sales voided from the new one. Money is counted once either way;
+// the new device is flagged only if a sale really went missing.
+func TestOffline_ReenrolledSameStallMidDay_DayCloseCountsBothDevices(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		loseFirst bool // the answer to the first push is lost
+		void      bool // the phone voids one of the old device's sales after enrolling again
+		pending   bool // two sales still in the outbox at the revocation: numbered again, sent under the new device
+	}{
+		{name: "pushed before the revocation"},
+		{name: "answer lost, sent again under the new device", loseFirst: true},
+		{name: "an old sale voided from the new device", void: true},
+		{name: "answer lost, then an old sale voided", loseFirst: true, void: true},
+		{name: "sales pending at the revocation", pending: true},
+		{name: "answer lost and sales pending", loseFirst: true, pending: true, void: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newOfflineWorld(t, time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC))
+			proxy := newLossyProxy(t, w.URL)
+			p := w.phone(t, w.stall, proxy.URL)
+			old := mustStatusOf(t, p).DeviceID
+			sales := p.sell(t, 3, 10_000, "cash")
+			if tt.loseFirst {
+				proxy.loseNextAnswers(1)
+				if r := p.push(t); r.Outcome != client.OutcomeNetwork {
+					t.Fatalf("push whose answer is lost: %+v", r)
+				}
+			} else {
+				p.drain(t)
+			}
+			if d := w.device(t, old); d.AppliedSeq != 3 {
+				t.Fatalf("old device applied %d, want 3", d.AppliedSeq)
+			}
+			count, amount := int64(4), int64(3*10_000+25_000)
+			if tt.pending {
+				p.sell(t, 2, 6_000, "transfer")
+				count, amount = count+2, amount+12_000
+			}
+			if _, err := w.reg.RevokeDevice(context.Background(), w.admin, old); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Enroll(w.code(t, w.stall)); err != nil {
+				t.Fatal(err)
+			}
+			if tt.void {
+				if _, err := p.VoidSale(sales[0].ID, "nhầm"); err != nil {
+					t.Fatal(err)
+				}
+				count, amount = count-1, amount-10_000
+			}
+			p.sell(t, 1, 25_000, "qr")
+			if _, err := p.CloseDay(""); err != nil {
+				t.Fatal(err)
+			}
+			p.drain(t)
+
+			st := mustStatusOf(t, p)
+			if st.DeviceID == old {
+				t.Fatal("the phone kept its old device")
+			}
+			if tally, _ := p.DayTally(""); tally.Count != count || tally.Amount != amount {
+				t.Fatalf("phone tally %d for %d, want %d for %d", tally.Count, tally.Amount, count, amount)
+			}
+			if c, a := w.stallSales(t, w.stall); c != count || a != amount {
+				t.Fatalf("stall totals: %d sales for %d đồng, want %d for %d", c, a, count, amount)
+			}
+			if d := w.device(t, st.DeviceID); d.HasFlag(choso.FlagDayCloseMismatch) || d.LastError != "" {
+				t.Fatalf("new device flags %v: %s", d.Flags, d.LastError)
 			}
 		})
 	}

@@ -73,7 +73,7 @@ func TestReportRoutes_JSONCSVAndThePhonesStatement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, token, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0")
+	_, token, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,8 @@ func TestScenarios_OnPostgres(t *testing.T) {
 		{"DayClose_AnotherPhonesVoid", TestDayClose_AnotherPhonesVoid_LeavesTheSellersTally},
 		{"LateSyncedDay_OfAFinalizedDate", TestLateSyncedDay_OfAFinalizedDate_WrittenFinal},
 		{"Sale_RefWithNUL", TestSale_RefWithNUL_Applied},
+		{"DayClose_PhoneEnrolledAgain", TestDayClose_PhoneEnrolledAgain_CountsTheDevicesItReplaced},
+		{"EnrollAgain_ClaimsThatDoNotHold", TestEnrollAgain_ClaimsThatDoNotHold_ReplaceNothing},
 	}
 	pgtest.NewDatabase(t) // skips (or fails, in CI) here when there is no PostgreSQL
 	old := openWorldStore

@@ -353,9 +353,10 @@ func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, pl
 
 // undo takes a sale out of its day's totals, once. It comes out of the
 // seller's own tally too only when the seller's phone sent the void
-// (byDevice): a phone's day.close counts its sales net of its own voids,
-// since it cannot know of another phone's, so its check must not depend on
-// when another phone's void arrived.
+// (byDevice, under the sale's device or one that replaced it: samePhone):
+// a phone's day.close counts its sales net of its own voids, since it
+// cannot know of another phone's, so its check must not depend on when
+// another phone's void arrived.
 func (a *applier) undo(sale *choso.Entity, voidID, byDevice string) error {
 	day, err := a.stallDay(sale.StallID, sale.BusinessDate)
 	if err != nil {
@@ -365,7 +366,7 @@ func (a *applier) undo(sale *choso.Entity, voidID, byDevice string) error {
 	day.Voids.Count++
 	day.Voids.Amount += sale.Amount
 	sale.VoidedBy = voidID
-	if byDevice != sale.DeviceID {
+	if !a.samePhone(byDevice, sale.DeviceID) {
 		return nil
 	}
 	dd, err := a.deviceDay(sale.DeviceID, sale.BusinessDate)
@@ -391,7 +392,7 @@ func (a *applier) applyVoid(ev *Event, stored *choso.Event, v *SaleVoid, hash []
 	case sale.StallID != a.stall.ID:
 		return rejected(ev.Seq, CodeForeignSale, "sale %s belongs to another stall", v.SaleID), nil
 	case sale.VoidedBy != "":
-		if sale.DeviceID == a.dev.ID {
+		if a.samePhone(sale.DeviceID, a.dev.ID) {
 			if err := a.sellerVoidsToo(sale, v.SaleID, ev.ID); err != nil {
 				return Result{}, err
 			}
@@ -442,7 +443,7 @@ func (a *applier) sellerVoidsToo(sale *choso.Entity, saleID, voidID string) erro
 		return nil // a refused void of the seller's: its tally has lost the sale
 	case err != nil:
 		return err
-	case first.DeviceID == sale.DeviceID:
+	case a.samePhone(first.DeviceID, sale.DeviceID):
 		return nil // the seller's own void took it out of its tally too
 	}
 	dd, err := a.deviceDay(sale.DeviceID, sale.BusinessDate)
@@ -454,7 +455,39 @@ func (a *applier) sellerVoidsToo(sale *choso.Entity, saleID, voidID string) erro
 	return a.tx.PutEntity(saleID, sale)
 }
 
+// applyDayClose checks the phone's count and sum of a day against the
+// server's tally of the phone's sales that day. The phone's tally covers
+// every sale it recorded, net of its own voids, under whichever device:
+// enrolled again for its stall (Device.Replaces), it keeps its days, and
+// some of the day's sales are the replaced devices' (sent before, or sent
+// again after a lost answer and taken as entity_exists under the device
+// that first applied them). So the server's side is the sum of the day's
+// tallies of the device and those it replaced.
 func (a *applier) applyDayClose(ev *Event, stored *choso.Event, c *DayClose, hash []byte) (Result, error) {
+	// The tallies are read before the event is appended (see applySale).
+	dd, err := a.deviceDay(a.dev.ID, ev.BusinessDate)
+	if err != nil {
+		return Result{}, err
+	}
+	var count, amount int64
+	add := func(d *choso.DeviceDay) {
+		for _, t := range d.ByMethod {
+			count += t.Count
+			amount += t.Amount
+		}
+	}
+	add(dd)
+	others := 0
+	for _, id := range a.dev.Replaces {
+		d, err := a.replacedDeviceDay(id, ev.BusinessDate)
+		if err != nil {
+			return Result{}, err
+		}
+		if d != nil {
+			add(d)
+			others++
+		}
+	}
 	seq, err := a.tx.AppendEvent(stored)
 	if err != nil {
 		return Result{}, err
@@ -463,19 +496,13 @@ func (a *applier) applyDayClose(ev *Event, stored *choso.Event, c *DayClose, has
 		return Result{}, err
 	}
 	r := Result{Seq: ev.Seq, Status: StatusApplied, ServerSeq: seq}
-	dd, err := a.deviceDay(a.dev.ID, ev.BusinessDate)
-	if err != nil {
-		return Result{}, err
-	}
-	var count, amount int64
-	for _, t := range dd.ByMethod {
-		count += t.Count
-		amount += t.Amount
-	}
 	if count != c.Count || amount != c.Amount {
 		seqs := "none"
 		if dd.MaxSeq > 0 {
 			seqs = fmt.Sprintf("%d–%d", dd.MinSeq, dd.MaxSeq)
+		}
+		if others > 0 {
+			seqs += fmt.Sprintf(", with the day's sales under %d earlier device(s) of this phone", others)
 		}
 		msg := fmt.Sprintf("day %s: the phone counts %d sales for %d đồng, the server has %d for %d đồng (server has this phone's seqs %s of that day)",
 			ev.BusinessDate, c.Count, c.Amount, count, amount, seqs)
@@ -545,6 +572,36 @@ func (a *applier) deviceDay(deviceID, date string) (*choso.DeviceDay, error) {
 	a.devDays[key] = d
 	a.lastDevDay = d
 	return d, nil
+}
+
+// replacedDeviceDay returns the tally of one day of a device the pushing
+// one replaced, as this push left it (a void may have changed it), or nil
+// when it has none. Unlike deviceDay it makes no empty tally: flush would
+// write one for every replaced device at every day.close.
+func (a *applier) replacedDeviceDay(deviceID, date string) (*choso.DeviceDay, error) {
+	if d := a.devDays[deviceID+"/"+date]; d != nil {
+		return d, nil
+	}
+	d, err := a.tx.FindDeviceDay(deviceID, date)
+	if choso.ErrorCode(err) == choso.ENotFound {
+		return nil, nil
+	}
+	return d, err
+}
+
+// samePhone reports whether devices x and y are one install: the same
+// device, or the pushing device and one it replaced, or two it replaced
+// (Device.Replaces). A void sent by the phone that made the sale, under
+// whichever of its devices, takes the sale out of that phone's tally.
+func (a *applier) samePhone(x, y string) bool {
+	if x == "" || y == "" {
+		return false
+	}
+	if x == y {
+		return true
+	}
+	mine := func(id string) bool { return id == a.dev.ID || slices.Contains(a.dev.Replaces, id) }
+	return mine(x) && mine(y)
 }
 
 // loadFinalizedThrough reads, once a push, the last date the finalizer

@@ -125,7 +125,7 @@ func (w *world) phoneOf(stallID string) *phone {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	d, _, err := w.reg.RedeemEnrollment(context.Background(), code, "1.0.0")
+	d, _, err := w.reg.RedeemEnrollment(context.Background(), code, "1.0.0", nil)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -1127,5 +1127,111 @@ func TestSale_RefWithNUL_Applied(t *testing.T) {
 	}
 	if got := w.totals(today)["qr"]; got.Count != 1 || got.Amount != 45000 {
 		t.Fatalf("qr totals %+v, want 1 sale of 45000", got)
+	}
+}
+
+// enrollAgain enrolls a phone for a stall with a claim to be the install of
+// an earlier device, and returns it with its token.
+func (w *world) enrollAgain(stallID string, claim *choso.DeviceClaim) (*phone, string) {
+	w.t.Helper()
+	code, _, err := w.reg.CreateEnrollment(context.Background(), choso.SystemPrincipal("test"), stallID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	d, token, err := w.reg.RedeemEnrollment(context.Background(), code, "1.0.0", claim)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return &phone{w: w, id: d.ID}, token
+}
+
+// A phone enrolled again for its stall, proving it held its old device's
+// token, is recorded as the same phone (Device.Replaces), and its day.close
+// is checked against the sales of the old devices too: those sent before,
+// and those sent again under the new device and taken as entity_exists. A
+// void of an old device's sale from the new one comes out of the phone's
+// tally. A sale that really went missing is still flagged.
+func TestDayClose_PhoneEnrolledAgain_CountsTheDevicesItReplaced(t *testing.T) {
+	w := newWorld(t)
+	a, tokA := w.enrollAgain(w.stall.ID, nil)
+	if d := w.device(a.id); d.Replaces != nil {
+		t.Fatalf("a first enrollment replaces %v, want nothing", d.Replaces)
+	}
+	sold := []chosync.Event{a.sale(10000, "cash"), a.sale(10000, "cash"), a.sale(10000, "cash")}
+	a.mustPush(sold...)
+	if _, err := w.reg.RevokeDevice(context.Background(), choso.SystemPrincipal("test"), a.id); err != nil {
+		t.Fatal(err)
+	}
+
+	b, tokB := w.enrollAgain(w.stall.ID, &choso.DeviceClaim{DeviceID: a.id, Token: tokA})
+	if d := w.device(b.id); !slices.Equal(d.Replaces, []string{a.id}) {
+		t.Fatalf("the device enrolled again replaces %v, want [%s]", d.Replaces, a.id)
+	}
+	again := sold[2] // its answer lost: sent again, numbered anew
+	b.seq++
+	again.Seq = b.seq
+	if r := b.mustPush(again, b.sale(25000, "qr")); statuses(r) != "applied applied" || r.Results[0].Note != chosync.NoteEntityExists {
+		t.Fatalf("push of the new device: %q %+v", statuses(r), r.Results)
+	}
+	if r := b.mustPush(b.event(choso.EventDayClose, chosync.DayClose{Count: 4, Amount: 55000})).Results[0]; r.Note != "" {
+		t.Fatalf("day.close of the 4 sales of both devices: %+v", r)
+	}
+	missing := b.mustPush(b.event(choso.EventDayClose, chosync.DayClose{Count: 5, Amount: 65000})).Results[0]
+	if missing.Note != chosync.NoteDayCloseMismatch || !strings.Contains(missing.Message, "1 earlier device(s)") {
+		t.Fatalf("day.close counting a sale the server never had: %+v, want a mismatch", missing)
+	}
+	if d := w.device(b.id); !d.HasFlag(choso.FlagDayCloseMismatch) {
+		t.Fatalf("device after the real mismatch: flags %v", d.Flags)
+	}
+
+	// Enrolled once more, naming the second device: the third replaces
+	// both, and a void of the first device's sale comes out of its tally.
+	c, _ := w.enrollAgain(w.stall.ID, &choso.DeviceClaim{DeviceID: b.id, Token: tokB})
+	if d := w.device(c.id); !slices.Equal(d.Replaces, []string{b.id, a.id}) {
+		t.Fatalf("the third device replaces %v, want [%s %s]", d.Replaces, b.id, a.id)
+	}
+	c.mustPush(c.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: sold[0].ID}))
+	if r := c.mustPush(c.event(choso.EventDayClose, chosync.DayClose{Count: 3, Amount: 45000})).Results[0]; r.Note != "" {
+		t.Fatalf("day.close after voiding the first device's sale: %+v", r)
+	}
+	if got := w.totals(today); got["cash"] != (choso.MethodTotals{Count: 2, Amount: 20000}) || got["qr"] != (choso.MethodTotals{Count: 1, Amount: 25000}) {
+		t.Fatalf("stall totals %v: want each sale once, the voided one out", got)
+	}
+}
+
+// A claim to replace a device holds only with that device's token and for
+// its own stall. Any other is ignored: the phone is enrolled as a new
+// install, and its day.close counts its own sales only, so no phone can
+// borrow another stall's sales, or another phone's, to cover a gap.
+func TestEnrollAgain_ClaimsThatDoNotHold_ReplaceNothing(t *testing.T) {
+	w := newWorld(t)
+	other, err := w.reg.CreateStall(context.Background(), choso.SystemPrincipal("test"), w.stall.MarketID, choso.NewStall{Code: "B-2",
+		Name: "Rau củ chị Hoa", VendorName: "Trần Thị Hoa", VendorPhone: "0987654321",
+		Payout: choso.PayoutAccount{BIN: "970436", Account: "0011009876543", Holder: "TRAN THI HOA"}, ConsentGiven: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, tokA := w.enrollAgain(w.stall.ID, nil)
+	sibling, _ := w.enrollAgain(w.stall.ID, nil)
+	a.mustPush(a.sale(10000, "cash"), a.sale(10000, "cash"))
+	for _, tt := range []struct {
+		name  string
+		stall string
+		claim *choso.DeviceClaim
+	}{
+		{"for another stall", other.ID, &choso.DeviceClaim{DeviceID: a.id, Token: tokA}},
+		{"with a wrong token", w.stall.ID, &choso.DeviceClaim{DeviceID: a.id, Token: tokA + "x"}},
+		{"naming another device than the token's", w.stall.ID, &choso.DeviceClaim{DeviceID: sibling.id, Token: tokA}},
+		{"with a token and no device", w.stall.ID, &choso.DeviceClaim{Token: tokA}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := w.enrollAgain(tt.stall, tt.claim)
+			if d := w.device(p.id); d.Replaces != nil {
+				t.Fatalf("replaces %v, want nothing", d.Replaces)
+			}
+			if r := p.mustPush(p.event(choso.EventDayClose, chosync.DayClose{Count: 2, Amount: 20000})).Results[0]; r.Note != chosync.NoteDayCloseMismatch {
+				t.Fatalf("day.close claiming the other device's 2 sales: %+v, want a mismatch", r)
+			}
+		})
 	}
 }

@@ -70,7 +70,7 @@ func seedDemoSales(ctx context.Context, reg *choso.Registry, ps *choso.Partners,
 		if err != nil {
 			return fmt.Errorf("enroll a phone for stall %s: %w", s.Code, err)
 		}
-		dev, _, err := enrolled.RedeemEnrollment(ctx, code, "choso-demo")
+		dev, _, err := enrolled.RedeemEnrollment(ctx, code, "choso-demo", nil)
 		if err != nil {
 			return fmt.Errorf("enroll a phone for stall %s: %w", s.Code, err)
 		}

@@ -312,6 +312,10 @@ func (c *Client) Token() (string, error) {
 type enrollRequest struct {
 	Code       string `json:"code"`
 	AppVersion string `json:"app_version"`
+	// The device the phone held and its token, when it enrolls again: the
+	// server then checks its day.close against that device's sales too.
+	Replaces      string `json:"replaces,omitempty"`
+	ReplacesToken string `json:"replaces_token,omitempty"`
 }
 
 type enrollResponse struct {
@@ -342,16 +346,38 @@ type enrollResponse struct {
 // phone moves to the new stall and forgets the old one's sales, days and
 // rejections (the server keeps the sales, for that stall): its tallies
 // and day.close count the new stall's sales only.
+//
+// For its own stall, the phone keeps its days: a day.close after it
+// counts the sales it made under the old device too. So it names the old
+// device to the server, with its token as proof, and the server checks
+// the day.close against both devices' sales (it ignores the claim for
+// another stall).
 func (c *Client) Enroll(code string) error {
 	c.pushMu.Lock()
 	defer c.pushMu.Unlock()
 	if c.isClosed() {
 		return ErrClosed
 	}
-	body, _ := json.Marshal(enrollRequest{Code: strings.TrimSpace(code), AppVersion: c.opts.AppVersion})
+	var held device
+	if err := c.db.View(func(tx *bolt.Tx) error { return readJSON(tx.Bucket(bucketMeta), keyDevice, &held) }); err != nil {
+		return err
+	}
+	req := enrollRequest{Code: strings.TrimSpace(code), AppVersion: c.opts.AppVersion}
+	if held.ID != "" && held.Token != "" {
+		req.Replaces, req.ReplacesToken = held.ID, held.Token
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
+	body, _ := json.Marshal(req)
 	res, raw, err := c.do(ctx, http.MethodPost, "/v1/devices/enroll", "", body, nil)
+	if err == nil && res.StatusCode == http.StatusBadRequest && req.ReplacesToken != "" {
+		// A server from before the claim refuses a body with fields it
+		// does not know, before it looks at the code: enroll as a new
+		// install, as apps did then.
+		req.Replaces, req.ReplacesToken = "", ""
+		body, _ = json.Marshal(req)
+		res, raw, err = c.do(ctx, http.MethodPost, "/v1/devices/enroll", "", body, nil)
+	}
 	if err != nil {
 		return err
 	}
