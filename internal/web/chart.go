@@ -59,6 +59,12 @@ func ShareChart(title string, names [3]string, bars []Bar) template.HTML {
 		}
 	}
 	b.WriteString(`</svg>`)
+	figures(&b, title, names, bars, func(bar Bar, v int64) string {
+		if bar.total() == 0 {
+			return "0%"
+		}
+		return fmt.Sprintf("%.0f%%", 100*float64(v)/float64(bar.total()))
+	})
 	return template.HTML(b.String())
 }
 
@@ -106,6 +112,7 @@ func DayChart(title string, names [3]string, days []Bar) template.HTML {
 		}
 	}
 	b.WriteString(`</svg>`)
+	figures(&b, title, names, days, func(_ Bar, v int64) string { return Money(v) })
 	return template.HTML(b.String())
 }
 
@@ -113,6 +120,26 @@ func DayChart(title string, names [3]string, days []Bar) template.HTML {
 // (svg.chart .l, .v, .d, .g): the pages' CSP allows no inline styles.
 func svgOpen(b *strings.Builder, w, h int, title string) {
 	fmt.Fprintf(b, `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s"><title>%s</title>`, w, h, esc(title), esc(title))
+}
+
+// figures writes a chart's figures as a table, hidden from the eye (the
+// stylesheet's .sr): an svg of role img is one image to a screen reader,
+// its segments' tooltips out of reach, and a volunteer using TalkBack must
+// get the numbers, not only the chart's title.
+func figures(b *strings.Builder, title string, names [3]string, bars []Bar, cell func(Bar, int64) string) {
+	fmt.Fprintf(b, `<div class="sr"><table><caption>%s</caption><thead><tr><td></td>`, esc(title))
+	for _, n := range names {
+		fmt.Fprintf(b, `<th scope="col">%s</th>`, esc(n))
+	}
+	b.WriteString(`</tr></thead><tbody>`)
+	for _, bar := range bars {
+		fmt.Fprintf(b, `<tr><th scope="row">%s</th>`, esc(longDate(bar.Label)))
+		for _, v := range bar.Values {
+			fmt.Fprintf(b, `<td>%s</td>`, esc(cell(bar, v)))
+		}
+		b.WriteString(`</tr>`)
+	}
+	b.WriteString(`</tbody></table></div>`)
 }
 
 func legend(b *strings.Builder, names [3]string, x int) {
@@ -135,6 +162,15 @@ func truncate(s string, n int) string {
 func shortDate(d string) string {
 	if len(d) == 10 {
 		return d[8:] + "/" + d[5:7]
+	}
+	return d
+}
+
+// longDate turns 2026-11-27 into 27/11/2026, as the pages write dates;
+// any other label stays as it is.
+func longDate(d string) string {
+	if len(d) == 10 && d[4] == '-' && d[7] == '-' {
+		return d[8:] + "/" + d[5:7] + "/" + d[:4]
 	}
 	return d
 }

@@ -133,3 +133,32 @@ func TestDayChart_DatesDoNotTouch(t *testing.T) {
 		}
 	}
 }
+
+// A chart is one image to a screen reader (role img): its segments'
+// tooltips are out of reach. Its figures come with it as a table outside
+// the svg, so a TalkBack user gets the numbers, not only the title.
+func TestCharts_FiguresOutsideTheImage(t *testing.T) {
+	names := [3]string{"Tiền mặt", "QR", "Chuyển khoản"}
+	share := string(ShareChart("Tỷ lệ", names, []Bar{{Label: "Chợ Thương", Values: [3]int64{25, 75, 0}}, {Label: "Chợ trống"}}))
+	days := string(DayChart("Theo ngày", names, []Bar{{Label: "2026-11-26", Values: [3]int64{100, 200, 300}}}))
+	for name, c := range map[string]struct {
+		html string
+		want []string
+	}{
+		"share": {share, []string{"<caption>Tỷ lệ</caption>", `<th scope="col">Chuyển khoản</th>`, `<th scope="row">Chợ Thương</th><td>25%</td><td>75%</td><td>0%</td>`, `<th scope="row">Chợ trống</th><td>0%</td>`}},
+		"days":  {days, []string{"<caption>Theo ngày</caption>", `<th scope="row">26/11/2026</th><td>100` + "\u00a0₫</td><td>200\u00a0₫</td><td>300\u00a0₫</td>"}},
+	} {
+		_, outside, ok := strings.Cut(c.html, "</svg>")
+		if !ok {
+			t.Fatalf("%s chart: no svg", name)
+		}
+		if err := wellFormed(outside); err != nil {
+			t.Errorf("%s chart's figures are not well-formed: %v", name, err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(outside, w) {
+				t.Errorf("%s chart: outside its image, got %s, want it to hold %s", name, outside, w)
+			}
+		}
+	}
+}
