@@ -1,0 +1,77 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/choso/choso"
+)
+
+// a11yPages signs in as volin on objects with a sale and a bank line on
+// 2026-11-20 (a mismatch), and returns the pages that show tables.
+func a11yPages(t *testing.T) map[string]string {
+	t.Helper()
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	ctx := context.Background()
+	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	date := "2026-11-20"
+	err = rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
+		return tx.PutStallDay(&choso.StallDay{Status: choso.DayFinal, StallID: st.ID, MarketID: st.MarketID,
+			CommuneCode: st.CommuneCode, ProvinceCode: st.ProvinceCode, Date: date,
+			ByMethod: map[string]choso.MethodTotals{choso.MethodCash: {Count: 1, Amount: 10_000}}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, _, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng", Provinces: []string{"24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 20, 9, 30, 0, 0, vietnam)
+	if _, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611200001", BIN: st.Payout.BIN, Account: st.Payout.Account, Amount: 75_000, CreditedAt: at, Content: "chuyen tien"}}); err != nil {
+		t.Fatal(err)
+	}
+	pages := map[string]string{}
+	for _, path := range []string{"/dashboard?from=2026-11-01&to=2026-11-30", "/markets/" + obj.market, "/stalls/" + obj.stall,
+		"/stalls/" + obj.stall + "/statement?period=2026-11", "/reconciliation?market_id=" + obj.market + "&date=" + date} {
+		res, page := rs.getPage(t, "volin", path)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", path, res.StatusCode)
+		}
+		pages[path] = page
+	}
+	bad := strings.Replace(importCSV, ",970436,", ",123456,", 1)
+	res, page := rs.postImport(t, rs.token(t, "volin"), obj.market, "check", true, bad, false)
+	if res.StatusCode != http.StatusUnprocessableEntity && res.StatusCode != http.StatusOK {
+		t.Fatalf("import check: status %d", res.StatusCode)
+	}
+	pages["import check"] = page
+	return pages
+}
+
+// Every table has a name, a caption or an aria-label(ledby): a screen
+// reader's list of tables, and the table it enters, says what it holds
+// ("table, 4 columns" of a stall page told a TalkBack user nothing).
+func TestWeb_EveryTableHasAName(t *testing.T) {
+	open := regexp.MustCompile(`<table[^>]*>\s*(<caption)?`)
+	n := 0
+	for path, page := range a11yPages(t) {
+		for _, m := range open.FindAllStringSubmatch(page, -1) {
+			n++
+			if m[1] == "" && !strings.Contains(m[0], "aria-label") {
+				t.Errorf("%s: got %s, want a caption or an aria-label(ledby)", path, m[0])
+			}
+		}
+	}
+	if n < 7 {
+		t.Fatalf("found %d tables, want the dashboard's, the stalls', the phones', the statement's, the import's and the reconciliation's", n)
+	}
+}
