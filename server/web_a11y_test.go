@@ -75,3 +75,34 @@ func TestWeb_EveryTableHasAName(t *testing.T) {
 		t.Fatalf("found %d tables, want the dashboard's, the stalls', the phones', the statement's, the import's and the reconciliation's", n)
 	}
 }
+
+// A stall's phones each have their Revoke: read out of their row (Tab,
+// or TalkBack's list of controls), each says which phone it removes, not
+// "Thu hồi, Thu hồi".
+func TestWeb_RevokeButtonsSayWhichPhone(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	ctx := context.Background()
+	code, _, err := rs.reg.CreateEnrollment(ctx, rs.users["volin"].Principal(), obj.stall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	_, page := rs.getPage(t, "volin", "/stalls/"+obj.stall)
+	button := regexp.MustCompile(`(?s)action="/devices/([^"/]+)/revoke".*?<button[^>]*>(.*?)</button>`)
+	tag := regexp.MustCompile(`<[^>]+>`)
+	seen := map[string]bool{}
+	buttons := button.FindAllStringSubmatch(page, -1)
+	for _, m := range buttons {
+		name := strings.Join(strings.Fields(tag.ReplaceAllString(m[2], "")), " ")
+		if seen[name] || !strings.Contains(name, m[1]) {
+			t.Errorf("the Revoke of %s is named %q: want a name of its own that names the phone", m[1], name)
+		}
+		seen[name] = true
+	}
+	if len(buttons) != 2 {
+		t.Fatalf("found %d Revoke buttons, want the stall's two phones'", len(buttons))
+	}
+}
