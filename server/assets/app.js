@@ -12,13 +12,19 @@
     b.addEventListener("click", function () { window.print(); });
     b.hidden = false;
   });
-  // Enrollment countdown.
-  var cd = document.getElementById("countdown");
+  // Enrollment countdown. It ticks out of any live region (a screen
+  // reader would read every second); its polite region says only that
+  // the code expired.
+  var cd = document.getElementById("countdown"), cdStatus = document.getElementById("countdown-status");
   if (cd) {
     var end = Date.parse(cd.getAttribute("datetime"));
     var tick = function () {
       var left = Math.round((end - Date.now()) / 1000);
-      if (left <= 0) { cd.textContent = cd.getAttribute("data-expired"); return; }
+      if (left <= 0) {
+        cd.textContent = cd.getAttribute("data-expired");
+        if (cdStatus) { cdStatus.textContent = cd.getAttribute("data-expired"); }
+        return;
+      }
       cd.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
       setTimeout(tick, 1000);
     };

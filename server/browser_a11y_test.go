@@ -1,0 +1,39 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// The enrollment countdown ticks every second out of any live region (a
+// screen reader would read every second), and when the code expires a
+// polite live region says so: a TalkBack user waiting for the vendor's
+// phone learns the code is dead without going back to look.
+func TestBrowser_EnrollmentExpiryIsAnnouncedPolitely(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	b := newBrowser(t, rs.URL)
+	b.signIn("volin", rs.pw["volin"])
+	b.open("/stalls/" + obj.stall)
+	b.do(chromedp.WaitVisible(chromedp.CSS("table.devices")))
+	// The page's clock runs 16 minutes ahead: the 15-minute code it
+	// shows has expired by the first tick.
+	if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `(function () { var now = Date.now; Date.now = function () { return now() + 16 * 60 * 1000; }; })();`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.submit(`form[action$="/enroll"] button`)
+	b.poll(`document.getElementById('countdown').textContent === document.getElementById('countdown').dataset.expired`)
+	const live = `[aria-live=polite],[aria-live=assertive],[role=status],[role=alert],[role=log]`
+	if in := b.eval(`document.getElementById('countdown').closest('` + live + `') !== null`); in != "false" {
+		t.Error("the countdown ticks inside a live region: a screen reader reads it every second")
+	}
+	got := b.eval(`[...document.querySelectorAll('main :is(` + live + `)')].filter(e => !e.closest('[aria-live=assertive],[role=alert]')).map(e => e.textContent.trim()).join(' | ')`)
+	if got != "Mã đã hết hạn." {
+		b.shot("enroll-expired")
+		t.Errorf("polite live regions of the enrollment page after expiry: got %q, want %q", got, "Mã đã hết hạn.")
+	}
+}
