@@ -37,3 +37,34 @@ func TestBrowser_EnrollmentExpiryIsAnnouncedPolitely(t *testing.T) {
 		t.Errorf("polite live regions of the enrollment page after expiry: got %q, want %q", got, "Mã đã hết hạn.")
 	}
 }
+
+// The live account check speaks only when what it says changes: typed
+// with TalkBack, slowly, every pause re-checked the account and wrote the
+// same words into the polite region again, and each write is read again.
+func TestBrowser_PayoutCheckSpeaksOnlyWhenItsAnswerChanges(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	b := newBrowser(t, rs.URL)
+	b.signIn("volin", rs.pw["volin"])
+	b.open("/markets/" + obj.market + "/stalls/new")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#account")))
+	b.eval(`window.writes = 0;
+		new MutationObserver(function (ms) { window.writes += ms.length; }).observe(document.getElementById('payout-status'), {childList: true, characterData: true, subtree: true});
+		var f = document.querySelector('form[data-payout]');
+		f.elements.bank.value = '970436'; f.elements.account.value = '0011001234567';
+		f.dispatchEvent(new Event('change')); true`)
+	b.poll(`document.querySelector('#payout-qr svg') !== null`)
+	first := b.text("#payout-status")
+	b.eval(`window.qr = document.getElementById('payout-qr').innerHTML; window.writes = 0;
+		var f = document.querySelector('form[data-payout]');
+		f.elements.account.value = '0011001234568';
+		f.dispatchEvent(new Event('change')); true`)
+	// Another valid account: another QR, the same words.
+	b.poll(`document.querySelector('#payout-qr svg') !== null && document.getElementById('payout-qr').innerHTML !== window.qr`)
+	if second := b.text("#payout-status"); second != first {
+		t.Fatalf("the check of another valid account says %q, then %q: want the same words", first, second)
+	}
+	if n := b.eval(`window.writes`); n != "0" {
+		t.Errorf("the polite region was written %s times with the words it already held (%q): want 0", n, first)
+	}
+}

@@ -43,7 +43,10 @@
       fetch("/web/payout-check?" + q.toString(), { credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (res) {
-          status.textContent = res.bank ? res.bank + " · " + res.message : res.message;
+          // The status is a polite live region: written again with the
+          // same words, it is read again at every pause in the typing.
+          var text = res.bank ? res.bank + " · " + res.message : res.message;
+          if (status.textContent !== text) { status.textContent = text; }
           status.className = res.ok ? "hint ok" : "hint bad";
           f.elements.account.setAttribute("aria-invalid", res.ok ? "false" : "true");
           box.innerHTML = res.ok ? res.svg : "";
