@@ -1,6 +1,9 @@
 package server
 
 import (
+	"fmt"
+	"math"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/page"
@@ -67,4 +70,54 @@ func TestBrowser_PayoutCheckSpeaksOnlyWhenItsAnswerChanges(t *testing.T) {
 	if n := b.eval(`window.writes`); n != "0" {
 		t.Errorf("the polite region was written %s times with the words it already held (%q): want 0", n, first)
 	}
+}
+
+// The keyboard's focus ring stands out 3:1 from what is around it (WCAG
+// 1.4.11): amber #f59e0b on the page's near-white was 2.1:1, a ring a
+// commune official on a bright office screen could not find.
+func TestBrowser_FocusRingContrast(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	b := newBrowser(t, rs.URL)
+	b.signIn("volin", rs.pw["volin"])
+	b.open("/markets/" + obj.market)
+	b.do(chromedp.WaitVisible(chromedp.CSS("h1")), chromedp.KeyEvent("\t")) // the keyboard in use: focus() shows the ring
+	for _, c := range []struct{ sel, around string }{
+		{"main a[href$='/edit']", "html"},
+		{"main button[type=submit]", "html"},
+		{"main input#q", "html"},
+		{".top nav a", ".top"},
+	} {
+		got := b.eval(`(function () {
+			var e = document.querySelector("` + c.sel + `"); e.focus();
+			var s = getComputedStyle(e);
+			return [e.matches(':focus-visible'), s.outlineStyle, s.outlineColor, getComputedStyle(document.querySelector("` + c.around + `")).backgroundColor].join(';');
+		})()`)
+		f := strings.Split(got, ";")
+		if f[0] != "true" || f[1] == "none" {
+			t.Errorf("%s focused by the keyboard: got %s, want a ring", c.sel, got)
+			continue
+		}
+		if r := contrast(f[2], f[3]); r < 3 {
+			t.Errorf("%s: its ring %s on %s is %.2f:1, want 3:1 or more", c.sel, f[2], f[3], r)
+		}
+	}
+}
+
+// contrast is WCAG's contrast ratio of two CSS rgb() colours.
+func contrast(a, b string) float64 {
+	lum := func(c string) float64 {
+		var r, g, bl float64
+		fmt.Sscanf(strings.TrimPrefix(c, "rgb"), "(%g, %g, %g", &r, &g, &bl)
+		lin := func(v float64) float64 {
+			v /= 255
+			if v <= 0.03928 {
+				return v / 12.92
+			}
+			return math.Pow((v+0.055)/1.055, 2.4)
+		}
+		return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(bl)
+	}
+	x, y := lum(a), lum(b)
+	return (max(x, y) + 0.05) / (min(x, y) + 0.05)
 }
