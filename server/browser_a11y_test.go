@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The enrollment countdown ticks every second out of any live region (a
@@ -120,4 +121,28 @@ func contrast(a, b string) float64 {
 	}
 	x, y := lum(a), lum(b)
 	return (max(x, y) + 0.05) / (min(x, y) + 0.05)
+}
+
+// Moving through the province picker with the keyboard does not leave the
+// page (WCAG 3.2.2): on a desktop each arrow key changes a closed select,
+// and the picker sent its form at the first one, so an admin could reach
+// only the first province, and the reload took their place on the page.
+func TestBrowser_ProvincePickerWaitsForTheKeyboard(t *testing.T) {
+	rs := newRegistryServer(t)
+	b := newBrowser(t, rs.URL)
+	b.signIn("admin", rs.pw["admin"])
+	b.open("/markets/new")
+	b.do(chromedp.WaitVisible(chromedp.CSS("select#province")))
+	b.eval(`window.sent = 0; HTMLFormElement.prototype.submit = function () { window.sent++; };
+		document.getElementById('province').focus(); true`)
+	b.do(chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.ArrowDown))
+	if v := b.eval(`document.getElementById('province').selectedIndex`); v != "2" {
+		t.Fatalf("after two arrow keys the picker is at option %s, want 2", v)
+	}
+	if n := b.eval(`window.sent`); n != "0" {
+		t.Errorf("two arrow keys on the province picker sent its form %s times, want none: the keyboard user must choose, then send", n)
+	}
+	if visible := b.eval(`[...document.querySelector('select#province').form.querySelectorAll('button')].some(x => x.offsetParent !== null)`); visible != "true" {
+		t.Error("the province picker has no visible button to send the choice")
+	}
 }

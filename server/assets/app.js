@@ -2,10 +2,6 @@
 // this file; it only adds live checks, a countdown and conveniences.
 "use strict";
 (function () {
-  // Selects marked data-autosubmit submit their form when changed.
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (s) {
-    s.addEventListener("change", function () { s.form.submit(); });
-  });
   // Print buttons: hidden in the page, as without this script they do
   // nothing (the browser's own Print still works).
   document.querySelectorAll("[data-print]").forEach(function (b) {
