@@ -162,3 +162,23 @@ func TestCharts_FiguresOutsideTheImage(t *testing.T) {
 		}
 	}
 }
+
+// Stacked segments touch, and the series' colours are 1.1–1.2:1 against
+// one another, under WCAG 1.4.11's 3:1: each segment is outlined in white
+// (5.4:1 or more against every series), so where one ends shows.
+func TestCharts_SegmentsAreSeparated(t *testing.T) {
+	names := [3]string{"Tiền mặt", "QR", "Chuyển khoản"}
+	bars := []Bar{{Label: "2026-11-26", Values: [3]int64{100, 200, 300}}}
+	segment := regexp.MustCompile(`<rect [^>]*fill="#[0-9a-f]{6}"[^>]*><title>`)
+	for name, svg := range map[string]string{"share": string(ShareChart("x", names, bars)), "days": string(DayChart("x", names, bars))} {
+		segs := segment.FindAllString(svg, -1)
+		if len(segs) != 3 {
+			t.Fatalf("%s chart: %d segments, want 3", name, len(segs))
+		}
+		for _, s := range segs {
+			if !strings.Contains(s, `stroke="#fff"`) {
+				t.Errorf("%s chart: got %s, want a white outline", name, s)
+			}
+		}
+	}
+}
