@@ -87,7 +87,7 @@ func TestWeb_RevokeButtonsSayWhichPhone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0"); err != nil {
+	if _, _, err := rs.reg.RedeemEnrollment(ctx, code, "1.0.0", nil); err != nil {
 		t.Fatal(err)
 	}
 	_, page := rs.getPage(t, "volin", "/stalls/"+obj.stall)
