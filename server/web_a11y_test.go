@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -104,5 +105,28 @@ func TestWeb_RevokeButtonsSayWhichPhone(t *testing.T) {
 	}
 	if len(buttons) != 2 {
 		t.Fatalf("found %d Revoke buttons, want the stall's two phones'", len(buttons))
+	}
+}
+
+// A QR code is one image to a screen reader, named by its wrapper ("Mã
+// VietQR A-1"): the svg inside it is hidden, or Chromium's tree held a
+// second, unnamed image under the named one.
+func TestWeb_QRCodeIsOneNamedImage(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	_, stallPage := rs.getPage(t, "volin", "/stalls/"+obj.stall)
+	res, enrollPage := rs.postPage(t, "volin", "/stalls/"+obj.stall+"/enroll", url.Values{})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("enroll: status %d", res.StatusCode)
+	}
+	wrapped := regexp.MustCompile(`(?s)<div class="qr" role="img" aria-label="[^"]+"><span aria-hidden="true"><svg`)
+	for name, page := range map[string]string{"stall page": stallPage, "enrollment page": enrollPage} {
+		if !strings.Contains(page, "<svg") {
+			t.Fatalf("%s: no QR code", name)
+		}
+		if !wrapped.MatchString(page) {
+			i := strings.Index(page, `class="qr"`)
+			t.Errorf("%s: the QR's svg is not hidden inside its named image: %.200s", name, page[max(0, i-5):])
+		}
 	}
 }
