@@ -199,6 +199,15 @@ func TestCards_ShowWhatAVendorNeeds(t *testing.T) {
 	if n := strings.Count(sheet, `<div class="page">`); n != 3 {
 		t.Fatalf("sheet has %d pages, want 3", n)
 	}
+	// One h1, the sheet's; each card a heading under it, so a screen
+	// reader's list of headings is the list of stalls. The English half of
+	// the printing note says it is English.
+	if n, m := strings.Count(sheet, "<h1"), strings.Count(sheet, `<h2><span class="code">`); n != 1 || m != 9 {
+		t.Errorf("sheet has %d h1 and %d card headings, want one h1 and a heading a card", n, m)
+	}
+	if !strings.Contains(sheet, `<span lang="en">Print at`) {
+		t.Error("the printing note's English is not marked lang=en")
+	}
 	// A stall stored active after its vendor was erased (the registry no
 	// longer allows it; older stores may hold one) has no card, and the
 	// sheet of the others still prints.
