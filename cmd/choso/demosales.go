@@ -37,14 +37,11 @@ func demoJoined(k int, now time.Time, loc *time.Location) time.Time {
 }
 
 // seedDemoSales gives every demo stall an enrolled phone that has synced
-// its mornings' sales since it joined (demoJoined), in the last demoDays (cash, QR and
-// transfer, a few voided, each past day closed), applied by the same rules
-// as a real push. A demo bank then
-// posts credits for nine in ten of the QR and transfer sales of the days
-// before today, so the dashboard, the stall pages and the reconciliation
-// have figures to show, confirmed and not; its key is logged for trying
-// the partner API. A real bank posts only its own customers' credits; the
-// demo's posts every bank's, so that every stall shows some.
+// its mornings' sales since it joined (demoJoined), in the last demoDays:
+// cash, QR and transfer, a few voided, each past day closed, applied by
+// the same rules as a real push. Then a demo bank confirms most of the QR
+// and transfer sales (seedDemoBank), so the dashboard, the stall pages and
+// the reconciliation have figures to show, confirmed and not.
 func seedDemoSales(ctx context.Context, reg *choso.Registry, ps *choso.Partners, actor *choso.Principal, stalls []*choso.Stall, log *slog.Logger) error {
 	if len(stalls) == 0 {
 		return nil
@@ -143,15 +140,29 @@ func seedDemoSales(ctx context.Context, reg *choso.Registry, ps *choso.Partners,
 		}
 	}
 
-	partner, key, secret, err := ps.AddPartner(ctx, choso.SystemPrincipal("demo"),
-		choso.NewPartner{Name: "Ngân hàng demo", Provinces: []string{stalls[0].ProvinceCode}})
+	credits, err := seedDemoBank(ctx, ps, stalls[0].ProvinceCode, paid, rng, log)
 	if err != nil {
-		return fmt.Errorf("demo bank: %w", err)
+		return err
+	}
+	log.Info("demo sales seeded", "phones", len(stalls), "events", events, "days", demoDays, "credits", credits)
+	return nil
+}
+
+// seedDemoBank adds a demo bank for the province and posts its credits for
+// nine in ten of the sales paid into the stalls' accounts; the tenth stays
+// unconfirmed, as a reconciliation shows it. It logs the bank's key, for
+// trying the partner API. A real bank posts only its own customers'
+// credits; the demo's posts every bank's, so that every stall shows some.
+func seedDemoBank(ctx context.Context, ps *choso.Partners, province string, paid []demoSale, rng *rand.Rand, log *slog.Logger) (int, error) {
+	partner, key, secret, err := ps.AddPartner(ctx, choso.SystemPrincipal("demo"),
+		choso.NewPartner{Name: "Ngân hàng demo", Provinces: []string{province}})
+	if err != nil {
+		return 0, fmt.Errorf("demo bank: %w", err)
 	}
 	var credits []choso.CreditInput
 	for i, sale := range paid {
 		if rng.IntN(10) == 0 {
-			continue // not (yet) confirmed by the bank: the reconciliation shows it
+			continue
 		}
 		credits = append(credits, choso.CreditInput{BankTxnID: fmt.Sprintf("DEMO%06d", i+1),
 			BIN: sale.stall.Payout.BIN, Account: sale.stall.Payout.Account, Amount: sale.amount,
@@ -161,17 +172,16 @@ func seedDemoSales(ctx context.Context, reg *choso.Registry, ps *choso.Partners,
 	for part := range slices.Chunk(credits, choso.MaxCreditsPerPost) {
 		results, err := ps.PostCredits(ctx, partner, part)
 		if err != nil {
-			return fmt.Errorf("demo bank credits: %w", err)
+			return 0, fmt.Errorf("demo bank credits: %w", err)
 		}
 		for _, r := range results {
 			if r.Status != choso.CreditCreated {
-				return fmt.Errorf("demo bank credit %s: %s %s", r.BankTxnID, r.Status, r.Message)
+				return 0, fmt.Errorf("demo bank credit %s: %s %s", r.BankTxnID, r.Status, r.Message)
 			}
 		}
 	}
-	log.Info("demo sales seeded", "phones", len(stalls), "events", events, "days", demoDays, "credits", len(credits))
 	log.Info("demo partner", "partner_id", partner.ID, "key_id", key.ID, "secret", secret)
-	return nil
+	return len(credits), nil
 }
 
 // demoPush applies a push as the server does, at the time the phone
