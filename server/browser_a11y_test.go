@@ -146,3 +146,58 @@ func TestBrowser_ProvincePickerWaitsForTheKeyboard(t *testing.T) {
 		t.Error("the province picker has no visible button to send the choice")
 	}
 }
+
+// sendStallForm fills the new-stall form at 360 px with a valid stall,
+// changed by change, and sends it.
+func (b *browser) sendStallForm(market string, change map[string]string) {
+	b.t.Helper()
+	b.open("/markets/" + market + "/stalls/new")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#account")))
+	v := map[string]string{"code": "C-9", "name": "Cá tươi", "vendor_name": "Lê Văn Cá", "vendor_phone": "0912345670",
+		"bank": "970436", "account": "0011009876543", "holder_name": "LE VAN CA"}
+	for k, x := range change {
+		v[k] = x
+	}
+	js := `var f = document.querySelector('form[data-payout]'); f.elements.consent.checked = true;`
+	for k, x := range v {
+		js += fmt.Sprintf(" f.elements[%q].value = %q;", k, x)
+	}
+	b.eval(js + " true")
+	b.submit("form[data-payout] button[type=submit]")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#form-error")))
+}
+
+// fieldStyle is a form control's aria-invalid and the computed style that
+// marks it: left border colour and width, box shadow.
+func (b *browser) fieldStyle(id string) []string {
+	b.t.Helper()
+	return strings.Split(b.eval(`(function () {
+		var e = document.getElementById('`+id+`'), s = getComputedStyle(e);
+		return [e.getAttribute('aria-invalid'), s.borderLeftColor, s.borderLeftWidth, s.boxShadow].join(';');
+	})()`), ";")
+}
+
+// A stall form the server refuses marks, at 360 px, the field to correct:
+// a red border 3:1 or more against the page (WCAG 1.4.11), thicker than
+// the others' grey one, with a bar on its left, so it is not told by
+// colour alone.
+func TestBrowser_RefusedFormMarksItsField(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	b := newBrowser(t, rs.URL)
+	b.signIn("volin", rs.pw["volin"])
+	b.sendStallForm(obj.market, map[string]string{"vendor_phone": "01234567890"}) // 11 digits: retired in 2018
+	b.shot("refused")
+	b.fitsPhone("the refused stall form")
+	bad, other := b.fieldStyle("vendor_phone"), b.fieldStyle("vendor_name")
+	if bad[0] != "true" || other[0] == "true" {
+		t.Fatalf("aria-invalid of #vendor_phone %q, of #vendor_name %q: want \"true\" for the phone only", bad[0], other[0])
+	}
+	page := b.eval(`getComputedStyle(document.documentElement).backgroundColor`)
+	if bad[1] == other[1] || contrast(bad[1], page) < 3 {
+		t.Errorf("#vendor_phone's border %s beside #vendor_name's %s on %s: want the marked field's border to differ and stand out 3:1", bad[1], other[1], page)
+	}
+	if bad[2] == other[2] || bad[3] == other[3] {
+		t.Errorf("#vendor_phone (border %s, shadow %s) beside #vendor_name (%s, %s): want a thicker border and a bar, not colour alone", bad[2], bad[3], other[2], other[3])
+	}
+}

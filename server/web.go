@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,11 +47,30 @@ type pageData struct {
 	Nav   string // which menu entry is current
 	Flash string // a one-line success message
 	Error string // a one-line problem with what was sent
+	Field string // the ids of the form controls Error is about, space-separated (web.ErrorField)
 	Data  any
 }
 
 // T translates a text of the page.
 func (p *pageData) T(text string, args ...any) string { return web.T(p.Lang, text, args...) }
+
+// Invalid writes the attributes of the form control with id field: when
+// the page's Error is about it, aria-invalid and the alert's message as
+// its description, so a screen reader reads the problem with the control
+// and the style sheet marks it; then the ids that always describe it
+// (describedBy, such as the live account check's status).
+func (p *pageData) Invalid(field string, describedBy ...string) template.HTMLAttr {
+	var b strings.Builder
+	ids := describedBy
+	if p.Error != "" && slices.Contains(strings.Fields(p.Field), field) {
+		b.WriteString(` aria-invalid="true"`)
+		ids = append([]string{"form-error"}, describedBy...)
+	}
+	if len(ids) > 0 {
+		b.WriteString(` aria-describedby="` + template.HTMLEscapeString(strings.Join(ids, " ")) + `"`)
+	}
+	return template.HTMLAttr(b.String())
+}
 
 // dayText writes a business date (YYYY-MM-DD) as Vietnam reads dates,
 // dd/mm/yyyy; anything else as it is.
@@ -451,6 +471,7 @@ func (s *Server) formError(c echo.Context, err error, name string, p *pageData) 
 	switch choso.ErrorCode(err) {
 	case choso.EInvalid, choso.EConflict:
 		p.Error = web.ErrorText(p.Lang, choso.ErrorMessage(err))
+		p.Field = web.ErrorField(choso.ErrorMessage(err))
 		return s.render(c, http.StatusUnprocessableEntity, name, p)
 	}
 	return err

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -128,5 +129,123 @@ func TestWeb_QRCodeIsOneNamedImage(t *testing.T) {
 			i := strings.Index(page, `class="qr"`)
 			t.Errorf("%s: the QR's svg is not hidden inside its named image: %.200s", name, page[max(0, i-5):])
 		}
+	}
+}
+
+// fieldMark reads how a page marks its form control with id: the control's
+// aria-invalid, and the text of the elements its aria-describedby names,
+// joined by " | ". found is false when the page has no such control.
+func fieldMark(page, id string) (invalid, described string, found bool) {
+	control := regexp.MustCompile(`<(?:input|select|textarea)\b[^>]*\bid="` + regexp.QuoteMeta(id) + `"[^>]*>`).FindString(page)
+	if control == "" {
+		return "", "", false
+	}
+	if m := regexp.MustCompile(`\baria-invalid="([^"]*)"`).FindStringSubmatch(control); m != nil {
+		invalid = m[1]
+	}
+	m := regexp.MustCompile(`\baria-describedby="([^"]*)"`).FindStringSubmatch(control)
+	if m == nil {
+		return invalid, "", true
+	}
+	tag := regexp.MustCompile(`<[^>]+>`)
+	var texts []string
+	for _, ref := range strings.Fields(m[1]) {
+		el := regexp.MustCompile(`(?s)<(\w+)\b[^>]*\bid="` + regexp.QuoteMeta(ref) + `"[^>]*>(.*?)</(\w+)>`).FindStringSubmatch(page)
+		if el == nil {
+			texts = append(texts, "(no element "+ref+")")
+			continue
+		}
+		texts = append(texts, strings.Join(strings.Fields(html.UnescapeString(tag.ReplaceAllString(el[2], ""))), " "))
+	}
+	return invalid, strings.Join(texts, " | "), true
+}
+
+// A form the server refuses marks the field it is about: aria-invalid on
+// that control, and its aria-describedby naming the message, so TalkBack
+// reads the problem with the field and a volunteer on a 360 px phone sees
+// which of a long form's fields to fix. The other fields stay unmarked,
+// and the account keeps its live check's description.
+func TestWeb_FormErrorMarksItsField(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	stall := func(change map[string]string) url.Values {
+		v := url.Values{"code": {"C-9"}, "name": {"Cá tươi"}, "vendor_name": {"Lê Văn Cá"}, "vendor_phone": {"0912345670"},
+			"bank": {"970436"}, "service": {"account"}, "account": {"0011009876543"}, "holder_name": {"LE VAN CA"}, "consent": {"yes"}}
+		for k, x := range change {
+			v.Set(k, x)
+		}
+		return v
+	}
+	edit := url.Values{"code": {"A-1"}, "name": {"Bún chả cô Lan"}, "category": {""}, "vendor_name": {"Nguyễn Thị Lan"}, "status": {"active"}}
+	const checkHint = "Mã VietQR sẽ hiện khi tài khoản hợp lệ." // the live check's words before it answers
+	longName := url.Values{"name": {strings.Repeat("Chợ ", 40)}, "commune_code": {"07210"}, "address": {""}}
+	for _, c := range []struct {
+		name, method, path string
+		form               url.Values
+		field, message     string   // the control marked and the words its description holds
+		others             []string // controls of the same form left unmarked
+		describedToo       string   // words the field's description keeps beside the message
+	}{
+		{"stall form, a phone of 11 digits", "POST", "/markets/" + obj.market + "/stalls/new", stall(map[string]string{"vendor_phone": "01234567890"}),
+			"vendor_phone", "11 chữ số", []string{"code", "name", "bank", "account"}, ""},
+		{"stall form, a code taken", "POST", "/markets/" + obj.market + "/stalls/new", stall(map[string]string{"code": "A-1"}),
+			"code", "Mã quầy A-1 đã có trong chợ này.", []string{"name", "vendor_phone", "account"}, ""},
+		{"stall form, a BIN not in NAPAS", "POST", "/markets/" + obj.market + "/stalls/new", stall(map[string]string{"bank": "912345"}),
+			"bank", "không có trong danh sách NAPAS", []string{"account", "code"}, checkHint},
+		{"stall form, an account with a dash", "POST", "/markets/" + obj.market + "/stalls/new", stall(map[string]string{"account": "0011-00"}),
+			"account", "Số tài khoản chỉ gồm chữ và số.", []string{"bank", "holder_name"}, checkHint},
+		{"stall edit, a name too long", "POST", "/stalls/" + obj.stall + "/edit", func() url.Values {
+			v := url.Values{}
+			for k, x := range edit {
+				v[k] = x
+			}
+			v.Set("name", strings.Repeat("Bún chả ", 12))
+			return v
+		}(), "name", "Tên quầy phải có từ 1 đến 80 ký tự.", []string{"code", "category"}, ""},
+		{"payout change, an account with a dash", "POST", "/stalls/" + obj.stall + "/payout", url.Values{"action": {"propose"},
+			"bank": {"970436"}, "service": {"account"}, "account": {"0011-00"}, "holder_name": {"NGUYEN THI LAN"}},
+			"account", "Số tài khoản chỉ gồm chữ và số.", []string{"bank", "code", "name"}, checkHint},
+		{"new market, a commune that is not one", "POST", "/markets/new", url.Values{"name": {"Chợ Mới"}, "commune_code": {"99999"}, "address": {""}},
+			"commune_code", "Không có xã/phường mã 99999.", []string{"name", "address"}, ""},
+		{"new market, a name too long", "POST", "/markets/new", longName,
+			"name", "Tên chợ phải có từ 1 đến 120 ký tự.", []string{"commune_code", "address"}, ""},
+		{"market edit, a name too long", "POST", "/markets/" + obj.market + "/edit", longName,
+			"name", "Tên chợ phải có từ 1 đến 120 ký tự.", []string{"address"}, ""},
+		{"dashboard, to before from", "GET", "/dashboard?from=2026-11-30&to=2026-11-01", nil,
+			"to", "“Đến ngày” không được trước “Từ ngày”.", []string{"group"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var res *http.Response
+			var page string
+			if c.method == "GET" {
+				res, page = rs.getPage(t, "volin", c.path)
+			} else {
+				res, page = rs.postPage(t, "volin", c.path, c.form)
+			}
+			if res.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422", res.StatusCode)
+			}
+			if !strings.Contains(html.UnescapeString(page), `role="alert"`) || !strings.Contains(html.UnescapeString(page), c.message) {
+				t.Fatalf("the page does not say %q in its alert", c.message)
+			}
+			invalid, described, found := fieldMark(page, c.field)
+			if !found {
+				t.Fatalf("the page has no control #%s", c.field)
+			}
+			if invalid != "true" {
+				t.Errorf("#%s: aria-invalid=%q, want \"true\"", c.field, invalid)
+			}
+			if !strings.Contains(described, c.message) {
+				t.Errorf("#%s: its description reads %q, want the message %q", c.field, described, c.message)
+			}
+			if c.describedToo != "" && !strings.Contains(described, c.describedToo) {
+				t.Errorf("#%s: its description reads %q, want the message and the live check's %q", c.field, described, c.describedToo)
+			}
+			for _, other := range c.others {
+				if inv, _, ok := fieldMark(page, other); ok && inv == "true" {
+					t.Errorf("#%s is marked invalid too: the problem is #%s", other, c.field)
+				}
+			}
+		})
 	}
 }

@@ -366,7 +366,7 @@ func TestWeb_Dashboard_BadDatesKeepTheForm(t *testing.T) {
 		if res.StatusCode != http.StatusUnprocessableEntity {
 			t.Errorf("%s: status %d, want 422", query, res.StatusCode)
 		}
-		if !strings.Contains(page, `<p class="error" role="alert">`+html.EscapeString(want)+`</p>`) {
+		if !strings.Contains(page, `<p class="error" role="alert" id="form-error">`+html.EscapeString(want)+`</p>`) {
 			t.Errorf("%s: the page does not say %q:\n%s", query, want, page[strings.Index(page, "<main"):])
 		}
 		from, to, _ := strings.Cut(strings.TrimPrefix(query, "from="), "&to=")

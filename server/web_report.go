@@ -66,6 +66,7 @@ func (s *Server) handleDashboard(c echo.Context) error {
 		v.Report = &choso.Report{From: f.From, To: f.To}
 		p.Data = v
 		p.Error = web.ErrorText(p.Lang, choso.ErrorMessage(err))
+		p.Field = web.ErrorField(choso.ErrorMessage(err))
 		return s.render(c, http.StatusUnprocessableEntity, "dashboard", p)
 	}
 	v.Report = rep

@@ -81,3 +81,28 @@ func TestErrorText_EveryMessageIsTheCodes(t *testing.T) {
 		}
 	}
 }
+
+// A message names the form control it is about: the bank for a BIN the
+// directory lacks, not the account beside it; nothing for a message no one
+// control causes, or one the table does not know.
+func TestErrorField(t *testing.T) {
+	for msg, want := range map[string]string{
+		"bin 912345 is not in the NAPAS bank directory": "bank",
+		`bin "12": want the bank's 6-digit BIN`:         "bank",
+		"account may hold only letters and digits":      "account",
+		"a card number is 12–19 digits":                 "account",
+		`phone "0123": unexpected character "x"`:        "vendor_phone",
+		"stall code A-1 is taken in this market":        "code",
+		"vendor name must be 1–80 characters":           "vendor_name",
+		"name must be 1–80 characters":                  "name",
+		"commune_code 99999: no such commune":           "commune_code",
+		"to must not be before from":                    "to",
+		"a report covers at most 366 days":              "from to",
+		"this stall has no pending payout change":       "",
+		"something else went wrong":                     "",
+	} {
+		if got := ErrorField(msg); got != want {
+			t.Errorf("ErrorField(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}
