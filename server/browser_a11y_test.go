@@ -201,3 +201,35 @@ func TestBrowser_RefusedFormMarksItsField(t *testing.T) {
 		t.Errorf("#vendor_phone (border %s, shadow %s) beside #vendor_name (%s, %s): want a thicker border and a bar, not colour alone", bad[2], bad[3], other[2], other[3])
 	}
 }
+
+// The live account check marks the field its answer is about: a BIN the
+// directory lacks marks the bank, not the account (it marked the account
+// whatever was wrong), and the page's first check leaves the marks of the
+// server's answer as they are.
+func TestBrowser_UnknownBINMarksTheBankNotTheAccount(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	b := newBrowser(t, rs.URL)
+	b.signIn("volin", rs.pw["volin"])
+	b.sendStallForm(obj.market, map[string]string{"bank": "970400"})
+	b.poll(`document.getElementById('payout-status').className === 'hint bad'`) // the first check has answered
+	if bank, account := b.fieldStyle("bank")[0], b.fieldStyle("account")[0]; bank != "true" || account == "true" {
+		b.shot("bin-refused")
+		t.Errorf("after the server refused the BIN: aria-invalid of #bank %q, of #account %q; want the bank's only", bank, account)
+	}
+	// Typed: a bad account under a good bank marks the account, then a
+	// bad BIN under a good account the bank.
+	b.eval(`var f = document.querySelector('form[data-payout]'); f.elements.bank.value = '970436'; f.elements.account.value = '0011-00';
+		f.dispatchEvent(new Event('change')); true`)
+	b.poll(`document.getElementById('account').getAttribute('aria-invalid') === 'true'`)
+	if bank := b.fieldStyle("bank")[0]; bank == "true" {
+		t.Errorf("a bad account under a good bank leaves #bank marked")
+	}
+	b.eval(`var f = document.querySelector('form[data-payout]'); f.elements.bank.value = '970400'; f.elements.account.value = '0011009876543';
+		f.dispatchEvent(new Event('change')); true`)
+	b.poll(`document.getElementById('bank').getAttribute('aria-invalid') === 'true'`)
+	if account := b.fieldStyle("account")[0]; account == "true" {
+		b.shot("bin-typed")
+		t.Errorf("a BIN the directory lacks, typed, marks #account invalid: the problem is the bank")
+	}
+}

@@ -322,6 +322,30 @@ func TestWeb_PayoutCheck_InThePagesLanguage(t *testing.T) {
 	}
 }
 
+// The live account check names the field its answer is about, for the
+// script to mark: a BIN the directory lacks is the bank's problem, not the
+// account's, and a valid account names none.
+func TestWeb_PayoutCheck_NamesTheField(t *testing.T) {
+	rs := newRegistryServer(t)
+	tok := rs.token(t, "volin")
+	for query, want := range map[string]string{
+		"bank=970400&account=0011001234567":      "bank",
+		"bank=Vietcom&account=0011001234567":     "bank",
+		"bank=970436&account=00110012!":          "account",
+		"bank=970436&account=12345&service=card": "account",
+		"bank=970436&account=0011001234567":      "",
+	} {
+		res := rs.doNoRedirect(t, "GET", "/web/payout-check?"+query, nil, "Cookie", sessionCookie+"="+tok)
+		var out payoutCheck
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d, %v", query, res.StatusCode, err)
+		}
+		if out.Field != want {
+			t.Errorf("%s: field %q, want %q (%s)", query, out.Field, want, out.Message)
+		}
+	}
+}
+
 // The volunteer who proposed a payout change and presses Approve (the
 // button is on their page too) stays on the stall's edit page and reads,
 // in Vietnamese, that someone else must approve it: not a bare error page

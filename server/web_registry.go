@@ -549,6 +549,7 @@ func (s *Server) handleImportForm(c echo.Context) error {
 type payoutCheck struct {
 	OK      bool   `json:"ok"`
 	Message string `json:"message"`
+	Field   string `json:"field,omitempty"` // the control the message is about, bank or account (web.ErrorField)
 	Bank    string `json:"bank,omitempty"`
 	SVG     string `json:"svg,omitempty"` // the stall's VietQR, once the account is valid
 }
@@ -566,7 +567,8 @@ func (s *Server) handlePayoutCheck(c echo.Context) error {
 		acc.Holder = "-" // the holder is checked on save; the code does not carry it
 	}
 	if err := acc.Validate(s.registry.Banks); err != nil {
-		return c.JSON(http.StatusOK, payoutCheck{Message: web.ErrorText(l, choso.ErrorMessage(err))}) // the page's language, as the form's answer
+		msg := choso.ErrorMessage(err)
+		return c.JSON(http.StatusOK, payoutCheck{Message: web.ErrorText(l, msg), Field: web.ErrorField(msg)}) // the page's language, as the form's answer
 	}
 	st := &choso.Stall{Payout: acc}
 	payload, err := qr.Encode(stallTransfer(st))

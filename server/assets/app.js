@@ -30,7 +30,9 @@
   document.querySelectorAll("form[data-payout]").forEach(function (f) {
     var status = f.querySelector("#payout-status"), box = f.querySelector("#payout-qr"), timer;
     if (!status || !box) { return; }
-    var check = function () {
+    // mark: set the fields' aria-invalid from the answer. The page's
+    // first check leaves them as the server's answer to the form set them.
+    var check = function (mark) {
       var q = new URLSearchParams();
       ["bank", "account", "holder_name"].forEach(function (n) { q.set(n, f.elements[n].value); });
       var svc = f.querySelector("input[name=service]:checked");
@@ -44,13 +46,17 @@
           var text = res.bank ? res.bank + " · " + res.message : res.message;
           if (status.textContent !== text) { status.textContent = text; }
           status.className = res.ok ? "hint ok" : "hint bad";
-          f.elements.account.setAttribute("aria-invalid", res.ok ? "false" : "true");
+          // The answer names its field: a BIN the directory lacks is the bank's.
+          var bad = res.ok ? "" : res.field || "account";
+          if (mark) {
+            ["bank", "account"].forEach(function (n) { f.elements[n].setAttribute("aria-invalid", n === bad ? "true" : "false"); });
+          }
           box.innerHTML = res.ok ? res.svg : "";
         })
         .catch(function () {});
     };
-    f.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(check, 300); });
-    f.addEventListener("change", check);
-    check();
+    f.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(check, 300, true); });
+    f.addEventListener("change", function () { check(true); });
+    check(false);
   });
 })();
