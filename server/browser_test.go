@@ -606,29 +606,7 @@ func TestPages_WeightAndRedirects(t *testing.T) {
 func TestPages_ReconciliationShowsMismatchLines(t *testing.T) {
 	rs := newRegistryServer(t)
 	obj := rs.objects(t, false)
-	ctx := context.Background()
-	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
-	if err != nil {
-		t.Fatal(err)
-	}
-	date := "2026-11-20"
-	err = rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
-		return tx.PutStallDay(&choso.StallDay{Status: choso.DayFinal, StallID: st.ID, MarketID: st.MarketID,
-			CommuneCode: st.CommuneCode, ProvinceCode: st.ProvinceCode, Date: date,
-			ByMethod: map[string]choso.MethodTotals{choso.MethodCash: {Count: 1, Amount: 10_000}}})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pt, _, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng", Provinces: []string{"24"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2026, 11, 20, 9, 30, 0, 0, vietnam)
-	res, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611200001", BIN: st.Payout.BIN, Account: st.Payout.Account, Amount: 75_000, CreditedAt: at, Content: "chuyen tien"}})
-	if err != nil || res[0].Status != choso.CreditCreated {
-		t.Fatalf("post credit: %+v, %v", res, err)
-	}
+	date := rs.mismatchDay(t, obj.stall)
 	for who, want := range map[string]int{"volin": http.StatusOK, "official": http.StatusOK, "volout": http.StatusNotFound} {
 		res := rs.doNoRedirect(t, "GET", "/reconciliation?market_id="+obj.market+"&date="+date, nil, "Cookie", sessionCookie+"="+rs.token(t, who))
 		body, _ := io.ReadAll(res.Body)

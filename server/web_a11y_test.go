@@ -13,14 +13,13 @@ import (
 	"github.com/choso/choso"
 )
 
-// a11yPages signs in as volin on objects with a sale and a bank line on
-// 2026-11-20 (a mismatch), and returns the pages that show tables.
-func a11yPages(t *testing.T) map[string]string {
+// mismatchDay makes 2026-11-20 a mismatch for stall: a final day of one
+// cash sale of 10,000 đồng and a bank line of 75,000 (FT2611200001) to its
+// account that pays no sale. It returns the date.
+func (rs *registryServer) mismatchDay(t *testing.T, stall string) string {
 	t.Helper()
-	rs := newRegistryServer(t)
-	obj := rs.objects(t, false)
 	ctx := context.Background()
-	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
+	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), stall)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,9 +37,20 @@ func a11yPages(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 20, 9, 30, 0, 0, vietnam)
-	if _, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611200001", BIN: st.Payout.BIN, Account: st.Payout.Account, Amount: 75_000, CreditedAt: at, Content: "chuyen tien"}}); err != nil {
-		t.Fatal(err)
+	res, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611200001", BIN: st.Payout.BIN, Account: st.Payout.Account, Amount: 75_000, CreditedAt: at, Content: "chuyen tien"}})
+	if err != nil || res[0].Status != choso.CreditCreated {
+		t.Fatalf("post credit: %+v, %v", res, err)
 	}
+	return date
+}
+
+// a11yPages signs in as volin on objects with a sale and a bank line on
+// 2026-11-20 (a mismatch), and returns the pages that show tables.
+func a11yPages(t *testing.T) map[string]string {
+	t.Helper()
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	date := rs.mismatchDay(t, obj.stall)
 	pages := map[string]string{}
 	for _, path := range []string{"/dashboard?from=2026-11-01&to=2026-11-30", "/markets/" + obj.market, "/stalls/" + obj.stall,
 		"/stalls/" + obj.stall + "/statement?period=2026-11", "/reconciliation?market_id=" + obj.market + "&date=" + date} {
