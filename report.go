@@ -176,7 +176,7 @@ func (r *Registry) Report(ctx context.Context, p *Principal, f ReportFilter) (*R
 		rows := map[string]*ReportRow{}
 		var order []string
 		for _, m := range markets {
-			mr, err := marketFigures(ctx, tx, m, f.From, f.To, rep.ActiveSince, days)
+			mr, err := marketFigures(ctx, tx, m, f.From, f.To, to, rep.ActiveSince, days)
 			if err != nil {
 				return err
 			}
@@ -260,18 +260,15 @@ func reportMarkets(tx Tx, p *Principal, f ReportFilter) ([]*Market, error) {
 }
 
 // marketFigures walks one market's stalls: registered by the range's last
-// day, active, and their days in range, added to days as it goes.
-func marketFigures(ctx context.Context, tx Tx, m *Market, from, to string, activeSince time.Time, days map[string]*ReportDay) (*ReportRow, error) {
+// day (last, as ParseDateRange read to), active, and their days in range,
+// added to days as it goes.
+func marketFigures(ctx context.Context, tx Tx, m *Market, from, to string, last, activeSince time.Time, days map[string]*ReportDay) (*ReportRow, error) {
 	row := &ReportRow{ByMethod: newByMethod()}
 	loc, err := LoadLocation(m.TimeZone)
 	if err != nil {
 		return nil, err
 	}
-	last, err := time.ParseInLocation(time.DateOnly, to, loc)
-	if err != nil {
-		return nil, Errorf(EInvalid, "to must be YYYY-MM-DD")
-	}
-	end := last.AddDate(0, 0, 1) // the range's end, in the market's zone
+	end := time.Date(last.Year(), last.Month(), last.Day()+1, 0, 0, 0, 0, loc) // the range's end, in the market's zone
 	// A market counts from the day it was registered, as its stalls do.
 	if m.CreatedAt.Before(end) {
 		row.Markets = 1
