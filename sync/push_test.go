@@ -119,6 +119,18 @@ func (w *world) phone() *phone {
 }
 
 // phoneOf enrolls a device for a stall of the world's market.
+// otherStall registers a second stall, B-2, in the world's market.
+func (w *world) otherStall() *choso.Stall {
+	w.t.Helper()
+	s, err := w.reg.CreateStall(context.Background(), choso.SystemPrincipal("test"), w.stall.MarketID, choso.NewStall{Code: "B-2",
+		Name: "Rau củ chị Hoa", VendorName: "Trần Thị Hoa", VendorPhone: "0987654321",
+		Payout: choso.PayoutAccount{BIN: "970436", Account: "0011009876543", Holder: "TRAN THI HOA"}, ConsentGiven: true})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return s
+}
+
 func (w *world) phoneOf(stallID string) *phone {
 	w.t.Helper()
 	code, _, err := w.reg.CreateEnrollment(context.Background(), choso.SystemPrincipal("test"), stallID)
@@ -1032,12 +1044,7 @@ func TestLateSyncedDay_OfAFinalizedDate_WrittenFinal(t *testing.T) {
 // the sale is already there, and left waiting for nothing when it is not.
 func TestVoid_OfAnotherStallsSale_CountedInEitherOrder(t *testing.T) {
 	w := newWorld(t)
-	other, err := w.reg.CreateStall(context.Background(), choso.SystemPrincipal("test"), w.stall.MarketID, choso.NewStall{Code: "B-2",
-		Name: "Rau củ chị Hoa", VendorName: "Trần Thị Hoa", VendorPhone: "0987654321",
-		Payout: choso.PayoutAccount{BIN: "970436", Account: "0011009876543", Holder: "TRAN THI HOA"}, ConsentGiven: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := w.otherStall()
 	seller, stranger := w.phone(), w.phoneOf(other.ID)
 
 	// The sale first: the void is refused.
@@ -1205,12 +1212,7 @@ func TestDayClose_PhoneEnrolledAgain_CountsTheDevicesItReplaced(t *testing.T) {
 // borrow another stall's sales, or another phone's, to cover a gap.
 func TestEnrollAgain_ClaimsThatDoNotHold_ReplaceNothing(t *testing.T) {
 	w := newWorld(t)
-	other, err := w.reg.CreateStall(context.Background(), choso.SystemPrincipal("test"), w.stall.MarketID, choso.NewStall{Code: "B-2",
-		Name: "Rau củ chị Hoa", VendorName: "Trần Thị Hoa", VendorPhone: "0987654321",
-		Payout: choso.PayoutAccount{BIN: "970436", Account: "0011009876543", Holder: "TRAN THI HOA"}, ConsentGiven: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := w.otherStall()
 	a, tokA := w.enrollAgain(w.stall.ID, nil)
 	sibling, _ := w.enrollAgain(w.stall.ID, nil)
 	a.mustPush(a.sale(10000, "cash"), a.sale(10000, "cash"))
