@@ -26,32 +26,7 @@ func TestGet_BesidePushesThatRotateTheToken_IsNotRefused(t *testing.T) {
 		{"/v1/sync/credits", func(c *Client) ([]byte, error) { return c.Credits(0) }},
 	} {
 		t.Run(read.path, func(t *testing.T) {
-			srv := clienttest.New(t)
-			p := newPhone(t, srv)
-			mustSell(t, p.Client, 1, 1000, "cash")
-			srv.Lock()
-			srv.RotateNext = 1
-			srv.Unlock()
-			inner := p.http.Transport
-			var once sync.Once
-			pushed := make(chan struct{})
-			p.http.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
-				if r.URL.Path == read.path {
-					once.Do(func() {
-						go func() {
-							defer close(pushed)
-							p.PushOnce()
-							p.RecordSale(2000, "cash", "")
-							p.PushOnce()
-						}()
-						select {
-						case <-pushed:
-						case <-time.After(300 * time.Millisecond): // they wait for the read, as they must
-						}
-					})
-				}
-				return inner.RoundTrip(r)
-			})
+			p, pushed := pushesDuring(t, read.path)
 			if _, err := read.call(p.Client); err != nil {
 				t.Fatalf("%s beside the pushes: %v", read.path, err)
 			}
@@ -61,6 +36,43 @@ func TestGet_BesidePushesThatRotateTheToken_IsNotRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pushesDuring enrolls a phone with a sale pending whose next push rotates
+// its token, and has two pushes try to run (the first rotating the token,
+// the second using the new one) while the phone's request to path is on
+// its way, between its reading the token and sending it. pushed closes
+// when they are done; they must wait for the request, and are let on
+// after 300 ms whether they did or not.
+func pushesDuring(t *testing.T, path string) (*phone, <-chan struct{}) {
+	t.Helper()
+	srv := clienttest.New(t)
+	p := newPhone(t, srv)
+	mustSell(t, p.Client, 1, 1000, "cash")
+	srv.Lock()
+	srv.RotateNext = 1
+	srv.Unlock()
+	inner := p.http.Transport
+	var once sync.Once
+	pushed := make(chan struct{})
+	p.http.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Path == path {
+			once.Do(func() {
+				go func() {
+					defer close(pushed)
+					p.PushOnce()
+					p.RecordSale(2000, "cash", "")
+					p.PushOnce()
+				}()
+				select {
+				case <-pushed:
+				case <-time.After(300 * time.Millisecond): // they wait for the request, as they must
+				}
+			})
+		}
+		return inner.RoundTrip(r)
+	})
+	return p, pushed
 }
 
 // The credits to the stall's account ("tiền đã về") are a read of the phone

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -636,32 +635,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // pull reading its token and sending it: the first rotates the token, the
 // second uses the new one.
 func TestConfig_PullBesidePushesThatRotateTheToken_StaysEnrolled(t *testing.T) {
-	srv := clienttest.New(t)
-	p := newPhone(t, srv)
-	mustSell(t, p.Client, 1, 1000, "cash")
-	srv.Lock()
-	srv.RotateNext = 1
-	srv.Unlock()
-	inner := p.http.Transport
-	var once sync.Once
-	pushed := make(chan struct{})
-	p.http.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if r.URL.Path == "/v1/sync/config" {
-			once.Do(func() {
-				go func() {
-					defer close(pushed)
-					p.PushOnce()
-					p.RecordSale(2000, "cash", "")
-					p.PushOnce()
-				}()
-				select {
-				case <-pushed:
-				case <-time.After(300 * time.Millisecond): // they wait for the pull, as they must
-				}
-			})
-		}
-		return inner.RoundTrip(r)
-	})
+	p, pushed := pushesDuring(t, "/v1/sync/config")
 	if _, err := p.RefreshConfig(); err != nil {
 		t.Fatalf("config pull beside the pushes: %v", err)
 	}
