@@ -1152,6 +1152,27 @@ func (w *world) enrollAgain(stallID string, claim *choso.DeviceClaim) (*phone, s
 	return &phone{w: w, id: d.ID}, token
 }
 
+// A phone enrolled again and again keeps the last MaxReplaces devices it
+// replaced, newest first: the oldest are of days it closed long ago.
+func TestEnrollAgain_ReplacesAtMostMaxReplaces(t *testing.T) {
+	w := newWorld(t)
+	p, tok := w.enrollAgain(w.stall.ID, nil)
+	ids := []string{p.id}
+	for i := range choso.MaxReplaces + 2 {
+		p, tok = w.enrollAgain(w.stall.ID, &choso.DeviceClaim{DeviceID: p.id, Token: tok})
+		ids = append(ids, p.id)
+		if n := len(w.device(p.id).Replaces); n != min(i+1, choso.MaxReplaces) {
+			t.Fatalf("enrolled again %d times, the device replaces %d, want %d", i+1, n, min(i+1, choso.MaxReplaces))
+		}
+	}
+	got := w.device(p.id).Replaces
+	want := slices.Clone(ids[len(ids)-1-choso.MaxReplaces : len(ids)-1])
+	slices.Reverse(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("after %d enrollments the device replaces %v, want the %d before it, newest first: %v", len(ids), got, choso.MaxReplaces, want)
+	}
+}
+
 // A phone enrolled again for its stall, proving it held its old device's
 // token, is recorded as the same phone (Device.Replaces), and its day.close
 // is checked against the sales of the old devices too: those sent before,
