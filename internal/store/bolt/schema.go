@@ -239,31 +239,32 @@ var indexBuilders = map[string]func(tx *Tx) error{
 		return nil
 	},
 	string(bucketStallCreated): func(tx *Tx) error {
-		for id, v := range ascend(tx.bucket(bucketStalls), nil, nil) {
-			var s choso.Stall
-			if err := jsonUnmarshal(v, &s); err != nil {
-				return err
-			}
-			if err := tx.bucket(bucketStallCreated).Put(id, createdValue(s.CreatedAt)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return eachStoredStall(tx, func(s *choso.Stall) error {
+			return tx.bucket(bucketStallCreated).Put([]byte(s.ID), createdValue(s.CreatedAt))
+		})
 	},
 	string(bucketStallAccounts): func(tx *Tx) error {
-		for _, v := range ascend(tx.bucket(bucketStalls), nil, nil) {
-			var s choso.Stall
-			if err := jsonUnmarshal(v, &s); err != nil {
-				return err
+		return eachStoredStall(tx, func(s *choso.Stall) error {
+			if k := accountKey(s); k != nil {
+				return tx.bucket(bucketStallAccounts).Put(k, nil)
 			}
-			if k := accountKey(&s); k != nil {
-				if err := tx.bucket(bucketStallAccounts).Put(k, nil); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+			return nil
+		})
 	},
+}
+
+// eachStoredStall decodes every stall record, for the index builders.
+func eachStoredStall(tx *Tx, fn func(*choso.Stall) error) error {
+	for _, v := range ascend(tx.bucket(bucketStalls), nil, nil) {
+		var s choso.Stall
+		if err := jsonUnmarshal(v, &s); err != nil {
+			return err
+		}
+		if err := fn(&s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkVersionReadable refuses a read-only open of a file newer than this
