@@ -204,9 +204,11 @@ func (c *Client) push(ctx context.Context) (*PushResult, error) {
 	reqID := fmt.Sprintf("%s-%s-%d", b.dev.ID, boot, c.requestN)
 	c.mu.Unlock()
 
-	rctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	// The deadline is counted from start, so that a push that timed out
+	// reports a latency of at least the timeout.
 	start := time.Now()
+	rctx, cancel := context.WithDeadline(ctx, start.Add(c.timeout))
+	defer cancel()
 	res, raw, err := c.do(rctx, http.MethodPost, "/v1/sync/push", b.dev.Token, body,
 		map[string]string{"Content-Encoding": "gzip", "X-Request-ID": reqID})
 	took := time.Since(start)
