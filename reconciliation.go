@@ -26,11 +26,17 @@ type Reconciliation struct {
 	BusinessDate string       `json:"business_date"`
 	StallID      string       `json:"stall_id,omitempty"`
 	Status       string       `json:"status"`
-	Reasons      []string     `json:"reasons"`  // unmatched_bank_lines, unmatched_qr_sales, amount_differs, day_boundary
+	Reasons      []string     `json:"reasons"`  // why it is a mismatch: unmatched_bank_lines, unmatched_qr_sales, amount_differs
+	Notes        []string     `json:"notes"`    // what is not a mismatch but worth knowing: day_boundary
 	QRSales      MethodTotals `json:"qr_sales"` // the sales paid into the account: QR and transfer
 	Credits      MethodTotals `json:"credits"`
 	Lines        []ReconLine  `json:"lines"`
 	DayStatus    string       `json:"day_status"`
+
+	// pairedDays are the other days whose lines this day's are paired
+	// with (a payment across midnight, whether or not its sale was voided
+	// since): a change here changes their reconciliation too.
+	pairedDays []string
 }
 
 // ReconLine is one bank line or one QR or transfer sale of a reconciliation.
@@ -72,7 +78,7 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 	if len(bin) != 6 || !allDigits(bin) || account == "" {
 		return nil, Errorf(EInvalid, "bin (6 digits) and account are required")
 	}
-	rec := &Reconciliation{BIN: bin, Account: account, BusinessDate: date, Reasons: []string{}, Lines: []ReconLine{}}
+	rec := &Reconciliation{BIN: bin, Account: account, BusinessDate: date, Reasons: []string{}, Notes: []string{}, Lines: []ReconLine{}}
 	stalls, err := tx.FindStallsByAccount(bin, account)
 	if err != nil {
 		return nil, err
@@ -114,7 +120,13 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 	if err != nil {
 		return nil, err
 	}
-	matchedSales := map[string]string{}
+	// A sale at 23:58 paid at 00:03 is one payment on two business days:
+	// the sale on its day, the credit on the next. Each day lists its own
+	// line, matched to the other day's, and leaves that amount out of its
+	// comparison (carried), so both days reconcile, with a day_boundary
+	// note, rather than stay mismatched for good.
+	var salesCarried, creditsCarried int64
+	paidHere := map[string]*Credit{} // sale ULID → this day's credit that paid it
 	// A bank sees its own credits, not another bank's (their IDs and
 	// transfer messages are that bank's customers'); the market's own view
 	// (a partner with no ID) sees them all.
@@ -127,14 +139,15 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 		rec.Credits.Amount += c.Amount
 		rec.Lines = append(rec.Lines, ReconLine{Kind: "credit", ID: c.BankTxnID, Amount: c.Amount, At: c.CreditedAt, MatchedTo: c.SaleID, Match: c.MatchKind})
 		if c.SaleID != "" {
-			matchedSales[c.SaleID] = c.BankTxnID
+			paidHere[c.SaleID] = c
 		} else {
 			addReason(rec, "unmatched_bank_lines")
 		}
 	}
+	from, to := start.UnixMilli(), start.AddDate(0, 0, 1).UnixMilli()-1
 	var ids []string
 	for _, s := range stalls {
-		some, err := tx.ListQRSales(s.ID, start.UnixMilli(), start.AddDate(0, 0, 1).UnixMilli()-1)
+		some, err := tx.ListQRSales(s.ID, from, to)
 		if err != nil {
 			return nil, err
 		}
@@ -142,27 +155,51 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 	}
 	for _, id := range ids {
 		e, err := tx.FindEntity(id)
-		if err != nil || e.VoidedBy != "" {
+		if err != nil {
 			continue
 		}
-		if _, ok := matchedSales[id]; !ok && e.ConfirmedBy != "" {
-			if c, err := tx.FindCredit(e.ConfirmedBy); err == nil && !own(c) {
+		if _, ok := paidHere[id]; !ok && e.ConfirmedBy != "" {
+			c, err := tx.FindCredit(e.ConfirmedBy)
+			if err == nil && !own(c) {
 				continue // another bank's credit paid it: that bank reconciles it
 			}
+			if err == nil && c.BusinessDate != date {
+				rec.pair(c.BusinessDate)
+				if e.VoidedBy == "" {
+					salesCarried += e.Amount
+					addNote(rec, "day_boundary")
+				}
+			}
+		}
+		if e.VoidedBy != "" {
+			continue
 		}
 		if e.BusinessDate != date {
-			addReason(rec, "day_boundary")
+			addNote(rec, "day_boundary") // the phone's day is not the day its time falls on
 		}
 		rec.QRSales.Count++
 		rec.QRSales.Amount += e.Amount
 		rec.Lines = append(rec.Lines, ReconLine{Kind: "sale", ID: id, Amount: e.Amount, At: time.UnixMilli(e.EffectiveMs).UTC(), MatchedTo: e.ConfirmedBy})
 		if e.ConfirmedBy == "" {
 			addReason(rec, "unmatched_qr_sales")
-		} else if _, ok := matchedSales[id]; !ok {
-			addReason(rec, "day_boundary") // paid by a credit counted on another day
+		}
+		delete(paidHere, id)
+	}
+	// What is left in paidHere paid a sale not listed here: one of another
+	// day is carried; a voided one is money for no sale, and the amounts
+	// say so.
+	for saleID, c := range paidHere {
+		e, err := tx.FindEntity(saleID)
+		if err != nil || e.EffectiveMs >= from && e.EffectiveMs <= to {
+			continue
+		}
+		rec.pair(time.UnixMilli(e.EffectiveMs).In(loc).Format(time.DateOnly))
+		if e.VoidedBy == "" {
+			creditsCarried += c.Amount
+			addNote(rec, "day_boundary")
 		}
 	}
-	if rec.QRSales.Amount != rec.Credits.Amount {
+	if rec.QRSales.Amount-salesCarried != rec.Credits.Amount-creditsCarried {
 		addReason(rec, "amount_differs")
 	}
 	switch {
@@ -177,12 +214,21 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 }
 
 func addReason(r *Reconciliation, reason string) {
-	for _, x := range r.Reasons {
-		if x == reason {
-			return
-		}
+	if !slices.Contains(r.Reasons, reason) {
+		r.Reasons = append(r.Reasons, reason)
 	}
-	r.Reasons = append(r.Reasons, reason)
+}
+
+func (r *Reconciliation) pair(date string) {
+	if date != r.BusinessDate && !slices.Contains(r.pairedDays, date) {
+		r.pairedDays = append(r.pairedDays, date)
+	}
+}
+
+func addNote(r *Reconciliation, note string) {
+	if !slices.Contains(r.Notes, note) {
+		r.Notes = append(r.Notes, note)
+	}
 }
 
 // Reconciliation re-runs. Reconcile computes an account-day when asked;
@@ -363,6 +409,13 @@ func writeReconQueue(tx Tx, partnerID string, q []ReconNotice) error {
 	return tx.SetMeta(reconQueueKey(partnerID), v)
 }
 
+func pairedDays(r *Reconciliation) []string {
+	if r == nil {
+		return nil
+	}
+	return r.pairedDays
+}
+
 // reconState is what the dedupe compares: the status, and for a mismatch
 // its reasons in a fixed order.
 func reconState(r *Reconciliation) string {
@@ -471,27 +524,50 @@ func (ps *Partners) RerunReconciliations(ctx context.Context, p *Partner) (int, 
 	if len(todo) == 0 && last == after {
 		return 0, more, nil // nothing new: no write
 	}
-	// Re-run each in read transactions of a bounded size.
-	recs := make([]*Reconciliation, len(todo))
-	const perTx = 100
-	for i := 0; i < len(todo); i += perTx {
-		err := ps.Store.View(ctx, func(tx Tx) error {
-			for j := i; j < min(i+perTx, len(todo)); j++ {
-				a := todo[j]
-				r, err := ps.reconcile(tx, p, a.date, a.bin, a.account)
-				if ErrorCode(err) == ENotFound || ErrorCode(err) == EInvalid {
-					r, err = nil, nil // no stall of the programme has it now
+	// Re-run each in read transactions of a bounded size, then the days
+	// their lines are paired with (a payment across midnight), which the
+	// same change may have changed: a sale voided on its day makes its
+	// credit, the next day, money for no sale.
+	recs := make([]*Reconciliation, 0, len(todo))
+	rerun := func(from int) error {
+		const perTx = 100
+		for i := from; i < len(todo); i += perTx {
+			err := ps.Store.View(ctx, func(tx Tx) error {
+				for _, a := range todo[i:min(i+perTx, len(todo))] {
+					r, err := ps.reconcile(tx, p, a.date, a.bin, a.account)
+					if ErrorCode(err) == ENotFound || ErrorCode(err) == EInvalid {
+						r, err = nil, nil // no stall of the programme has it now
+					}
+					if err != nil {
+						return err
+					}
+					recs = append(recs, r)
 				}
-				if err != nil {
-					return err
-				}
-				recs[j] = r
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil {
-			return 0, false, err
 		}
+		return nil
+	}
+	if err := rerun(0); err != nil {
+		return 0, false, err
+	}
+	inTodo := make(map[accountDay]bool, len(todo))
+	for _, a := range todo {
+		inTodo[a] = true
+	}
+	first := len(todo)
+	for i, r := range recs[:first] {
+		for _, date := range pairedDays(r) {
+			if a := (accountDay{todo[i].bin, todo[i].account, date}); !inTodo[a] {
+				todo, inTodo[a] = append(todo, a), true
+			}
+		}
+	}
+	if err := rerun(first); err != nil {
+		return 0, false, err
 	}
 	now := ps.now()
 	err = ps.Store.Update(ctx, func(tx Tx) error {

@@ -628,6 +628,60 @@ func TestPages_ReconciliationShowsMismatchLines(t *testing.T) {
 	}
 }
 
+// A sale at 23:58 paid at 00:03 is one payment on two days: the page shows
+// both days matched, each noting that its line is paired with another
+// day's, not a mismatch for good.
+func TestPages_ReconciliationPaymentAcrossMidnight(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	ctx := context.Background()
+	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sale = "01JSALE0000000000000000009"
+	soldAt := time.Date(2026, 11, 20, 23, 58, 0, 0, vietnam)
+	err = rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
+		if err := tx.PutEntity(sale, &choso.Entity{Type: choso.EventSaleRecord, StallID: st.ID, BusinessDate: "2026-11-20",
+			Method: choso.MethodQR, Amount: 37_000, EffectiveMs: soldAt.UnixMilli()}); err != nil {
+			return err
+		}
+		if err := tx.PutQRSale(st.ID, soldAt.UnixMilli(), sale); err != nil {
+			return err
+		}
+		for _, date := range []string{"2026-11-20", "2026-11-21"} {
+			if err := tx.PutStallDay(&choso.StallDay{Status: choso.DayFinal, StallID: st.ID, MarketID: st.MarketID,
+				CommuneCode: st.CommuneCode, ProvinceCode: st.ProvinceCode, Date: date}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, _, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng", Provinces: []string{"24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611210001", BIN: st.Payout.BIN, Account: st.Payout.Account,
+		Amount: 37_000, CreditedAt: time.Date(2026, 11, 21, 0, 3, 0, 0, vietnam), Content: "chuyen tien"}})
+	if err != nil || res[0].Status != choso.CreditCreated || res[0].Credit.SaleID != sale {
+		t.Fatalf("post credit: %+v, %v; want it to pay the sale", res, err)
+	}
+	for _, date := range []string{"2026-11-20", "2026-11-21"} {
+		_, page := rs.getPage(t, "volin", "/reconciliation?market_id="+obj.market+"&date="+date)
+		for _, w := range []string{`<details class="recon matched">`, "Ghi chú: khớp với giao dịch của ngày khác", "37.000\u00a0₫"} {
+			if !strings.Contains(page, w) {
+				t.Errorf("%s: the page lacks %q", date, w)
+			}
+		}
+		if strings.Contains(page, "Lý do") || strings.Contains(page, "recon mismatch") {
+			t.Errorf("%s: the page shows a mismatch", date)
+		}
+	}
+}
+
 // Every page fits a 360 px phone without sideways scrolling, and the
 // keyboard reaches the skip link first.
 func TestBrowser_EveryPageFitsAPhone(t *testing.T) {

@@ -208,7 +208,7 @@ func (s *Server) handleReconciliationPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, "reconciliation", p)
 }
 
-// reasonText names a reconciliation reason for people.
+// reasonText names a reconciliation reason or note for people.
 func reasonText(reason string) string {
 	switch reason {
 	case "unmatched_bank_lines":
@@ -218,7 +218,7 @@ func reasonText(reason string) string {
 	case "amount_differs":
 		return "số tiền lệch"
 	case "day_boundary":
-		return "lệch ngày"
+		return "khớp với giao dịch của ngày khác"
 	}
 	return reason
 }

@@ -150,6 +150,7 @@ var english = map[string]string{
 	"Lệch":                                             "Mismatch",
 	"Chờ":                                              "Pending",
 	"Lý do":                                            "Reasons",
+	"Ghi chú":                                          "Notes",
 	"Tiền về":                                          "Bank credits",
 	"Bán QR/chuyển khoản":                              "QR and transfer sales",
 	"Chi tiết":                                         "Lines",
@@ -178,7 +179,7 @@ var english = map[string]string{
 	"chưa khớp giao dịch ngân hàng": "unmatched bank lines",
 	"chưa khớp bán QR":              "unmatched QR sales",
 	"số tiền lệch":                  "amounts differ",
-	"lệch ngày":                     "day boundary",
-	"Phiên bản QR":                  "QR version",
-	"Mã QR cho điện thoại":          "QR for the phone",
+	"khớp với giao dịch của ngày khác": "matched with a line of another day",
+	"Phiên bản QR":         "QR version",
+	"Mã QR cho điện thoại": "QR for the phone",
 }

@@ -248,8 +248,9 @@ func TestDispatcher_ReconciliationMismatch_OncePerChangeOfState(t *testing.T) {
 // A sale at 23:58 paid at 00:03, the credit posted before the phone synced
 // the sale: the credit's day reconciles as a mismatch (a bank line with no
 // sale). The late pass then matches it. The feed names the sale's day, not
-// the credit's, so the credit's day must be re-run for its partner to hear
-// that the bank line is explained.
+// the credit's, so the credit's day must be re-run: it turns matched (the
+// bank line is paired with the day before's sale), which is told by
+// nothing, but a later mismatch of the same reasons is told again.
 func TestDispatcher_ReconciliationMismatch_LateMatchReRunsTheCreditsDay(t *testing.T) {
 	f := newFixture(t)
 	loc, _ := time.LoadLocation(choso.DefaultTimeZone)
@@ -272,12 +273,78 @@ func TestDispatcher_ReconciliationMismatch_LateMatchReRunsTheCreditsDay(t *testi
 		t.Fatalf("late pass: %d matched, %v; want 1", n, err)
 	}
 	f.tick(t)
-	got = f.rcv.events(EventReconciliationMismatch)
-	if len(got) != 2 || got[1].mismatch().BusinessDate != creditDate || reasons(got[1]) != "amount_differs" {
-		t.Fatalf("after the late match: %s, want a second event on %s with reasons amount_differs (the bank line now has its sale)", told(got), creditDate)
+	if got := f.rcv.events(EventReconciliationMismatch); len(got) != 1 {
+		t.Fatalf("after the late match: %s, want still the one mismatch (the day turned matched)", told(got))
 	}
-	if rec, err := f.ps.Reconcile(t.Context(), f.partner, creditDate, testBIN, testAccount); err != nil || slices.Contains(rec.Reasons, "unmatched_bank_lines") {
-		t.Fatalf("reconciliation of %s: %+v, %v", creditDate, rec, err)
+	rec, err := f.ps.Reconcile(t.Context(), f.partner, creditDate, testBIN, testAccount)
+	if err != nil || rec.Status != choso.ReconMatched || !slices.Equal(rec.Notes, []string{"day_boundary"}) {
+		t.Fatalf("reconciliation of %s after the late match: %+v, %v; want matched, noted day_boundary", creditDate, rec, err)
+	}
+
+	// Were the credit's day not re-run, the dispatcher would still hold its
+	// first mismatch, and this one, of the same reasons, would go untold.
+	if kind := f.credit(t, "FT2", 5000, time.Date(2026, 11, 21, 10, 0, 0, 0, loc)); kind != choso.MatchAccountOnly {
+		t.Fatalf("second credit matched by %s, want account_only", kind)
+	}
+	f.tick(t)
+	got = f.rcv.events(EventReconciliationMismatch)
+	if len(got) != 2 || got[1].mismatch().BusinessDate != creditDate || reasons(got[1]) != "amount_differs,unmatched_bank_lines" {
+		t.Fatalf("after an unmatched credit: %s, want a second event on %s: amount_differs,unmatched_bank_lines", told(got), creditDate)
+	}
+}
+
+// A sale at 23:58 paid at 00:03, the sale synced first: one payment on two
+// business days. Each day lists its own line, paired with the other day's,
+// and both reconcile matched, noted day_boundary, so nothing is told. Were
+// the sale voided, the credit would be money for no sale: its day turns
+// mismatch, and that is told.
+func TestReconcile_PaymentAcrossMidnight_BothDaysMatch(t *testing.T) {
+	f := newFixture(t)
+	loc, _ := time.LoadLocation(choso.DefaultTimeZone)
+	const creditDate = "2026-11-21"
+	const sale = "01JSALE0000000000000000009"
+	f.tick(t) // the partner's re-runs start at the feed's end
+	f.qrSaleAt(t, sale, 37000, time.Date(2026, 11, 20, 23, 58, 0, 0, loc), testDate)
+	f.dayOn(t, testDate, choso.DayFinal, map[string]choso.MethodTotals{choso.MethodQR: {Count: 1, Amount: 37000}})
+	f.dayOn(t, creditDate, choso.DayFinal, map[string]choso.MethodTotals{choso.MethodCash: {Count: 1, Amount: 1000}})
+	if kind := f.credit(t, "FT1", 37000, time.Date(2026, 11, 21, 0, 3, 0, 0, loc)); kind != choso.MatchAmountTime {
+		t.Fatalf("credit matched by %s, want amount_time", kind)
+	}
+	f.tick(t)
+	for _, date := range []string{testDate, creditDate} {
+		rec, err := f.ps.Reconcile(t.Context(), f.partner, date, testBIN, testAccount)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status != choso.ReconMatched || len(rec.Reasons) != 0 || !slices.Equal(rec.Notes, []string{"day_boundary"}) || len(rec.Lines) != 1 {
+			t.Errorf("reconciliation of %s: %s, reasons %v, notes %v, %d lines; want matched, no reasons, noted day_boundary, its one line",
+				date, rec.Status, rec.Reasons, rec.Notes, len(rec.Lines))
+		}
+	}
+	if got := f.rcv.events(EventReconciliationMismatch); len(got) != 0 {
+		t.Fatalf("mismatches told: %s, want none", told(got))
+	}
+
+	err := f.db.Update(t.Context(), func(tx choso.Tx) error {
+		e, err := tx.FindEntity(sale)
+		if err != nil {
+			return err
+		}
+		e.VoidedBy = "01JVOID0000000000000000009"
+		return tx.PutEntity(sale, e)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.dayOn(t, testDate, choso.DayAdjusted, map[string]choso.MethodTotals{})
+	f.tick(t)
+	rec, err := f.ps.Reconcile(t.Context(), f.partner, creditDate, testBIN, testAccount)
+	if err != nil || rec.Status != choso.ReconMismatch || !slices.Equal(rec.Reasons, []string{"amount_differs"}) || len(rec.Notes) != 0 {
+		t.Fatalf("the credit's day once its sale is voided: %+v, %v; want mismatch, amount_differs, no notes", rec, err)
+	}
+	got := f.rcv.events(EventReconciliationMismatch)
+	if len(got) != 1 || got[0].mismatch().BusinessDate != creditDate || reasons(got[0]) != "amount_differs" {
+		t.Fatalf("after the void: %s, want one mismatch on %s: amount_differs", told(got), creditDate)
 	}
 }
 

@@ -59,7 +59,7 @@ type ReconciliationMismatch struct {
 	Account      string   `json:"account"`
 	BusinessDate string   `json:"business_date"`
 	StallID      string   `json:"stall_id"`
-	Reasons      []string `json:"reasons"` // unmatched_bank_lines, unmatched_qr_sales, amount_differs, day_boundary
+	Reasons      []string `json:"reasons"` // unmatched_bank_lines, unmatched_qr_sales, amount_differs
 }
 
 // Sign returns the webhook-signature header value for a delivery, as
