@@ -15,7 +15,10 @@ import (
 // unmarshalStrict, which also words the error. Where it succeeds, req is
 // what unmarshalStrict makes of the same bytes: FuzzDecodePushFast holds it
 // to that. It copies what it keeps, so data may be reused.
-func decodePushFast(data []byte, req *chosync.PushRequest) bool {
+//
+// It reports over when the events run past chosync.MaxEvents. Such a push
+// is refused whole, so neither decoder reads the rest of it.
+func decodePushFast(data []byte, req *chosync.PushRequest) (ok, over bool) {
 	s := jsonscan.New(data)
 	// The payloads are copied into one buffer; slices of it stay valid
 	// because it never grows past the body's size.
@@ -42,7 +45,8 @@ func decodePushFast(data []byte, req *chosync.PushRequest) bool {
 			var last eventStrings
 			s.Array(func() {
 				if len(req.Events) == chosync.MaxEvents {
-					s.Fail() // past the batch limit: CheckBatch words it
+					over = true
+					s.Fail()
 					return
 				}
 				req.Events = append(req.Events, chosync.Event{})
@@ -52,7 +56,7 @@ func decodePushFast(data []byte, req *chosync.PushRequest) bool {
 			s.Fail()
 		}
 	})
-	return s.End()
+	return s.End(), over
 }
 
 // eventStrings are the last event's strings that the next event likely

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -37,7 +38,17 @@ func phoneBody(t testing.TB, n int, payload any) []byte {
 func checkFastAgrees(t *testing.T, data []byte) (fast bool) {
 	t.Helper()
 	var got chosync.PushRequest
-	if !decodePushFast(data, &got) {
+	ok, over := decodePushFast(data, &got)
+	if over {
+		// Refused as too large: what the strict decoder reads, it must
+		// read as more events than a push may hold.
+		var all chosync.PushRequest
+		if unmarshalStrict(data, &all) == nil && len(all.Events) <= chosync.MaxEvents {
+			t.Fatalf("fast decoder found more than %d events, strict decoder %d", chosync.MaxEvents, len(all.Events))
+		}
+		return false
+	}
+	if !ok {
 		return false
 	}
 	var want chosync.PushRequest
@@ -100,7 +111,7 @@ func TestDecodePushFast_LeavesTheRestToTheStrictDecoder(t *testing.T) {
 func TestDecodePushFast_CopiesWhatItKeeps(t *testing.T) {
 	body := phoneBody(t, 3, chosync.SaleRecord{Amount: 1000, Method: "qr", Ref: "REF1"})
 	var req chosync.PushRequest
-	if !decodePushFast(body, &req) {
+	if ok, _ := decodePushFast(body, &req); !ok {
 		t.Fatal("fell back")
 	}
 	want := string(req.Events[2].Payload) + req.Events[2].ID + req.AppVersion
@@ -109,6 +120,24 @@ func TestDecodePushFast_CopiesWhatItKeeps(t *testing.T) {
 	}
 	if got := string(req.Events[2].Payload) + req.Events[2].ID + req.AppVersion; got != want {
 		t.Fatalf("after the body was overwritten the request reads %q, want %q", got, want)
+	}
+}
+
+// A push of more events than a push may hold is refused as too large at
+// the first one past the limit: the rest is not read, by either decoder,
+// however it goes on.
+func TestDecodePushFast_StopsPastTheBatchLimit(t *testing.T) {
+	body := phoneBody(t, chosync.MaxEvents+1, chosync.SaleRecord{Amount: 1000, Method: "cash"})
+	for name, data := range map[string][]byte{
+		"501 events":             body,
+		"500 and a broken 501st": append(bytes.TrimRight(body, "]} \n"), []byte(`,{"seq":"x", garbage`)...),
+		"exactly 500 (not over)": phoneBody(t, chosync.MaxEvents, chosync.SaleRecord{Amount: 1000, Method: "cash"}),
+	} {
+		var req chosync.PushRequest
+		ok, over := decodePushFast(data, &req)
+		if want := name != "exactly 500 (not over)"; over != want || ok == want {
+			t.Errorf("%s: ok %v, over %v; want over %v", name, ok, over, want)
+		}
 	}
 }
 
@@ -130,7 +159,7 @@ func BenchmarkDecodePushFast_Push50(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
 		var req chosync.PushRequest
-		if !decodePushFast(body, &req) {
+		if ok, _ := decodePushFast(body, &req); !ok {
 			b.Fatal("fell back")
 		}
 	}

@@ -180,9 +180,13 @@ func (s *Server) decodePushRequest(c echo.Context, wire *bytes.Buffer) (*chosync
 	}
 	// Both decoders copy what they keep: data goes back to the pool.
 	var req chosync.PushRequest
-	if decodePushFast(data, &req) {
+	ok, over := decodePushFast(data, &req)
+	switch {
+	case over:
+		return nil, nil, choso.Errorf(choso.ETooLarge, "more than %d events in one push; at most %d", chosync.MaxEvents, chosync.MaxEvents)
+	case ok:
 		s.metrics.pushFast.Inc()
-	} else {
+	default:
 		s.metrics.pushFull.Inc()
 		req = chosync.PushRequest{}
 		if err := unmarshalStrict(data, &req); err != nil {

@@ -167,8 +167,13 @@ func Test22_OversizedOrZipBombBody_413NothingConsumed(t *testing.T) {
 	// Over the wire limit.
 	big := append(pushBody(t, nil), bytes.Repeat([]byte{' '}, chosync.MaxWireBytes)...)
 	wantError(t, p.push(t, big), http.StatusRequestEntityTooLarge, choso.ETooLarge)
-	// Too many events.
+	// Too many events: refused at the 501st, not read on by the strict
+	// decoder.
+	full := testutil.ToFloat64(rs.metrics.pushFull)
 	wantError(t, p.push(t, pushBody(t, p.sales(501, 1000, "cash"))), http.StatusRequestEntityTooLarge, choso.ETooLarge)
+	if got := testutil.ToFloat64(rs.metrics.pushFull); got != full {
+		t.Errorf("a push of 501 events went to the strict decoder (%v full decodes, were %v)", got, full)
+	}
 	p.seq = 0
 	// Corrupt gzip, unknown encodings, unknown fields.
 	wantError(t, p.push(t, []byte("not gzip"), "Content-Encoding", "gzip"), http.StatusBadRequest, choso.EInvalid)
