@@ -105,8 +105,9 @@ func (in *CreditInput) hash() []byte {
 	return h[:]
 }
 
-// PostCredits takes a bank's credit notifications, idempotent by
-// bank_txn_id, and matches each to a stall by BIN + account and to a sale:
+// PostCredits takes a bank's credit notifications, idempotent by the
+// bank's bank_txn_id (each bank's own: another bank may use the same ID
+// for its own credit), and matches each to a stall by BIN + account and to a sale:
 // by the payment reference in the content and the exact amount (dynamic
 // codes), or, for the printed static code, by amount and time (±10
 // minutes) when exactly one recorded QR or transfer sale fits (findSale;
@@ -138,9 +139,9 @@ func (ps *Partners) PostCredits(ctx context.Context, p *Partner, in []CreditInpu
 				continue
 			}
 			hash := c.hash()
-			old, err := tx.FindCredit(c.BankTxnID)
+			old, err := tx.FindCredit(p.ID, c.BankTxnID)
 			switch {
-			case err == nil && bytes.Equal(old.Hash, hash) && old.PartnerID == p.ID:
+			case err == nil && bytes.Equal(old.Hash, hash):
 				r.Status, r.Credit = CreditDuplicate, old
 				results = append(results, r)
 				continue
@@ -427,6 +428,10 @@ const lateMatchCursorKey = "late_match_cursor"
 // may be from the day of the sale it paid: a sale at 23:58 paid at 00:03.
 const lateMatchDays = 1
 
+// creditRef names a stored credit: its bank's transaction ID is that
+// bank's own.
+type creditRef struct{ partnerID, bankTxnID string }
+
 // MatchLateCredits makes one pass: it reads up to MaxFeedLimit feed
 // changes after its cursor and, for each stall-day with QR or transfer
 // sales among
@@ -440,7 +445,7 @@ const lateMatchDays = 1
 func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 	var (
 		after, last uint64
-		todo        []string // bank transaction IDs
+		todo        []creditRef
 		more        bool
 	)
 	err := ps.Store.View(ctx, func(tx Tx) error {
@@ -456,7 +461,7 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 		}
 		last, more = chunk[len(chunk)-1].ChangeSeq, len(chunk) == MaxFeedLimit
 		seen := map[accountDay]bool{}
-		queued := map[string]bool{}
+		queued := map[creditRef]bool{}
 		for _, ch := range chunk {
 			d := &ch.Day
 			if d.ByMethod[MethodQR].Count+d.ByMethod[MethodTransfer].Count == 0 || d.BIN == "" || d.Account == "" {
@@ -479,8 +484,8 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 				for _, c := range credits {
 					// Any stall's on the account: one vendor's two stalls
 					// share it, and an unmatched credit went to the first.
-					if c.SaleID == "" && c.StallID != "" && !queued[c.BankTxnID] {
-						todo, queued[c.BankTxnID] = append(todo, c.BankTxnID), true
+					if ref := (creditRef{c.PartnerID, c.BankTxnID}); c.SaleID == "" && c.StallID != "" && !queued[ref] {
+						todo, queued[ref] = append(todo, ref), true
 					}
 				}
 			}
@@ -497,8 +502,8 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 		days := &dayWrites{days: map[string]*StallDay{}} // the days of sales, which exist
 		touched := map[string][]accountDay{}             // by partner
 		partners := map[string]*Partner{}
-		for _, id := range todo {
-			c, err := tx.FindCredit(id)
+		for _, ref := range todo {
+			c, err := tx.FindCredit(ref.partnerID, ref.bankTxnID)
 			if err != nil {
 				return err
 			}
@@ -526,7 +531,7 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 			if sale == nil {
 				continue
 			}
-			if err := tx.SetCreditMatch(c.BankTxnID, sale.StallID, saleID, kind); err != nil {
+			if err := tx.SetCreditMatch(c.PartnerID, c.BankTxnID, sale.StallID, saleID, kind); err != nil {
 				return err
 			}
 			c.SaleID, c.MatchKind = saleID, kind

@@ -97,20 +97,24 @@ const (
 
 // CreditTx keeps credits and the indexes matching needs.
 type CreditTx interface {
-	// FindCredit returns the credit with a bank transaction ID, or ENotFound.
-	FindCredit(bankTxnID string) (*Credit, error)
+	// FindCredit returns the credit a partner posted with a bank
+	// transaction ID, or ENotFound. Each bank names its own transactions:
+	// two banks' credits may carry one ID.
+	FindCredit(partnerID, bankTxnID string) (*Credit, error)
 	// AppendCredit stores a new credit, sets c.Seq to the next credit seq and
-	// returns it. Returns EConflict if the bank transaction ID exists.
+	// returns it. Returns EConflict if c's partner has a credit with its bank
+	// transaction ID.
 	AppendCredit(c *Credit) (uint64, error)
-	// SetCreditMatch records that the stored credit bankTxnID, not matched
-	// to a sale yet, paid the sale saleID of the stall stallID, matched as
+	// SetCreditMatch records that the stored credit the partner posted as
+	// bankTxnID, not matched to a sale yet, paid the sale saleID of the
+	// stall stallID, matched as
 	// kind (a sale recorded after the credit came). The credit moves to the
 	// end of that stall's credits, at a new StallPos, so phones paging them
 	// see it again, matched; it leaves its former stall's. Its seq and its
 	// other fields and indexes stay. Returns ENotFound when no credit has
 	// that ID, EConflict when it is matched already, and EInvalid for an
 	// empty stall ID, sale ID or kind.
-	SetCreditMatch(bankTxnID, stallID, saleID, kind string) error
+	SetCreditMatch(partnerID, bankTxnID, stallID, saleID, kind string) error
 	// ListStallCredits returns up to limit credits of a stall with StallPos
 	// > after, in StallPos order, each with its StallPos set.
 	ListStallCredits(stallID string, after uint64, limit int) ([]*Credit, error)

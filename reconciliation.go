@@ -159,11 +159,14 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 			continue
 		}
 		if _, ok := paidHere[id]; !ok && e.ConfirmedBy != "" {
-			c, err := tx.FindCredit(e.ConfirmedBy)
-			if err == nil && !own(c) {
+			c, mine, err := paidBy(tx, p, id, e.ConfirmedBy)
+			if err != nil {
+				return nil, err
+			}
+			if !mine {
 				continue // another bank's credit paid it: that bank reconciles it
 			}
-			if err == nil && c.BusinessDate != date {
+			if c != nil && c.BusinessDate != date {
 				rec.pair(c.BusinessDate)
 				if e.VoidedBy == "" {
 					salesCarried += e.Amount
@@ -217,6 +220,35 @@ func addReason(r *Reconciliation, reason string) {
 	if !slices.Contains(r.Reasons, reason) {
 		r.Reasons = append(r.Reasons, reason)
 	}
+}
+
+// paidBy finds the credit with bank transaction ID bankTxnID that paid
+// the sale saleID, and says whether it is the partner's to reconcile
+// (mine). Each bank names its own transactions, so the ID alone does not
+// say whose credit it is. A bank's own is the one it posted; the market's
+// view (a partner with no ID) takes every bank's, and finds the credit
+// among them (nil, mine, when none has it).
+func paidBy(tx Tx, p *Partner, saleID, bankTxnID string) (c *Credit, mine bool, err error) {
+	ids := []string{p.ID}
+	if p.ID == "" {
+		partners, err := tx.ListPartners()
+		if err != nil {
+			return nil, false, err
+		}
+		ids = ids[:0]
+		for _, pt := range partners {
+			ids = append(ids, pt.ID)
+		}
+	}
+	for _, id := range ids {
+		switch c, err := tx.FindCredit(id, bankTxnID); {
+		case err == nil && c.SaleID == saleID:
+			return c, true, nil
+		case err != nil && ErrorCode(err) != ENotFound:
+			return nil, false, err
+		}
+	}
+	return nil, p.ID == "", nil
 }
 
 func (r *Reconciliation) pair(date string) {

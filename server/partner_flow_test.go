@@ -27,18 +27,19 @@ import (
 
 // bank is a partner's client in tests: it signs every request.
 type bank struct {
-	rs     *registryServer
-	keyID  string
-	secret []byte
+	rs        *registryServer
+	partnerID string
+	keyID     string
+	secret    []byte
 }
 
 func (rs *registryServer) bank(t *testing.T, provinces ...string) *bank {
 	t.Helper()
-	_, key, secret, err := rs.partners.AddPartner(t.Context(), choso.SystemPrincipal("test"), choso.NewPartner{Name: "Vietcombank Bắc Ninh", Provinces: provinces})
+	pt, key, secret, err := rs.partners.AddPartner(t.Context(), choso.SystemPrincipal("test"), choso.NewPartner{Name: "Vietcombank Bắc Ninh", Provinces: provinces})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bank{rs: rs, keyID: key.ID, secret: []byte(secret)}
+	return &bank{rs: rs, partnerID: pt.ID, keyID: key.ID, secret: []byte(secret)}
 }
 
 // postCredits posts credits (the JSON objects, comma-separated) and
@@ -549,7 +550,7 @@ func TestPartnerCredits_BeforeTheirSales_MatchedLate(t *testing.T) {
 	}
 	for id, want := range map[string][2]string{"FT1": {sales[0].ID, choso.MatchReference}, "FT2": {sales[1].ID, choso.MatchAmountTime}, "FT3": {"", choso.MatchAccountOnly}} {
 		var c *choso.Credit
-		rs.reg.Store.View(ctx, func(tx choso.Tx) error { c, err = tx.FindCredit(id); return err })
+		rs.reg.Store.View(ctx, func(tx choso.Tx) error { c, err = tx.FindCredit(b.partnerID, id); return err })
 		if err != nil || c.SaleID != want[0] || c.MatchKind != want[1] {
 			t.Errorf("credit %s after the pass: %+v, %v; want sale %q by %s", id, c, err, want[0], want[1])
 		}
@@ -677,7 +678,7 @@ func TestPartnerCredits_BeforeTheirSales_MatchedAcrossMidnight(t *testing.T) {
 		t.Fatalf("late pass: %d matched, %v; want 1", n, err)
 	}
 	err = rs.reg.Store.View(ctx, func(tx choso.Tx) error {
-		c, err := tx.FindCredit("FT9")
+		c, err := tx.FindCredit(b.partnerID, "FT9")
 		if err != nil {
 			return err
 		}
@@ -891,7 +892,7 @@ func TestPartnerCredits_TwoStallsOneAccount(t *testing.T) {
 		t.Fatalf("late pass: %d matched, %v; want 1", n, err)
 	}
 	var c *choso.Credit
-	rs.reg.Store.View(ctx, func(tx choso.Tx) (err error) { c, err = tx.FindCredit("FT3"); return err })
+	rs.reg.Store.View(ctx, func(tx choso.Tx) (err error) { c, err = tx.FindCredit(b.partnerID, "FT3"); return err })
 	if c.StallID != selling || c.SaleID != sale.ID {
 		t.Fatalf("FT3 after the pass: to %s for %q; want %s for %s", c.StallID, c.SaleID, selling, sale.ID)
 	}
@@ -963,6 +964,69 @@ func TestPartnerReconciliation_OtherBanksCreditsNotShown(t *testing.T) {
 	market, err := rs.partners.Reconcile(t.Context(), &choso.Partner{MarketIDs: []string{obj.market}}, now.Format(time.DateOnly), "970436", "0011001234567")
 	if err != nil || market.Credits.Amount != 45000 || market.QRSales.Amount != 65000 {
 		t.Fatalf("the market's own view: %+v, %v; want every credit and sale", market, err)
+	}
+}
+
+// Each bank names its own transactions: two core banking systems may give
+// their credits one ID (both "FT" and the date and a counter). The second
+// bank's FT1 is a credit of its own, not a conflict with the first's; each
+// bank's retry is its own duplicate; and each reconciles the sale its FT1
+// paid, not the other's.
+func TestPartnerCredits_TwoBanksOneTxnID(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	p := rs.enroll(t, obj.stall)
+	vcb, tcb := rs.bank(t, "24"), rs.bank(t, "24")
+	now := businessNow(t, 30*time.Minute)
+	ref, _ := qr.NewReference(rand.Reader)
+	byRef, byTime := p.qrSale(45000, ref, now.Add(-30*time.Minute)), p.qrSale(20000, "", now.Add(-20*time.Minute))
+	decodePush(t, p.push(t, pushBody(t, []chosync.Event{byRef, byTime})))
+	vcbFT1 := `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":45000,"credited_at":"` +
+		now.Add(-29*time.Minute).UTC().Format(time.RFC3339) + `","content":"` + ref + ` NGUYEN VAN A chuyen"}`
+	tcbFT1 := `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":20000,"credited_at":"` +
+		now.Add(-19*time.Minute).UTC().Format(time.RFC3339) + `","content":"chuyen tien"}`
+	if r := vcb.postCredits(t, vcbFT1)[0]; r.Status != choso.CreditCreated || r.Credit.SaleID != byRef.ID {
+		t.Fatalf("the first bank's FT1: %s for %q, want created for %s", r.Status, r.Credit.SaleID, byRef.ID)
+	}
+	if r := tcb.postCredits(t, tcbFT1)[0]; r.Status != choso.CreditCreated || r.Credit.SaleID != byTime.ID {
+		t.Fatalf("the second bank's FT1: %s %q for %q, want created for %s", r.Status, r.Message, r.Credit.SaleID, byTime.ID)
+	}
+	for _, c := range []struct {
+		b    *bank
+		body string
+		sale string
+	}{{vcb, vcbFT1, byRef.ID}, {tcb, tcbFT1, byTime.ID}} {
+		if r := c.b.postCredits(t, c.body)[0]; r.Status != choso.CreditDuplicate || r.Credit.SaleID != c.sale {
+			t.Errorf("a bank's FT1 again: %s for %q, want duplicate for %s", r.Status, r.Credit.SaleID, c.sale)
+		}
+	}
+	if got := decodeTotals(t, rs, p).Days[0].ConfirmedQR; got != (choso.MethodTotals{Count: 2, Amount: 65000}) {
+		t.Fatalf("confirmed: %+v, want both sales", got)
+	}
+	for _, c := range []struct {
+		b      *bank
+		sale   string
+		amount int64
+	}{{vcb, byRef.ID, 45000}, {tcb, byTime.ID, 20000}} {
+		res := c.b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {now.Format(time.DateOnly)}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
+		var r choso.Reconciliation
+		if err := json.NewDecoder(res.Body).Decode(&r); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("reconciliation: %d %v", res.StatusCode, err)
+		}
+		res.Body.Close()
+		if len(r.Lines) != 2 || r.Credits.Amount != c.amount || r.QRSales.Amount != c.amount || len(r.Reasons) != 0 {
+			t.Errorf("a bank's reconciliation: %+v; want its FT1 and the sale it paid, %d đồng, nothing unmatched", r, c.amount)
+			continue
+		}
+		for _, l := range r.Lines {
+			if l.Kind == "sale" && l.ID != c.sale || l.Kind == "credit" && l.MatchedTo != c.sale {
+				t.Errorf("a bank's reconciliation line %+v: want its own sale %s", l, c.sale)
+			}
+		}
+	}
+	market, err := rs.partners.Reconcile(t.Context(), &choso.Partner{MarketIDs: []string{obj.market}}, now.Format(time.DateOnly), "970436", "0011001234567")
+	if err != nil || market.Credits.Amount != 65000 || market.QRSales.Amount != 65000 || len(market.Reasons) != 0 {
+		t.Fatalf("the market's own view: %+v, %v; want both banks' FT1 and both sales, nothing unmatched", market, err)
 	}
 }
 

@@ -120,7 +120,7 @@ func (f *workerFixture) saleOf(t *testing.T, bankTxnID string) string {
 	t.Helper()
 	var sale string
 	err := f.db.View(t.Context(), func(tx choso.Tx) error {
-		c, err := tx.FindCredit(bankTxnID)
+		c, err := tx.FindCredit(f.partner.ID, bankTxnID)
 		if err == nil {
 			sale = c.SaleID
 		}

@@ -44,17 +44,35 @@ func appendSeqKey(b []byte, seq uint64, parts ...string) []byte {
 	return binary.BigEndian.AppendUint64(b, seq)
 }
 
-// FindCredit returns the credit with a bank transaction ID, through the ID
-// index; see choso.CreditTx.
-func (tx *Tx) FindCredit(bankTxnID string) (*choso.Credit, error) {
-	var seq []byte
-	if bankTxnID != "" {
-		seq = tx.bucket(bucketCreditIDs).Get([]byte(bankTxnID))
+// creditIDKey appends a credit's key in the ID index to b: its partner's
+// ID, a NUL, and its bank transaction ID, since each bank names its own
+// transactions. A credit stored before schema 3 is under its bank
+// transaction ID alone; no such ID holds a NUL (ValidBankTxnID), so the
+// two forms never meet.
+func creditIDKey(b []byte, partnerID, bankTxnID string) []byte {
+	b = append(b, partnerID...)
+	b = append(b, 0)
+	return append(b, bankTxnID...)
+}
+
+// FindCredit returns the credit a partner posted with a bank transaction
+// ID, through the ID index; see choso.CreditTx.
+func (tx *Tx) FindCredit(partnerID, bankTxnID string) (*choso.Credit, error) {
+	if bankTxnID == "" || !choso.ValidBankTxnID(bankTxnID) {
+		return nil, notFound("no credit with bank transaction ID " + bankTxnID) // no such ID can be stored
 	}
-	if seq == nil {
-		return nil, notFound("no credit with bank transaction ID " + bankTxnID)
+	ids := tx.bucket(bucketCreditIDs)
+	var buf keyBuf
+	if seq := ids.Get(creditIDKey(buf[:0], partnerID, bankTxnID)); seq != nil {
+		return tx.getIndexedCredit(seq)
 	}
-	return tx.getIndexedCredit(seq)
+	if seq := ids.Get([]byte(bankTxnID)); seq != nil { // stored before schema 3
+		c, err := tx.getIndexedCredit(seq)
+		if err != nil || c.PartnerID == partnerID {
+			return c, err
+		}
+	}
+	return nil, notFound("no credit with bank transaction ID " + bankTxnID)
 }
 
 // getIndexedCredit reads the credit an index names by its seq key; a
@@ -81,9 +99,11 @@ func (tx *Tx) AppendCredit(c *choso.Credit) (uint64, error) {
 	if err := checkCreditKeys(c); err != nil {
 		return 0, err
 	}
-	ids := tx.bucket(bucketCreditIDs)
-	if ids.Get([]byte(c.BankTxnID)) != nil {
+	switch _, err := tx.FindCredit(c.PartnerID, c.BankTxnID); {
+	case err == nil:
 		return 0, choso.Errorf(choso.EConflict, "credit with bank transaction ID %s already exists", c.BankTxnID)
+	case choso.ErrorCode(err) != choso.ENotFound:
+		return 0, err
 	}
 	b := tx.bucketFilled(bucketCredits, appendFill)
 	seq, err := b.NextSequence()
@@ -96,7 +116,7 @@ func (tx *Tx) AppendCredit(c *choso.Credit) (uint64, error) {
 	if err := b.Put(encodeCredit(key, c)); err != nil {
 		return 0, err
 	}
-	if err := ids.Put([]byte(c.BankTxnID), seqKey(seq)); err != nil { // bbolt keeps values as given: not buf
+	if err := tx.bucket(bucketCreditIDs).Put(creditIDKey(buf[:0], c.PartnerID, c.BankTxnID), seqKey(seq)); err != nil { // bbolt keeps values as given: not buf
 		return 0, err
 	}
 	if c.StallID != "" {
@@ -117,7 +137,7 @@ func (tx *Tx) AppendCredit(c *choso.Credit) (uint64, error) {
 // new place comes from the credits' own sequence, so it is past every seq
 // and place a phone has paged by; the credit keeps its seq, and the ID and
 // account-day indexes stay.
-func (tx *Tx) SetCreditMatch(bankTxnID, stallID, saleID, kind string) error {
+func (tx *Tx) SetCreditMatch(partnerID, bankTxnID, stallID, saleID, kind string) error {
 	if err := tx.writable(); err != nil {
 		return err
 	}
@@ -127,7 +147,7 @@ func (tx *Tx) SetCreditMatch(bankTxnID, stallID, saleID, kind string) error {
 	if err := checkKeyPart("credit stall ID", stallID); err != nil {
 		return err
 	}
-	c, err := tx.FindCredit(bankTxnID)
+	c, err := tx.FindCredit(partnerID, bankTxnID)
 	if err != nil {
 		return err
 	}

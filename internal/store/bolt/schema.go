@@ -57,7 +57,7 @@ var (
 	bucketDayChanges = []byte("day_changes") // stall ID + "/" + YYYY-MM-DD + "/" + change_seq BE → nothing
 
 	bucketCredits        = []byte("credits")         // seq BE (the bucket's NextSequence) → Credit (binary)
-	bucketCreditIDs      = []byte("credit_ids")      // bank_txn_id → seq BE
+	bucketCreditIDs      = []byte("credit_ids")      // partner ID + NUL + bank_txn_id (bank_txn_id alone before schema 3) → seq BE
 	bucketStallCredits   = []byte("stall_credits")   // stall ID + "/" + StallPos BE → the credit's seq BE, or nothing when it is StallPos
 	bucketAccountCredits = []byte("account_credits") // BIN + "/" + account + "/" + YYYY-MM-DD + "/" + seq BE → nothing
 	bucketSaleRefs       = []byte("sale_refs")       // payment reference → sale ULID
@@ -109,6 +109,12 @@ var migrations = []migration{
 	// is there so that an older choso, which reads only JSON, refuses the
 	// store instead of calling its devices corrupt.
 	{2, "store devices in the binary form", func(*bolt.Tx, time.Time) error { return nil }},
+	// Nothing to rewrite either: credits stored before stay under their
+	// bank transaction ID alone, which this version also reads (FindCredit).
+	// An older choso would read only that form, miss the credits stored
+	// under the new one, and take a bank's retry as a new credit: the
+	// version makes it refuse the store.
+	{3, "key credits by their partner and bank transaction ID", func(*bolt.Tx, time.Time) error { return nil }},
 }
 
 // SchemaVersion is the schema version this binary writes; an older store

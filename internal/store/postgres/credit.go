@@ -64,20 +64,32 @@ func listCredits(tx *Tx, stallPos bool, sql string, args ...any) ([]*choso.Credi
 	return list, nil
 }
 
-// FindCredit returns the credit with a bank transaction ID; see choso.CreditTx.
-func (tx *Tx) FindCredit(bankTxnID string) (*choso.Credit, error) {
-	if !choso.ValidBankTxnID(bankTxnID) {
-		return nil, notFound("no credit with bank transaction ID %q", bankTxnID) // no such text can be stored
-	}
-	var rec creditRecord
-	found, err := tx.getDoc(&rec, "SELECT doc FROM credits WHERE bank_txn_id = $1", bankTxnID)
+// FindCredit returns the credit a partner posted with a bank transaction
+// ID; see choso.CreditTx. A row whose partner_id is ” was stored before
+// migration 0006 or by a node of the release before it: its doc says whose
+// it is.
+func (tx *Tx) FindCredit(partnerID, bankTxnID string) (*choso.Credit, error) {
+	rec, err := tx.findCredit(partnerID, bankTxnID)
 	if err != nil {
 		return nil, err
 	}
-	if !found || bankTxnID == "" {
-		return nil, notFound("no credit with bank transaction ID %s", bankTxnID)
-	}
 	return rec.credit(false), nil
+}
+
+func (tx *Tx) findCredit(partnerID, bankTxnID string) (*creditRecord, error) {
+	if bankTxnID == "" || !choso.ValidBankTxnID(bankTxnID) {
+		return nil, notFound("no credit with bank transaction ID %q", bankTxnID) // no such text can be stored
+	}
+	recs, err := listDocs[creditRecord](tx, "SELECT doc FROM credits WHERE bank_txn_id = $1 AND partner_id IN ($2, '')", bankTxnID, partnerID)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range recs {
+		if rec.PartnerID == partnerID {
+			return rec, nil
+		}
+	}
+	return nil, notFound("no credit with bank transaction ID %s", bankTxnID)
 }
 
 // AppendCredit stores a new credit with the next credit seq, in commit
@@ -90,10 +102,11 @@ func (tx *Tx) AppendCredit(c *choso.Credit) (uint64, error) {
 	if err := checkCreditKeys(c); err != nil {
 		return 0, err
 	}
-	if n, err := tx.count("SELECT count(*) FROM credits WHERE bank_txn_id = $1", c.BankTxnID); err != nil {
-		return 0, err
-	} else if n > 0 {
+	switch _, err := tx.findCredit(c.PartnerID, c.BankTxnID); {
+	case err == nil:
 		return 0, choso.Errorf(choso.EConflict, "credit with bank transaction ID %s already exists", c.BankTxnID)
+	case choso.ErrorCode(err) != choso.ENotFound:
+		return 0, err
 	}
 	seq, err := tx.nextSeq("credit")
 	if err != nil {
@@ -104,8 +117,8 @@ func (tx *Tx) AppendCredit(c *choso.Credit) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	_, err = tx.exec(`INSERT INTO credits (seq, bank_txn_id, stall_id, bin, account, business_date, doc, stall_pos)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $1)`, int64(seq), c.BankTxnID, c.StallID, c.BIN, c.Account, c.BusinessDate, doc)
+	_, err = tx.exec(`INSERT INTO credits (seq, bank_txn_id, partner_id, stall_id, bin, account, business_date, doc, stall_pos)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $1)`, int64(seq), c.BankTxnID, c.PartnerID, c.StallID, c.BIN, c.Account, c.BusinessDate, doc)
 	if err != nil {
 		return 0, err
 	}
@@ -115,7 +128,7 @@ func (tx *Tx) AppendCredit(c *choso.Credit) (uint64, error) {
 // SetCreditMatch records the sale a stored credit paid and moves the
 // credit to the end of that sale's stall's credits, at a new value of the
 // credit sequence; see choso.CreditTx.
-func (tx *Tx) SetCreditMatch(bankTxnID, stallID, saleID, kind string) error {
+func (tx *Tx) SetCreditMatch(partnerID, bankTxnID, stallID, saleID, kind string) error {
 	if err := tx.canWrite(); err != nil {
 		return err
 	}
@@ -125,13 +138,9 @@ func (tx *Tx) SetCreditMatch(bankTxnID, stallID, saleID, kind string) error {
 	if err := checkKeyPart("credit stall ID", stallID); err != nil {
 		return err
 	}
-	var rec creditRecord
-	found, err := tx.getDoc(&rec, "SELECT doc FROM credits WHERE bank_txn_id = $1", bankTxnID)
+	rec, err := tx.findCredit(partnerID, bankTxnID)
 	if err != nil {
 		return err
-	}
-	if !found {
-		return notFound("no credit with bank transaction ID %s", bankTxnID)
 	}
 	if rec.SaleID != "" {
 		return choso.Errorf(choso.EConflict, "credit %s is matched to sale %s already", bankTxnID, rec.SaleID)
@@ -145,7 +154,7 @@ func (tx *Tx) SetCreditMatch(bankTxnID, stallID, saleID, kind string) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec("UPDATE credits SET doc = $1, stall_id = $2, stall_pos = $3 WHERE bank_txn_id = $4", doc, stallID, int64(pos), bankTxnID)
+	_, err = tx.exec("UPDATE credits SET doc = $1, stall_id = $2, stall_pos = $3 WHERE seq = $4", doc, stallID, int64(pos), int64(rec.Seq))
 	return err
 }
 

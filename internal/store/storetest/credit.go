@@ -13,6 +13,7 @@ import (
 var creditTests = []testCase{
 	{"Credit_Append_SetsSeqAndKeepsEveryField", testCreditAppend},
 	{"Credit_Append_SameBankTxnIDConflict", testCreditAppendSameBankTxnID},
+	{"Credit_Append_SameBankTxnIDOfAnotherBankIsAnotherCredit", testCreditAppendOtherBanksTxnID},
 	{"Credit_Append_AnyNonEmptyBankTxnIDAccepted", testCreditAppendOpaqueBankTxnID},
 	{"Credit_Append_MalformedKeysInvalid", testCreditAppendMalformed},
 	{"Credit_Append_SeqsIncreaseInCommitOrder", func(t *testing.T, h Harness) { testLogSeqsIncrease(t, h, creditLog) }},
@@ -89,7 +90,7 @@ func findCredit(t *testing.T, s choso.Store, bankTxnID string) *choso.Credit {
 	var c *choso.Credit
 	view(t, s, func(tx choso.Tx) error {
 		var err error
-		c, err = tx.FindCredit(bankTxnID)
+		c, err = tx.FindCredit(partnerVCB.ID, bankTxnID)
 		return err
 	})
 	return c
@@ -151,7 +152,7 @@ func testCreditAppendSameBankTxnID(t *testing.T, h Harness) {
 		if got, err := tx.ListStallCredits(stallRau.ID, 0, 10); err != nil || len(got) != 1 {
 			t.Errorf("ListStallCredits(%s) after the conflicts: got %d credits, %v; want the first only", stallRau.ID, len(got), err)
 		}
-		if _, err := tx.FindCredit("FT26061000002"); choso.ErrorCode(err) != choso.ENotFound {
+		if _, err := tx.FindCredit(partnerVCB.ID, "FT26061000002"); choso.ErrorCode(err) != choso.ENotFound {
 			t.Errorf("FindCredit of the rolled-back credit: got %v, want not found", err)
 		}
 		return nil
@@ -160,6 +161,48 @@ func testCreditAppendSameBankTxnID(t *testing.T, h Harness) {
 	if next.Seq != first.Seq+1 {
 		t.Fatalf("AppendCredit after refused appends: got seq %d, want %d (no hole)", next.Seq, first.Seq+1)
 	}
+}
+
+// testCreditAppendOtherBanksTxnID checks that each bank names its own
+// transactions: two banks may send one ID (core banking systems number
+// them alike, "FT" and the date and a counter), and each is its own
+// credit, found and matched by its bank.
+func testCreditAppendOtherBanksTxnID(t *testing.T, h Harness) {
+	s := open(t, h)
+	vcb := newCredit("FT26061000001", stallRau.ID, "2026-03-02")
+	tcb := newCredit("FT26061000001", stallBun.ID, "2026-03-02")
+	tcb.PartnerID, tcb.Amount, tcb.SaleID, tcb.MatchKind = partnerTCB.ID, 40000, "", choso.MatchAccountOnly
+	got := appendCredits(t, s, vcb, tcb)
+	const sale = "01JNF8SALE00000000000000TC"
+	update(t, s, func(tx choso.Tx) error {
+		if err := tx.SetCreditMatch(partnerTCB.ID, tcb.BankTxnID, stallBun.ID, sale, choso.MatchAmountTime); err != nil {
+			t.Fatalf("SetCreditMatch of the second bank's credit: %v", err)
+		}
+		_, err := tx.AppendCredit(newCredit("FT26061000001", stallRau.ID, "2026-03-03"))
+		wantCode(t, "AppendCredit(the first bank's ID again)", err, choso.EConflict)
+		return nil
+	})
+	matched := *got[1]
+	matched.SaleID, matched.MatchKind = sale, choso.MatchAmountTime
+	view(t, s, func(tx choso.Tx) error {
+		for _, c := range []struct {
+			partner string
+			want    *choso.Credit
+		}{{partnerVCB.ID, got[0]}, {partnerTCB.ID, &matched}} {
+			found, err := tx.FindCredit(c.partner, "FT26061000001")
+			if err != nil {
+				t.Fatalf("FindCredit(%s): %v", c.partner, err)
+			}
+			wantEqual(t, "FindCredit("+c.partner+")", found, c.want)
+		}
+		_, err := tx.FindCredit("ptn_bidv", "FT26061000001")
+		wantCode(t, "FindCredit(a third bank)", err, choso.ENotFound)
+		list, err := tx.ListAccountCredits(binVCB, accountLa, "2026-03-02")
+		if err != nil || len(list) != 2 {
+			t.Fatalf("ListAccountCredits: %v, %v; want both banks' credits", list, err)
+		}
+		return nil
+	})
 }
 
 // testCreditAppendOpaqueBankTxnID checks a bank's own ID is taken as it is:
@@ -179,7 +222,7 @@ func testCreditAppendOpaqueBankTxnID(t *testing.T, h Harness) {
 	// internal error.
 	view(t, s, func(tx choso.Tx) error {
 		for _, id := range []string{"FT\x00missing", "FT\xffmissing"} {
-			if _, err := tx.FindCredit(id); choso.ErrorCode(err) != choso.ENotFound {
+			if _, err := tx.FindCredit(partnerVCB.ID, id); choso.ErrorCode(err) != choso.ENotFound {
 				t.Errorf("FindCredit(%q): %v, want ENotFound", id, err)
 			}
 		}
@@ -210,7 +253,7 @@ func testCreditAppendMalformed(t *testing.T, h Harness) {
 		wantCode(t, "AppendCredit("+tt.name+")", err, choso.EInvalid)
 	}
 	view(t, s, func(tx choso.Tx) error {
-		if _, err := tx.FindCredit("FT26061000001"); choso.ErrorCode(err) != choso.ENotFound {
+		if _, err := tx.FindCredit(partnerVCB.ID, "FT26061000001"); choso.ErrorCode(err) != choso.ENotFound {
 			t.Errorf("FindCredit after refused appends: got %v, want not found", err)
 		}
 		if got, err := tx.ListStallCredits(stallRau.ID, 0, 10); err != nil || len(got) != 0 {
@@ -225,7 +268,7 @@ func testCreditFindMissing(t *testing.T, h Harness) {
 	appendCredits(t, s, newCredit("FT26061000001", stallRau.ID, "2026-03-02"))
 	view(t, s, func(tx choso.Tx) error {
 		for _, id := range []string{"", "FT2606100000", "FT260610000012", "ft26061000001"} {
-			_, err := tx.FindCredit(id)
+			_, err := tx.FindCredit(partnerVCB.ID, id)
 			wantCode(t, fmt.Sprintf("FindCredit(%q)", id), err, choso.ENotFound)
 		}
 		return nil
@@ -236,7 +279,7 @@ func testCreditFindCopy(t *testing.T, h Harness) {
 	s := open(t, h)
 	want := appendCredits(t, s, newCredit("FT26061000001", stallRau.ID, "2026-03-02"))[0]
 	view(t, s, func(tx choso.Tx) error {
-		c, err := tx.FindCredit(want.BankTxnID)
+		c, err := tx.FindCredit(partnerVCB.ID, want.BankTxnID)
 		if err != nil {
 			t.Fatalf("FindCredit: %v", err)
 		}
@@ -246,7 +289,7 @@ func testCreditFindCopy(t *testing.T, h Harness) {
 		}
 		c.Hash[0] ^= 0xff
 		list[0].Hash[1] ^= 0xff
-		again, err := tx.FindCredit(want.BankTxnID)
+		again, err := tx.FindCredit(partnerVCB.ID, want.BankTxnID)
 		if err != nil {
 			t.Fatalf("FindCredit: %v", err)
 		}
@@ -265,13 +308,13 @@ func testCreditSetMatch(t *testing.T, h Harness) {
 	stored := appendCredits(t, s, early, other)
 	const sale = "01JNF8SALE00000000000000LT"
 	update(t, s, func(tx choso.Tx) error {
-		if err := tx.SetCreditMatch(early.BankTxnID, stallBun.ID, sale, choso.MatchAmountTime); err != nil {
+		if err := tx.SetCreditMatch(partnerVCB.ID, early.BankTxnID, stallBun.ID, sale, choso.MatchAmountTime); err != nil {
 			t.Fatalf("SetCreditMatch: %v", err)
 		}
-		wantCode(t, "SetCreditMatch of a matched credit", tx.SetCreditMatch(early.BankTxnID, stallBun.ID, sale, choso.MatchAmountTime), choso.EConflict)
-		wantCode(t, "SetCreditMatch of a missing credit", tx.SetCreditMatch("FT00000000000", stallRau.ID, sale, choso.MatchAmountTime), choso.ENotFound)
-		wantCode(t, "SetCreditMatch without a sale", tx.SetCreditMatch(other.BankTxnID, stallRau.ID, "", choso.MatchAmountTime), choso.EInvalid)
-		wantCode(t, "SetCreditMatch without a stall", tx.SetCreditMatch(other.BankTxnID, "", sale, choso.MatchAmountTime), choso.EInvalid)
+		wantCode(t, "SetCreditMatch of a matched credit", tx.SetCreditMatch(partnerVCB.ID, early.BankTxnID, stallBun.ID, sale, choso.MatchAmountTime), choso.EConflict)
+		wantCode(t, "SetCreditMatch of a missing credit", tx.SetCreditMatch(partnerVCB.ID, "FT00000000000", stallRau.ID, sale, choso.MatchAmountTime), choso.ENotFound)
+		wantCode(t, "SetCreditMatch without a sale", tx.SetCreditMatch(partnerVCB.ID, other.BankTxnID, stallRau.ID, "", choso.MatchAmountTime), choso.EInvalid)
+		wantCode(t, "SetCreditMatch without a stall", tx.SetCreditMatch(partnerVCB.ID, other.BankTxnID, "", sale, choso.MatchAmountTime), choso.EInvalid)
 		return nil
 	})
 	want := *stored[0]
@@ -308,7 +351,7 @@ func testCreditSetMatch(t *testing.T, h Harness) {
 		return nil
 	})
 	view(t, s, func(tx choso.Tx) error {
-		wantCode(t, "SetCreditMatch in a read transaction", tx.SetCreditMatch(other.BankTxnID, stallRau.ID, sale, choso.MatchAmountTime), choso.EInvalid)
+		wantCode(t, "SetCreditMatch in a read transaction", tx.SetCreditMatch(partnerVCB.ID, other.BankTxnID, stallRau.ID, sale, choso.MatchAmountTime), choso.EInvalid)
 		return nil
 	})
 }

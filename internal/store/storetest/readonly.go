@@ -91,7 +91,7 @@ func testViewRefusesEveryWrite(t *testing.T, h Harness) {
 		if _, err := tx.FindPartnerKey("key_vcb1"); choso.ErrorCode(err) != choso.ENotFound {
 			t.Errorf("FindPartnerKey(key_vcb1): got %v, want not found", err)
 		}
-		if _, err := tx.FindCredit("FT26061000001"); choso.ErrorCode(err) != choso.ENotFound {
+		if _, err := tx.FindCredit(partnerVCB.ID, "FT26061000001"); choso.ErrorCode(err) != choso.ENotFound {
 			t.Errorf("FindCredit(FT26061000001): got %v, want not found", err)
 		}
 		if _, err := tx.FindSaleByRef("CS7K3M9QXR"); choso.ErrorCode(err) != choso.ENotFound {
