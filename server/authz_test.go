@@ -116,6 +116,16 @@ type objects struct {
 	deviceA, deviceB, revoked string
 }
 
+// stall reads a stall as the system sees it, for a test to build on.
+func (rs *registryServer) stall(t *testing.T, id string) *choso.Stall {
+	t.Helper()
+	st, err := rs.reg.FindStall(t.Context(), choso.SystemPrincipal("test"), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func (rs *registryServer) objects(t *testing.T, pendingPayout bool) objects {
 	t.Helper()
 	ctx := context.Background()

@@ -394,13 +394,10 @@ func TestBrowser_DashboardStatementAndLanguage(t *testing.T) {
 	rs := newRegistryServer(t)
 	obj := rs.objects(t, false)
 	ctx := context.Background()
-	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := rs.stall(t, obj.stall)
 	now := time.Now().In(vietnam)
 	today := now.Format(time.DateOnly)
-	err = rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
+	err := rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
 		d, err := tx.FindDevice(obj.device) // the phone synced an hour ago
 		if err != nil {
 			return err
@@ -635,13 +632,10 @@ func TestPages_ReconciliationPaymentAcrossMidnight(t *testing.T) {
 	rs := newRegistryServer(t)
 	obj := rs.objects(t, false)
 	ctx := context.Background()
-	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := rs.stall(t, obj.stall)
 	const sale = "01JSALE0000000000000000009"
 	soldAt := time.Date(2026, 11, 20, 23, 58, 0, 0, vietnam)
-	err = rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
+	err := rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
 		if err := tx.PutEntity(sale, &choso.Entity{Type: choso.EventSaleRecord, StallID: st.ID, BusinessDate: "2026-11-20",
 			Method: choso.MethodQR, Amount: 37_000, EffectiveMs: soldAt.UnixMilli()}); err != nil {
 			return err
@@ -744,10 +738,7 @@ func TestPages_ReconciliationOfASharedAccountOnce(t *testing.T) {
 	rs := newRegistryServer(t)
 	obj := rs.objects(t, false)
 	ctx := context.Background()
-	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := rs.stall(t, obj.stall)
 	second, err := rs.reg.CreateStall(ctx, rs.users["volin"].Principal(), obj.market, choso.NewStall{
 		Code: "A-2", Name: "Bún cô Lan (quầy 2)", VendorName: "Nguyễn Thị Lan", VendorPhone: "0912345678",
 		Payout: st.Payout, ConsentGiven: true,
@@ -878,10 +869,7 @@ func TestBrowser_PrintedCardHoldsALongNameToItsFooter(t *testing.T) {
 	rs := newRegistryServer(t)
 	obj := rs.objects(t, false)
 	ctx := t.Context()
-	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := rs.stall(t, obj.stall)
 	payout := st.Payout
 	payout.Holder = "CONG TY TNHH THUONG MAI DICH VU XUAT NHAP KHAU NONG SAN NGUYEN THI LAN"[:70]
 	long, err := rs.reg.CreateStall(ctx, rs.users["volin"].Principal(), obj.market, choso.NewStall{

@@ -273,10 +273,7 @@ func TestWeb_PayoutApproval_NamesTheProposalShown(t *testing.T) {
 	}
 	payout := func() string {
 		t.Helper()
-		st, err := rs.reg.FindStall(t.Context(), choso.SystemPrincipal("test"), obj.stall)
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := rs.stall(t, obj.stall)
 		return st.Payout.Account
 	}
 	seen := proposedAt()

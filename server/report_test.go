@@ -18,11 +18,8 @@ func TestReportRoutes_JSONCSVAndThePhonesStatement(t *testing.T) {
 	obj := rs.objects(t, false)
 	ctx := context.Background()
 	today := time.Now().In(vietnam).Format(time.DateOnly)
-	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), obj.stall)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
+	st := rs.stall(t, obj.stall)
+	err := rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
 		return tx.PutStallDay(&choso.StallDay{Status: choso.DayProvisional, StallID: st.ID, MarketID: st.MarketID,
 			CommuneCode: st.CommuneCode, ProvinceCode: st.ProvinceCode, Date: today,
 			ByMethod: map[string]choso.MethodTotals{choso.MethodCash: {Count: 2, Amount: 60_000}, choso.MethodQR: {Count: 1, Amount: 140_000}}})

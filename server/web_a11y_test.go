@@ -19,12 +19,9 @@ import (
 func (rs *registryServer) mismatchDay(t *testing.T, stall string) string {
 	t.Helper()
 	ctx := context.Background()
-	st, err := rs.reg.FindStall(ctx, choso.SystemPrincipal("test"), stall)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := rs.stall(t, stall)
 	date := "2026-11-20"
-	err = rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
+	err := rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
 		return tx.PutStallDay(&choso.StallDay{Status: choso.DayFinal, StallID: st.ID, MarketID: st.MarketID,
 			CommuneCode: st.CommuneCode, ProvinceCode: st.ProvinceCode, Date: date,
 			ByMethod: map[string]choso.MethodTotals{choso.MethodCash: {Count: 1, Amount: 10_000}}})
