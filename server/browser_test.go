@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -418,7 +419,7 @@ func TestBrowser_DashboardStatementAndLanguage(t *testing.T) {
 	}
 	b := newBrowser(t, rs.URL)
 	b.signIn("official", rs.pw["official"])
-	b.do(chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+	b.do(chromedp.WaitVisible(chromedp.CSS("svg.chart.narrow")))
 	for sel, want := range map[string]string{"#kpi-registered": "1", "#kpi-active": "1", "#kpi-cashless": "70%", "#kpi-confirmed": "250.000\u00a0₫"} {
 		if got := b.text(sel); got != want {
 			t.Errorf("%s = %q, want %q", sel, got, want)
@@ -427,9 +428,7 @@ func TestBrowser_DashboardStatementAndLanguage(t *testing.T) {
 	if row := b.text("#report tbody tr"); !strings.Contains(row, "Chợ Thương") || !strings.Contains(row, "150.000\u00a0₫") || !strings.Contains(row, "70%") {
 		t.Errorf("report row = %q", row)
 	}
-	if n := b.eval(`document.querySelectorAll('svg.chart').length`); n != "2" {
-		t.Errorf("%s charts, want 2", n)
-	}
+	b.chartsReadable("the dashboard at 360 px", "narrow")
 	if href := b.eval(`document.querySelector('a[download]').getAttribute('href')`); !strings.HasPrefix(href, "/v1/reports/markets?") || !strings.Contains(href, "format=csv") {
 		t.Errorf("CSV link = %q", href)
 	}
@@ -451,6 +450,43 @@ func TestBrowser_DashboardStatementAndLanguage(t *testing.T) {
 	}
 	b.fitsPhone("the statement")
 	b.shot("statement")
+
+	// On a computer's screen the charts sit side by side, in boxes of some
+	// 470 px at 1024 px: the narrow drawings, scaled up. A tablet's 700 px
+	// puts them one under the other, wide enough for the wide drawings.
+	b.do(chromedp.EmulateViewport(1024, 800))
+	b.open("/dashboard")
+	b.chartsReadable("the dashboard at 1024 px", "narrow")
+	b.do(chromedp.EmulateViewport(700, 900))
+	b.open("/dashboard")
+	b.chartsReadable("the dashboard at 700 px", "wide")
+}
+
+// chartsReadable checks that the page shows its two charts, each drawn in
+// the layout named, and that their text is 12 px or more on the screen: an
+// svg scales its text with it, and the wide drawing put the labels at 8 px
+// on a 360 px phone.
+func (b *browser) chartsReadable(page, layout string) {
+	b.t.Helper()
+	shown := b.eval(`Array.from(document.querySelectorAll('svg.chart')).filter(function (s) {
+		return s.getBoundingClientRect().width > 0;
+	}).map(function (s) { return s.getAttribute('class'); }).join(',')`)
+	if want := "chart " + layout + ",chart " + layout; shown != want {
+		b.t.Errorf("%s shows the charts %q, want %q", page, shown, want)
+	}
+	smallest := b.eval(`(function () {
+		var min = 1e9;
+		document.querySelectorAll('svg.chart').forEach(function (s) {
+			var w = s.getBoundingClientRect().width;
+			if (w === 0) return;
+			var k = w / s.viewBox.baseVal.width;
+			s.querySelectorAll('text').forEach(function (t) { min = Math.min(min, parseFloat(getComputedStyle(t).fontSize) * k); });
+		});
+		return min.toFixed(1);
+	})()`)
+	if px, err := strconv.ParseFloat(smallest, 64); err != nil || px < 12 {
+		b.t.Errorf("%s: the charts' smallest text is %s px on the screen, want 12 or more", page, smallest)
+	}
 }
 
 // A volunteer outside the commune gets 404 pages that name nothing of it.

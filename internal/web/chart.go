@@ -24,6 +24,24 @@ type Bar struct {
 
 func (b Bar) total() int64 { return b.Values[0] + b.Values[1] + b.Values[2] }
 
+// A chart is drawn twice, at two widths, and the style sheet shows the one
+// that fits the screen: an svg scales its text with it, and the wide
+// drawing on a 360 px phone put the labels at 8 px, too small to read.
+// The narrow one is drawn at about a phone's width, so its text is about
+// the style sheet's size there.
+type layout struct {
+	class string
+	width int
+	// For the share chart: the room for the row labels, and the most
+	// characters of a label that fit it.
+	labelW, labelChars int
+}
+
+var layouts = [...]layout{
+	{class: "wide", width: 640, labelW: 200, labelChars: 28},
+	{class: "narrow", width: 340, labelW: 124, labelChars: 12},
+}
+
 // ShareChart draws each bar as a 100% stacked horizontal bar: how a row's
 // sales split between cash, QR and transfer. names are the series' names
 // for the legend and the tooltips. It returns nil for no bars.
@@ -31,36 +49,10 @@ func ShareChart(title string, names [3]string, bars []Bar) template.HTML {
 	if len(bars) == 0 {
 		return ""
 	}
-	const width, labelW, barH, gap, top = 640, 200, 22, 8, 30
-	height := top + len(bars)*(barH+gap)
 	var b strings.Builder
-	svgOpen(&b, width, height, title)
-	legend(&b, names, labelW)
-	plotW := float64(width - labelW - 10)
-	for i, bar := range bars {
-		y := top + i*(barH+gap)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" class="l">%s</text>`, labelW-6, y+barH-6, esc(truncate(bar.Label, 28)))
-		total := bar.total()
-		if total == 0 {
-			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="#e5e7eb"><title>%s: 0</title></rect>`, labelW, y, plotW, barH, esc(bar.Label))
-			continue
-		}
-		x := float64(labelW)
-		for s, v := range bar.Values {
-			if v == 0 {
-				continue
-			}
-			w := plotW * float64(v) / float64(total)
-			pct := 100 * float64(v) / float64(total)
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s" stroke="#fff"><title>%s — %s: %.0f%%</title></rect>`,
-				x, y, w, barH, seriesColors[s], esc(bar.Label), esc(names[s]), pct)
-			if w > 34 {
-				fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="v">%.0f%%</text>`, x+w/2, y+barH-6, pct)
-			}
-			x += w
-		}
+	for _, l := range layouts {
+		shareSVG(&b, l, title, names, bars)
 	}
-	b.WriteString(`</svg>`)
 	figures(&b, title, names, bars, func(bar Bar, v int64) string {
 		if bar.total() == 0 {
 			return "0%"
@@ -70,12 +62,53 @@ func ShareChart(title string, names [3]string, bars []Bar) template.HTML {
 	return template.HTML(b.String())
 }
 
+func shareSVG(b *strings.Builder, l layout, title string, names [3]string, bars []Bar) {
+	const barH, gap, top = 22, 8, 30
+	height := top + len(bars)*(barH+gap)
+	svgOpen(b, l, height, title)
+	legend(b, names, l)
+	plotW := float64(l.width - l.labelW - 10)
+	for i, bar := range bars {
+		y := top + i*(barH+gap)
+		fmt.Fprintf(b, `<text x="%d" y="%d" class="l">%s</text>`, l.labelW-6, y+barH-6, esc(truncate(bar.Label, l.labelChars)))
+		total := bar.total()
+		if total == 0 {
+			fmt.Fprintf(b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="#e5e7eb"><title>%s: 0</title></rect>`, l.labelW, y, plotW, barH, esc(bar.Label))
+			continue
+		}
+		x := float64(l.labelW)
+		for s, v := range bar.Values {
+			if v == 0 {
+				continue
+			}
+			w := plotW * float64(v) / float64(total)
+			pct := 100 * float64(v) / float64(total)
+			fmt.Fprintf(b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s" stroke="#fff"><title>%s — %s: %.0f%%</title></rect>`,
+				x, y, w, barH, seriesColors[s], esc(bar.Label), esc(names[s]), pct)
+			if w > 34 {
+				fmt.Fprintf(b, `<text x="%.1f" y="%d" class="v">%.0f%%</text>`, x+w/2, y+barH-6, pct)
+			}
+			x += w
+		}
+	}
+	b.WriteString(`</svg>`)
+}
+
 // DayChart draws stacked columns: each day's sales amount by method.
 func DayChart(title string, names [3]string, days []Bar) template.HTML {
 	if len(days) == 0 {
 		return ""
 	}
-	const width, height, top, bottom = 640, 240, 30, 24
+	var b strings.Builder
+	for _, l := range layouts {
+		daySVG(&b, l, title, names, days)
+	}
+	figures(&b, title, names, days, func(_ Bar, v int64) string { return Money(v) })
+	return template.HTML(b.String())
+}
+
+func daySVG(b *strings.Builder, l layout, title string, names [3]string, days []Bar) {
+	const height, top, bottom = 240, 30, 24
 	var highest int64
 	for _, d := range days {
 		highest = max(highest, d.total())
@@ -85,18 +118,17 @@ func DayChart(title string, names [3]string, days []Bar) template.HTML {
 	// 9 px), so a province's billions are not cut at the chart's edge.
 	scale := Money(highest)
 	left := max(70, 9*utf8.RuneCountInString(scale)+8)
-	var b strings.Builder
-	svgOpen(&b, width, height, title)
-	legend(&b, names, left)
+	svgOpen(b, l, height, title)
+	legend(b, names, l)
 	plotH := float64(height - top - bottom)
-	slot := float64(width-left-10) / float64(len(days))
+	slot := float64(l.width-left-10) / float64(len(days))
 	colW := slot * 0.8
 	// A date under every column that has room for one: "30/10" at the
 	// stylesheet's 13 px is some 40 px wide.
 	step := int(math.Ceil(42 / slot))
-	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#9ca3af"/>`, left, height-bottom, width-10, height-bottom)
-	fmt.Fprintf(&b, `<text x="%d" y="%d" class="l">%s</text>`, left-4, top+10, esc(scale))
-	fmt.Fprintf(&b, `<text x="%d" y="%d" class="l">0</text>`, left-4, height-bottom)
+	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#9ca3af"/>`, left, height-bottom, l.width-10, height-bottom)
+	fmt.Fprintf(b, `<text x="%d" y="%d" class="l">%s</text>`, left-4, top+10, esc(scale))
+	fmt.Fprintf(b, `<text x="%d" y="%d" class="l">0</text>`, left-4, height-bottom)
 	for i, d := range days {
 		x := float64(left) + float64(i)*slot + (slot-colW)/2
 		y := float64(height - bottom)
@@ -106,22 +138,22 @@ func DayChart(title string, names [3]string, days []Bar) template.HTML {
 			}
 			h := plotH * float64(v) / float64(highest)
 			y -= h
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" stroke="#fff"><title>%s — %s: %s</title></rect>`,
+			fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" stroke="#fff"><title>%s — %s: %s</title></rect>`,
 				x, y, colW, h, seriesColors[s], esc(d.Label), esc(names[s]), esc(Money(v)))
 		}
 		if i%step == 0 {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="d">%s</text>`, x+colW/2, height-6, esc(shortDate(d.Label)))
+			fmt.Fprintf(b, `<text x="%.1f" y="%d" class="d">%s</text>`, x+colW/2, height-6, esc(shortDate(d.Label)))
 		}
 	}
 	b.WriteString(`</svg>`)
-	figures(&b, title, names, days, func(_ Bar, v int64) string { return Money(v) })
-	return template.HTML(b.String())
 }
 
-// svgOpen starts a chart. Its text is styled by the page's style sheet
-// (svg.chart .l, .v, .d, .g): the pages' CSP allows no inline styles.
-func svgOpen(b *strings.Builder, w, h int, title string) {
-	fmt.Fprintf(b, `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s"><title>%s</title>`, w, h, esc(title), esc(title))
+// svgOpen starts a chart's drawing at a layout. Its text is styled by the
+// page's style sheet (svg.chart .l, .v, .d, .g; the pages' CSP allows no
+// inline styles), which also shows the layout that fits the screen.
+func svgOpen(b *strings.Builder, l layout, h int, title string) {
+	fmt.Fprintf(b, `<svg class="chart %s" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s"><title>%s</title>`,
+		l.class, l.width, h, esc(title), esc(title))
 }
 
 // figures writes a chart's figures as a table, hidden from the eye (the
@@ -144,9 +176,22 @@ func figures(b *strings.Builder, title string, names [3]string, bars []Bar, cell
 	b.WriteString(`</tbody></table></div>`)
 }
 
-func legend(b *strings.Builder, names [3]string, x int) {
+// legend names the series in a row above the plot: in the wide layout
+// from the plot's left, 130 px apart; in the narrow one from the chart's
+// left, each after the last name's width (at the style sheet's 15 px a
+// character is at most 9 px), so "Chuyển khoản" stays inside 340 px.
+func legend(b *strings.Builder, names [3]string, l layout) {
+	x := l.labelW
+	if l.class == "narrow" {
+		x = 4
+	}
 	for i, n := range names {
-		fmt.Fprintf(b, `<rect x="%d" y="6" width="12" height="12" fill="%s"/><text x="%d" y="16" class="g">%s</text>`, x+i*130, seriesColors[i], x+i*130+16, esc(n))
+		fmt.Fprintf(b, `<rect x="%d" y="6" width="12" height="12" fill="%s"/><text x="%d" y="16" class="g">%s</text>`, x, seriesColors[i], x+16, esc(n))
+		if l.class == "narrow" {
+			x += 16 + 9*utf8.RuneCountInString(n) + 12
+		} else {
+			x += 130
+		}
 	}
 }
 

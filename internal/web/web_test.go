@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"html/template"
 	"io"
 	"regexp"
 	"strconv"
@@ -90,19 +91,20 @@ func TestDayChart_ScaleLabelFitsItsMargin(t *testing.T) {
 	names := [3]string{"Tiền mặt", "QR", "Chuyển khoản"}
 	label := regexp.MustCompile(`<text x="(\d+)" y="\d+" class="l">([^<]+)</text>`)
 	for _, top := range []int64{900, 31_319_000, 1_234_567_000, 999_999_999_999} {
-		svg := string(DayChart("Theo ngày", names, []Bar{{Label: "2026-11-26", Values: [3]int64{top, 0, 0}}}))
-		m := label.FindStringSubmatch(svg)
-		if m == nil {
-			t.Fatalf("no scale label in %s", svg)
-		}
-		x, _ := strconv.Atoi(m[1])
-		text := html.UnescapeString(m[2])
-		if text != Money(top) {
-			t.Errorf("scale label %q, want %q", text, Money(top))
-		}
-		// At the stylesheet's 15 px a character of it is at most 9 px wide.
-		if need := 9 * utf8.RuneCountInString(text); x < need {
-			t.Errorf("scale label %q ends at x=%d: %d px of it fall off the chart's left edge", text, x, need-x)
+		for _, svg := range drawings(t, DayChart("Theo ngày", names, []Bar{{Label: "2026-11-26", Values: [3]int64{top, 0, 0}}})) {
+			m := label.FindStringSubmatch(svg)
+			if m == nil {
+				t.Fatalf("no scale label in %s", svg)
+			}
+			x, _ := strconv.Atoi(m[1])
+			text := html.UnescapeString(m[2])
+			if text != Money(top) {
+				t.Errorf("scale label %q, want %q", text, Money(top))
+			}
+			// At the stylesheet's 15 px a character of it is at most 9 px wide.
+			if need := 9 * utf8.RuneCountInString(text); x < need {
+				t.Errorf("scale label %q ends at x=%d: %d px of it fall off the chart's left edge", text, x, need-x)
+			}
 		}
 	}
 }
@@ -118,16 +120,18 @@ func TestDayChart_DatesDoNotTouch(t *testing.T) {
 			for i := range n {
 				days = append(days, Bar{Label: fmt.Sprintf("2026-%02d-%02d", 1+i/28%12, 1+i%28), Values: [3]int64{top, 0, 0}})
 			}
-			xs := date.FindAllStringSubmatch(string(DayChart("x", names, days)), -1)
-			if len(xs) == 0 {
-				t.Fatalf("%d days: no dates", n)
-			}
-			for i := 1; i < len(xs); i++ {
-				a, _ := strconv.ParseFloat(xs[i-1][1], 64)
-				b, _ := strconv.ParseFloat(xs[i][1], 64)
-				if b-a < 40 {
-					t.Errorf("%d days, scale %d: dates %d and %d are %.1f px apart", n, top, i-1, i, b-a)
-					break
+			for _, svg := range drawings(t, DayChart("x", names, days)) {
+				xs := date.FindAllStringSubmatch(svg, -1)
+				if len(xs) == 0 {
+					t.Fatalf("%d days: no dates", n)
+				}
+				for i := 1; i < len(xs); i++ {
+					a, _ := strconv.ParseFloat(xs[i-1][1], 64)
+					b, _ := strconv.ParseFloat(xs[i][1], 64)
+					if b-a < 40 {
+						t.Errorf("%d days, scale %d: dates %d and %d are %.1f px apart", n, top, i-1, i, b-a)
+						break
+					}
 				}
 			}
 		}
@@ -148,10 +152,11 @@ func TestCharts_FiguresOutsideTheImage(t *testing.T) {
 		"share": {share, []string{"<caption>Tỷ lệ</caption>", `<th scope="col">Chuyển khoản</th>`, `<th scope="row">Chợ Thương</th><td>25%</td><td>75%</td><td>0%</td>`, `<th scope="row">Chợ trống</th><td>0%</td>`}},
 		"days":  {days, []string{"<caption>Theo ngày</caption>", `<th scope="row">26/11/2026</th><td>100` + "\u00a0₫</td><td>200\u00a0₫</td><td>300\u00a0₫</td>"}},
 	} {
-		_, outside, ok := strings.Cut(c.html, "</svg>")
-		if !ok {
+		end := strings.LastIndex(c.html, "</svg>")
+		if end < 0 {
 			t.Fatalf("%s chart: no svg", name)
 		}
+		outside := c.html[end+len("</svg>"):]
 		if err := wellFormed(outside); err != nil {
 			t.Errorf("%s chart's figures are not well-formed: %v", name, err)
 		}
@@ -170,14 +175,60 @@ func TestCharts_SegmentsAreSeparated(t *testing.T) {
 	names := [3]string{"Tiền mặt", "QR", "Chuyển khoản"}
 	bars := []Bar{{Label: "2026-11-26", Values: [3]int64{100, 200, 300}}}
 	segment := regexp.MustCompile(`<rect [^>]*fill="#[0-9a-f]{6}"[^>]*><title>`)
-	for name, svg := range map[string]string{"share": string(ShareChart("x", names, bars)), "days": string(DayChart("x", names, bars))} {
-		segs := segment.FindAllString(svg, -1)
-		if len(segs) != 3 {
-			t.Fatalf("%s chart: %d segments, want 3", name, len(segs))
+	for name, chart := range map[string]template.HTML{"share": ShareChart("x", names, bars), "days": DayChart("x", names, bars)} {
+		for _, svg := range drawings(t, chart) {
+			segs := segment.FindAllString(svg, -1)
+			if len(segs) != 3 {
+				t.Fatalf("%s chart: %d segments, want 3", name, len(segs))
+			}
+			for _, s := range segs {
+				if !strings.Contains(s, `stroke="#fff"`) {
+					t.Errorf("%s chart: got %s, want a white outline", name, s)
+				}
+			}
 		}
-		for _, s := range segs {
-			if !strings.Contains(s, `stroke="#fff"`) {
-				t.Errorf("%s chart: got %s, want a white outline", name, s)
+	}
+}
+
+// drawings returns a chart's two drawings, wide then narrow.
+func drawings(t *testing.T, chart template.HTML) []string {
+	t.Helper()
+	var out []string
+	for _, class := range []string{"wide", "narrow"} {
+		_, rest, ok := strings.Cut(string(chart), `<svg class="chart `+class+`"`)
+		svg, _, closed := strings.Cut(rest, "</svg>")
+		if !ok || !closed {
+			t.Fatalf("no %s drawing in %s", class, chart)
+		}
+		out = append(out, svg)
+	}
+	return out
+}
+
+// The narrow drawing, the one a 360 px phone shows, keeps its text inside
+// its 340 px: the legend's three names in a row from the left edge, a
+// row's label cut to what fits left of the bars.
+func TestCharts_NarrowDrawingFitsAPhone(t *testing.T) {
+	names := [3]string{"Tiền mặt", "QR", "Chuyển khoản"}
+	bars := []Bar{{Label: "Chợ đầu mối nông sản Bắc Giang", Values: [3]int64{100, 200, 300}}}
+	legendText := regexp.MustCompile(`<text x="(\d+)" y="16" class="g">([^<]+)</text>`)
+	label := regexp.MustCompile(`class="l">([^<]+)</text>`)
+	for name, chart := range map[string]template.HTML{"share": ShareChart("x", names, bars), "days": DayChart("x", names, bars)} {
+		narrow := drawings(t, chart)[1]
+		if !strings.Contains(narrow, `viewBox="0 0 340 `) {
+			t.Fatalf("%s chart's narrow drawing: %s", name, narrow)
+		}
+		// At the style sheet's 15 px a character is at most 9 px wide.
+		for _, m := range legendText.FindAllStringSubmatch(narrow, -1) {
+			x, _ := strconv.Atoi(m[1])
+			if end := x + 9*utf8.RuneCountInString(html.UnescapeString(m[2])); end > 340 {
+				t.Errorf("%s chart: the legend's %q ends at x=%d, past 340", name, m[2], end)
+			}
+		}
+		if name == "share" {
+			m := label.FindStringSubmatch(narrow)
+			if m == nil || 9*utf8.RuneCountInString(html.UnescapeString(m[1])) > 124-6 {
+				t.Errorf("share chart: the narrow label %v does not fit left of the bars (118 px)", m)
 			}
 		}
 	}
