@@ -167,6 +167,27 @@ func fieldMark(page, id string) (invalid, described string, found bool) {
 	return invalid, strings.Join(texts, " | "), true
 }
 
+// A CSV the check refuses marks the file field, described by the count
+// of its bad lines (the table below lists them), so TalkBack reads with
+// the field why another file is wanted. A file the check takes leaves it
+// unmarked.
+func TestWeb_ImportCheckMarksTheFile(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	for _, c := range []struct {
+		name, csv, invalid, described string
+	}{
+		{"a BIN not in NAPAS", strings.Replace(importCSV, ",970436,", ",123456,", 1), "true", "Có 1 dòng lỗi; chưa nhập quầy nào."},
+		{"a good file", importCSV, "", ""},
+	} {
+		_, page := rs.postImport(t, rs.token(t, "volin"), obj.market, "check", true, c.csv, false)
+		invalid, described, found := fieldMark(page, "file")
+		if !found || invalid != c.invalid || described != c.described {
+			t.Errorf("%s: #file aria-invalid=%q, described by %q (found %v); want %q and %q", c.name, invalid, described, found, c.invalid, c.described)
+		}
+	}
+}
+
 // A form the server refuses marks the field it is about: aria-invalid on
 // that control, and its aria-describedby naming the message, so TalkBack
 // reads the problem with the field and a volunteer on a 360 px phone sees
