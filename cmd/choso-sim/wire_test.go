@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,11 +42,19 @@ func TestWireConn_AnswersAcrossClosedConnections(t *testing.T) {
 			fmt.Fprintf(w, "answer-%d", n)
 		}
 	}))
-	srv.Config.IdleTimeout = 50 * time.Millisecond
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+	// The idle close is the test's, not an IdleTimeout's: a timeout short
+	// enough to wait out would also close the connection between other
+	// requests whenever a loaded machine paused the client, and a sleep
+	// past it need not see the server's close done.
+	var mu sync.Mutex
+	idle := map[net.Conn]bool{}
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
 		if s == http.StateNew {
 			conns.Add(1)
 		}
+		idle[c] = s == http.StateIdle
 	}
 	srv.Start()
 	defer srv.Close()
@@ -64,7 +73,7 @@ func TestWireConn_AnswersAcrossClosedConnections(t *testing.T) {
 	ctx := context.Background()
 	for i, req := range reqs {
 		if i == 4 {
-			time.Sleep(200 * time.Millisecond) // past the idle timeout: the server closes it silently
+			closeIdle(t, &mu, idle) // the server closes it silently while it sits idle
 		}
 		status, retryAfter, err := c.send(ctx, req, 5*time.Second)
 		if err != nil {
@@ -85,6 +94,29 @@ func TestWireConn_AnswersAcrossClosedConnections(t *testing.T) {
 	// announced (the third is the last request's), one after the idle close.
 	if got := conns.Load(); got < 4 || got > 5 {
 		t.Errorf("connections: got %d, want 4 or 5", got)
+	}
+}
+
+// closeIdle waits for the server's one connection to go idle, and closes
+// it without a word.
+func closeIdle(t *testing.T, mu *sync.Mutex, idle map[net.Conn]bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		mu.Lock()
+		var open []net.Conn
+		for c, isIdle := range idle {
+			if isIdle {
+				open = append(open, c)
+			}
+		}
+		mu.Unlock()
+		if len(open) == 1 {
+			open[0].Close()
+			return
+		}
+		if len(open) > 1 || time.Now().After(deadline) {
+			t.Fatalf("%d idle connections, want the one the client keeps", len(open))
+		}
 	}
 }
 
