@@ -224,7 +224,10 @@ func TestPartnerFeed_TailWhileCommitting_NothingSkipped(t *testing.T) {
 			finished = true
 		default:
 		}
-		time.Sleep(25 * time.Millisecond) // a polite poller: the key's limit is 20 a second
+		// A polite poller: the key's limit is 20 a second after a burst of
+		// 50, so a poll every 50 ms (and the poll's own time) stays within
+		// it however long slow writers keep it polling.
+		time.Sleep(50 * time.Millisecond)
 		page := b.changes(t, cursor, 7)
 		for _, r := range page.Data {
 			seen = append(seen, r.ChangeSeq)
