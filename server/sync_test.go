@@ -360,6 +360,10 @@ func TestSyncConfig_MarketChange_ReachesThePhone(t *testing.T) {
 func TestEnroll_WrongExpiredAndRateLimited(t *testing.T) {
 	rs := newRegistryServer(t)
 	obj := rs.objects(t, false)
+	// The network's budget on a clock that stands still: it never refills,
+	// however slowly a loaded machine sends the attempts.
+	frozen := time.Now()
+	rs.enrollByIP, rs.enrollByStall = newEnrollGuards(func() time.Time { return frozen }, nil)
 	for i := range 10 {
 		res := rs.do(t, "POST", "/v1/devices/enroll", strings.NewReader(`{"code":"ABCD-EFGH-JKMN"}`), "Content-Type", "application/json")
 		wantError(t, res, http.StatusNotFound, choso.ENotFound)
