@@ -14,8 +14,13 @@ import (
 
 // Two nodes run the same leased worker: it runs on one at a time, and when
 // the holder stops, the other takes over.
+//
+// The term is far longer than the test, so that a holder's renewal
+// delayed by a loaded machine (a bolt commit waits for the disk) never
+// lets the lease lapse under it; renewals and retries come every 50 ms,
+// and the handover is the stopping holder's release, not the term's end.
 func TestRunLeased_OneNodeAtATimeAndHandover(t *testing.T) {
-	leaseTerm, leaseRenew = 300*time.Millisecond, 50*time.Millisecond
+	leaseTerm, leaseRenew = time.Minute, 50*time.Millisecond
 	t.Cleanup(func() { leaseTerm, leaseRenew = 30*time.Second, 10*time.Second })
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "choso.db"), bolt.Options{})
 	if err != nil {
@@ -38,8 +43,13 @@ func TestRunLeased_OneNodeAtATimeAndHandover(t *testing.T) {
 	ctxA, stopA := context.WithCancel(context.Background())
 	ctxB, stopB := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	t.Cleanup(func() { // a failing test stops its nodes before the terms go back
+		stopA()
+		stopB()
+		wg.Wait()
+	})
 	wg.Go(func() { runLeased(ctxA, db, "finalizer", "a", log, work("a")) })
-	time.Sleep(100 * time.Millisecond) // a takes it first
+	waitFor(t, "a to take the lease first", func() bool { return ran["a"].Load() == 1 })
 	wg.Go(func() { runLeased(ctxB, db, "finalizer", "b", log, work("b")) })
 	time.Sleep(500 * time.Millisecond)
 	if ran["a"].Load() != 1 || ran["b"].Load() != 0 {
