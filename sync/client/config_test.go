@@ -108,7 +108,9 @@ func TestCredits_PagesTheStallsCredits(t *testing.T) {
 
 // The loop pulls a stale config by itself; a server that answers the pull
 // 503 with Retry-After is waited for, as a push's 503 is, not asked again
-// after the short backoff.
+// after the short backoff. The 0.7 s watched start at the first pull, not
+// at Run, and the Retry-After is far longer than they are: a loaded
+// machine's slow start or stall cannot make the count 0 or 2.
 func TestLoop_ConfigPull_HonoursRetryAfter(t *testing.T) {
 	srv := clienttest.New(t)
 	p := newPhone(t, srv) // enrolled: its config is stale
@@ -122,16 +124,24 @@ func TestLoop_ConfigPull_HonoursRetryAfter(t *testing.T) {
 		mu.Lock()
 		pulls++
 		mu.Unlock()
-		h := http.Header{"Retry-After": {"2"}, "Content-Type": {"application/json"}}
+		h := http.Header{"Retry-After": {"60"}, "Content-Type": {"application/json"}}
 		return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: h, Request: r,
 			Body: io.NopCloser(strings.NewReader(`{"error":{"code":"unavailable","message":"busy"}}`))}, nil
 	})
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return pulls
+	}
 	p.Run()
+	for deadline := time.Now().Add(10 * time.Second); count() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the loop never pulled the stale config")
+		}
+	}
 	time.Sleep(700 * time.Millisecond) // the backoff (base 20 ms) would pull a dozen times
 	p.Stop()
-	mu.Lock()
-	defer mu.Unlock()
-	if pulls != 1 {
-		t.Fatalf("%d config pulls within 0.7 s of a Retry-After of 2 s; want 1", pulls)
+	if n := count(); n != 1 {
+		t.Fatalf("%d config pulls within 0.7 s of a Retry-After of 60 s; want 1", n)
 	}
 }
