@@ -130,6 +130,30 @@ func (p *process) waitLog(t *testing.T, msg string) map[string]any {
 	return nil
 }
 
+// waitListening waits for the "listening" log line, and reports false if
+// the process exited before it logged one.
+func (p *process) waitListening(t *testing.T) bool {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		p.mu.Lock()
+		for _, l := range p.lines {
+			if l["msg"] == "listening" {
+				p.mu.Unlock()
+				return true
+			}
+		}
+		p.mu.Unlock()
+		select {
+		case <-p.done:
+			p.cmd.Wait()
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no listening log line within 30s:\n%s", p.output())
+	return false
+}
+
 func (p *process) output() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -23,10 +23,22 @@ import (
 // server's own environment: a server moved to another port with
 // CHOSO_ADDR is still found healthy.
 func TestHealthcheck_ProbesTheAddressTheEnvironmentConfigures(t *testing.T) {
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	env := append(cleanEnv(), "CHOSO_ADDR="+addr, "CHOSO_DATA="+t.TempDir())
-	p := startWith(t, env)
-	p.waitLog(t, "listening")
+	var addr string
+	var env []string
+	// freePort lets its port go before choso binds it, and another process
+	// (a connection of a test running beside this one) may take it in
+	// between: choso then fails at start, and another port is tried.
+	for try := 1; ; try++ {
+		addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		env = append(cleanEnv(), "CHOSO_ADDR="+addr, "CHOSO_DATA="+t.TempDir())
+		p := startWith(t, env)
+		if p.waitListening(t) {
+			break
+		}
+		if out := p.output(); try == 5 || !strings.Contains(out, "address already in use") {
+			t.Fatalf("choso on %s exited before listening:\n%s", addr, out)
+		}
+	}
 	waitReady(t, "http://"+addr)
 	if stdout, stderr, code := runCLIWith(t, env, "healthcheck"); code != 0 || !strings.Contains(stdout, addr) {
 		t.Fatalf("healthcheck with CHOSO_ADDR=%s beside a healthy server: exit %d\n%s%s", addr, code, stdout, stderr)
