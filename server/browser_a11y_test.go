@@ -189,6 +189,9 @@ func TestBrowser_RefusedFormMarksItsField(t *testing.T) {
 	b.sendStallForm(obj.market, map[string]string{"vendor_phone": "01234567890"}) // 11 digits: retired in 2018
 	b.shot("refused")
 	b.fitsPhone("the refused stall form")
+	if focused := b.eval(`document.activeElement.id`); focused != "vendor_phone" {
+		t.Errorf("the refused form opens with the focus on %q, want the field to fix, #vendor_phone", focused)
+	}
 	bad, other := b.fieldStyle("vendor_phone"), b.fieldStyle("vendor_name")
 	if bad[0] != "true" || other[0] == "true" {
 		t.Fatalf("aria-invalid of #vendor_phone %q, of #vendor_name %q: want \"true\" for the phone only", bad[0], other[0])

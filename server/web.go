@@ -58,12 +58,19 @@ func (p *pageData) T(text string, args ...any) string { return web.T(p.Lang, tex
 // the page's Error is about it, aria-invalid and the alert's message as
 // its description, so a screen reader reads the problem with the control
 // and the style sheet marks it; then the ids that always describe it
-// (describedBy, such as the live account check's status).
+// (describedBy, such as the live account check's status). The first
+// control the Error is about takes the focus when the page opens: a
+// volunteer on a long form lands on the field to fix, its message read
+// with it, where the focus used to start at the page's top.
 func (p *pageData) Invalid(field string, describedBy ...string) template.HTMLAttr {
 	var b strings.Builder
 	ids := describedBy
-	if p.Error != "" && slices.Contains(strings.Fields(p.Field), field) {
+	fields := strings.Fields(p.Field)
+	if p.Error != "" && slices.Contains(fields, field) {
 		b.WriteString(` aria-invalid="true"`)
+		if fields[0] == field {
+			b.WriteString(` autofocus`)
+		}
 		ids = append([]string{"form-error"}, describedBy...)
 	}
 	if len(ids) > 0 {

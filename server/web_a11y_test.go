@@ -274,6 +274,9 @@ func TestWeb_FormErrorMarksItsField(t *testing.T) {
 					t.Errorf("#%s is marked invalid too: the problem is #%s", other, c.field)
 				}
 			}
+			if focused := regexp.MustCompile(`<(?:input|select|textarea)\b[^>]*\bautofocus\b[^>]*>`).FindAllString(page, -1); len(focused) != 1 || !strings.Contains(focused[0], `id="`+c.field+`"`) {
+				t.Errorf("the controls taking the focus: %q, want #%s alone", focused, c.field)
+			}
 		})
 	}
 }
