@@ -284,6 +284,11 @@ const (
 	// ReconQueueMax bounds the notices waiting for delivery: while more
 	// wait, passes pause (nothing is dropped) until deliveries resume.
 	ReconQueueMax = 2000
+	// reconPassNotices is the most notices one pass can queue: one for each
+	// of its days and for the days either side that a payment across
+	// midnight pairs with them (re-run with them). A pass starts only when
+	// they fit under ReconQueueMax.
+	reconPassNotices = 3 * ReconPassDays
 	// reconScanBudget bounds the feed changes one pass reads.
 	reconScanBudget = 20 * MaxFeedLimit
 )
@@ -459,7 +464,8 @@ func reconState(r *Reconciliation) string {
 
 // RerunReconciliations makes one pass for a partner: it re-runs the
 // reconciliation of the account-days that changed since the last pass (at
-// most ReconPassDays of them) and queues a ReconNotice for each that turned
+// most ReconPassDays of them, with the days paired with them by payments
+// across midnight) and queues a ReconNotice for each that turned
 // mismatch or whose mismatch reasons changed; one that stops being a
 // mismatch before its notice went out leaves the queue. A partner's first
 // pass starts at the feed's end: webhooks tell of news, not of history.
@@ -488,7 +494,7 @@ func (ps *Partners) RerunReconciliations(ctx context.Context, p *Partner) (int, 
 		if err != nil {
 			return err
 		}
-		if queued = len(q); queued+ReconPassDays > ReconQueueMax {
+		if queued = len(q); queued+reconPassNotices > ReconQueueMax {
 			return nil // deliveries are behind: wait for them
 		}
 		credited, err := readCreditedDays(tx, p.ID)
@@ -550,7 +556,7 @@ func (ps *Partners) RerunReconciliations(ctx context.Context, p *Partner) (int, 
 			return tx.SetMeta(reconCursorKey(p.ID), []byte(strconv.FormatUint(last, 10)))
 		})
 	}
-	if queued+ReconPassDays > ReconQueueMax {
+	if queued+reconPassNotices > ReconQueueMax {
 		return 0, false, nil
 	}
 	if len(todo) == 0 && last == after {
@@ -560,12 +566,16 @@ func (ps *Partners) RerunReconciliations(ctx context.Context, p *Partner) (int, 
 	// their lines are paired with (a payment across midnight), which the
 	// same change may have changed: a sale voided on its day makes its
 	// credit, the next day, money for no sale.
-	recs := make([]*Reconciliation, 0, len(todo))
+	// Each result goes to its day's place, so a read transaction the store
+	// runs again (PostgreSQL retries a serialization failure) rewrites it.
+	var recs []*Reconciliation
 	rerun := func(from int) error {
+		recs = append(recs, make([]*Reconciliation, len(todo)-len(recs))...)
 		const perTx = 100
 		for i := from; i < len(todo); i += perTx {
 			err := ps.Store.View(ctx, func(tx Tx) error {
-				for _, a := range todo[i:min(i+perTx, len(todo))] {
+				for j := i; j < min(i+perTx, len(todo)); j++ {
+					a := todo[j]
 					r, err := ps.reconcile(tx, p, a.date, a.bin, a.account)
 					if ErrorCode(err) == ENotFound || ErrorCode(err) == EInvalid {
 						r, err = nil, nil // no stall of the programme has it now
@@ -573,7 +583,7 @@ func (ps *Partners) RerunReconciliations(ctx context.Context, p *Partner) (int, 
 					if err != nil {
 						return err
 					}
-					recs = append(recs, r)
+					recs[j] = r
 				}
 				return nil
 			})

@@ -298,8 +298,30 @@ func TestDispatcher_ReconciliationMismatch_LateMatchReRunsTheCreditsDay(t *testi
 // and both reconcile matched, noted day_boundary, so nothing is told. Were
 // the sale voided, the credit would be money for no sale: its day turns
 // mismatch, and that is told.
+//
+// It runs again with every read transaction run twice, as PostgreSQL runs
+// one again after a serialization failure: the re-runs' results must stay
+// with their days.
 func TestReconcile_PaymentAcrossMidnight_BothDaysMatch(t *testing.T) {
+	t.Run("once", func(t *testing.T) { testPaymentAcrossMidnight(t, false) })
+	t.Run("read transactions run twice", func(t *testing.T) { testPaymentAcrossMidnight(t, true) })
+}
+
+// viewsTwice runs every read transaction twice.
+type viewsTwice struct{ choso.Store }
+
+func (s viewsTwice) View(ctx context.Context, fn func(choso.Tx) error) error {
+	if err := s.Store.View(ctx, fn); err != nil {
+		return err
+	}
+	return s.Store.View(ctx, fn)
+}
+
+func testPaymentAcrossMidnight(t *testing.T, twice bool) {
 	f := newFixture(t)
+	if twice {
+		f.ps.Store = viewsTwice{f.db}
+	}
 	loc, _ := time.LoadLocation(choso.DefaultTimeZone)
 	const creditDate = "2026-11-21"
 	const sale = "01JSALE0000000000000000009"
@@ -552,8 +574,10 @@ func TestDispatcher_SlowReceiverDoesNotBlockIngest(t *testing.T) {
 // queued.
 func TestPartners_RerunReconciliations_PausesWhileQueueIsFull(t *testing.T) {
 	f := newFixture(t)
-	// 1,600 notices waiting (as a receiver down for long would leave).
-	full := make([]choso.ReconNotice, choso.ReconQueueMax-choso.ReconPassDays+100)
+	// 501 notices waiting (as a receiver down for long would leave): a
+	// pass may queue 1,500 (500 days, and the days either side paired with
+	// them by payments across midnight), which would pass the bound.
+	full := make([]choso.ReconNotice, choso.ReconQueueMax-3*choso.ReconPassDays+1)
 	for i := range full {
 		full[i] = choso.ReconNotice{ID: choso.NewID(choso.PrefixEvent), BIN: testBIN, Account: "1", BusinessDate: "2026-01-01", Reasons: []string{"amount_differs"}}
 	}

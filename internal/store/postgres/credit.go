@@ -65,7 +65,7 @@ func listCredits(tx *Tx, stallPos bool, sql string, args ...any) ([]*choso.Credi
 }
 
 // FindCredit returns the credit a partner posted with a bank transaction
-// ID; see choso.CreditTx. A row whose partner_id is ” was stored before
+// ID; see choso.CreditTx. A row whose partner_id is empty was stored before
 // migration 0006 or by a node of the release before it: its doc says whose
 // it is.
 func (tx *Tx) FindCredit(partnerID, bankTxnID string) (*choso.Credit, error) {
