@@ -226,23 +226,26 @@ func (ps *Partners) match(tx Tx, p *Partner, c *Credit, days *dayWrites) error {
 
 // creditStalls returns the stalls a credit to an account may be for: those
 // of the partner's programme with that payout account, not erased, the
-// active ones first.
+// active ones first, then those whose account it was before a change (a
+// customer paid a card printed before it).
 func creditStalls(tx Tx, p *Partner, bin, account string) ([]*Stall, error) {
 	all, err := tx.FindStallsByAccount(bin, account)
 	if err != nil {
 		return nil, err
 	}
-	var active, others []*Stall
+	var active, others, former []*Stall
 	for _, s := range all {
 		switch {
 		case !p.Covers(s.ProvinceCode, s.MarketID) || s.ErasedAt != nil:
+		case s.Payout.BIN != bin || normalAccount(s.Payout.Account) != account:
+			former = append(former, s) // the account was this stall's before a change
 		case s.Status == StallActive:
 			active = append(active, s)
 		default:
 			others = append(others, s)
 		}
 	}
-	return append(active, others...), nil
+	return append(append(active, others...), former...), nil
 }
 
 // findSale returns the sale of one of the account's stalls that credit c

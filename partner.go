@@ -122,7 +122,7 @@ type CreditTx interface {
 	// BusinessDate is date.
 	ListAccountCredits(bin, account, date string) ([]*Credit, error)
 	// FindStallsByAccount returns the stalls (any status) whose payout
-	// account is bin + account.
+	// account, or one of whose FormerPayouts, is bin + account.
 	FindStallsByAccount(bin, account string) ([]*Stall, error)
 	// PutSaleRef records that the sale with client ULID saleID carries a
 	// payment reference.

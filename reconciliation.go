@@ -153,25 +153,45 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 		}
 		ids = append(ids, some...)
 	}
+	byID := make(map[string]*Stall, len(stalls))
+	for _, s := range stalls {
+		byID[s.ID] = s
+	}
 	for _, id := range ids {
 		e, err := tx.FindEntity(id)
 		if err != nil {
 			continue
 		}
-		if _, ok := paidHere[id]; !ok && e.ConfirmedBy != "" {
-			c, mine, err := paidBy(tx, p, id, e.ConfirmedBy)
-			if err != nil {
+		_, here := paidHere[id]
+		var c *Credit // the credit that paid it, when not one of this day's
+		if !here && e.ConfirmedBy != "" {
+			var mine bool
+			if c, mine, err = paidBy(tx, p, id, e.ConfirmedBy); err != nil {
 				return nil, err
 			}
 			if !mine {
 				continue // another bank's credit paid it: that bank reconciles it
 			}
-			if c != nil && c.BusinessDate != date {
-				rec.pair(c.BusinessDate)
-				if e.VoidedBy == "" {
-					salesCarried += e.Amount
-					addNote(rec, "day_boundary")
-				}
+		}
+		// A stall whose payout account changed has sales of both: a sale is
+		// this account's when its money came to it, or, not paid yet, when
+		// the account was in force at the sale's time.
+		switch st := byID[e.StallID]; {
+		case here:
+		case c != nil:
+			if c.BIN != bin || c.Account != account {
+				continue
+			}
+		case e.ConfirmedBy == "" && st != nil:
+			if in := st.PayoutAt(time.UnixMilli(e.EffectiveMs)); in.BIN != bin || normalAccount(in.Account) != account {
+				continue
+			}
+		}
+		if c != nil && c.BusinessDate != date {
+			rec.pair(c.BusinessDate)
+			if e.VoidedBy == "" {
+				salesCarried += e.Amount
+				addNote(rec, "day_boundary")
 			}
 		}
 		if e.VoidedBy != "" {
@@ -446,6 +466,25 @@ func writeReconQueue(tx Tx, partnerID string, q []ReconNotice) error {
 	return tx.SetMeta(reconQueueKey(partnerID), v)
 }
 
+// formerPayouts reads each stall's former payout accounts once per pass.
+type formerPayouts map[string][]FormerPayout
+
+func (fp formerPayouts) of(tx Tx, stallID string) ([]FormerPayout, error) {
+	if f, ok := fp[stallID]; ok {
+		return f, nil
+	}
+	s, err := tx.FindStall(stallID)
+	switch {
+	case ErrorCode(err) == ENotFound:
+		fp[stallID] = nil
+	case err != nil:
+		return nil, err
+	default:
+		fp[stallID] = s.FormerPayouts
+	}
+	return fp[stallID], nil
+}
+
 func pairedDays(r *Reconciliation) []string {
 	if r == nil {
 		return nil
@@ -510,7 +549,7 @@ func (ps *Partners) RerunReconciliations(ctx context.Context, p *Partner) (int, 
 			todo, seen[a], fromDirty[a] = append(todo, a), true, credited.days[a]
 		}
 		last = after
-		stalls := stallCache{}
+		stalls, formers := stallCache{}, formerPayouts{}
 		for scanned := 0; scanned < reconScanBudget && len(todo) < ReconPassDays; {
 			chunk, err := tx.ListChanges(last, min(MaxFeedLimit, reconScanBudget-scanned))
 			if err != nil || len(chunk) == 0 {
@@ -538,6 +577,19 @@ func (ps *Partners) RerunReconciliations(ctx context.Context, p *Partner) (int, 
 				}
 				if a := (accountDay{s.bin, s.account, d.Date}); !seen[a] {
 					todo, seen[a] = append(todo, a), true
+				}
+				// A day before a payout change was the former account's too.
+				former, err := formers.of(tx, d.StallID)
+				if err != nil {
+					return err
+				}
+				day, _ := time.Parse(time.DateOnly, d.Date)
+				for _, f := range former {
+					// The day starts at its midnight in UTC+14 or later, in
+					// every time zone.
+					if a := (accountDay{f.Account.BIN, f.Account.Account, d.Date}); f.Until.After(day.Add(-14*time.Hour)) && !seen[a] && len(todo) < ReconPassDays {
+						todo, seen[a] = append(todo, a), true
+					}
 				}
 			}
 		}

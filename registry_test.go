@@ -268,6 +268,9 @@ func TestRegistry_PayoutChange_NeedsASecondPerson(t *testing.T) {
 	if got.Payout.Account != "80012345678" || got.Payout.BIN != "422589" || got.PendingPayout != nil || got.QRVersion != 2 || got.ConfigVersion != s.ConfigVersion+1 {
 		t.Fatalf("after approval: %+v, want the new account, qr_version 2, config_version bumped", got)
 	}
+	if len(got.FormerPayouts) != 1 || got.FormerPayouts[0].Account != s.Payout || got.FormerPayouts[0].Until.IsZero() {
+		t.Fatalf("after approval: former accounts %+v, want the one replaced, with when", got.FormerPayouts)
+	}
 	_, err = f.reg.ApprovePayoutChange(f.ctx, f.admin, s.ID, time.Time{})
 	wantCode(t, err, choso.EConflict) // nothing pending
 
@@ -571,4 +574,56 @@ func TestRegistry_EveryChangeIsAudited(t *testing.T) {
 	}
 	_, err = f.reg.ListAudit(f.ctx, f.volA, choso.AuditFilter{})
 	wantCode(t, err, choso.EForbidden)
+}
+
+// A stall keeps the payout accounts its changes replaced, newest first and
+// at most MaxFormerPayouts: PayoutAt names the one in force at a time, a
+// list masks them as it masks the current one, and erasing the vendor
+// drops them.
+func TestStall_FormerPayouts(t *testing.T) {
+	f := newFixture(t)
+	s := f.stall(t, f.volA, f.marketInScope.ID, "B-8")
+	var changed []time.Time
+	accounts := []string{"80010000001", "80010000002", "80010000003", "80010000004"}
+	for i, acct := range accounts {
+		f.advance(time.Hour)
+		if _, err := f.reg.ProposePayoutChange(f.ctx, f.volA, s.ID, choso.PayoutAccount{BIN: "970459", Account: acct, Holder: "NGUYEN THI LAN"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.reg.ApprovePayoutChange(f.ctx, f.volB, s.ID, time.Time{})
+		if err != nil {
+			t.Fatalf("change %d: %v", i, err)
+		}
+		changed = append(changed, got.FormerPayouts[0].Until)
+		s = got
+	}
+	if len(s.FormerPayouts) != choso.MaxFormerPayouts {
+		t.Fatalf("after %d changes: %d former accounts, want %d", len(accounts), len(s.FormerPayouts), choso.MaxFormerPayouts)
+	}
+	for i, want := range []string{"80010000003", "80010000002", "80010000001"} {
+		if got := s.FormerPayouts[i].Account.Account; got != want {
+			t.Errorf("former account %d: %s, want %s (newest first)", i, got, want)
+		}
+	}
+	for _, c := range []struct {
+		at   time.Time
+		want string
+	}{
+		{changed[1].Add(-time.Minute), "80010000001"}, // before the second change: the first's new account
+		{changed[1], "80010000002"},
+		{changed[3].Add(-time.Second), "80010000003"},
+		{changed[3], "80010000004"},
+		{changed[3].Add(time.Hour), "80010000004"},
+	} {
+		if got := s.PayoutAt(c.at).Account; got != c.want {
+			t.Errorf("PayoutAt(%v): %s, want %s", c.at, got, c.want)
+		}
+	}
+	if m := s.Masked(); m.FormerPayouts[0].Account.Account != choso.MaskAccount("80010000003") || s.FormerPayouts[0].Account.Account != "80010000003" {
+		t.Errorf("Masked: former %s (the stall's own now %s), want it masked on the copy only", m.FormerPayouts[0].Account.Account, s.FormerPayouts[0].Account.Account)
+	}
+	erased, err := f.reg.EraseVendor(f.ctx, f.admin, s.ID)
+	if err != nil || erased.FormerPayouts != nil {
+		t.Fatalf("after erasure: former accounts %+v, %v; want none", erased.FormerPayouts, err)
+	}
 }

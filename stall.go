@@ -2,6 +2,7 @@ package choso
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,6 +131,18 @@ type PayoutChange struct {
 	ProposedAt time.Time     `json:"proposed_at"`
 }
 
+// FormerPayout is a payout account a stall had before an approved change,
+// and when the change took it out of force. A customer may still pay it
+// from a card printed before, and its bank may post that credit late: such
+// a credit still belongs to the stall.
+type FormerPayout struct {
+	Account PayoutAccount `json:"account"`
+	Until   time.Time     `json:"until"`
+}
+
+// MaxFormerPayouts bounds the former payout accounts a stall keeps.
+const MaxFormerPayouts = 3
+
 // Stall is one vendor's pitch in a market, with the account its QR pays.
 type Stall struct {
 	ID            string        `json:"id"`
@@ -142,7 +155,10 @@ type Stall struct {
 	Vendor        Vendor        `json:"vendor"`
 	Payout        PayoutAccount `json:"payout"`
 	PendingPayout *PayoutChange `json:"pending_payout,omitempty"`
-	Status        StallStatus   `json:"status"`
+	// FormerPayouts are the accounts Payout replaced, newest first, at most
+	// MaxFormerPayouts: bank credits to them are matched to the stall.
+	FormerPayouts []FormerPayout `json:"former_payouts,omitempty"`
+	Status        StallStatus    `json:"status"`
 	// QRVersion goes up with every payout change; printed cards show it, so
 	// a stale card can be spotted.
 	QRVersion int `json:"qr_version"`
@@ -255,7 +271,26 @@ func (s *Stall) Masked() *Stall {
 		pp.Account.Account = MaskAccount(pp.Account.Account)
 		c.PendingPayout = &pp
 	}
+	if c.FormerPayouts != nil {
+		c.FormerPayouts = slices.Clone(c.FormerPayouts)
+		for i := range c.FormerPayouts {
+			c.FormerPayouts[i].Account.Account = MaskAccount(c.FormerPayouts[i].Account.Account)
+		}
+	}
 	return &c
+}
+
+// PayoutAt returns the payout account in force at t: the current one, or
+// the former one whose time had not yet ended then.
+func (s *Stall) PayoutAt(t time.Time) PayoutAccount {
+	in := s.Payout
+	for _, f := range s.FormerPayouts { // newest first
+		if !t.Before(f.Until) {
+			break
+		}
+		in = f.Account
+	}
+	return in
 }
 
 // NewStall is what a volunteer gives to register a stall. ConsentGiven
@@ -586,6 +621,8 @@ func (r *Registry) decidePayoutChange(ctx context.Context, p *Principal, id stri
 		}
 		before := s.Payout
 		s.Payout = pending.Account
+		s.FormerPayouts = append([]FormerPayout{{Account: before, Until: now}}, s.FormerPayouts...)
+		s.FormerPayouts = s.FormerPayouts[:min(len(s.FormerPayouts), MaxFormerPayouts)]
 		s.QRVersion++
 		s.ConfigVersion++
 		if err := tx.UpdateStall(s); err != nil {

@@ -120,6 +120,7 @@ func (r *Registry) EraseVendor(ctx context.Context, p *Principal, stallID string
 		s.Payout.Holder = ErasedMarker
 		s.Payout.Account = MaskAccount(s.Payout.Account)
 		s.PendingPayout = nil
+		s.FormerPayouts = nil
 		s.Status = StallSuspended
 		s.ErasedAt = &now
 		s.ConfigVersion++

@@ -712,6 +712,54 @@ func TestPages_ReconciliationPaymentAcrossMidnight(t *testing.T) {
 	}
 }
 
+// A stall whose payout account changed after a sale: the page shows the
+// former account's reconciliation of the day, the credit a customer paid
+// into it matched to the sale.
+func TestPages_ReconciliationOfAFormerAccount(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	ctx := context.Background()
+	st := rs.stall(t, obj.stall)
+	old := st.Payout
+	const sale = "01JSALE000000000000000000A"
+	soldAt := time.Date(2026, 11, 20, 9, 0, 0, 0, vietnam)
+	err := rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
+		if err := tx.PutEntity(sale, &choso.Entity{Type: choso.EventSaleRecord, StallID: st.ID, BusinessDate: "2026-11-20",
+			Method: choso.MethodQR, Amount: 37_000, EffectiveMs: soldAt.UnixMilli()}); err != nil {
+			return err
+		}
+		if err := tx.PutQRSale(st.ID, soldAt.UnixMilli(), sale); err != nil {
+			return err
+		}
+		return tx.PutStallDay(&choso.StallDay{Status: choso.DayFinal, StallID: st.ID, MarketID: st.MarketID,
+			CommuneCode: st.CommuneCode, ProvinceCode: st.ProvinceCode, Date: "2026-11-20"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rs.reg.ProposePayoutChange(ctx, choso.SystemPrincipal("a"), st.ID, choso.PayoutAccount{BIN: old.BIN, Account: "0011009999999", Holder: old.Holder}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rs.reg.ApprovePayoutChange(ctx, choso.SystemPrincipal("b"), st.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	pt, _, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng", Provinces: []string{"24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611200009", BIN: old.BIN, Account: old.Account,
+		Amount: 37_000, CreditedAt: soldAt.Add(time.Minute), Content: "chuyen tien"}})
+	if err != nil || res[0].Credit.SaleID != sale {
+		t.Fatalf("a credit to the former account: %+v, %v; want it to pay the sale", res, err)
+	}
+	_, page := rs.getPage(t, "volin", "/reconciliation?market_id="+obj.market+"&date=2026-11-20")
+	for _, w := range []string{`<details class="recon matched">`, choso.MaskAccount(old.Account), "FT2611200009"} {
+		if !strings.Contains(page, w) {
+			t.Errorf("the page lacks %q", w)
+		}
+	}
+}
+
 // Every page fits a 360 px phone without sideways scrolling, and the
 // keyboard reaches the skip link first.
 func TestBrowser_EveryPageFitsAPhone(t *testing.T) {

@@ -182,24 +182,39 @@ func (s *Server) handleReconciliationPage(c echo.Context) error {
 		view := &choso.Partner{Name: "web:" + p.User.Username, MarketIDs: []string{v.Market.ID}}
 		// One vendor's stalls may share an account: its reconciliation
 		// holds all their sales, and is shown and counted once.
+		// A stall whose payout account changed on the day or after has the
+		// former account's reconciliation too: sales made while it was in
+		// force, credits a customer paid into it.
+		day, _ := time.Parse(time.DateOnly, v.Date)
 		seen := map[string]bool{}
 		for _, st := range stalls {
-			if st.ErasedAt != nil || seen[st.Payout.BIN+" "+st.Payout.Account] {
+			if st.ErasedAt != nil {
 				continue
 			}
-			seen[st.Payout.BIN+" "+st.Payout.Account] = true
-			rec, err := s.partners.Reconcile(ctx, view, v.Date, st.Payout.BIN, st.Payout.Account)
-			if err != nil {
-				if choso.ErrorCode(err) == choso.ENotFound {
+			accounts := []choso.PayoutAccount{st.Payout}
+			for _, f := range st.FormerPayouts {
+				if f.Until.After(day.Add(-14 * time.Hour)) { // the day's start, in any time zone
+					accounts = append(accounts, f.Account)
+				}
+			}
+			for _, a := range accounts {
+				if seen[a.BIN+" "+a.Account] {
 					continue
 				}
-				return err
+				seen[a.BIN+" "+a.Account] = true
+				rec, err := s.partners.Reconcile(ctx, view, v.Date, a.BIN, a.Account)
+				if err != nil {
+					if choso.ErrorCode(err) == choso.ENotFound {
+						continue
+					}
+					return err
+				}
+				if len(rec.Lines) == 0 {
+					continue
+				}
+				v.Counts[rec.Status]++
+				v.Results = append(v.Results, reconRow{Stall: st, Rec: rec})
 			}
-			if len(rec.Lines) == 0 {
-				continue
-			}
-			v.Counts[rec.Status]++
-			v.Results = append(v.Results, reconRow{Stall: st, Rec: rec})
 		}
 		order := map[string]int{choso.ReconMismatch: 0, choso.ReconPending: 1, choso.ReconMatched: 2}
 		slices.SortStableFunc(v.Results, func(a, b reconRow) int { return order[a.Rec.Status] - order[b.Rec.Status] })

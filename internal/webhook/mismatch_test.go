@@ -370,6 +370,106 @@ func testPaymentAcrossMidnight(t *testing.T, twice bool) {
 	}
 }
 
+// A vendor's payout account changes at 09:00 UTC (16:00 in Vietnam). A
+// customer had paid the old account at 15:01 from the card printed before,
+// and its bank posts that credit after the change: it still pays the
+// stall's 15:00 sale. Each account's reconciliation holds the sales whose
+// money came to it, or, not paid yet, that were made while it was in force:
+// both reconcile, neither lists the other's.
+func TestReconcile_PayoutAccountChanged(t *testing.T) {
+	f := newFixture(t)
+	loc, _ := time.LoadLocation(choso.DefaultTimeZone)
+	const day, newAccount = "2026-11-26", "0011009999999"
+	f.qrSaleAt(t, "01JSALE000000000000000000A", 37000, time.Date(2026, 11, 26, 15, 0, 0, 0, loc), day)
+	f.qrSaleAt(t, "01JSALE000000000000000000B", 52000, time.Date(2026, 11, 26, 17, 0, 0, 0, loc), day)
+	f.qrSaleAt(t, "01JSALE000000000000000000C", 5000, time.Date(2026, 11, 26, 14, 0, 0, 0, loc), day) // never paid
+	f.dayOn(t, day, choso.DayFinal, map[string]choso.MethodTotals{choso.MethodQR: {Count: 3, Amount: 94000}})
+	if _, err := f.reg.ProposePayoutChange(t.Context(), choso.SystemPrincipal("volunteer"), f.stall.ID,
+		choso.PayoutAccount{BIN: testBIN, Account: newAccount, Holder: "LE THI HOA"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.reg.ApprovePayoutChange(t.Context(), choso.SystemPrincipal("admin"), f.stall.ID, time.Time{})
+	if err != nil || len(st.FormerPayouts) != 1 || st.FormerPayouts[0].Account.Account != testAccount {
+		t.Fatalf("after the change: %+v, %v; want the old account kept as former", st, err)
+	}
+	f.now = time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC)
+	post := func(id, account string, amount int64, at time.Time) *choso.Credit {
+		t.Helper()
+		res, err := f.ps.PostCredits(t.Context(), f.partner, []choso.CreditInput{{BankTxnID: id, BIN: testBIN, Account: account, Amount: amount, CreditedAt: at, Content: "chuyen tien"}})
+		if err != nil || res[0].Status != choso.CreditCreated {
+			t.Fatalf("credit %s: %+v, %v", id, res, err)
+		}
+		return res[0].Credit
+	}
+	if c := post("FT1", testAccount, 37000, time.Date(2026, 11, 26, 15, 1, 0, 0, loc)); c.StallID != f.stall.ID || c.SaleID != "01JSALE000000000000000000A" {
+		t.Fatalf("a credit to the former account: stall %q, sale %q by %s; want the stall's 15:00 sale", c.StallID, c.SaleID, c.MatchKind)
+	}
+	if c := post("FT2", newAccount, 52000, time.Date(2026, 11, 26, 17, 1, 0, 0, loc)); c.SaleID != "01JSALE000000000000000000B" {
+		t.Fatalf("a credit to the new account: sale %q by %s; want the 17:00 sale", c.SaleID, c.MatchKind)
+	}
+	for _, c := range []struct {
+		account string
+		sales   []string
+		reasons []string
+	}{
+		{testAccount, []string{"01JSALE000000000000000000A", "01JSALE000000000000000000C"}, []string{"unmatched_qr_sales", "amount_differs"}},
+		{newAccount, []string{"01JSALE000000000000000000B"}, []string{}},
+	} {
+		rec, err := f.ps.Reconcile(t.Context(), f.partner, day, testBIN, c.account)
+		if err != nil {
+			t.Fatalf("reconciliation of %s: %v", c.account, err)
+		}
+		var sales []string
+		for _, l := range rec.Lines {
+			if l.Kind == "sale" {
+				sales = append(sales, l.ID)
+			}
+		}
+		slices.Sort(sales)
+		if !slices.Equal(sales, c.sales) || !slices.Equal(rec.Reasons, c.reasons) {
+			t.Errorf("reconciliation of %s: sales %v, reasons %v; want %v and %v", c.account, sales, rec.Reasons, c.sales, c.reasons)
+		}
+	}
+}
+
+// A QR sale made while the old payout account was in force and never paid
+// is the old account's to reconcile. When its day turns final, the day
+// names the stall's new account; the old account's day is re-run too, and
+// its mismatch told, though no credit to it came.
+func TestDispatcher_ReconciliationMismatch_FormerAccountsDayIsReRun(t *testing.T) {
+	f := newFixture(t)
+	loc, _ := time.LoadLocation(choso.DefaultTimeZone)
+	const day, newAccount = "2026-11-26", "0011009999999"
+	f.tick(t) // the partner's re-runs start at the feed's end
+	f.qrSaleAt(t, "01JSALE000000000000000000C", 5000, time.Date(2026, 11, 26, 14, 0, 0, 0, loc), day)
+	if _, err := f.reg.ProposePayoutChange(t.Context(), choso.SystemPrincipal("volunteer"), f.stall.ID,
+		choso.PayoutAccount{BIN: testBIN, Account: newAccount, Holder: "LE THI HOA"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.reg.ApprovePayoutChange(t.Context(), choso.SystemPrincipal("admin"), f.stall.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	err := f.db.Update(t.Context(), func(tx choso.Tx) error {
+		d := &choso.StallDay{StallID: f.stall.ID, MarketID: f.market.ID, CommuneCode: "07210", ProvinceCode: "24", Date: day, Status: choso.DayFinal,
+			StallCode: f.stall.Code, BIN: testBIN, Account: newAccount, UpdatedAt: f.now,
+			ByMethod: map[string]choso.MethodTotals{choso.MethodQR: {Count: 1, Amount: 5000}}}
+		seq, err := tx.AppendChange(&choso.Change{Day: *d, At: f.now})
+		if err != nil {
+			return err
+		}
+		d.Revision = seq
+		return tx.PutStallDay(d)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tick(t)
+	got := f.rcv.events(EventReconciliationMismatch)
+	if len(got) != 1 || got[0].mismatch().Account != testAccount || got[0].mismatch().BusinessDate != day || reasons(got[0]) != "amount_differs,unmatched_qr_sales" {
+		t.Fatalf("after the day turned final: %s, want one mismatch of the former account on %s: amount_differs,unmatched_qr_sales", told(got), day)
+	}
+}
+
 // Credits to a stall on days it recorded nothing (a vendor who takes QR
 // payments without the app): each credit starts the stall's day with no
 // sales, so the finalizer turns it final like any day and the partner is

@@ -79,6 +79,7 @@ func cloneStall(s *choso.Stall) *choso.Stall {
 		t := *s.ErasedAt
 		c.ErasedAt = &t
 	}
+	c.FormerPayouts = slices.Clone(s.FormerPayouts)
 	return &c
 }
 

@@ -250,12 +250,7 @@ var indexBuilders = map[string]func(tx *Tx) error{
 		})
 	},
 	string(bucketStallAccounts): func(tx *Tx) error {
-		return eachStoredStall(tx, func(s *choso.Stall) error {
-			if k := accountKey(s); k != nil {
-				return tx.bucket(bucketStallAccounts).Put(k, nil)
-			}
-			return nil
-		})
+		return eachStoredStall(tx, func(s *choso.Stall) error { return tx.putAccountKeys(nil, accountKeys(s)) })
 	},
 }
 

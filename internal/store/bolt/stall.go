@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,27 +93,59 @@ func (tx *Tx) CreateStall(s *choso.Stall) error {
 			return err
 		}
 	}
-	if k := accountKey(s); k != nil {
-		return tx.bucket(bucketStallAccounts).Put(k, nil)
+	return tx.putAccountKeys(nil, accountKeys(s))
+}
+
+// accountKeys returns the stall's entries in the account index: its
+// payout account's and each former one's (a bank credit to any of them is
+// the stall's), without an account that cannot be a key (none yet) and
+// without repeats. An erased stall keeps its masked account and entry: no
+// bank credits a masked number, so it is never found, and the stall it
+// names still exists.
+func accountKeys(s *choso.Stall) [][]byte {
+	var keys [][]byte
+	add := func(a choso.PayoutAccount) {
+		if checkKeyPart("BIN", a.BIN) != nil || checkKeyPart("account", a.Account) != nil {
+			return
+		}
+		k := joinKey(a.BIN, a.Account, s.ID)
+		if !slices.ContainsFunc(keys, func(x []byte) bool { return bytes.Equal(x, k) }) {
+			keys = append(keys, k)
+		}
+	}
+	add(s.Payout)
+	for _, f := range s.FormerPayouts {
+		add(f.Account)
+	}
+	return keys
+}
+
+// putAccountKeys indexes the stall's accounts in want, and drops from the
+// index those in had that want lacks.
+func (tx *Tx) putAccountKeys(had, want [][]byte) error {
+	accounts := tx.bucket(bucketStallAccounts)
+	for _, k := range had {
+		if !slices.ContainsFunc(want, func(x []byte) bool { return bytes.Equal(x, k) }) {
+			if err := accounts.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range want {
+		if slices.ContainsFunc(had, func(x []byte) bool { return bytes.Equal(x, k) }) {
+			continue
+		}
+		if err := accounts.Put(k, nil); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// accountKey returns the stall's entry in the account index, or nil when
-// its payout account cannot be a key (none yet). An erased stall keeps its
-// masked account and entry: no bank credits a masked number, so it is
-// never found, and the stall it names still exists.
-func accountKey(s *choso.Stall) []byte {
-	if checkKeyPart("BIN", s.Payout.BIN) != nil || checkKeyPart("account", s.Payout.Account) != nil {
-		return nil
-	}
-	return joinKey(s.Payout.BIN, s.Payout.Account, s.ID)
-}
-
 // UpdateStall replaces a stall, moving its code index entry when its code
 // (or market) changes, its phone index entry when the vendor's phone
-// changes or is erased, and its account index entry when the payout BIN or
-// account changes; see choso.StallTx. Moving a stall to another market
+// changes or is erased, and its account index entries when its payout
+// accounts, current or former, change; see choso.StallTx. Moving a stall to another market
 // returns ENotFound if that market is missing.
 func (tx *Tx) UpdateStall(s *choso.Stall) error {
 	if err := tx.writable(); err != nil {
@@ -154,18 +187,8 @@ func (tx *Tx) UpdateStall(s *choso.Stall) error {
 			}
 		}
 	}
-	if oldKey, newKey := accountKey(old), accountKey(s); !bytes.Equal(oldKey, newKey) {
-		accounts := tx.bucket(bucketStallAccounts)
-		if oldKey != nil {
-			if err := accounts.Delete(oldKey); err != nil {
-				return err
-			}
-		}
-		if newKey != nil {
-			if err := accounts.Put(newKey, nil); err != nil {
-				return err
-			}
-		}
+	if err := tx.putAccountKeys(accountKeys(old), accountKeys(s)); err != nil {
+		return err
 	}
 	return putJSON(tx.bucket(bucketStalls), []byte(s.ID), s)
 }
@@ -302,8 +325,8 @@ func (tx *Tx) CountStalls(marketID string) (int, error) {
 }
 
 // FindStallsByAccount returns, in ID order, every stall (any status) whose
-// payout account is bin + account, from the account index; see
-// choso.CreditTx.
+// payout account, current or former, is bin + account, from the account
+// index; see choso.CreditTx.
 func (tx *Tx) FindStallsByAccount(bin, account string) ([]*choso.Stall, error) {
 	if checkKeyPart("BIN", bin) != nil || checkKeyPart("account", account) != nil {
 		return nil, nil

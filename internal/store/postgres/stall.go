@@ -67,7 +67,10 @@ func (tx *Tx) CreateStall(s *choso.Stall) error {
 	}
 	_, err = tx.exec(`INSERT INTO stalls (id, market_id, code, phone, bin, account, doc, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		s.ID, s.MarketID, s.Code, s.Vendor.Phone, s.Payout.BIN, s.Payout.Account, doc, s.CreatedAt)
-	return err
+	if err != nil || len(s.FormerPayouts) == 0 {
+		return err
+	}
+	return tx.putFormerAccounts(s)
 }
 
 // UpdateStall replaces a stall; see choso.StallTx. Moving a stall to another
@@ -103,7 +106,28 @@ func (tx *Tx) UpdateStall(s *choso.Stall) error {
 	}
 	_, err = tx.exec(`UPDATE stalls SET market_id = $2, code = $3, phone = $4, bin = $5, account = $6, doc = $7 WHERE id = $1`,
 		s.ID, s.MarketID, s.Code, s.Vendor.Phone, s.Payout.BIN, s.Payout.Account, doc)
-	return err
+	if err != nil {
+		return err
+	}
+	return tx.putFormerAccounts(s)
+}
+
+// putFormerAccounts makes the index of a stall's former payout accounts
+// (migration 0007) what its doc says.
+func (tx *Tx) putFormerAccounts(s *choso.Stall) error {
+	if _, err := tx.exec(`DELETE FROM stall_former_accounts WHERE stall_id = $1`, s.ID); err != nil {
+		return err
+	}
+	for _, f := range s.FormerPayouts {
+		if checkKeyPart("BIN", f.Account.BIN) != nil || checkKeyPart("account", f.Account.Account) != nil {
+			continue
+		}
+		if _, err := tx.exec(`INSERT INTO stall_former_accounts (bin, account, stall_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			f.Account.BIN, f.Account.Account, s.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FindStall returns the stall with id; see choso.StallTx.
@@ -192,10 +216,11 @@ func (tx *Tx) CountStalls(marketID string) (int, error) {
 }
 
 // FindStallsByAccount returns, in ID order, every stall (any status) whose
-// payout account is bin + account; see choso.CreditTx.
+// payout account, current or former, is bin + account; see choso.CreditTx.
 func (tx *Tx) FindStallsByAccount(bin, account string) ([]*choso.Stall, error) {
 	if checkKeyPart("BIN", bin) != nil || checkKeyPart("account", account) != nil {
 		return nil, nil
 	}
-	return listDocs[choso.Stall](tx, "SELECT doc FROM stalls WHERE bin = $1 AND account = $2 ORDER BY id", bin, account)
+	return listDocs[choso.Stall](tx, `SELECT doc FROM stalls WHERE bin = $1 AND account = $2
+		OR id IN (SELECT stall_id FROM stall_former_accounts WHERE bin = $1 AND account = $2) ORDER BY id`, bin, account)
 }

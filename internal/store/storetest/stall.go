@@ -671,6 +671,30 @@ func testStallUpdateMovesAccount(t *testing.T, h Harness) {
 	wantEqual(t, "FindStallsByAccount(old bank)", stallsByAccount(t, s, binVCB, "0011009999999"), []string(nil))
 	wantEqual(t, "FindStallsByAccount(new bank)", stallsByAccount(t, s, binTCB, "0011009999999"), []string{stallRau.ID})
 
+	// Former accounts are the stall's too, until it drops them.
+	withFormer := *newBank
+	withFormer.FormerPayouts = []choso.FormerPayout{
+		{Account: choso.PayoutAccount{BIN: binVCB, Account: "0011009999999"}, Until: at(15, 0)},
+		{Account: choso.PayoutAccount{BIN: binVCB, Account: accountLa}, Until: at(14, 0)},
+	}
+	update(t, s, func(tx choso.Tx) error { return tx.UpdateStall(&withFormer) })
+	wantEqual(t, "FindStallsByAccount(a former account)", stallsByAccount(t, s, binVCB, "0011009999999"), []string{stallRau.ID})
+	wantEqual(t, "FindStallsByAccount(a former account another stall has)", stallsByAccount(t, s, binVCB, accountLa), []string{stallRau.ID, stallBun.ID})
+	wantEqual(t, "FindStallsByAccount(the current account)", stallsByAccount(t, s, binTCB, "0011009999999"), []string{stallRau.ID})
+	view(t, s, func(tx choso.Tx) error {
+		got, err := tx.FindStall(stallRau.ID)
+		if err != nil {
+			return err
+		}
+		wantEqual(t, "FindStall's former accounts", got.FormerPayouts, withFormer.FormerPayouts)
+		return nil
+	})
+	dropped := withFormer
+	dropped.FormerPayouts = dropped.FormerPayouts[1:]
+	update(t, s, func(tx choso.Tx) error { return tx.UpdateStall(&dropped) })
+	wantEqual(t, "FindStallsByAccount(a former account dropped)", stallsByAccount(t, s, binVCB, "0011009999999"), []string(nil))
+	wantEqual(t, "FindStallsByAccount(a former account kept)", stallsByAccount(t, s, binVCB, accountLa), []string{stallRau.ID, stallBun.ID})
+
 	// Erasure masks the account: the stall leaves its real number's entry.
 	erased := *newBank
 	erasedAt := at(16, 0)
