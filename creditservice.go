@@ -237,7 +237,7 @@ func creditStalls(tx Tx, p *Partner, bin, account string) ([]*Stall, error) {
 	for _, s := range all {
 		switch {
 		case !p.Covers(s.ProvinceCode, s.MarketID) || s.ErasedAt != nil:
-		case s.Payout.BIN != bin || normalAccount(s.Payout.Account) != account:
+		case !holdsAccount(s, bin, account):
 			former = append(former, s) // the account was this stall's before a change
 		case s.Status == StallActive:
 			active = append(active, s)
@@ -288,9 +288,19 @@ func (ps *Partners) findSale(tx Tx, stalls []*Stall, c *Credit) (*Entity, string
 			return nil, "", "", err
 		}
 	}
-	var byRef, byTime *Entity
-	var byRefID, byTimeID string
-	timeFits := 0
+	// By amount and time, a sale of a stall whose account it is now comes
+	// before one of a stall whose account it was (another stall of the
+	// vendor's may have it now): the former holder's sale is the credit's
+	// only when no current holder's fits, or one vendor's credit would
+	// pay, or be kept from paying, another stall's sale.
+	current := func(e *Entity) bool {
+		return slices.ContainsFunc(stalls, func(s *Stall) bool { return s.ID == e.StallID && holdsAccount(s, c.BIN, c.Account) })
+	}
+	var byRef *Entity
+	var byRefID string
+	var byTime [2]*Entity // by a current holder's sale, a former one's
+	var byTimeID [2]string
+	var timeFits [2]int
 	for _, id := range ids {
 		e, err := tx.FindEntity(id)
 		if err != nil || !payable(e) {
@@ -302,8 +312,12 @@ func (ps *Partners) findSale(tx Tx, stalls []*Stall, c *Credit) (*Entity, string
 				byRef, byRefID = e, id
 			}
 		case e.Ref == "":
-			byTime, byTimeID = e, id
-			timeFits++
+			i := 1
+			if current(e) {
+				i = 0
+			}
+			byTime[i], byTimeID[i] = e, id
+			timeFits[i]++
 		}
 	}
 	if byRef != nil {
@@ -324,10 +338,20 @@ func (ps *Partners) findSale(tx Tx, stalls []*Stall, c *Credit) (*Entity, string
 		// over. Its sale may not be synced yet: the late pass tries again.
 		return nil, "", "", nil
 	}
-	if timeFits != 1 {
+	i := 0
+	if timeFits[0] == 0 {
+		i = 1
+	}
+	if timeFits[i] != 1 {
 		return nil, "", "", nil
 	}
-	return byTime, byTimeID, MatchAmountTime, nil
+	return byTime[i], byTimeID[i], MatchAmountTime, nil
+}
+
+// holdsAccount says whether bin + account (normalized) is the stall's
+// payout account now, not one it had before a change.
+func holdsAccount(s *Stall, bin, account string) bool {
+	return s.Payout.BIN == bin && normalAccount(s.Payout.Account) == account
 }
 
 // confirmSale marks sale (c.SaleID) paid by credit c and adds the credit
