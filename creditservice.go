@@ -463,7 +463,8 @@ type creditRef struct{ partnerID, bankTxnID string }
 // changes after its cursor and, for each stall-day with QR or transfer
 // sales among
 // them, tries again to match the stall's unmatched credits on that day and
-// the days beside it, by the rules of PostCredits. A matched credit gets its
+// the days beside it, to its account or a former one (a card printed
+// before a payout change), by the rules of PostCredits. A matched credit gets its
 // sale (SetCreditMatch), the sale is confirmed, and its day gets the
 // confirmed amount with a feed change; the credit's own account-day goes
 // to its partner's list of days to re-run. It returns how many credits it
@@ -489,6 +490,7 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 		last, more = chunk[len(chunk)-1].ChangeSeq, len(chunk) == MaxFeedLimit
 		seen := map[accountDay]bool{}
 		queued := map[creditRef]bool{}
+		formers := formerPayouts{}
 		for _, ch := range chunk {
 			d := &ch.Day
 			if d.ByMethod[MethodQR].Count+d.ByMethod[MethodTransfer].Count == 0 || d.BIN == "" || d.Account == "" {
@@ -498,21 +500,33 @@ func (ps *Partners) MatchLateCredits(ctx context.Context) (int, bool, error) {
 			if err != nil {
 				continue
 			}
-			for i := -lateMatchDays; i <= lateMatchDays; i++ {
-				a := accountDay{d.BIN, d.Account, day.AddDate(0, 0, i).Format(time.DateOnly)}
-				if seen[a] {
-					continue
-				}
-				seen[a] = true
-				credits, err := tx.ListAccountCredits(a.bin, a.account, a.date)
-				if err != nil {
-					return err
-				}
-				for _, c := range credits {
-					// Any stall's on the account: one vendor's two stalls
-					// share it, and an unmatched credit went to the first.
-					if ref := (creditRef{c.PartnerID, c.BankTxnID}); c.SaleID == "" && c.StallID != "" && !queued[ref] {
-						todo, queued[ref] = append(todo, ref), true
+			// A customer may pay a card printed before a payout change: a
+			// credit to one of the stall's former accounts may pay its sale.
+			accounts := []PayoutAccount{{BIN: d.BIN, Account: d.Account}}
+			former, err := formers.of(tx, d.StallID)
+			if err != nil {
+				return err
+			}
+			for _, f := range former {
+				accounts = append(accounts, f.Account)
+			}
+			for _, acct := range accounts {
+				for i := -lateMatchDays; i <= lateMatchDays; i++ {
+					a := accountDay{acct.BIN, acct.Account, day.AddDate(0, 0, i).Format(time.DateOnly)}
+					if seen[a] {
+						continue
+					}
+					seen[a] = true
+					credits, err := tx.ListAccountCredits(a.bin, a.account, a.date)
+					if err != nil {
+						return err
+					}
+					for _, c := range credits {
+						// Any stall's on the account: one vendor's two stalls
+						// share it, and an unmatched credit went to the first.
+						if ref := (creditRef{c.PartnerID, c.BankTxnID}); c.SaleID == "" && c.StallID != "" && !queued[ref] {
+							todo, queued[ref] = append(todo, ref), true
+						}
 					}
 				}
 			}

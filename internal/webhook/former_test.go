@@ -68,3 +68,41 @@ func TestPostCredits_CurrentHolderBeforeFormer(t *testing.T) {
 		t.Fatalf("a credit to the second stall's new account: %+v, %v; want its sale B", res[0].Credit, err)
 	}
 }
+
+// A customer pays the card printed before the stall's payout change while
+// the vendor's phone is offline: the bank's credit to the former account
+// comes first and matches nothing. When the phone syncs the sale, its day
+// names the stall's new account; the late pass still finds the credit to
+// the former one and matches it.
+func TestMatchLateCredits_FormerAccount(t *testing.T) {
+	f := newFixture(t)
+	loc, _ := time.LoadLocation(choso.DefaultTimeZone)
+	const day, newAccount = "2026-11-26", "0011009999999"
+	f.changePayout(t, f.stall.ID, newAccount)
+	at := time.Date(2026, 11, 26, 17, 0, 0, 0, loc)
+	f.now = at.Add(2 * time.Minute)
+	res, err := f.ps.PostCredits(t.Context(), f.partner, []choso.CreditInput{{BankTxnID: "FT1", BIN: testBIN, Account: testAccount, Amount: 37000, CreditedAt: at.Add(time.Minute), Content: "chuyen tien"}})
+	if err != nil || res[0].Credit == nil || res[0].Credit.SaleID != "" {
+		t.Fatalf("credit before the sale synced: %+v, %v; want it unmatched", res, err)
+	}
+	f.qrSaleAt(t, "01JSALE000000000000000000A", 37000, at, day)
+	err = f.db.Update(t.Context(), func(tx choso.Tx) error { // the push's day, naming the stall's account now
+		d, err := tx.FindStallDay(f.stall.ID, day)
+		if err != nil {
+			return err
+		}
+		d.BIN, d.Account = testBIN, newAccount
+		d.ByMethod = map[string]choso.MethodTotals{choso.MethodQR: {Count: 1, Amount: 37000}}
+		return choso.StoreRevision(tx, d, f.now)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := f.ps.MatchLateCredits(t.Context()); err != nil || n != 1 {
+		t.Fatalf("late pass: %d matched, %v; want the credit to the former account matched", n, err)
+	}
+	rec, err := f.ps.Reconcile(t.Context(), f.partner, day, testBIN, testAccount)
+	if err != nil || len(rec.Lines) != 2 || rec.Lines[0].MatchedTo != "01JSALE000000000000000000A" {
+		t.Fatalf("the former account's reconciliation: %+v, %v; want the credit and the sale it paid", rec, err)
+	}
+}
