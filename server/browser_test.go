@@ -1035,3 +1035,55 @@ func TestBrowser_ImportOf8MiBWithLFLineBreaks(t *testing.T) {
 	b.shot("failure")
 	t.Fatalf("after Nhập the market has %d stalls, want 2: %s", n, b.eval(`document.body.innerText.slice(0, 300)`))
 }
+
+// A customer pays the card printed before the stall's payout change on a
+// later day: the credit to the former account pays that day's sale, so the
+// page of that day shows the former account's reconciliation, or the sale
+// and its credit would be on none of the day's.
+func TestPages_ReconciliationOfAFormerAccountPaidAfterTheChange(t *testing.T) {
+	rs := newRegistryServer(t)
+	obj := rs.objects(t, false)
+	ctx := context.Background()
+	st := rs.stall(t, obj.stall)
+	old := st.Payout
+	rs.reg.Now = func() time.Time { return time.Now().AddDate(0, 0, -3) } // the change, three days ago
+	if _, err := rs.reg.ProposePayoutChange(ctx, choso.SystemPrincipal("a"), st.ID, choso.PayoutAccount{BIN: old.BIN, Account: "0011009999999", Holder: old.Holder}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rs.reg.ApprovePayoutChange(ctx, choso.SystemPrincipal("b"), st.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	rs.reg.Now = time.Now
+	const sale = "01JSALE000000000000000000A"
+	soldAt := time.Now().In(vietnam).Add(-time.Minute)
+	date := soldAt.Format(time.DateOnly)
+	err := rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
+		if err := tx.PutEntity(sale, &choso.Entity{Type: choso.EventSaleRecord, StallID: st.ID, BusinessDate: date,
+			Method: choso.MethodQR, Amount: 37_000, EffectiveMs: soldAt.UnixMilli()}); err != nil {
+			return err
+		}
+		if err := tx.PutQRSale(st.ID, soldAt.UnixMilli(), sale); err != nil {
+			return err
+		}
+		return tx.PutStallDay(&choso.StallDay{Status: choso.DayFinal, StallID: st.ID, MarketID: st.MarketID,
+			CommuneCode: st.CommuneCode, ProvinceCode: st.ProvinceCode, Date: date})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, _, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng", Provinces: []string{"24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611200009", BIN: old.BIN, Account: old.Account,
+		Amount: 37_000, CreditedAt: soldAt.Add(30 * time.Second), Content: "chuyen tien"}})
+	if err != nil || res[0].Credit == nil || res[0].Credit.SaleID != sale {
+		t.Fatalf("a credit to the former account: %+v, %v; want it to pay the sale", res, err)
+	}
+	_, page := rs.getPage(t, "volin", "/reconciliation?market_id="+obj.market+"&date="+date)
+	for _, w := range []string{`<details class="recon matched">`, choso.MaskAccount(old.Account), "FT2611200009"} {
+		if !strings.Contains(page, w) {
+			t.Errorf("the page lacks %q", w)
+		}
+	}
+}

@@ -182,10 +182,11 @@ func (s *Server) handleReconciliationPage(c echo.Context) error {
 		view := &choso.Partner{Name: "web:" + p.User.Username, MarketIDs: []string{v.Market.ID}}
 		// One vendor's stalls may share an account: its reconciliation
 		// holds all their sales, and is shown and counted once.
-		// A stall whose payout account changed on the day or after has the
-		// former account's reconciliation too: sales made while it was in
-		// force, credits a customer paid into it.
-		day, _ := time.Parse(time.DateOnly, v.Date)
+		// A stall whose payout account changed has the former accounts'
+		// reconciliations too: sales made while one was in force, and
+		// credits a customer paid into it from a card printed before, on
+		// the day of the change or any day after it. Those with no lines
+		// on the day are not shown.
 		seen := map[string]bool{}
 		for _, st := range stalls {
 			if st.ErasedAt != nil {
@@ -193,9 +194,7 @@ func (s *Server) handleReconciliationPage(c echo.Context) error {
 			}
 			accounts := []choso.PayoutAccount{st.Payout}
 			for _, f := range st.FormerPayouts {
-				if f.Until.After(day.Add(-14 * time.Hour)) { // the day's start, in any time zone
-					accounts = append(accounts, f.Account)
-				}
+				accounts = append(accounts, f.Account)
 			}
 			for _, a := range accounts {
 				if seen[a.BIN+" "+a.Account] {
