@@ -89,6 +89,17 @@ func (ps *Partners) reconcile(tx Tx, p *Partner, date, bin, account string) (*Re
 	if len(stalls) == 0 {
 		return nil, Errorf(ENotFound, "no stall of your programme has this account")
 	}
+	// The stalls that hold the account now come first: the first names
+	// the reconciliation's stall and time zone.
+	slices.SortStableFunc(stalls, func(a, b *Stall) int {
+		switch ha, hb := holdsAccount(a, bin, account), holdsAccount(b, bin, account); {
+		case ha == hb:
+			return 0
+		case ha:
+			return -1
+		}
+		return 1
+	})
 	rec.StallID = stalls[0].ID
 	loc := time.UTC
 	if m, err := tx.FindMarket(stalls[0].MarketID); err == nil && ps.Location != nil {
@@ -578,16 +589,15 @@ func (ps *Partners) RerunReconciliations(ctx context.Context, p *Partner) (int, 
 				if a := (accountDay{s.bin, s.account, d.Date}); !seen[a] {
 					todo, seen[a] = append(todo, a), true
 				}
-				// A day before a payout change was the former account's too.
+				// The stall's former accounts have its sales of days before
+				// the change, and those paid into them since (a card printed
+				// before): their days change with it.
 				former, err := formers.of(tx, d.StallID)
 				if err != nil {
 					return err
 				}
-				day, _ := time.Parse(time.DateOnly, d.Date)
 				for _, f := range former {
-					// The day starts at its midnight in UTC+14 or later, in
-					// every time zone.
-					if a := (accountDay{f.Account.BIN, f.Account.Account, d.Date}); f.Until.After(day.Add(-14*time.Hour)) && !seen[a] && len(todo) < ReconPassDays {
+					if a := (accountDay{f.Account.BIN, f.Account.Account, d.Date}); !seen[a] && len(todo) < ReconPassDays {
 						todo, seen[a] = append(todo, a), true
 					}
 				}

@@ -281,7 +281,9 @@ func (s *Stall) Masked() *Stall {
 }
 
 // PayoutAt returns the payout account in force at t: the current one, or
-// the former one whose time had not yet ended then.
+// the former one whose time had not yet ended then. Before the oldest
+// former account kept, it is that one: the stall keeps MaxFormerPayouts,
+// and an account older still is forgotten.
 func (s *Stall) PayoutAt(t time.Time) PayoutAccount {
 	in := s.Payout
 	for _, f := range s.FormerPayouts { // newest first
