@@ -672,11 +672,7 @@ func TestPages_ReconciliationPaymentAcrossMidnight(t *testing.T) {
 	const sale = "01JSALE0000000000000000009"
 	soldAt := time.Date(2026, 11, 20, 23, 58, 0, 0, vietnam)
 	err := rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
-		if err := tx.PutEntity(sale, &choso.Entity{Type: choso.EventSaleRecord, StallID: st.ID, BusinessDate: "2026-11-20",
-			Method: choso.MethodQR, Amount: 37_000, EffectiveMs: soldAt.UnixMilli()}); err != nil {
-			return err
-		}
-		if err := tx.PutQRSale(st.ID, soldAt.UnixMilli(), sale); err != nil {
+		if err := putQRSale(tx, st, sale, 37_000, soldAt, "2026-11-20"); err != nil {
 			return err
 		}
 		for _, date := range []string{"2026-11-20", "2026-11-21"} {
@@ -690,10 +686,7 @@ func TestPages_ReconciliationPaymentAcrossMidnight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, _, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng", Provinces: []string{"24"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pt := rs.bankPartner(t)
 	res, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611210001", BIN: st.Payout.BIN, Account: st.Payout.Account,
 		Amount: 37_000, CreditedAt: time.Date(2026, 11, 21, 0, 3, 0, 0, vietnam), Content: "chuyen tien"}})
 	if err != nil || res[0].Status != choso.CreditCreated || res[0].Credit.SaleID != sale {
@@ -724,11 +717,7 @@ func TestPages_ReconciliationOfAFormerAccount(t *testing.T) {
 	const sale = "01JSALE000000000000000000A"
 	soldAt := time.Date(2026, 11, 20, 9, 0, 0, 0, vietnam)
 	err := rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
-		if err := tx.PutEntity(sale, &choso.Entity{Type: choso.EventSaleRecord, StallID: st.ID, BusinessDate: "2026-11-20",
-			Method: choso.MethodQR, Amount: 37_000, EffectiveMs: soldAt.UnixMilli()}); err != nil {
-			return err
-		}
-		if err := tx.PutQRSale(st.ID, soldAt.UnixMilli(), sale); err != nil {
+		if err := putQRSale(tx, st, sale, 37_000, soldAt, "2026-11-20"); err != nil {
 			return err
 		}
 		return tx.PutStallDay(&choso.StallDay{Status: choso.DayFinal, StallID: st.ID, MarketID: st.MarketID,
@@ -743,10 +732,7 @@ func TestPages_ReconciliationOfAFormerAccount(t *testing.T) {
 	if _, err := rs.reg.ApprovePayoutChange(ctx, choso.SystemPrincipal("b"), st.ID, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	pt, _, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng", Provinces: []string{"24"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pt := rs.bankPartner(t)
 	res, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611200009", BIN: old.BIN, Account: old.Account,
 		Amount: 37_000, CreditedAt: soldAt.Add(time.Minute), Content: "chuyen tien"}})
 	if err != nil || res[0].Credit.SaleID != sale {
@@ -830,10 +816,7 @@ func TestPages_ReconciliationOfASharedAccountOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, _, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng", Provinces: []string{"24"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pt := rs.bankPartner(t)
 	date := "2026-11-20"
 	at := time.Date(2026, 11, 20, 9, 30, 0, 0, vietnam)
 	res, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611200001", BIN: st.Payout.BIN, Account: st.Payout.Account, Amount: 75_000, CreditedAt: at, Content: "chuyen tien"}})
@@ -1058,11 +1041,7 @@ func TestPages_ReconciliationOfAFormerAccountPaidAfterTheChange(t *testing.T) {
 	soldAt := time.Now().In(vietnam).Add(-time.Minute)
 	date := soldAt.Format(time.DateOnly)
 	err := rs.reg.Store.Update(ctx, func(tx choso.Tx) error {
-		if err := tx.PutEntity(sale, &choso.Entity{Type: choso.EventSaleRecord, StallID: st.ID, BusinessDate: date,
-			Method: choso.MethodQR, Amount: 37_000, EffectiveMs: soldAt.UnixMilli()}); err != nil {
-			return err
-		}
-		if err := tx.PutQRSale(st.ID, soldAt.UnixMilli(), sale); err != nil {
+		if err := putQRSale(tx, st, sale, 37_000, soldAt, date); err != nil {
 			return err
 		}
 		return tx.PutStallDay(&choso.StallDay{Status: choso.DayFinal, StallID: st.ID, MarketID: st.MarketID,
@@ -1071,10 +1050,7 @@ func TestPages_ReconciliationOfAFormerAccountPaidAfterTheChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, _, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng", Provinces: []string{"24"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pt := rs.bankPartner(t)
 	res, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611200009", BIN: old.BIN, Account: old.Account,
 		Amount: 37_000, CreditedAt: soldAt.Add(30 * time.Second), Content: "chuyen tien"}})
 	if err != nil || res[0].Credit == nil || res[0].Credit.SaleID != sale {

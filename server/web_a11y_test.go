@@ -29,16 +29,32 @@ func (rs *registryServer) mismatchDay(t *testing.T, stall string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, _, _, err := rs.partners.AddPartner(ctx, choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng", Provinces: []string{"24"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pt := rs.bankPartner(t)
 	at := time.Date(2026, 11, 20, 9, 30, 0, 0, vietnam)
 	res, err := rs.partners.PostCredits(ctx, pt, []choso.CreditInput{{BankTxnID: "FT2611200001", BIN: st.Payout.BIN, Account: st.Payout.Account, Amount: 75_000, CreditedAt: at, Content: "chuyen tien"}})
 	if err != nil || res[0].Status != choso.CreditCreated {
 		t.Fatalf("post credit: %+v, %v", res, err)
 	}
 	return date
+}
+
+// putQRSale records a QR sale of a stall as the sync rules index it.
+func putQRSale(tx choso.Tx, st *choso.Stall, id string, amount int64, at time.Time, date string) error {
+	if err := tx.PutEntity(id, &choso.Entity{Type: choso.EventSaleRecord, StallID: st.ID, BusinessDate: date,
+		Method: choso.MethodQR, Amount: amount, EffectiveMs: at.UnixMilli()}); err != nil {
+		return err
+	}
+	return tx.PutQRSale(st.ID, at.UnixMilli(), id)
+}
+
+// bankPartner adds a bank partner covering province 24.
+func (rs *registryServer) bankPartner(t *testing.T) *choso.Partner {
+	t.Helper()
+	pt, _, _, err := rs.partners.AddPartner(t.Context(), choso.SystemPrincipal("test"), choso.NewPartner{Name: "Ngân hàng", Provinces: []string{"24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pt
 }
 
 // a11yPages signs in as volin on objects with a sale and a bank line on

@@ -90,11 +90,18 @@ func (f *fixture) day(t *testing.T, status string, cash int64) {
 // totals given.
 func (f *fixture) dayOn(t *testing.T, date, status string, byMethod map[string]choso.MethodTotals) {
 	t.Helper()
+	f.dayOf(t, testAccount, date, status, byMethod)
+}
+
+// dayOf is dayOn for a day that, when it is new, names account as the
+// stall's (its account after a payout change).
+func (f *fixture) dayOf(t *testing.T, account, date, status string, byMethod map[string]choso.MethodTotals) {
+	t.Helper()
 	err := f.db.Update(t.Context(), func(tx choso.Tx) error {
 		d, err := tx.FindStallDay(f.stall.ID, date)
 		if choso.ErrorCode(err) == choso.ENotFound {
 			d, err = &choso.StallDay{StallID: f.stall.ID, MarketID: f.market.ID, CommuneCode: "07210", ProvinceCode: "24", Date: date,
-				StallCode: f.stall.Code, BIN: testBIN, Account: testAccount}, nil
+				StallCode: f.stall.Code, BIN: testBIN, Account: account}, nil
 		}
 		if err != nil {
 			return err
@@ -449,20 +456,7 @@ func TestDispatcher_ReconciliationMismatch_FormerAccountsDayIsReRun(t *testing.T
 	if _, err := f.reg.ApprovePayoutChange(t.Context(), choso.SystemPrincipal("admin"), f.stall.ID, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	err := f.db.Update(t.Context(), func(tx choso.Tx) error {
-		d := &choso.StallDay{StallID: f.stall.ID, MarketID: f.market.ID, CommuneCode: "07210", ProvinceCode: "24", Date: day, Status: choso.DayFinal,
-			StallCode: f.stall.Code, BIN: testBIN, Account: newAccount, UpdatedAt: f.now,
-			ByMethod: map[string]choso.MethodTotals{choso.MethodQR: {Count: 1, Amount: 5000}}}
-		seq, err := tx.AppendChange(&choso.Change{Day: *d, At: f.now})
-		if err != nil {
-			return err
-		}
-		d.Revision = seq
-		return tx.PutStallDay(d)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.dayOf(t, newAccount, day, choso.DayFinal, map[string]choso.MethodTotals{choso.MethodQR: {Count: 1, Amount: 5000}})
 	f.tick(t)
 	got := f.rcv.events(EventReconciliationMismatch)
 	if len(got) != 1 || got[0].mismatch().Account != testAccount || got[0].mismatch().BusinessDate != day || reasons(got[0]) != "amount_differs,unmatched_qr_sales" {
