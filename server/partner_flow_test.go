@@ -42,6 +42,20 @@ func (rs *registryServer) bank(t *testing.T, provinces ...string) *bank {
 	return &bank{rs: rs, partnerID: pt.ID, keyID: key.ID, secret: []byte(secret)}
 }
 
+// reconcile GETs the bank's reconciliation of an account's day and fails
+// the test unless it answers 200 with one.
+func (b *bank) reconcile(t *testing.T, date, account string) choso.Reconciliation {
+	t.Helper()
+	res := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {date}, "bin": {"970436"}, "account": {account}}, nil, nil)
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	var r choso.Reconciliation
+	if err := json.Unmarshal(body, &r); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("reconciliation of %s on %s: %d %s", account, date, res.StatusCode, body)
+	}
+	return r
+}
+
 // postCredits posts credits (the JSON objects, comma-separated) and
 // returns their results, failing the test unless the answer is 200.
 func (b *bank) postCredits(t *testing.T, credits string) []choso.CreditResult {
@@ -504,9 +518,7 @@ func TestPartnerCredits_MatchIdempotencyReconciliation(t *testing.T) {
 		t.Fatalf("totals %+v", totals.Days)
 	}
 	// Reconciliation: pending while provisional; the reasons are there.
-	rec := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {totals.Days[0].Date}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
-	var r choso.Reconciliation
-	json.NewDecoder(rec.Body).Decode(&r)
+	r := b.reconcile(t, totals.Days[0].Date, "0011001234567")
 	if r.Status != choso.ReconPending || !slicesContain(r.Reasons, "unmatched_qr_sales") || !slicesContain(r.Reasons, "unmatched_bank_lines") || len(r.Lines) != 6 {
 		t.Fatalf("reconciliation %+v", r)
 	}
@@ -572,10 +584,7 @@ func TestPartnerCredits_BeforeTheirSales_MatchedLate(t *testing.T) {
 	if again := pullCredits(t, rs, p, after.LastSeq); len(again.Data) != 0 {
 		t.Fatalf("the page after that: %+v, want none", again.Data)
 	}
-	rec := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {totals.Days[0].Date}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
-	var r choso.Reconciliation
-	json.NewDecoder(rec.Body).Decode(&r)
-	rec.Body.Close()
+	r := b.reconcile(t, totals.Days[0].Date, "0011001234567")
 	if slicesContain(r.Reasons, "unmatched_qr_sales") || !slicesContain(r.Reasons, "unmatched_bank_lines") {
 		t.Fatalf("reconciliation after the pass: %+v (only FT3 has no sale)", r.Reasons)
 	}
@@ -635,10 +644,7 @@ func TestPartnerCredits_TransferSalesAreMatchedAndReconciled(t *testing.T) {
 	if _, err := rs.partners.FinalizeDays(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	rec := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {totals.Days[0].Date}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
-	var r choso.Reconciliation
-	json.NewDecoder(rec.Body).Decode(&r)
-	rec.Body.Close()
+	r := b.reconcile(t, totals.Days[0].Date, "0011001234567")
 	if r.Status != choso.ReconMatched || len(r.Lines) != 4 || r.QRSales != (choso.MethodTotals{Count: 2, Amount: 42000}) {
 		t.Fatalf("reconciliation of a final day with two transfer sales and their credits: %+v; want matched, the sales and the credits", r)
 	}
@@ -875,10 +881,7 @@ func TestPartnerCredits_TwoStallsOneAccount(t *testing.T) {
 			t.Errorf("credit %d: %s to %s for %q; want %s to %s for %s", i, c.MatchKind, c.StallID, c.SaleID, want, selling, sales[i].ID)
 		}
 	}
-	rec := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {now.Format(time.DateOnly)}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
-	var r choso.Reconciliation
-	json.NewDecoder(rec.Body).Decode(&r)
-	rec.Body.Close()
+	r := b.reconcile(t, now.Format(time.DateOnly), "0011001234567")
 	if r.QRSales != (choso.MethodTotals{Count: 2, Amount: 65000}) || len(r.Reasons) != 0 {
 		t.Fatalf("the account's reconciliation: sales %+v, reasons %v; want the second stall's two sales, nothing unmatched", r.QRSales, r.Reasons)
 	}
@@ -942,16 +945,7 @@ func TestPartnerReconciliation_OtherBanksCreditsNotShown(t *testing.T) {
 	decodePush(t, p.push(t, pushBody(t, []chosync.Event{paid, unpaid})))
 	vcb.postCredits(t, `{"bank_txn_id":"FT1","bin":"970436","account":"0011001234567","amount":45000,"credited_at":"`+
 		now.Add(-29*time.Minute).UTC().Format(time.RFC3339)+`","content":"`+ref+` NGUYEN VAN A chuyen"}`)
-	reconcile := func(b *bank) choso.Reconciliation {
-		t.Helper()
-		res := b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {now.Format(time.DateOnly)}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
-		defer res.Body.Close()
-		var r choso.Reconciliation
-		if err := json.NewDecoder(res.Body).Decode(&r); err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("reconciliation: %d %v", res.StatusCode, err)
-		}
-		return r
-	}
+	reconcile := func(b *bank) choso.Reconciliation { return b.reconcile(t, now.Format(time.DateOnly), "0011001234567") }
 	if r := reconcile(vcb); r.Credits.Amount != 45000 || r.QRSales.Amount != 65000 || len(r.Lines) != 3 {
 		t.Fatalf("the posting bank's reconciliation: credits %+v, sales %+v, %d lines; want its credit and both sales", r.Credits, r.QRSales, len(r.Lines))
 	}
@@ -1011,12 +1005,7 @@ func TestPartnerCredits_TwoBanksOneTxnID(t *testing.T) {
 		sale   string
 		amount int64
 	}{{vcb, byRef.ID, 45000}, {tcb, byTime.ID, 20000}} {
-		res := c.b.signed(t, "GET", "/partner/v1/reconciliation", url.Values{"date": {now.Format(time.DateOnly)}, "bin": {"970436"}, "account": {"0011001234567"}}, nil, nil)
-		var r choso.Reconciliation
-		if err := json.NewDecoder(res.Body).Decode(&r); err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("reconciliation: %d %v", res.StatusCode, err)
-		}
-		res.Body.Close()
+		r := c.b.reconcile(t, now.Format(time.DateOnly), "0011001234567")
 		if len(r.Lines) != 2 || r.Credits.Amount != c.amount || r.QRSales.Amount != c.amount || len(r.Reasons) != 0 {
 			t.Errorf("a bank's reconciliation: %+v; want its FT1 and the sale it paid, %d đồng, nothing unmatched", r, c.amount)
 			continue
