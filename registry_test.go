@@ -627,3 +627,17 @@ func TestStall_FormerPayouts(t *testing.T) {
 		t.Fatalf("after erasure: former accounts %+v, %v; want none", erased.FormerPayouts, err)
 	}
 }
+
+// A vendor who changed back to an account had before is paid into it
+// once: PayoutAccounts names each BIN and account one time, the current
+// first, whatever its holder's spelling then.
+func TestStall_PayoutAccounts_EachOnce(t *testing.T) {
+	a := choso.PayoutAccount{BIN: "970436", Account: "0011001234567", Holder: "LE THI HOA"}
+	b := choso.PayoutAccount{BIN: "970436", Account: "0011009999999", Holder: "LE THI HOA"}
+	older := a
+	older.Holder = "LÊ THỊ HOA"
+	s := &choso.Stall{Payout: a, FormerPayouts: []choso.FormerPayout{{Account: b}, {Account: older}}}
+	if got := s.PayoutAccounts(); !slices.Equal(got, []choso.PayoutAccount{a, b}) {
+		t.Fatalf("PayoutAccounts: %+v, want the current account and the other once", got)
+	}
+}

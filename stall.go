@@ -280,6 +280,18 @@ func (s *Stall) Masked() *Stall {
 	return &c
 }
 
+// PayoutAccounts returns the accounts bank credits to the stall may go
+// to: its payout account, then its former ones, each BIN and account once.
+func (s *Stall) PayoutAccounts() []PayoutAccount {
+	list := []PayoutAccount{s.Payout}
+	for _, f := range s.FormerPayouts {
+		if !slices.ContainsFunc(list, func(a PayoutAccount) bool { return a.BIN == f.Account.BIN && a.Account == f.Account.Account }) {
+			list = append(list, f.Account)
+		}
+	}
+	return list
+}
+
 // PayoutAt returns the payout account in force at t: the current one, or
 // the former one whose time had not yet ended then. Before the oldest
 // former account kept, it is that one: the stall keeps MaxFormerPayouts,

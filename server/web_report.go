@@ -192,11 +192,7 @@ func (s *Server) handleReconciliationPage(c echo.Context) error {
 			if st.ErasedAt != nil {
 				continue
 			}
-			accounts := []choso.PayoutAccount{st.Payout}
-			for _, f := range st.FormerPayouts {
-				accounts = append(accounts, f.Account)
-			}
-			for _, a := range accounts {
+			for _, a := range st.PayoutAccounts() {
 				if seen[a.BIN+" "+a.Account] {
 					continue
 				}

@@ -104,18 +104,10 @@ func (tx *Tx) CreateStall(s *choso.Stall) error {
 // names still exists.
 func accountKeys(s *choso.Stall) [][]byte {
 	var keys [][]byte
-	add := func(a choso.PayoutAccount) {
-		if checkKeyPart("BIN", a.BIN) != nil || checkKeyPart("account", a.Account) != nil {
-			return
+	for _, a := range s.PayoutAccounts() {
+		if checkKeyPart("BIN", a.BIN) == nil && checkKeyPart("account", a.Account) == nil {
+			keys = append(keys, joinKey(a.BIN, a.Account, s.ID))
 		}
-		k := joinKey(a.BIN, a.Account, s.ID)
-		if !slices.ContainsFunc(keys, func(x []byte) bool { return bytes.Equal(x, k) }) {
-			keys = append(keys, k)
-		}
-	}
-	add(s.Payout)
-	for _, f := range s.FormerPayouts {
-		add(f.Account)
 	}
 	return keys
 }
