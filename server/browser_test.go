@@ -884,7 +884,10 @@ func TestBrowser_LanguageSwitchOnAFormsAnswer(t *testing.T) {
 	b.do(chromedp.WaitVisible(chromedp.CSS("#bank")),
 		chromedp.SendKeys(chromedp.CSS("#bank"), "970436"),
 		chromedp.SendKeys(chromedp.CSS("#account"), "0011001234567"),
-		chromedp.SendKeys(chromedp.CSS("#holder_name"), "NGUYEN THI LAN"))
+		chromedp.SendKeys(chromedp.CSS("#holder_name"), "NGUYEN THI LAN"),
+		// The live check answers with the account's QR above the button:
+		// a click while it lands would hit the QR, not the button.
+		chromedp.WaitVisible(chromedp.CSS("#payout-qr svg")))
 	b.submit("form[data-payout] button[type=submit]")
 	if e := b.text(".error"); e == "" {
 		t.Fatal("proposing the current account again shows no error")
