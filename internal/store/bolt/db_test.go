@@ -112,6 +112,56 @@ func TestOpen_CreatesEveryBucketAndCurrentVersion(t *testing.T) {
 	}
 }
 
+func TestOpen_PageSize_NewStoresAt16KiB_OldStoresKeepTheirs(t *testing.T) {
+	dir := t.TempDir()
+	pageSize := func(path string, opts Options) int {
+		t.Helper()
+		db, err := Open(path, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		return db.db.Info().PageSize
+	}
+	if got := pageSize(filepath.Join(dir, "new.db"), Options{}); got != 16384 {
+		t.Errorf("new store: page size %d, want 16384", got)
+	}
+
+	// A store made at 4 KiB (every store before this default) opens at 4 KiB,
+	// whatever the options say, with its data.
+	old := filepath.Join(dir, "old.db")
+	db, err := Open(old, Options{PageSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(context.Background(), func(tx choso.Tx) error { return tx.SetMeta("k", []byte("v")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if got := pageSize(old, Options{}); got != 4096 {
+		t.Errorf("4 KiB store reopened: page size %d, want 4096", got)
+	}
+
+	// Compacting it rewrites it at the default, data and all.
+	if _, _, err := Compact(old, Options{}); err != nil {
+		t.Fatalf("Compact: %v", err)
+	}
+	db, err = Open(old, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := db.db.Info().PageSize; got != 16384 {
+		t.Errorf("compacted store: page size %d, want 16384", got)
+	}
+	db.View(context.Background(), func(tx choso.Tx) error {
+		if v, _ := tx.Meta("k"); string(v) != "v" {
+			t.Errorf("k after compaction = %q, want %q", v, "v")
+		}
+		return nil
+	})
+}
+
 func TestOpen_SecondOpenerFailsFastWithLockMessage(t *testing.T) {
 	db := MustOpenDB(t)
 	start := time.Now()
