@@ -2,7 +2,12 @@ package bolt
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/choso/choso"
 	bolt "go.etcd.io/bbolt"
@@ -280,31 +285,133 @@ func (tx *Tx) PutQRSale(stallID string, effectiveMs int64, saleID string) error 
 	return nil
 }
 
+// The QR-sale index holds a stall's sales in runs: one key for the sales
+// a transaction indexed for a stall within qrRunSpan of each other, up to
+// maxQRRun of them, where each sale used to be a key of its own. A push's
+// sales were as many leaf insertions, each into its stall's part of the
+// index; a run is one (BENCHMARKS.md, issue 5).
+//
+// A run's key is its first sale's, stall ID + "/" + effective ms BE + "/" +
+// sale ULID, and its value the others, in order of time then ULID: for
+// each, uvarint(ms − the first's ms), uvarint(len(ULID)), ULID. A key with
+// an empty value is a run of one, which is how every sale indexed before
+// schema 4 reads. The span bounds how far before a range a scan starts; it
+// is part of the format: a run wider than it is corrupt.
+const (
+	qrRunSpan = uint64(time.Hour / time.Millisecond)
+	maxQRRun  = 256
+)
+
+// flushQRSales writes the held QR sales (their keys, one a sale) in runs.
+func (tx *Tx) flushQRSales() error {
+	keys := tx.qrSales
+	slices.SortFunc(keys, bytes.Compare)
+	keys = slices.CompactFunc(keys, bytes.Equal)          // a sale indexed twice is listed once
+	b := tx.bucketFilled(bucketQRSales, mostlyAppendFill) // a stall's sales, by time
+	for len(keys) > 0 {
+		first := keys[0]
+		head := bytes.Index(first, []byte(keySep)) + len(keySep) // stall ID + "/": PutQRSale checked the ID holds no "/"
+		firstMs := binary.BigEndian.Uint64(first[head:])
+		n, size := 1, 0
+		for ; n < len(keys) && n < maxQRRun; n++ {
+			k := keys[n]
+			if !bytes.Equal(k[:head], first[:head]) || binary.BigEndian.Uint64(k[head:])-firstMs > qrRunSpan {
+				break
+			}
+			size += 2*binary.MaxVarintLen64 + len(k) - head - 8 - len(keySep)
+		}
+		var v []byte
+		if n > 1 {
+			v = tx.hold(size)
+			for _, k := range keys[1:n] {
+				id := k[head+8+len(keySep):]
+				v = binary.AppendUvarint(v, binary.BigEndian.Uint64(k[head:])-firstMs)
+				v = binary.AppendUvarint(v, uint64(len(id)))
+				v = append(v, id...)
+			}
+		}
+		if err := b.Put(first, v); err != nil {
+			return err
+		}
+		keys = keys[n:]
+	}
+	tx.qrSales = tx.qrSales[:0]
+	return nil
+}
+
+// qrSale is a sale of the QR-sale index.
+type qrSale struct {
+	ms uint64
+	id string
+}
+
+// appendQRRun appends the sales of the run stored under key, value to list;
+// rest is the key past its stall ID and "/". It returns EInternal for a run
+// that cannot be read.
+func appendQRRun(list []qrSale, key, rest, value []byte) ([]qrSale, error) {
+	malformed := func(why string) error {
+		return choso.Errorf(choso.EInternal, "QR sale index: run %q: %s", key, why)
+	}
+	if len(rest) < 8+len(keySep)+1 {
+		return list, malformed("key too short")
+	}
+	firstMs := binary.BigEndian.Uint64(rest)
+	list = append(list, qrSale{firstMs, string(rest[8+len(keySep):])})
+	for n := 1; len(value) > 0; n++ {
+		if n == maxQRRun {
+			return list, malformed(fmt.Sprintf("more than %d sales", maxQRRun))
+		}
+		delta, k := binary.Uvarint(value)
+		if k <= 0 || delta > qrRunSpan {
+			return list, malformed("bad time offset")
+		}
+		value = value[k:]
+		size, k := binary.Uvarint(value)
+		if k <= 0 || size == 0 || size > uint64(len(value)-k) {
+			return list, malformed("bad sale ID length")
+		}
+		value = value[k:]
+		list = append(list, qrSale{firstMs + delta, string(value[:size])})
+		value = value[size:]
+	}
+	return list, nil
+}
+
 // ListQRSales returns the ULIDs of a stall's QR sales with effective times
-// in [fromMs, toMs], by time and then ULID, by one scan; see
-// choso.CreditTx. No sale has a negative time, so a negative fromMs reads
-// as 0.
+// in [fromMs, toMs], by time and then ULID, by one scan from qrRunSpan
+// before fromMs; see choso.CreditTx. No sale has a negative time, so a
+// negative fromMs reads as 0.
 func (tx *Tx) ListQRSales(stallID string, fromMs, toMs int64) ([]string, error) {
 	if checkKeyPart("stall ID", stallID) != nil || toMs < 0 || fromMs > toMs {
 		return nil, nil
 	}
-	fromMs = max(fromMs, 0)
+	from, to := uint64(max(fromMs, 0)), uint64(toMs)
 	if err := tx.flush(); err != nil { // the scan must see this transaction's writes
 		return nil, err
 	}
 	prefix := joinKey(stallID, "")
 	var buf keyBuf
 	c := tx.bucket(bucketQRSales).Cursor()
-	var list []string
-	for k, _ := c.Seek(appendQRSaleKey(buf[:0], stallID, uint64(fromMs))); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+	var runs []qrSale
+	for k, v := c.Seek(appendQRSaleKey(buf[:0], stallID, from-min(from, qrRunSpan))); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		rest := k[len(prefix):]
-		if len(rest) < 8+len(keySep)+1 {
-			return nil, choso.Errorf(choso.EInternal, "QR sale index has a malformed key %q", k)
-		}
-		if binary.BigEndian.Uint64(rest) > uint64(toMs) {
+		if len(rest) >= 8 && binary.BigEndian.Uint64(rest) > to {
 			break
 		}
-		list = append(list, string(rest[8+len(keySep):]))
+		var err error
+		if runs, err = appendQRRun(runs, k, rest, v); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(runs, func(a, b qrSale) int {
+		return cmp.Or(cmp.Compare(a.ms, b.ms), strings.Compare(a.id, b.id))
+	})
+	var list []string
+	for i, s := range runs {
+		if s.ms < from || s.ms > to || (i > 0 && s == runs[i-1]) {
+			continue
+		}
+		list = append(list, s.id)
 	}
 	return list, nil
 }

@@ -459,8 +459,8 @@ func BenchmarkUpdate_EventRecords(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perTx), "ns/event")
 }
 
-// Entities, QR sales and a stall's or device's days arrive mostly in key
-// order (ULIDs and sale times start with the time, dates follow dates), so
+// Entities and a stall's or device's days arrive mostly in key
+// order (ULIDs start with the time, dates follow dates), so
 // their pages are packed to mostlyAppendFill when they split, not left half
 // empty as bbolt's default would: half the pages on disk and in every
 // commit's writes.
@@ -496,7 +496,9 @@ func TestPushIndexes_PackTheirPages(t *testing.T) {
 		}
 	}
 	err := db.db.View(func(btx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketEntities, bucketQRSales, bucketStallDays, bucketDeviceDays} {
+		// The QR-sale index holds these in 40 runs, one a transaction
+		// (TestQRSales_HeldInRuns), too few keys for a page to split.
+		for _, name := range [][]byte{bucketEntities, bucketStallDays, bucketDeviceDays} {
 			st := btx.Bucket(name).Stats()
 			if st.KeyN != txs*perTx {
 				t.Fatalf("%s: %d keys, want %d", name, st.KeyN, txs*perTx)

@@ -61,7 +61,7 @@ var (
 	bucketStallCredits   = []byte("stall_credits")   // stall ID + "/" + StallPos BE → the credit's seq BE, or nothing when it is StallPos
 	bucketAccountCredits = []byte("account_credits") // BIN + "/" + account + "/" + YYYY-MM-DD + "/" + seq BE → nothing
 	bucketSaleRefs       = []byte("sale_refs")       // payment reference → sale ULID
-	bucketQRSales        = []byte("qr_sales")        // stall ID + "/" + effective ms BE + "/" + sale ULID → nothing
+	bucketQRSales        = []byte("qr_sales")        // stall ID + "/" + effective ms BE + "/" + sale ULID → the run's other sales (credit.go)
 
 	bucketPartners       = []byte("partners")                // ID → partnerRecord
 	bucketPartnerKeys    = []byte("partner_keys")            // key ID → partnerKeyRecord
@@ -115,6 +115,10 @@ var migrations = []migration{
 	// under the new one, and take a bank's retry as a new credit: the
 	// version makes it refuse the store.
 	{3, "key credits by their partner and bank transaction ID", func(*bolt.Tx, time.Time) error { return nil }},
+	// Nothing to rewrite: each sale indexed before is a run of one
+	// (ListQRSales). An older choso would read only the first sale of a
+	// run and miss the rest when it matches a bank's credit.
+	{4, "hold the QR-sale index in runs", func(*bolt.Tx, time.Time) error { return nil }},
 }
 
 // SchemaVersion is the schema version this binary writes; an older store

@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"bytes"
 	"maps"
 	"slices"
 
@@ -23,7 +22,7 @@ type Tx struct {
 	// of its size. Reads of these buckets see the held writes (FindEntity
 	// looks here first; ListQRSales flushes before it scans).
 	entities map[string][]byte // client ULID → encoded entity
-	qrSales  [][]byte          // keys of the QR-sale index; the values are empty
+	qrSales  [][]byte          // QR-sale index keys, one a sale, written in runs (credit.go)
 	events   eventRun          // appended events not yet written (eventrun.go)
 
 	// arena holds the bytes of the held entities and QR-sale keys, cut from
@@ -82,14 +81,7 @@ func (tx *Tx) flush() error {
 		clear(tx.entities)
 	}
 	if len(tx.qrSales) > 0 {
-		slices.SortFunc(tx.qrSales, bytes.Compare)
-		b := tx.bucketFilled(bucketQRSales, mostlyAppendFill) // a stall's sales, by time
-		for _, k := range tx.qrSales {
-			if err := b.Put(k, nil); err != nil {
-				return err
-			}
-		}
-		tx.qrSales = tx.qrSales[:0]
+		return tx.flushQRSales()
 	}
 	return nil
 }
