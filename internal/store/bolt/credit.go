@@ -315,7 +315,7 @@ func (tx *Tx) flushQRSales() error {
 		n, size := 1, 0
 		for ; n < len(keys) && n < maxQRRun; n++ {
 			k := keys[n]
-			if !bytes.Equal(k[:head], first[:head]) || binary.BigEndian.Uint64(k[head:])-firstMs > qrRunSpan {
+			if !bytes.HasPrefix(k, first[:head]) || binary.BigEndian.Uint64(k[head:])-firstMs > qrRunSpan {
 				break
 			}
 			size += 2*binary.MaxVarintLen64 + len(k) - head - 8 - len(keySep)

@@ -236,3 +236,28 @@ func FuzzQRRun(f *testing.F) {
 		}
 	})
 }
+
+// Stall IDs of any length share a transaction: a short one sorting after a
+// long one is its own run, not compared past its end.
+func TestQRSales_RunsOfStallIDsOfAnyLength(t *testing.T) {
+	db := MustOpenDB(t)
+	long, short := strings.Repeat("a", 40), "b"
+	err := db.Update(context.Background(), func(tx choso.Tx) error {
+		if err := tx.PutQRSale(long, 1_780_000_000_000, "01KBA00000000000000000000A"); err != nil {
+			return err
+		}
+		return tx.PutQRSale(short, 1_780_000_000_000, "X")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for stall, want := range map[string]string{long: "01KBA00000000000000000000A", short: "X"} {
+		db.View(context.Background(), func(tx choso.Tx) error {
+			got, err := tx.ListQRSales(stall, 0, 1<<62)
+			if err != nil || !slices.Equal(got, []string{want}) {
+				t.Errorf("ListQRSales(%.5s…): %v, %v; want [%s]", stall, got, err, want)
+			}
+			return nil
+		})
+	}
+}
