@@ -267,9 +267,17 @@ func TestBrowser_SignInCreateMarketAndStallSeeItsQRAndPrint(t *testing.T) {
 	if msg := b.text("#payout-status"); msg != "Số tài khoản chỉ gồm chữ và số." {
 		t.Errorf("an account with '!' got the message %q", msg)
 	}
+	// The QR's room and the answer's three lines are kept while there is no
+	// QR: the button must not move when it lands, or a volunteer's tap
+	// meant for it hits the QR.
+	buttonTop := `Math.round(document.querySelector('form[data-payout] button[type=submit]').getBoundingClientRect().top + window.scrollY)`
+	before := b.eval(buttonTop)
 	b.eval(`document.getElementById('account').value = ''`)
 	b.do(chromedp.SendKeys(chromedp.CSS("#account"), "0011001234567"))
 	b.poll(`document.querySelector('#payout-qr svg') !== null`)
+	if after := b.eval(buttonTop); after != before {
+		t.Errorf("the submit button moved from %s to %s px when the QR came", before, after)
+	}
 	if msg := b.text("#payout-status"); !strings.Contains(msg, "Tài khoản hợp lệ.") || !strings.Contains(msg, "Vietcombank") {
 		t.Errorf("payout status = %q, want the bank and that the account is valid", msg)
 	}
