@@ -295,7 +295,9 @@ func (tx *Tx) PutQRSale(stallID string, effectiveMs int64, saleID string) error 
 // sale ULID, and its value the others, in order of time then ULID: for
 // each, uvarint(ms − the first's ms), uvarint(len(ULID)), ULID. A key with
 // an empty value is a run of one, which is how every sale indexed before
-// schema 4 reads. The span bounds how far before a range a scan starts; it
+// schema 4 reads. A key that holds a run is never written again: a sale
+// indexed anew as a run's first is left out of the new run, which starts
+// at the next. The span bounds how far before a range a scan starts; it
 // is part of the format: a run wider than it is corrupt.
 const (
 	qrRunSpan = uint64(time.Hour / time.Millisecond)
@@ -310,6 +312,13 @@ func (tx *Tx) flushQRSales() error {
 	b := tx.bucketFilled(bucketQRSales, mostlyAppendFill) // a stall's sales, by time
 	for len(keys) > 0 {
 		first := keys[0]
+		if len(b.Get(first)) > 0 {
+			// The first of a run written before (an earlier transaction,
+			// or this one before a ListQRSales): the sale is indexed, and
+			// a put would write over the run's other sales.
+			keys = keys[1:]
+			continue
+		}
 		head := bytes.Index(first, []byte(keySep)) + len(keySep) // stall ID + "/": PutQRSale checked the ID holds no "/"
 		firstMs := binary.BigEndian.Uint64(first[head:])
 		n, size := 1, 0

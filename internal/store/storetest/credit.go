@@ -30,6 +30,7 @@ var creditTests = []testCase{
 	{"SaleRef_Put_EmptyInvalid", testSaleRefPutEmpty},
 	{"QRSale_List_InclusiveRangeByTimeThenID", testQRSaleList},
 	{"QRSale_Put_NegativeTimeAndMalformedKeysInvalid", testQRSalePutMalformed},
+	{"QRSale_Put_AgainLaterKeepsTheOtherSales", testQRSalePutAgainLater},
 }
 
 // creditNo numbers the bank transaction IDs of the credit log's entries,
@@ -582,6 +583,42 @@ func testQRSaleList(t *testing.T, h Harness) {
 			return nil
 		})
 	}
+}
+
+// A sale indexed again after its first put was written, in a later
+// transaction or after a listing in the same one, is listed once, and the
+// sales indexed with it stay listed.
+func testQRSalePutAgainLater(t *testing.T, h Harness) {
+	s := open(t, h)
+	const base = int64(1772416800000)
+	ids := []string{"01JNF8SALE0000000000000A00", "01JNF8SALE0000000000000B00", "01JNF8SALE0000000000000C00", "01JNF8SALE0000000000000D00"}
+	update(t, s, func(tx choso.Tx) error {
+		for i, id := range ids[:2] {
+			if err := tx.PutQRSale(stallRau.ID, base+int64(i)*1000, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	update(t, s, func(tx choso.Tx) error { return tx.PutQRSale(stallRau.ID, base, ids[0]) })
+	update(t, s, func(tx choso.Tx) error {
+		for i, id := range ids[2:] {
+			if err := tx.PutQRSale(stallRau.ID, base+int64(i+2)*1000, id); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ListQRSales(stallRau.ID, base, base); err != nil {
+			return err
+		}
+		return tx.PutQRSale(stallRau.ID, base+2000, ids[2])
+	})
+	view(t, s, func(tx choso.Tx) error {
+		got, err := tx.ListQRSales(stallRau.ID, 0, 1<<62)
+		if err != nil || !slices.Equal(got, ids) {
+			t.Errorf("ListQRSales: got %v, %v; want %v", got, err, ids)
+		}
+		return nil
+	})
 }
 
 func testQRSalePutMalformed(t *testing.T, h Harness) {
