@@ -354,10 +354,12 @@ type qrSale struct {
 	id string
 }
 
-// appendQRRun appends the sales of the run stored under key, value to list;
-// rest is the key past its stall ID and "/". It returns EInternal for a run
-// that cannot be read.
-func appendQRRun(list []qrSale, key, rest, value []byte) ([]qrSale, error) {
+// appendQRRun appends the sales of the run stored under key, value with
+// times in [from, to] to list; rest is the key past its stall ID and "/".
+// The others cost no allocation: a listing scans an hour of a stall's sales
+// before its range (`choso check --events` lists one instant a sale). It
+// returns EInternal for a run that cannot be read, in range or not.
+func appendQRRun(list []qrSale, key, rest, value []byte, from, to uint64) ([]qrSale, error) {
 	malformed := func(why string) error {
 		return choso.Errorf(choso.EInternal, "QR sale index: run %q: %s", key, why)
 	}
@@ -365,7 +367,9 @@ func appendQRRun(list []qrSale, key, rest, value []byte) ([]qrSale, error) {
 		return list, malformed("key too short")
 	}
 	firstMs := binary.BigEndian.Uint64(rest)
-	list = append(list, qrSale{firstMs, string(rest[8+len(keySep):])})
+	if firstMs >= from && firstMs <= to {
+		list = append(list, qrSale{firstMs, string(rest[8+len(keySep):])})
+	}
 	for n := 1; len(value) > 0; n++ {
 		if n == maxQRRun {
 			return list, malformed(fmt.Sprintf("more than %d sales", maxQRRun))
@@ -380,7 +384,9 @@ func appendQRRun(list []qrSale, key, rest, value []byte) ([]qrSale, error) {
 			return list, malformed("bad sale ID length")
 		}
 		value = value[k:]
-		list = append(list, qrSale{firstMs + delta, string(value[:size])})
+		if ms := firstMs + delta; ms >= from && ms <= to {
+			list = append(list, qrSale{ms, string(value[:size])})
+		}
 		value = value[size:]
 	}
 	return list, nil
@@ -401,25 +407,26 @@ func (tx *Tx) ListQRSales(stallID string, fromMs, toMs int64) ([]string, error) 
 	prefix := joinKey(stallID, "")
 	var buf keyBuf
 	c := tx.bucket(bucketQRSales).Cursor()
-	var runs []qrSale
+	var sales []qrSale
 	for k, v := c.Seek(appendQRSaleKey(buf[:0], stallID, from-min(from, qrRunSpan))); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		rest := k[len(prefix):]
 		if len(rest) >= 8 && binary.BigEndian.Uint64(rest) > to {
 			break
 		}
 		var err error
-		if runs, err = appendQRRun(runs, k, rest, v); err != nil {
+		if sales, err = appendQRRun(sales, k, rest, v, from, to); err != nil {
 			return nil, err
 		}
 	}
-	slices.SortFunc(runs, func(a, b qrSale) int {
+	slices.SortFunc(sales, func(a, b qrSale) int {
 		return cmp.Or(cmp.Compare(a.ms, b.ms), strings.Compare(a.id, b.id))
 	})
-	var list []string
-	for i, s := range runs {
-		if s.ms < from || s.ms > to || (i > 0 && s == runs[i-1]) {
-			continue
-		}
+	sales = slices.Compact(sales) // a sale indexed in two runs is listed once
+	if len(sales) == 0 {
+		return nil, nil
+	}
+	list := make([]string, 0, len(sales))
+	for _, s := range sales {
 		list = append(list, s.id)
 	}
 	return list, nil

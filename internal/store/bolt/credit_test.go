@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -219,7 +220,7 @@ func FuzzQRRun(f *testing.F) {
 	key := append(appendQRSaleKey(nil, "stall-a", 1_780_000_000_000), "01KBA00000000000000000000A"...)
 	rest := key[len("stall-a/"):]
 	f.Fuzz(func(t *testing.T, value []byte) {
-		list, err := appendQRRun(nil, key, rest, value)
+		list, err := appendQRRun(nil, key, rest, value, 0, math.MaxUint64)
 		if err != nil {
 			if choso.ErrorCode(err) != choso.EInternal {
 				t.Fatalf("error %v, want EInternal", err)
