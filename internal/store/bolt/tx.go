@@ -25,7 +25,7 @@ type Tx struct {
 	qrSales  [][]byte          // QR-sale index keys, one a sale, written in runs (credit.go)
 	events   eventRun          // appended events not yet written (eventrun.go)
 
-	// arena holds the bytes of the held entities and QR-sale keys, cut from
+	// arena holds the bytes of the held entities, QR-sale keys and runs, cut from
 	// chunks rather than allocated one by one: bbolt keeps a value it is
 	// given (not a key) until the transaction ends, and so does the Tx.
 	arena []byte
