@@ -281,7 +281,7 @@ func (tx *Tx) PutQRSale(stallID string, effectiveMs int64, saleID string) error 
 	if len(k) > bolt.MaxKeySize {
 		return choso.Errorf(choso.EInvalid, "QR sale key of %d bytes is too long", len(k))
 	}
-	tx.qrSales = append(tx.qrSales, k) // put in key order at commit; see Tx
+	tx.qrSales = append(tx.qrSales, k) // written in runs at commit (flushQRSales); see Tx
 	return nil
 }
 

@@ -62,9 +62,9 @@ const (
 // own pwrite, and the sync ingest dirties a leaf of each of its indexes
 // for every phone in a group commit: at 4 KiB that was 500 writes a
 // commit, a fifth of the single writer's CPU. At 16 KiB the writer commits
-// the same events in fewer, larger writes, and the server took 1.07–1.16×
-// the records/s over HTTP in paired runs (BENCHMARKS.md, issue 5), for
-// files about 15 % larger. Stores made at 4 KiB keep working as they are;
+// the same events in two fifths of the writes, and the server took 1.11×
+// the records/s over HTTP in six paired runs (BENCHMARKS.md, issue 5), for
+// a file 15 % larger there. Stores made at 4 KiB keep working as they are;
 // `choso compact` rewrites one at this size.
 const defaultPageSize = 16 << 10
 
