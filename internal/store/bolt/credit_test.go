@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -191,11 +192,12 @@ func TestQRSales_MalformedRunFails(t *testing.T) {
 	db := MustOpenDB(t)
 	key := append(appendQRSaleKey(nil, "stall-a", 1_780_000_000_000), "01KBA00000000000000000000A"...)
 	for name, value := range map[string][]byte{
-		"truncated ID":     {0x01, 26, '0', '1'},
-		"offset past span": binary.AppendUvarint(nil, qrRunSpan+1),
-		"empty ID":         {0x01, 0x00},
-		"offset cut short": {0x80},
-		"length cut short": {0x01},
+		"truncated ID":      {0x01, 26, '0', '1'},
+		"offset past span":  binary.AppendUvarint(nil, qrRunSpan+1),
+		"empty ID":          {0x01, 0x00},
+		"offset cut short":  {0x80},
+		"length cut short":  {0x01},
+		"one sale too many": bytes.Repeat([]byte{0x00, 0x01, 'X'}, maxQRRun), // the key's sale and 256 more
 	} {
 		err := db.db.Update(func(btx *bolt.Tx) error { return btx.Bucket(bucketQRSales).Put(key, value) })
 		if err != nil {
