@@ -82,9 +82,13 @@ func TestCheckEvents_FindsWhatDisagreesWithTheLog(t *testing.T) {
 		if qrEnt, err = tx.FindEntity(qr.ID); err != nil {
 			return err
 		}
-		if closeResult, err = tx.FindResult(p.id, closing.Seq); err != nil {
+		// The close's result is told by its entity; a stored one is read
+		// first, so a wrong one is a problem.
+		closeEnt, err := tx.FindEntity(closing.ID)
+		if err != nil {
 			return err
 		}
+		closeResult = &choso.EventResult{Status: chosync.StatusApplied, Hash: closeEnt.Hash, ServerSeq: closeEnt.ServerSeq}
 		wrongSeq, moved := *cashEnt, *qrEnt
 		wrongSeq.ServerSeq += 100
 		moved.EffectiveMs += 3_600_000

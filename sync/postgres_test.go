@@ -30,6 +30,7 @@ func TestScenarios_OnPostgres(t *testing.T) {
 		{"06_PermanentRejectionMidBatch", Test06_PermanentRejectionMidBatch_ConsumedQueueMoves},
 		{"09_ConcurrentPushesFromOneDevice", Test09_ConcurrentPushesFromOneDevice_NoDoubleEffects},
 		{"11_ResetDeviceWithLostState", Test11_ResetDeviceWithLostState_SeqReusedAndCloned},
+		{"Results_ToldByEntities", TestResults_ToldByEntities_StoredOnlyWhenTheyHaveMore},
 		{"12_BackupRestoredOnNewPhone", Test12_BackupRestoredOnNewPhone_EntityExistsNoDoubleMoney},
 		{"13_SameULIDDifferentContent", Test13_SameULIDDifferentContent_IDConflict},
 		{"14_ClockTwoDaysFast", Test14_ClockTwoDaysFast_SuspectCountedOnNeighbourDay},

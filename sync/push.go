@@ -121,13 +121,13 @@ func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
 			if err != nil {
 				return nil, err
 			}
-			if len(a.results) == 0 {
-				a.firstSeq = ev.Seq
+			if !a.toldByEntity(&r) {
+				// One backing array for the push's results: its capacity is
+				// the number of events, so the pointers stay valid.
+				a.stored = append(a.stored, choso.EventResult{Status: r.Status, Code: r.Code, Message: r.Message, Hash: a.hash, ServerSeq: r.ServerSeq, Note: r.Note})
+				a.results = append(a.results, &a.stored[len(a.stored)-1])
+				a.resultSeqs = append(a.resultSeqs, ev.Seq)
 			}
-			// One backing array for the push's results: its capacity is the
-			// number of events, so the pointers stay valid.
-			a.stored = append(a.stored, choso.EventResult{Status: r.Status, Code: r.Code, Message: r.Message, Hash: a.hash, ServerSeq: r.ServerSeq, Note: r.Note})
-			a.results = append(a.results, &a.stored[len(a.stored)-1])
 			dev.AppliedSeq = ev.Seq
 			res.Results = append(res.Results, r)
 		default:
@@ -161,16 +161,16 @@ done:
 }
 
 // entityIDs lists the client IDs applying events will look up: those of
-// the events past the device's applied seq, and the sales their voids
-// name.
+// the events, and the sales the voids past the device's applied seq name.
+// A duplicate's entity may tell its original result (applier.original).
 func entityIDs(events []Event, prepared []Prepared, applied uint64) []string {
 	ids := make([]string, 0, len(events))
 	for i := range events {
-		if events[i].Seq <= applied || prepared[i].invalid != nil {
+		if prepared[i].invalid != nil {
 			continue
 		}
 		ids = append(ids, events[i].ID)
-		if v, ok := prepared[i].decoded.(*SaleVoid); ok {
+		if v, ok := prepared[i].decoded.(*SaleVoid); ok && events[i].Seq > applied {
 			ids = append(ids, v.SaleID)
 		}
 	}
@@ -191,11 +191,15 @@ type applier struct {
 	devDays       map[string]*choso.DeviceDay // by device + date
 	hash          []byte                      // fingerprint of the event being applied
 	totalsVersion uint64
-	// results of the seqs consumed in this push, from firstSeq on,
-	// written as one run at the end.
-	results  []*choso.EventResult
-	stored   []choso.EventResult // what results point into
-	firstSeq uint64
+	// The results of the seqs consumed in this push that their entities
+	// cannot tell (toldByEntity), with their seqs, written at the end as
+	// runs of consecutive seqs.
+	results    []*choso.EventResult
+	stored     []choso.EventResult // what results point into
+	resultSeqs []uint64
+	// ownEntity is set when the event being applied stored the entity of
+	// its own ULID, naming its device, seq, hash and server seq.
+	ownEntity bool
 	// The day totals the last event went to: a push's events are mostly
 	// of one day, so most lookups skip building the map key.
 	lastDay    *choso.StallDay
@@ -213,17 +217,46 @@ type applier struct {
 	entity choso.Entity
 }
 
+// toldByEntity reports whether r, the result of the event just applied,
+// can be told from that event's entity, and so is not stored: applied
+// with nothing to say, under an entity that names the event's device and
+// seq (original reads it back). Most results are; storing each as well put
+// a second write a push into a leaf of its device's own, about a fifth of
+// the pages a group commit wrote (BENCHMARKS.md, issue 5).
+func (a *applier) toldByEntity(r *Result) bool {
+	return a.ownEntity && r.Status == StatusApplied && r.Code == "" && r.Note == "" && r.Message == ""
+}
+
+// original returns the result of a seq the device already consumed: the
+// stored one, or else the applied result its entity tells when the entity
+// of the event's ULID names this device and seq. ENotFound means the seq
+// was consumed by an event with another ULID: every consumed seq has one
+// or the other (toldByEntity), and stores written before results were
+// told by entities have a result for every seq.
+func (a *applier) original(ev *Event) (*choso.EventResult, error) {
+	r, err := a.tx.FindResult(a.dev.ID, ev.Seq)
+	if choso.ErrorCode(err) != choso.ENotFound {
+		return r, err
+	}
+	ent, err := a.tx.FindEntity(ev.ID)
+	if err != nil {
+		return nil, err
+	}
+	if ent.DeviceID != a.dev.ID || ent.Seq != ev.Seq {
+		return nil, choso.Errorf(choso.ENotFound, "seq %d of device %s was consumed by another event", ev.Seq, a.dev.ID)
+	}
+	return &choso.EventResult{Status: StatusApplied, Hash: ent.Hash, ServerSeq: ent.ServerSeq}, nil
+}
+
 // duplicate answers a seq the device already consumed. stop is true when
 // the seq comes back with other content: the install was cloned.
 func (a *applier) duplicate(ev *Event, p *Prepared) (Result, bool, error) {
-	stored, err := a.tx.FindResult(a.dev.ID, ev.Seq)
-	if choso.ErrorCode(err) == choso.ENotFound {
-		return Result{Seq: ev.Seq, Status: StatusDuplicate, Note: NoteExpired}, false, nil
-	}
-	if err != nil {
+	stored, err := a.original(ev)
+	notFound := choso.ErrorCode(err) == choso.ENotFound
+	if err != nil && !notFound {
 		return Result{}, false, err
 	}
-	if !bytes.Equal(p.hash, stored.Hash) {
+	if notFound || !bytes.Equal(p.hash, stored.Hash) {
 		a.dev.SetFlag(choso.FlagCloned)
 		a.dev.LastError = fmt.Sprintf("seq %d came back with other content: a restored or cloned install; enroll the phone again", ev.Seq)
 		return Result{Seq: ev.Seq, Status: StatusRejected, Code: CodeSeqReused,
@@ -241,7 +274,7 @@ func rejected(seq uint64, code, format string, args ...any) Result {
 // rejected result; an error is transient.
 func (a *applier) apply(ev *Event, p *Prepared) (Result, error) {
 	decoded, canonical, hash := p.decoded, p.canonical, p.hash
-	a.hash = hash
+	a.hash, a.ownEntity = hash, false
 	if p.invalid != nil {
 		return *p.invalid, nil
 	}
@@ -348,6 +381,7 @@ func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, pl
 	if err := a.tx.PutEntity(ev.ID, ent); err != nil {
 		return Result{}, err
 	}
+	a.ownEntity = true
 	return r, nil
 }
 
@@ -424,8 +458,11 @@ func (a *applier) applyVoid(ev *Event, stored *choso.Event, v *SaleVoid, hash []
 		}
 		day.LastServerSeq = seq
 	}
-	err = a.tx.PutEntity(ev.ID, &choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type, StallID: a.stall.ID})
-	return r, err
+	if err := a.tx.PutEntity(ev.ID, &choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type, StallID: a.stall.ID}); err != nil {
+		return Result{}, err
+	}
+	a.ownEntity = true
+	return r, nil
 }
 
 // sellerVoidsToo handles the seller's phone voiding its own sale that
@@ -495,6 +532,7 @@ func (a *applier) applyDayClose(ev *Event, stored *choso.Event, c *DayClose, has
 	if err := a.tx.PutEntity(ev.ID, &choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type}); err != nil {
 		return Result{}, err
 	}
+	a.ownEntity = true
 	r := Result{Seq: ev.Seq, Status: StatusApplied, ServerSeq: seq}
 	if count != c.Count || amount != c.Amount {
 		seqs := "none"
@@ -621,8 +659,15 @@ func (a *applier) loadFinalizedThrough() error {
 // flush writes every day the push touched, each with one feed change: a
 // revision per stall-day per transaction.
 func (a *applier) flush() error {
-	if err := a.tx.PutResults(a.dev.ID, a.firstSeq, a.results); err != nil {
-		return err
+	for i := 0; i < len(a.results); {
+		j := i + 1
+		for j < len(a.results) && a.resultSeqs[j] == a.resultSeqs[j-1]+1 {
+			j++
+		}
+		if err := a.tx.PutResults(a.dev.ID, a.resultSeqs[i], a.results[i:j]); err != nil {
+			return err
+		}
+		i = j
 	}
 	for _, d := range a.devDays {
 		if err := a.tx.PutDeviceDay(d); err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -486,6 +487,85 @@ func Test11_ResetDeviceWithLostState_SeqReusedAndCloned(t *testing.T) {
 	d := w.device(p.id)
 	if !d.HasFlag(choso.FlagCloned) || d.AppliedSeq != 2 || w.totals(today)["qr"].Count != 0 {
 		t.Fatalf("device %+v, qr %v: want cloned, ack 2, nothing applied", d, w.totals(today)["qr"])
+	}
+}
+
+// TestResults_ToldByEntities_StoredOnlyWhenTheyHaveMore: a result that is
+// applied with nothing to say is not stored, since the entity of its
+// event names its device, seq and server seq; rejected and noted results
+// are. A retry of every kind of event gets its original back, and a seq
+// reused with a new ULID or with other content is caught either way.
+func TestResults_ToldByEntities_StoredOnlyWhenTheyHaveMore(t *testing.T) {
+	w := newWorld(t)
+	a, b := w.phone(), w.phone()
+	sale := a.sale(45000, choso.MethodQR)
+	cash := a.sale(20000, choso.MethodCash)
+	void := a.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: cash.ID})
+	bad := a.sale(-5, choso.MethodCash)                                           // rejected: invalid amount
+	later := w.phone().sale(1, choso.MethodCash)                                  // never sent
+	waiting := a.event(choso.EventSaleVoid, chosync.SaleVoid{SaleID: later.ID})   // pending_reference: the sale is not here yet
+	closed := a.event(choso.EventDayClose, chosync.DayClose{Count: 9, Amount: 9}) // day_close_mismatch
+	batch := []chosync.Event{sale, cash, void, bad, waiting, closed}
+	first := a.mustPush(batch...)
+	if got := statuses(first); got != "applied applied applied rejected:invalid_amount applied applied" {
+		t.Fatalf("first push: %q", got)
+	}
+	stored := map[uint64]bool{}
+	err := w.db.View(context.Background(), func(tx choso.Tx) error {
+		for _, ev := range batch {
+			_, err := tx.FindResult(a.id, ev.Seq)
+			switch {
+			case err == nil:
+				stored[ev.Seq] = true
+			case choso.ErrorCode(err) != choso.ENotFound:
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[uint64]bool{bad.Seq: true, waiting.Seq: true, closed.Seq: true}
+	if !maps.Equal(stored, want) {
+		t.Fatalf("results stored for seqs %v, want %v: the plain ones are told by their entities", stored, want)
+	}
+
+	again := a.mustPush(batch...)
+	for i, r := range again.Results {
+		o := first.Results[i]
+		if r.Status != chosync.StatusDuplicate || r.Original == nil || r.Original.Status != o.Status || r.Original.Code != o.Code ||
+			r.ServerSeq != o.ServerSeq || r.Note != o.Note {
+			t.Errorf("retry of seq %d: %+v (original %+v), want a duplicate answering %+v", batch[i].Seq, r, r.Original, o)
+		}
+	}
+	if got := w.totals(today); got["qr"].Amount != 45000 || got["cash"].Count != 0 || w.eventCount() != 5 {
+		t.Fatalf("totals %v, %d events after the retry; want one QR sale, the cash sale voided, 5 events", got, w.eventCount())
+	}
+
+	// The same ULID from another phone is still applied once, and that
+	// phone's result says so, stored since its entity names phone a.
+	if r := b.mustPush(sale).Results[0]; r.Note != chosync.NoteEntityExists {
+		t.Fatalf("sale replayed by another phone: %+v", r)
+	}
+	if r := b.mustPush(sale).Results[0]; r.Status != chosync.StatusDuplicate || r.Note != chosync.NoteEntityExists {
+		t.Fatalf("its retry: %+v, want a duplicate with the entity_exists note", r)
+	}
+
+	// A seq told by its entity, sent again with a new ULID: a reused seq.
+	reused := a.sale(45000, choso.MethodQR)
+	reused.Seq = sale.Seq
+	if got := statuses(a.mustPush(reused)); got != "rejected:seq_reused" {
+		t.Fatalf("seq %d with a new ULID: %q, want rejected:seq_reused", sale.Seq, got)
+	}
+	// And with its own ULID but other content.
+	c := w.phone()
+	s := c.sale(1000, choso.MethodCash)
+	c.mustPush(s)
+	changed := s
+	changed.Payload = []byte(`{"amount":2000,"method":"cash"}`)
+	if got := statuses(c.mustPush(changed)); got != "rejected:seq_reused" {
+		t.Fatalf("seq %d with its ULID but other content: %q, want rejected:seq_reused", s.Seq, got)
 	}
 }
 

@@ -47,7 +47,7 @@ var (
 
 	bucketEnrollments = []byte("enrollments") // code hash → Enrollment
 
-	bucketResults    = []byte("results")     // device ID + "/" + seq BE → EventResult (binary)
+	bucketResults    = []byte("results")     // device ID + "/" + first seq BE → a run of EventResults (binary); from schema 5 only those entities do not tell
 	bucketEntities   = []byte("entities")    // client ULID → Entity (binary)
 	bucketEvents     = []byte("events")      // server_seq BE (the bucket's NextSequence) → Event (binary)
 	bucketStallDays  = []byte("stall_days")  // stall ID + "/" + YYYY-MM-DD → StallDay (binary)
@@ -119,6 +119,13 @@ var migrations = []migration{
 	// (ListQRSales). An older choso would read only the first sale of a
 	// run and miss the rest when it matches a bank's credit.
 	{4, "hold the QR-sale index in runs", func(*bolt.Tx, time.Time) error { return nil }},
+	// Nothing to rewrite: results stored before stay and are read first.
+	// From this version a push stores only the results its events'
+	// entities cannot tell (sync/push.go, toldByEntity). An older choso
+	// would find no result for most seqs, answer a retry "expired", and
+	// take a cloned phone's new sale at a used seq for a duplicate: the
+	// version makes it refuse the store.
+	{5, "store only the results that entities do not tell", func(*bolt.Tx, time.Time) error { return nil }},
 }
 
 // SchemaVersion is the schema version this binary writes; an older store
