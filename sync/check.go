@@ -306,7 +306,9 @@ func checkEvent(tx choso.Tx, ev *choso.Event, days map[dayKey]*choso.StallDay) (
 		add("its entity names event %d (%s, device %s seq %d)", ent.ServerSeq, ent.Type, ent.DeviceID, ent.Seq)
 	}
 	// Most applied events store no result: the entity, checked above,
-	// tells it (sync/push.go, toldByEntity).
+	// tells it (sync/push.go, toldByEntity). So a stored result that went
+	// missing (one with a note) is not noticed here: the log cannot say
+	// whether the event's result had one.
 	r, err := tx.FindResult(ev.DeviceID, ev.Seq)
 	switch {
 	case choso.ErrorCode(err) == choso.ENotFound:

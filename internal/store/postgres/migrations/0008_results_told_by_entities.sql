@@ -2,10 +2,10 @@
 -- the results its events' entities cannot tell (sync/push.go,
 -- toldByEntity), and the results stored before stay and are read first.
 -- The version is there so that a node of the release before refuses to
--- start on the database: it would find no result for most seqs, answer a
--- phone's retry "expired", and take a cloned phone's new sale at a used
--- seq for a duplicate. Roll every node forward before phones push to the
--- new release; a node of the release before that is still running answers
--- such a retry "expired" (the phone drops what it had sent already) until
--- it is replaced.
+-- start on the database: it would find no result for most seqs. A node of
+-- the release before that is still running when this migration lands
+-- answers such a seq "expired" until it is replaced: right for a phone's
+-- retry (the phone drops what it had sent already), wrong for a cloned
+-- phone's new sale at a used seq, which it drops without flagging the
+-- phone. Roll every node forward before phones push to the new release.
 SELECT 1;
