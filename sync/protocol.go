@@ -51,7 +51,10 @@ const (
 const (
 	NoteEntityExists     = "entity_exists"     // the ULID was applied before (another device): no new effects
 	NotePendingReference = "pending_reference" // a void of a sale not yet seen: applied when the sale arrives
-	NoteExpired          = "expired"           // a duplicate whose original result is no longer kept
+	// NoteExpired marks a duplicate whose original result is no longer
+	// kept. This server keeps or can tell every one (applier.original) and
+	// answers a seq it cannot as seq_reused; a client still takes the note.
+	NoteExpired          = "expired"
 	NoteDayCloseMismatch = "day_close_mismatch"
 	NoteVoided           = "voided" // a sale applied and at once taken out by the void that waited for it; the message names the void
 )
