@@ -112,3 +112,37 @@ func TestPrepare_ArenaKeepsEveryEventsFingerprint(t *testing.T) {
 		}
 	}
 }
+
+// TestPrepare_SameAsOneEventAtATime: Prepare decodes a push's sales into one
+// slab and hashes with one digest; each event's decoded payload, canonical
+// form and fingerprint are still what fingerprint gives it alone. A sale
+// that fails to decode between two that decode leaves nothing behind in
+// the slot the next one takes.
+func TestPrepare_SameAsOneEventAtATime(t *testing.T) {
+	sale := func(seq uint64, payload string) Event {
+		return Event{Seq: seq, ID: fmt.Sprintf("01KB00000000000000000000%02d", seq), Type: "sale.record", V: 1, BusinessDate: "2026-11-27",
+			Payload: json.RawMessage(payload)}
+	}
+	req := &PushRequest{Protocol: 1, Events: []Event{
+		sale(1, `{"amount":45000,"method":"qr","ref":"CSAB12CD34","items":[{"name":"Bún","qty":1,"unit_price":45000}]}`),
+		sale(2, `{"amount":30000,"method":"qr","ref":"CSAB12CD35","tip":5}`), // an unknown member: does not decode
+		sale(3, `{"amount":20000,"method":"cash"}`),
+		{Seq: 4, ID: "01KB0000000000000000000004", Type: "sale.void", V: 1, Payload: json.RawMessage(`{"sale_id":"01KB0000000000000000000001"}`)},
+		sale(5, `{"method":"transfer","amount":7000}`),
+	}}
+	got := Prepare(req)
+	for i := range req.Events {
+		ev := req.Events[i]
+		decoded, canonical, hash := fingerprint(&ev)
+		p := got[i]
+		if fmt.Sprintf("%+v", p.decoded) != fmt.Sprintf("%+v", decoded) || !bytes.Equal(p.canonical, canonical) || !bytes.Equal(p.hash, hash) {
+			t.Errorf("event %d: Prepare gave %+v %s %x, alone %+v %s %x", ev.Seq, p.decoded, p.canonical, p.hash, decoded, canonical, hash)
+		}
+	}
+	if s, ok := got[2].decoded.(*SaleRecord); !ok || s.Ref != "" || s.Method != "cash" || s.Amount != 20000 {
+		t.Errorf("the sale after one that failed: %+v, want cash 20000 and no reference", got[2].decoded)
+	}
+	if got[1].decoded != nil || got[1].invalid == nil || got[0].invalid != nil {
+		t.Errorf("the sale that failed: decoded %+v, invalid %+v; the first's invalid %+v", got[1].decoded, got[1].invalid, got[0].invalid)
+	}
+}

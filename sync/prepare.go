@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"hash"
 	"strconv"
 	"strings"
 
@@ -34,13 +35,17 @@ type Prepared struct {
 // event's ID in capitals when it has small letters (see fingerprint).
 func Prepare(req *PushRequest) []Prepared {
 	out := make([]Prepared, len(req.Events))
-	f := fingerprinter{arena: make([]byte, 0, len(req.Events)*(sha256.Size+64))}
+	f := fingerprinter{arena: make([]byte, 0, len(req.Events)*(sha256.Size+64)), sales: make([]SaleRecord, 0, len(req.Events)), sum: sha256.New()}
 	for i := range req.Events {
 		ev := &req.Events[i]
 		p := &out[i]
 		p.decoded, p.canonical, p.hash = f.fingerprint(ev)
-		if r, bad := validate(ev, p.decoded); bad {
-			p.invalid = &r
+		r, bad := validate(ev, p.decoded)
+		if bad {
+			// A copy of its own: taking r's address would put every
+			// event's r on the heap, rejected or not.
+			invalid := r
+			p.invalid = &invalid
 		}
 	}
 	return out
@@ -63,6 +68,11 @@ func fingerprint(ev *Event) (decoded any, canonical, hash []byte) {
 type fingerprinter struct {
 	content []byte
 	arena   []byte
+	// sales holds the push's decoded sales, one allocation for all (a
+	// push is mostly sales), and sum is one SHA-256 for every event:
+	// sha256.Sum256 put a digest on the heap each time.
+	sales []SaleRecord
+	sum   hash.Hash
 }
 
 func (f *fingerprinter) fingerprint(ev *Event) (decoded any, canonical, hash []byte) {
@@ -74,7 +84,7 @@ func (f *fingerprinter) fingerprint(ev *Event) (decoded any, canonical, hash []b
 	if id := strings.ToUpper(ev.ID); id != ev.ID { // ev.ID itself when it has no small letters
 		ev.ID = id
 	}
-	decoded = decodePayload(ev)
+	decoded = f.decodePayload(ev)
 	if v, ok := decoded.(*SaleVoid); ok {
 		v.SaleID = strings.ToUpper(v.SaleID)
 	}
@@ -97,9 +107,13 @@ func (f *fingerprinter) fingerprint(ev *Event) (decoded any, canonical, hash []b
 		}
 	}
 	f.content = content
-	sum := sha256.Sum256(content)
+	if f.sum == nil {
+		f.sum = sha256.New()
+	}
+	f.sum.Reset()
+	f.sum.Write(content)
 	start := len(f.arena)
-	f.arena = append(f.arena, sum[:]...)
+	f.arena = f.sum.Sum(f.arena)
 	return decoded, canonical, f.arena[start:len(f.arena):len(f.arena)]
 }
 
@@ -107,12 +121,22 @@ func (f *fingerprinter) fingerprint(ev *Event) (decoded any, canonical, hash []b
 var strictPayload = jsonv2.JoinOptions(jsonv2.RejectUnknownMembers(true))
 
 // decodePayload decodes a known type and version strictly, or returns nil.
-func decodePayload(ev *Event) any {
+// A sale goes into the push's slab of sales while it has room.
+func (f *fingerprinter) decodePayload(ev *Event) any {
 	if ev.V != 1 || len(ev.Payload) > MaxPayloadBytes {
 		return nil
 	}
 	switch ev.Type {
 	case choso.EventSaleRecord:
+		if len(f.sales) < cap(f.sales) {
+			f.sales = f.sales[:len(f.sales)+1]
+			if v := decodeStrictlyInto(ev.Payload, decodeSaleFast, &f.sales[len(f.sales)-1]); v != nil {
+				return v
+			}
+			f.sales[len(f.sales)-1] = SaleRecord{} // the next sale decodes into it
+			f.sales = f.sales[:len(f.sales)-1]
+			return nil
+		}
 		return decodeStrictly(ev.Payload, decodeSaleFast)
 	case choso.EventSaleVoid:
 		return decodeStrictly(ev.Payload, decodeVoidFast)
@@ -127,7 +151,11 @@ func decodePayload(ev *Event) any {
 // no duplicates, no unknown members, no trailing data). It returns nil, not
 // a nil *T, when the payload does not decode.
 func decodeStrictly[T any](payload []byte, fast func([]byte, *T) bool) any {
-	v := new(T)
+	return decodeStrictlyInto(payload, fast, new(T))
+}
+
+// decodeStrictlyInto is decodeStrictly into v, which must be zero.
+func decodeStrictlyInto[T any](payload []byte, fast func([]byte, *T) bool, v *T) any {
 	if fast(payload, v) {
 		return v
 	}

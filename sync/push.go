@@ -90,8 +90,7 @@ func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &applier{tx: tx, dev: dev, stall: stall, market: market, loc: loc, now: now, clientWallMs: req.Client.WallMs, days: map[string]*choso.StallDay{}, devDays: map[string]*choso.DeviceDay{},
-		stored: make([]choso.EventResult, 0, len(req.Events))}
+	a := &applier{tx: tx, dev: dev, stall: stall, market: market, loc: loc, now: now, clientWallMs: req.Client.WallMs, days: map[string]*choso.StallDay{}, devDays: map[string]*choso.DeviceDay{}}
 	res := &PushResponse{Results: make([]Result, 0, len(req.Events)), ServerTimeMs: now.UnixMilli()}
 	if pf, ok := tx.(choso.EntityPrefetcher); ok {
 		if err := pf.PrefetchEntities(entityIDs(req.Events, prepared, dev.AppliedSeq)); err != nil {
@@ -122,8 +121,12 @@ func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
 				return nil, err
 			}
 			if !a.toldByEntity(&r) {
-				// One backing array for the push's results: its capacity is
+				// One backing array for the push's results, made when the
+				// first is stored (most pushes store none): its capacity is
 				// the number of events, so the pointers stay valid.
+				if a.stored == nil {
+					a.stored = make([]choso.EventResult, 0, len(req.Events))
+				}
 				a.stored = append(a.stored, choso.EventResult{Status: r.Status, Code: r.Code, Message: r.Message, Hash: a.hash, ServerSeq: r.ServerSeq, Note: r.Note})
 				a.results = append(a.results, &a.stored[len(a.stored)-1])
 				a.resultSeqs = append(a.resultSeqs, ev.Seq)
