@@ -84,9 +84,10 @@ func (w *writer) run(calls []*groupcommit.Call[func(*Tx) error]) {
 		failed := -1
 		var applied time.Time
 		var ran *bolt.Tx
+		var tx *Tx
 		err := w.db.db.Update(func(btx *bolt.Tx) error {
 			ran = btx
-			tx := &Tx{tx: btx, db: w.db}
+			tx = &Tx{tx: btx, db: w.db}
 			for i, c := range calls {
 				if err := groupcommit.SafelyCall(func() error { return c.Fn(tx) }); err != nil {
 					failed = i
@@ -97,6 +98,9 @@ func (w *writer) run(calls []*groupcommit.Call[func(*Tx) error]) {
 			applied = time.Now()
 			return err
 		})
+		if tx != nil {
+			tx.release() // bbolt's transaction has ended
+		}
 		st.Txs++
 		st.Calls += int64(len(calls))
 		if !applied.IsZero() {

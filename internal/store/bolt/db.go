@@ -89,8 +89,12 @@ type DB struct {
 	// (entityfilter.go); nil when read-only. Its loader stops when stopLoad
 	// closes and closes loaded when it has returned.
 	entities *entityFilter
-	stopLoad chan struct{}
-	loaded   chan struct{}
+	// spareEntities is an empty map a write transaction left for the next
+	// to hold its entities in (Tx.entities); only write transactions,
+	// under bbolt's lock, touch it.
+	spareEntities map[string][]byte
+	stopLoad      chan struct{}
+	loaded        chan struct{}
 
 	// Decoded devices, stalls and markets by their stored bytes (cache.go).
 	devices *decodeCache[choso.Device]

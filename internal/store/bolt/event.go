@@ -194,7 +194,13 @@ func (tx *Tx) PutEntity(id string, e *choso.Entity) error {
 		return choso.Errorf(choso.EInvalid, "entity ID is empty or too long")
 	}
 	if tx.entities == nil {
-		tx.entities = make(map[string][]byte)
+		// The last write transaction's map, emptied, if it left one: it
+		// has room for a group commit's entities already. Only a write
+		// transaction, under bbolt's lock, takes it or gives it back.
+		tx.entities, tx.db.spareEntities = tx.db.spareEntities, nil
+		if tx.entities == nil {
+			tx.entities = make(map[string][]byte)
+		}
 	}
 	tx.entities[id] = tx.encodeEntity(e) // put in key order at commit; see Tx
 	if f := tx.db.entities; f != nil {
