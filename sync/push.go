@@ -121,15 +121,8 @@ func (p *Pusher) Push(tx choso.Tx, call Call) (*PushResponse, error) {
 				return nil, err
 			}
 			if !a.toldByEntity(&r) {
-				// One backing array for the push's results, made when the
-				// first is stored (most pushes store none): its capacity is
-				// the number of events, so the pointers stay valid.
-				if a.stored == nil {
-					a.stored = make([]choso.EventResult, 0, len(req.Events))
-				}
 				a.stored = append(a.stored, choso.EventResult{Status: r.Status, Code: r.Code, Message: r.Message, Hash: a.hash, ServerSeq: r.ServerSeq, Note: r.Note})
-				a.results = append(a.results, &a.stored[len(a.stored)-1])
-				a.resultSeqs = append(a.resultSeqs, ev.Seq)
+				a.storedSeqs = append(a.storedSeqs, ev.Seq)
 			}
 			dev.AppliedSeq = ev.Seq
 			res.Results = append(res.Results, r)
@@ -195,13 +188,12 @@ type applier struct {
 	hash          []byte                      // fingerprint of the event being applied
 	totalsVersion uint64
 	// The results of the seqs consumed in this push that their entities
-	// cannot tell (toldByEntity), with their seqs, written at the end as
+	// cannot tell (toldByEntity), and their seqs, written at the end as
 	// runs of consecutive seqs.
-	results    []*choso.EventResult
-	stored     []choso.EventResult // what results point into
-	resultSeqs []uint64
+	stored     []choso.EventResult
+	storedSeqs []uint64
 	// ownEntity is set when the event being applied stored the entity of
-	// its own ULID, naming its device, seq, hash and server seq.
+	// its own ULID, naming its device, seq and hash (putOwnEntity).
 	ownEntity bool
 	// The day totals the last event went to: a push's events are mostly
 	// of one day, so most lookups skip building the map key.
@@ -218,6 +210,17 @@ type applier struct {
 	// tenth of what a push allocated.
 	event  choso.Event
 	entity choso.Entity
+}
+
+// putOwnEntity stores e as the entity of the event being applied, ev, and
+// notes whether it names the event (device, seq and hash), so that the
+// event's result can be told from it (toldByEntity, original).
+func (a *applier) putOwnEntity(ev *Event, e *choso.Entity) error {
+	if err := a.tx.PutEntity(ev.ID, e); err != nil {
+		return err
+	}
+	a.ownEntity = e.DeviceID == a.dev.ID && e.Seq == ev.Seq && bytes.Equal(e.Hash, a.hash)
+	return nil
 }
 
 // toldByEntity reports whether r, the result of the event just applied,
@@ -381,10 +384,9 @@ func (a *applier) applySale(ev *Event, stored *choso.Event, sale *SaleRecord, pl
 		}
 		r.Note, r.Message = NoteVoided, "voided by "+placeholder.PendingVoid
 	}
-	if err := a.tx.PutEntity(ev.ID, ent); err != nil {
+	if err := a.putOwnEntity(ev, ent); err != nil {
 		return Result{}, err
 	}
-	a.ownEntity = true
 	return r, nil
 }
 
@@ -461,10 +463,9 @@ func (a *applier) applyVoid(ev *Event, stored *choso.Event, v *SaleVoid, hash []
 		}
 		day.LastServerSeq = seq
 	}
-	if err := a.tx.PutEntity(ev.ID, &choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type, StallID: a.stall.ID}); err != nil {
+	if err := a.putOwnEntity(ev, &choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type, StallID: a.stall.ID}); err != nil {
 		return Result{}, err
 	}
-	a.ownEntity = true
 	return r, nil
 }
 
@@ -532,10 +533,9 @@ func (a *applier) applyDayClose(ev *Event, stored *choso.Event, c *DayClose, has
 	if err != nil {
 		return Result{}, err
 	}
-	if err := a.tx.PutEntity(ev.ID, &choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type}); err != nil {
+	if err := a.putOwnEntity(ev, &choso.Entity{DeviceID: a.dev.ID, Seq: ev.Seq, Hash: hash, ServerSeq: seq, Type: ev.Type}); err != nil {
 		return Result{}, err
 	}
-	a.ownEntity = true
 	r := Result{Seq: ev.Seq, Status: StatusApplied, ServerSeq: seq}
 	if count != c.Count || amount != c.Amount {
 		seqs := "none"
@@ -662,15 +662,16 @@ func (a *applier) loadFinalizedThrough() error {
 // flush writes every day the push touched, each with one feed change: a
 // revision per stall-day per transaction.
 func (a *applier) flush() error {
-	for i := 0; i < len(a.results); {
-		j := i + 1
-		for j < len(a.results) && a.resultSeqs[j] == a.resultSeqs[j-1]+1 {
-			j++
+	var run []*choso.EventResult
+	for i := range a.stored {
+		run = append(run, &a.stored[i])
+		if i+1 < len(a.stored) && a.storedSeqs[i+1] == a.storedSeqs[i]+1 {
+			continue // the run goes on
 		}
-		if err := a.tx.PutResults(a.dev.ID, a.resultSeqs[i], a.results[i:j]); err != nil {
+		if err := a.tx.PutResults(a.dev.ID, a.storedSeqs[i+1-len(run)], run); err != nil {
 			return err
 		}
-		i = j
+		run = nil
 	}
 	for _, d := range a.devDays {
 		if err := a.tx.PutDeviceDay(d); err != nil {
