@@ -408,6 +408,11 @@ func Test06_PermanentRejectionMidBatch_ConsumedQueueMoves(t *testing.T) {
 	if !strings.Contains(statuses(again), "duplicate:invalid_amount") {
 		t.Fatalf("a rejected seq resent: %q, want duplicate with the original code", statuses(again))
 	}
+	// The stored results are seqs 3, 4, 6 and 7, two runs; 1, 2 and 5 are
+	// told by their entities. Each seq gets its own original back.
+	if want := "duplicate duplicate duplicate:invalid_amount duplicate:invalid_method duplicate duplicate:unknown_type duplicate:invalid_payload"; statuses(again) != want {
+		t.Fatalf("the batch resent: %q, want %q", statuses(again), want)
+	}
 	// The bounds: nine digits at most, as a VietQR amount.
 	if got := statuses(p.mustPush(p.sale(chosync.MaxSaleAmount, "qr"), p.sale(chosync.MaxSaleAmount+1, "qr"))); got != "applied rejected:invalid_amount" {
 		t.Fatalf("999,999,999 then 1,000,000,000 đồng: %q", got)
