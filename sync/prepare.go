@@ -35,7 +35,7 @@ type Prepared struct {
 // event's ID in capitals when it has small letters (see fingerprint).
 func Prepare(req *PushRequest) []Prepared {
 	out := make([]Prepared, len(req.Events))
-	f := fingerprinter{arena: make([]byte, 0, len(req.Events)*(sha256.Size+64)), sales: make([]SaleRecord, 0, len(req.Events)), sum: sha256.New()}
+	f := fingerprinter{arena: make([]byte, 0, len(req.Events)*(sha256.Size+64)), sales: make([]SaleRecord, 0, len(req.Events))}
 	for i := range req.Events {
 		ev := &req.Events[i]
 		p := &out[i]
@@ -69,8 +69,9 @@ type fingerprinter struct {
 	content []byte
 	arena   []byte
 	// sales holds the push's decoded sales, one allocation for all (a
-	// push is mostly sales), and sum is one SHA-256 for every event:
-	// sha256.Sum256 put a digest on the heap each time.
+	// push is mostly sales), and sum, made for the first event, is one
+	// SHA-256 for all of them: sha256.Sum256 put a digest on the heap
+	// each time.
 	sales []SaleRecord
 	sum   hash.Hash
 }
