@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -18,16 +19,36 @@ import (
 // once through Store.Batch, fsync on: the rules and the store without HTTP.
 // Each phone has its own stall, as in choso-sim's ingest mode, and sells as
 // the simulator's phones do (half the sales by QR, each later than the one
-// before). Reports events/s, the single writer's time an event running the
-// rules (apply) and committing (commit), the bytes of pages written an
-// event, and the process's CPU time an event (steadier than the wall clock
-// on a shared machine).
+// before, a ULID with its outbox's tag as sync/client makes them). Reports
+// events/s, the single writer's time an event running the rules (apply)
+// and committing (commit), the bytes of pages written an event, and the
+// process's CPU time an event (steadier than the wall clock on a shared
+// machine).
 //
 //	go test -run '^$' -bench Push_64 -benchtime 1000x ./sync
 func BenchmarkPush_64Phones50Events(b *testing.B) {
+	benchPush(b, 50*time.Millisecond, func(int) time.Duration { return 0 })
+}
+
+// BenchmarkPush_MarketClose is BenchmarkPush_64Phones50Events at a market's
+// close: each phone sends a day it recorded offline, a sale every 20
+// seconds, and the phones reached different hours of it (phone i began at
+// 04:00 plus i × 5 minutes), so a push's sales fall among the other
+// phones' sales of the same hours, as they do when a market's phones
+// reconnect one after another.
+//
+//	go test -run '^$' -bench MarketClose -benchtime 2000x ./sync
+func BenchmarkPush_MarketClose(b *testing.B) {
+	benchPush(b, 20*time.Second, func(i int) time.Duration { return time.Duration(i) * 5 * time.Minute })
+}
+
+// benchPush runs 64 phones' pushes of 50 sales, b.N in all, phone i's k-th
+// sale at start(i) + k × every after 04:00 of the business day.
+func benchPush(b *testing.B, every time.Duration, start func(i int) time.Duration) {
 	w := newWorldB(b)
 	const phones, batch = 64, 50
 	ps := make([]*phone, phones)
+	tags := make([]chosync.ULIDTag, phones)
 	ctx := context.Background()
 	for i := range ps {
 		st, err := w.reg.CreateStall(ctx, choso.SystemPrincipal("test"), w.stall.MarketID, choso.NewStall{Code: fmt.Sprintf("B-%d", i), Name: "Sạp thử",
@@ -36,12 +57,18 @@ func BenchmarkPush_64Phones50Events(b *testing.B) {
 			b.Fatal(err)
 		}
 		ps[i] = w.phoneOf(st.ID)
+		rand.Read(tags[i][:])
 	}
 	methods := []string{choso.MethodCash, choso.MethodCash, choso.MethodQR, choso.MethodQR, choso.MethodQR, choso.MethodTransfer}
 	var payloads [][]byte
 	for i, m := range methods {
 		p, _ := json.Marshal(chosync.SaleRecord{Amount: int64(5+i*37) * 1000, Method: m})
 		payloads = append(payloads, p)
+	}
+	day := w.now.Format(time.DateOnly)
+	dayStart, err := time.ParseInLocation(time.DateOnly, day, w.now.Location())
+	if err != nil {
+		b.Fatal(err)
 	}
 	next := make(chan int, b.N)
 	for i := range b.N {
@@ -50,17 +77,18 @@ func BenchmarkPush_64Phones50Events(b *testing.B) {
 	close(next)
 	before, cpu0 := writerStats(w.db), cpuTime()
 	b.ResetTimer()
-	start := time.Now()
+	t0 := time.Now()
 	var wg sync.WaitGroup
-	for _, p := range ps {
+	for i, p := range ps {
+		first := dayStart.Add(4*time.Hour + start(i)).UnixMilli()
 		wg.Go(func() {
 			for range next {
 				events := make([]chosync.Event, batch)
 				for j := range events {
 					p.seq++
-					ms := w.now.Add(-2*time.Hour).UnixMilli() + int64(p.seq)*50 // a sale every 50 ms
-					events[j] = chosync.Event{Seq: p.seq, ID: newULID(), Type: choso.EventSaleRecord, V: 1, WallMs: ms, AnchoredMs: ms,
-						BusinessDate: w.now.Format(time.DateOnly), Payload: payloads[int(p.seq)%len(payloads)]}
+					ms := first + int64(p.seq)*every.Milliseconds()
+					events[j] = chosync.Event{Seq: p.seq, ID: taggedULID(ms, tags[i]), Type: choso.EventSaleRecord, V: 1, WallMs: ms, AnchoredMs: ms,
+						BusinessDate: day, Payload: payloads[int(p.seq)%len(payloads)]}
 				}
 				if _, err := p.pushVia(w.db.Batch, events...); err != nil {
 					b.Error(err)
@@ -70,7 +98,7 @@ func BenchmarkPush_64Phones50Events(b *testing.B) {
 		})
 	}
 	wg.Wait()
-	took, cpu := time.Since(start), cpuTime()-cpu0
+	took, cpu := time.Since(t0), cpuTime()-cpu0
 	b.StopTimer()
 	ws := writerStats(w.db)
 	n := float64(b.N * batch)
@@ -80,6 +108,14 @@ func BenchmarkPush_64Phones50Events(b *testing.B) {
 	b.ReportMetric(float64(ws.Calls-before.Calls)/float64(max(1, ws.Txs-before.Txs)), "pushes/tx")
 	b.ReportMetric(float64(cpu)/1e3/n, "cpu-µs/event")
 	b.ReportMetric(float64(ws.Written-before.Written)/n, "written-B/event")
+}
+
+// taggedULID is a ULID as sync/client makes one: the time, then the
+// outbox's tag, then random bits.
+func taggedULID(ms int64, tag chosync.ULIDTag) string {
+	var entropy [10]byte
+	rand.Read(entropy[:])
+	return chosync.ULID(ms, tag.Tagged(entropy))
 }
 
 // writerStats reads the bbolt writer's figures; another backend has none.

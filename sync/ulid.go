@@ -1,6 +1,9 @@
 package sync
 
-import "math/rand/v2"
+import (
+	"crypto/sha256"
+	"math/rand/v2"
+)
 
 // crockford is the alphabet ULIDs are written in.
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -25,12 +28,37 @@ func ULID(ms int64, entropy [10]byte) string {
 	return string(out[:])
 }
 
-// SeededULID is ULID with entropy from rng: for tools whose events should
-// come out the same from one run to the next.
-func SeededULID(ms int64, rng *rand.Rand) string {
+// A ULIDTag is the 20 bits a phone puts first in the randomness of every
+// ULID its outbox makes (characters 11–14 of the ULID), the same for all of
+// them: sync/client picks one at random when an outbox makes its first
+// event. The server's bbolt store keys its index of client ULIDs with the
+// tag before the minutes of the time (internal/store/bolt/entitykey.go), so
+// a phone's push of a day recorded offline lands in a leaf or two of the
+// index, not one an event among every other phone's sales of those hours.
+// Only the first 4 bits of the third byte count. Nothing relies on a tag
+// for correctness: any ULID is accepted and deduplicated.
+type ULIDTag [3]byte
+
+// Tagged returns entropy with its first 20 bits the tag's.
+func (t ULIDTag) Tagged(entropy [10]byte) [10]byte {
+	entropy[0], entropy[1] = t[0], t[1]
+	entropy[2] = t[2]&0xf0 | entropy[2]&0x0f
+	return entropy
+}
+
+// TagOf is the tag of the outbox a tool makes events for in a device's
+// name (the demo, choso-gen): the first 20 bits of the device ID's SHA-256.
+func TagOf(deviceID string) ULIDTag {
+	sum := sha256.Sum256([]byte(deviceID))
+	return ULIDTag{sum[0], sum[1], sum[2]}
+}
+
+// SeededULID is ULID with the tag and entropy from rng: for tools whose
+// events should come out the same from one run to the next.
+func SeededULID(ms int64, tag ULIDTag, rng *rand.Rand) string {
 	var entropy [10]byte
 	for i := range entropy {
 		entropy[i] = byte(rng.Uint32())
 	}
-	return ULID(ms, entropy)
+	return ULID(ms, tag.Tagged(entropy))
 }

@@ -226,7 +226,7 @@ func sales(ctx context.Context, db *bolt.DB, c config, devices []*choso.Device) 
 				at := open.Add(time.Duration(k*6*3600/n) * time.Second).Add(time.Duration(rng.IntN(60)) * time.Second)
 				method := []string{choso.MethodCash, choso.MethodCash, choso.MethodQR, choso.MethodTransfer}[rng.IntN(4)]
 				payload, _ := json.Marshal(chosync.SaleRecord{Amount: int64(1000 * (5 + rng.IntN(200))), Method: method})
-				req.Events = append(req.Events, chosync.Event{Seq: seqs[s], ID: chosync.SeededULID(at.UnixMilli(), rng), Type: choso.EventSaleRecord, V: 1,
+				req.Events = append(req.Events, chosync.Event{Seq: seqs[s], ID: chosync.SeededULID(at.UnixMilli(), chosync.TagOf(devices[s].ID), rng), Type: choso.EventSaleRecord, V: 1,
 					WallMs: at.UnixMilli(), AnchoredMs: at.UnixMilli(), BusinessDate: day.Format(time.DateOnly), Payload: payload})
 			}
 			total += n

@@ -72,6 +72,7 @@ func seedDemoSales(ctx context.Context, reg *choso.Registry, ps *choso.Partners,
 			return fmt.Errorf("enroll a phone for stall %s: %w", s.Code, err)
 		}
 		var seq uint64
+		tag := chosync.TagOf(dev.ID) // as the phone's outbox would tag its ULIDs
 		for d := demoDays - 1; d >= 0; d-- {
 			day := today.AddDate(0, 0, -d)
 			if day.Format(time.DateOnly) < joined {
@@ -114,7 +115,7 @@ func seedDemoSales(ctx context.Context, reg *choso.Registry, ps *choso.Partners,
 				case r < paidIn:
 					method = choso.MethodTransfer
 				}
-				id := chosync.SeededULID(at.UnixMilli(), rng)
+				id := chosync.SeededULID(at.UnixMilli(), tag, rng)
 				add(choso.EventSaleRecord, id, at, fmt.Sprintf(`{"amount":%d,"method":%q}`, price, method))
 				count, amount = count+1, amount+price
 				switch {
@@ -127,11 +128,11 @@ func seedDemoSales(ctx context.Context, reg *choso.Registry, ps *choso.Partners,
 			// Now and then a vendor voids a sale keyed in by mistake.
 			if lastCash != "" && rng.IntN(3) == 0 {
 				at := times[len(times)-1].Add(pushAt.Sub(times[len(times)-1]) / 2)
-				add(choso.EventSaleVoid, chosync.SeededULID(at.UnixMilli(), rng), at, fmt.Sprintf(`{"sale_id":%q,"reason":"nhập nhầm"}`, lastCash))
+				add(choso.EventSaleVoid, chosync.SeededULID(at.UnixMilli(), tag, rng), at, fmt.Sprintf(`{"sale_id":%q,"reason":"nhập nhầm"}`, lastCash))
 				count, amount = count-1, amount-lastCashAmount
 			}
 			if d > 0 {
-				add(choso.EventDayClose, chosync.SeededULID(end.UnixMilli(), rng), end, fmt.Sprintf(`{"count":%d,"amount":%d}`, count, amount))
+				add(choso.EventDayClose, chosync.SeededULID(end.UnixMilli(), tag, rng), end, fmt.Sprintf(`{"count":%d,"amount":%d}`, count, amount))
 			}
 			if err := demoPush(ctx, reg.Store, dev.ID, req, pushAt); err != nil {
 				return fmt.Errorf("stall %s, %s: %w", s.Code, day.Format(time.DateOnly), err)

@@ -149,6 +149,7 @@ var (
 	keyConfigETag    = []byte("config_etag")
 	keyConfigVersion = []byte("config_version")
 	keyConfigStale   = []byte("config_stale")
+	keyULIDTag       = []byte("ulid_tag") // chosync.ULIDTag, made at the first event
 )
 
 // device is what enrollment gave.

@@ -13,7 +13,7 @@ func TestULID_Format_26CrockfordCharsCarryingTheTime(t *testing.T) {
 	ms := time.Date(2026, 3, 1, 7, 30, 0, 0, time.UTC).UnixMilli()
 	seen := map[string]bool{}
 	for range 10_000 {
-		id, err := newULID(ms)
+		id, err := newULID(ms, chosync.ULIDTag{0xA5, 0x5A, 0xC3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,6 +28,9 @@ func TestULID_Format_26CrockfordCharsCarryingTheTime(t *testing.T) {
 		if got, err := ulidTime(id); err != nil || got != ms {
 			t.Fatalf("time of %q: got %d (%v), want %d", id, got, err, ms)
 		}
+		if id[10:14] != "MNDC" {
+			t.Fatalf("got %q, want the tag A5 5A C(3) as characters 11–14, MNDC", id)
+		}
 		if seen[id] {
 			t.Fatalf("ULID %q made twice", id)
 		}
@@ -36,8 +39,8 @@ func TestULID_Format_26CrockfordCharsCarryingTheTime(t *testing.T) {
 }
 
 func TestULID_SortsByTime(t *testing.T) {
-	a, _ := newULID(1_700_000_000_000)
-	b, _ := newULID(1_700_000_000_001)
+	a, _ := newULID(1_700_000_000_000, chosync.ULIDTag{0xFF, 0xFF, 0xFF})
+	b, _ := newULID(1_700_000_000_001, chosync.ULIDTag{})
 	if a[:10] >= b[:10] {
 		t.Fatalf("got %q ≥ %q, want the earlier time first", a[:10], b[:10])
 	}

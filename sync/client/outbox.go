@@ -225,7 +225,11 @@ func (c *Client) appendEvent(typ string, payload any, date string, effect func(*
 			return err
 		}
 		best := a.bestMs(wall, elapsed, boot)
-		id, err := newULID(best)
+		tag, err := outboxTag(m)
+		if err != nil {
+			return err
+		}
+		id, err := newULID(best, tag)
 		if err != nil {
 			return err
 		}

@@ -98,7 +98,7 @@ func TestOutbox_VoidTakesTheSaleOutOfItsDayOnce(t *testing.T) {
 		t.Fatalf("second void: got %v, want ErrAlreadyVoided", err)
 	}
 	// A sale of another phone of the stall: recorded, not counted here.
-	other, _ := newULID(t0.UnixMilli())
+	other, _ := newULID(t0.UnixMilli(), chosync.ULIDTag{1, 2, 3})
 	if _, err := c.VoidSale(other, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -160,5 +160,37 @@ func TestOutbox_HLCAndTimesOfEvents(t *testing.T) {
 	}
 	if a.AnchoredMs != 0 || b.WallMs != clk.WallMs() {
 		t.Fatalf("unenrolled phone: got anchored %d wall %d", a.AnchoredMs, b.WallMs)
+	}
+}
+
+// TestOutbox_EventsCarryTheOutboxTag: every event of an outbox, before and
+// after it is reopened, carries the same tag in its ULID (characters
+// 11–14), which the server's entity index keeps an outbox's events
+// together by; the rest of the ULID stays random.
+func TestOutbox_EventsCarryTheOutboxTag(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.db")
+	clk := clienttest.NewClock(t0.UnixMilli())
+	c := mustOpen(t, path, nil, clk)
+	evs := mustSell(t, c, 3, 10_000, "cash")
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c = mustOpen(t, path, nil, clk)
+	evs = append(evs, mustSell(t, c, 2, 10_000, "qr")...)
+	void, err := c.VoidSale(evs[0].ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs = append(evs, void)
+	tag := evs[0].ID[10:14]
+	rest := map[string]bool{}
+	for _, ev := range evs {
+		if ev.ID[10:14] != tag {
+			t.Fatalf("event %d has ULID %s, tag %s; want the outbox's tag %s in every event", ev.Seq, ev.ID, ev.ID[10:14], tag)
+		}
+		rest[ev.ID[14:]] = true
+	}
+	if len(rest) != len(evs) {
+		t.Fatalf("%d events share %d random tails; want each its own", len(evs), len(rest))
 	}
 }

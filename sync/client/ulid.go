@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"errors"
 
+	bolt "go.etcd.io/bbolt"
+
 	chosync "github.com/choso/choso/sync"
 )
 
@@ -11,16 +13,31 @@ import (
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // newULID returns a ULID for the given Unix time in milliseconds: 48 bits of
-// time then 80 random bits, 26 characters of Crockford base32 (written by
-// chosync.ULID, as the server's tools write theirs). ULIDs made in the same
-// millisecond are not ordered among themselves; the outbox orders by seq,
-// never by ULID.
-func newULID(ms int64) (string, error) {
+// time then 80 bits, 26 characters of Crockford base32 (written by
+// chosync.ULID, as the server's tools write theirs). The first 20 of the 80
+// bits are the outbox's tag (chosync.ULIDTag says why), the other 60
+// random. ULIDs made in the same millisecond are not ordered among
+// themselves; the outbox orders by seq, never by ULID.
+func newULID(ms int64, tag chosync.ULIDTag) (string, error) {
 	var entropy [10]byte
 	if _, err := rand.Read(entropy[:]); err != nil {
 		return "", err
 	}
-	return chosync.ULID(max(ms, 0), entropy), nil
+	return chosync.ULID(max(ms, 0), tag.Tagged(entropy)), nil
+}
+
+// outboxTag returns the outbox's ULID tag, picked at random at its first
+// event and kept in its meta bucket m.
+func outboxTag(m *bolt.Bucket) (chosync.ULIDTag, error) {
+	var tag chosync.ULIDTag
+	if v := m.Get(keyULIDTag); len(v) == len(tag) {
+		copy(tag[:], v)
+		return tag, nil
+	}
+	if _, err := rand.Read(tag[:]); err != nil {
+		return tag, err
+	}
+	return tag, m.Put(keyULIDTag, tag[:])
 }
 
 var errBadULID = errors.New("not a ULID")

@@ -142,7 +142,7 @@ func (f *entityFilter) mayHoldHash(h uint64) bool {
 // returned is in every chunk's snapshot, as the index never loses a key.
 // It gives up, leaving f not ready, when stop closes or a read fails.
 func (f *entityFilter) load(db *bolt.DB, first *filterLayer, stop <-chan struct{}) {
-	var after []byte
+	var after, id []byte
 	for {
 		select {
 		case <-stop:
@@ -160,7 +160,8 @@ func (f *entityFilter) load(db *bolt.DB, first *filterLayer, stop <-chan struct{
 				}
 			}
 			for ; k != nil && n < filterLoadChunk; k, _ = c.Next() {
-				first.add(maphash.Bytes(f.seed, k))
+				id = entityID(id[:0], k)
+				first.add(maphash.Bytes(f.seed, id))
 				after = append(after[:0], k...)
 				n++
 			}

@@ -170,9 +170,11 @@ func (tx *Tx) PutResults(deviceID string, first uint64, rs []*choso.EventResult)
 
 // FindEntity returns the entity of a client ULID; see choso.SyncTx.
 func (tx *Tx) FindEntity(id string) (*choso.Entity, error) {
-	v, held := tx.entities[id]
+	var buf [entityKeyMax]byte
+	key := entityKey(buf[:0], id)
+	v, held := tx.entities[string(key)]
 	if !held && id != "" && tx.mayHoldEntity(id) {
-		v = tx.bucket(bucketEntities).Get([]byte(id))
+		v = tx.bucket(bucketEntities).Get(key)
 	}
 	if v == nil {
 		return nil, errNoEntity
@@ -202,7 +204,8 @@ func (tx *Tx) PutEntity(id string, e *choso.Entity) error {
 			tx.entities = make(map[string][]byte)
 		}
 	}
-	tx.entities[id] = tx.encodeEntity(e) // put in key order at commit; see Tx
+	var buf [entityKeyMax]byte
+	tx.entities[string(entityKey(buf[:0], id))] = tx.encodeEntity(e) // put in key order at commit; see Tx
 	if f := tx.db.entities; f != nil {
 		f.add(id)
 	}

@@ -22,7 +22,7 @@ type Tx struct {
 	// that node's in-memory copy, so a transaction's cost grew with the square
 	// of its size. Reads of these buckets see the held writes (FindEntity
 	// looks here first; ListQRSales flushes before it scans).
-	entities map[string][]byte // client ULID → encoded entity
+	entities map[string][]byte // entity key (entitykey.go) → encoded entity
 	qrSales  [][]byte          // QR-sale index keys, one a sale, written in runs (credit.go)
 	events   eventRun          // appended events not yet written (eventrun.go)
 
@@ -97,12 +97,13 @@ func (tx *Tx) flush() error {
 		return err
 	}
 	if len(tx.entities) > 0 {
-		b := tx.bucketFilled(bucketEntities, mostlyAppendFill) // ULIDs start with their time
+		// A push appends to the end of its outbox's run of keys (entitykey.go).
+		b := tx.bucketFilled(bucketEntities, mostlyAppendFill)
 		// bbolt copies each key it puts, so one buffer serves them all.
 		var key []byte
-		for _, id := range slices.Sorted(maps.Keys(tx.entities)) {
-			key = append(key[:0], id...)
-			if err := b.Put(key, tx.entities[id]); err != nil {
+		for _, k := range slices.Sorted(maps.Keys(tx.entities)) {
+			key = append(key[:0], k...)
+			if err := b.Put(key, tx.entities[k]); err != nil {
 				return err
 			}
 		}
