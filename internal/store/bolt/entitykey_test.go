@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/choso/choso"
 	bolt "go.etcd.io/bbolt"
@@ -74,28 +76,21 @@ func FuzzEntityKey(f *testing.F) {
 	})
 }
 
-// TestOpen_MigratesEntitiesToTaggedKeys: a store at schema 5, its entity
-// index keyed by ULID, opens at the current version with every entity found
-// under its ID, the old index gone and the store checked clean.
-func TestOpen_MigratesEntitiesToTaggedKeys(t *testing.T) {
+// schema5Store makes a store at schema 5 whose entity index, keyed by ULID,
+// holds ids, entity i for ids[i].
+func schema5Store(t *testing.T, ids []string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "choso.db")
 	db, err := open(path, Options{}, migrations[:5])
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
-
-	ids := []string{"short-id"}
-	for tm := range 300 {
-		ids = append(ids, taggedULID(tm, "TAGB", tm), taggedULID(tm, "TAGA", tm))
-	}
-	entity := func(i int) *choso.Entity {
-		return &choso.Entity{DeviceID: fmt.Sprintf("dev_%d", i%2), Seq: uint64(i + 1), Hash: []byte{byte(i)}, ServerSeq: uint64(i + 1), Type: choso.EventSaleRecord}
-	}
 	bdb, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer bdb.Close()
 	err = bdb.Update(func(tx *bolt.Tx) error {
 		if err := tx.DeleteBucket(bucketEntities); err != nil {
 			return err
@@ -105,20 +100,43 @@ func TestOpen_MigratesEntitiesToTaggedKeys(t *testing.T) {
 			return err
 		}
 		for i, id := range ids {
-			if err := old.Put(encodeEntity([]byte(id), entity(i))); err != nil {
+			if err := old.Put(encodeEntity([]byte(id), movedEntity(i))); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	bdb.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
 
-	db, err = Open(path, Options{})
+func movedEntity(i int) *choso.Entity {
+	return &choso.Entity{DeviceID: fmt.Sprintf("dev_%d", i%2), Seq: uint64(i + 1), Hash: []byte{byte(i)}, ServerSeq: uint64(i + 1), Type: choso.EventSaleRecord}
+}
+
+// movedIDs are ULIDs of two tags over four windows of hours, and an ID of
+// another length.
+func movedIDs() []string {
+	ids := []string{"short-id"}
+	for _, hours := range []string{"01KA0", "01KB0", "01KB1", "01KC7"} {
+		for tm := range 40 {
+			for _, tag := range []string{"TAGB", "TAGA"} {
+				ids = append(ids, fmt.Sprintf("%s%05d%s%012d", hours, tm, tag, tm))
+			}
+		}
+	}
+	return ids
+}
+
+// checkMoved opens the store at path for writing and holds it to every
+// entity of ids found under its ID, the old index gone and the store clean.
+func checkMoved(t *testing.T, path string, ids []string) {
+	t.Helper()
+	db, err := Open(path, Options{})
 	if err != nil {
-		t.Fatalf("Open of a schema-5 store: %v", err)
+		t.Fatalf("Open: %v", err)
 	}
 	defer db.Close()
 	if got, want := db.Stats().SchemaVersion, currentVersion(migrations); got != want {
@@ -128,8 +146,8 @@ func TestOpen_MigratesEntitiesToTaggedKeys(t *testing.T) {
 	err = db.Update(context.Background(), func(tx choso.Tx) error {
 		for i, id := range ids {
 			e, err := tx.FindEntity(id)
-			if err != nil || e.Seq != uint64(i+1) || e.DeviceID != entity(i).DeviceID {
-				return fmt.Errorf("FindEntity(%s) after the migration: got %+v, %v; want seq %d", id, e, err, i+1)
+			if err != nil || e.Seq != uint64(i+1) || e.DeviceID != movedEntity(i).DeviceID {
+				return fmt.Errorf("FindEntity(%s) after the move: got %+v, %v; want seq %d", id, e, err, i+1)
 			}
 		}
 		if _, err := tx.FindEntity(taggedULID(1, "TAGC", 1)); choso.ErrorCode(err) != choso.ENotFound {
@@ -142,14 +160,75 @@ func TestOpen_MigratesEntitiesToTaggedKeys(t *testing.T) {
 	}
 	db.db.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketEntitiesByULID) != nil {
-			t.Error("the entity index keyed by ULID is still there after the migration")
+			t.Error("the entity index keyed by ULID is still there after the move")
 		}
 		if n := tx.Bucket(bucketEntities).Stats().KeyN; n != len(ids) {
-			t.Errorf("the migrated index holds %d keys, want %d", n, len(ids))
+			t.Errorf("the new index holds %d keys, want %d", n, len(ids))
 		}
 		return nil
 	})
-	if problems := db.Check(context.Background()); len(problems) > 0 {
-		t.Fatalf("Check after the migration: %v", problems)
+	if db.NeedsMigration() {
+		t.Error("NeedsMigration after the move: true, want false")
 	}
+	if problems := db.Check(context.Background()); len(problems) > 0 {
+		t.Fatalf("Check after the move: %v", problems)
+	}
+}
+
+// TestOpen_MovesEntitiesToTaggedKeys: a store at schema 5, its entity index
+// keyed by ULID, opens at the current version with every entity found under
+// its ID, moved in many transactions of whole windows of hours.
+func TestOpen_MovesEntitiesToTaggedKeys(t *testing.T) {
+	defer func(n int) { entityMoveChunk = n }(entityMoveChunk)
+	entityMoveChunk = 7 // many transactions, each of one window (80 entities)
+	ids := movedIDs()
+	checkMoved(t, schema5Store(t, ids), ids)
+}
+
+// TestOpen_ResumesAnEntityMoveACrashCut: a move cut after its first
+// transaction, as by a crash, leaves a store older choso refuses and a read-only
+// open calls outdated; the next Open finishes it.
+func TestOpen_ResumesAnEntityMoveACrashCut(t *testing.T) {
+	defer func(n int) { entityMoveChunk = n }(entityMoveChunk)
+	entityMoveChunk = 100 // two windows a transaction
+	ids := movedIDs()
+	path := schema5Store(t, ids)
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		if err := startEntityMove(tx, time.Now()); err != nil {
+			return err
+		}
+		return putSchemaVersion(tx, 6)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, err := moveEntityChunk(bdb); done || err != nil {
+		t.Fatalf("first chunk of the move: done %v, %v; want more to move", done, err)
+	}
+	var left int
+	bdb.View(func(tx *bolt.Tx) error {
+		left = tx.Bucket(bucketEntitiesByULID).Stats().KeyN
+		if moved := tx.Bucket(bucketEntities).Stats().KeyN; moved+left != len(ids) || moved == 0 || left == 0 {
+			t.Errorf("after one chunk: %d moved and %d left of %d; want some of each, none lost", moved, left, len(ids))
+		}
+		return nil
+	})
+	bdb.Close()
+
+	if _, err := open(path, Options{}, migrations[:5]); err == nil || !strings.Contains(err.Error(), "newer than this choso") {
+		t.Fatalf("a choso of schema 5 opened the store mid-move: %v, want a refusal", err)
+	}
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ro.NeedsMigration() {
+		t.Error("NeedsMigration of a store mid-move: false, want true")
+	}
+	ro.Close()
+	checkMoved(t, path, ids)
 }

@@ -127,7 +127,11 @@ var migrations = []migration{
 	// take a cloned phone's new sale at a used seq for a duplicate: the
 	// version makes it refuse the store.
 	{5, "store only the results that entities do not tell", func(*bolt.Tx, time.Time) error { return nil }},
-	{6, "key entities by their ULID's tag, then its time", migrateEntityKeys},
+	// The step makes the new index; Open then moves the entities into it
+	// in transactions of their own (moveEntities), resuming after a crash.
+	// An older choso would look for entities under their ULIDs and find
+	// none: the version makes it refuse the store from the step on.
+	{6, "key entities by their ULID's hours, then its tag", startEntityMove},
 }
 
 // SchemaVersion is the schema version this binary writes; an older store
@@ -156,39 +160,85 @@ func migrateV1(tx *bolt.Tx, now time.Time) error {
 }
 
 // bucketEntitiesByULID is the entity index before schema 6, keyed by the
-// client ULID as it is.
+// client ULID as it is. From schema 6 it exists only while Open moves it
+// (moveEntities).
 var bucketEntitiesByULID = []byte("entities")
 
-// migrateEntityKeys moves the entity index to keys with the ULID's tag first
-// (entitykey.go), in the one transaction of its step: the store is at
-// version 5 with the old index or at 6 with the new one, never between.
-// The keys are sorted before they are put: bbolt splits a node only when it
-// commits, and a node that took millions of keys out of order would move
-// the keys after each one it took. A store of a million entities (179 MB)
-// opened and migrated in 2.2 s at a peak of 680 MB resident, both growing
-// with the entities (BENCHMARKS.md, issue 5).
-func migrateEntityKeys(tx *bolt.Tx, _ time.Time) error {
-	old := tx.Bucket(bucketEntitiesByULID)
-	if old == nil {
+// startEntityMove is schema step 6. It only makes the new index: the
+// version it records makes an older choso refuse the store from here on,
+// and Open then moves the entities (moveEntities) before it serves.
+func startEntityMove(tx *bolt.Tx, _ time.Time) error {
+	if tx.Bucket(bucketEntitiesByULID) == nil {
 		return nil // a store made empty: Open creates the new index
 	}
-	type entry struct{ key, value []byte }
-	var entries []entry
-	for k, v := range ascend(old, nil, nil) {
-		entries = append(entries, entry{entityKey(nil, string(k)), bytes.Clone(v)})
-	}
-	slices.SortFunc(entries, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
-	b, err := tx.CreateBucket(bucketEntities)
-	if err != nil {
-		return err
-	}
-	b.FillPercent = mostlyAppendFill
-	for _, e := range entries {
-		if err := b.Put(e.key, e.value); err != nil {
+	_, err := tx.CreateBucketIfNotExists(bucketEntities)
+	return err
+}
+
+// entityMoveChunk is about how many entities moveEntities moves in one
+// transaction: whole windows of hours, so one window of a province's
+// sales may make a transaction bigger.
+var entityMoveChunk = 100_000
+
+// moveEntities moves the entities of the index keyed by ULID into the one
+// keyed by entity key (entitykey.go), a transaction at a time (moveEntityChunk).
+// It is a no-op on a store without the old index.
+func (db *DB) moveEntities() error {
+	for {
+		done, err := moveEntityChunk(db.db)
+		if err != nil || done {
 			return err
 		}
 	}
-	return tx.DeleteBucket(bucketEntitiesByULID)
+}
+
+// moveEntityChunk moves, in one transaction, every entity of the old
+// index's first few windows of hours (a ULID's first five characters,
+// which both keys begin with) and deletes them there, or deletes the old
+// index when it is empty and reports done. So each transaction appends to
+// the new index in its key order and holds only its own entities in
+// memory, and a move resumes where a crash left it: what is left in the
+// old index is what is left to move.
+func moveEntityChunk(bdb *bolt.DB) (done bool, err error) {
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		old := tx.Bucket(bucketEntitiesByULID)
+		if old == nil {
+			done = true
+			return nil
+		}
+		c := old.Cursor()
+		k, v := c.First()
+		if k == nil {
+			done = true
+			return tx.DeleteBucket(bucketEntitiesByULID)
+		}
+		type entry struct{ key, value, old []byte }
+		var entries []entry
+		for k != nil && len(entries) < entityMoveChunk {
+			window := bytes.Clone(k[:min(len(k), ulidHours)])
+			for ; k != nil && bytes.HasPrefix(k, window); k, v = c.Next() {
+				entries = append(entries, entry{entityKey(nil, string(k)), bytes.Clone(v), bytes.Clone(k)})
+			}
+		}
+		slices.SortFunc(entries, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
+		b, err := tx.CreateBucketIfNotExists(bucketEntities)
+		if err != nil {
+			return err
+		}
+		b.FillPercent = mostlyAppendFill
+		for _, e := range entries {
+			if err := b.Put(e.key, e.value); err != nil {
+				return err
+			}
+		}
+		for _, e := range entries {
+			if err := old.Delete(e.old); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return done, err
 }
 
 // schemaVersion reads the version recorded in tx; 0 when none is.
@@ -240,6 +290,10 @@ func (db *DB) migrate(migs []migration) error {
 				translate(err))
 		}
 		have = m.version
+	}
+	if err := db.moveEntities(); err != nil {
+		return choso.WrapError(choso.EUnavailable,
+			fmt.Sprintf("store %s: moving the index of client ULIDs to schema 6's keys failed; it resumes at the next start", db.path), translate(err))
 	}
 	return translate(db.db.Update(func(tx *bolt.Tx) error {
 		var created [][]byte
@@ -334,7 +388,8 @@ func (db *DB) checkVersionReadable(migs []migration) error {
 // NeedsMigration reports whether opening the store for writing would
 // change its layout: its schema version is older than this binary's, or it
 // lacks a bucket of the current schema (an index added since the release
-// that wrote it, which Open builds). A read-only open, as `choso check`
+// that wrote it, which Open builds), or schema 6's move of the entity index
+// has not finished (moveEntities). A read-only open, as `choso check`
 // makes of a backup, sees such a store as it was written.
 func (db *DB) NeedsMigration() bool {
 	outdated := false
@@ -349,6 +404,7 @@ func (db *DB) NeedsMigration() bool {
 				return nil
 			}
 		}
+		outdated = tx.Bucket(bucketEntitiesByULID) != nil // a move of schema 6 not finished
 		return nil
 	})
 	return outdated
