@@ -32,8 +32,9 @@ func ULID(ms int64, entropy [10]byte) string {
 // ULID its outbox makes (characters 11–14 of the ULID), the same for all of
 // them: sync/client picks one at random when an outbox makes its first
 // event. The server's bbolt store keys its index of client ULIDs with the
-// tag before the minutes of the time (internal/store/bolt/entitykey.go), so
-// a phone's push of a day recorded offline lands in a leaf or two of the
+// tag after the ULID's first five characters (the 9.3 hours its time falls
+// in) and before the rest of its time (internal/store/bolt/entitykey.go),
+// so a phone's push of a day recorded offline lands in a leaf or two of the
 // index, not one an event among every other phone's sales of those hours.
 // Only the first 4 bits of the third byte count. Nothing relies on a tag
 // for correctness: any ULID is accepted and deduplicated.
