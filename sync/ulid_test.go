@@ -1,6 +1,9 @@
 package sync
 
-import "testing"
+import (
+	"math/rand/v2"
+	"testing"
+)
 
 func TestULID(t *testing.T) {
 	for _, tt := range []struct {
@@ -26,5 +29,38 @@ func TestULID(t *testing.T) {
 	// Later milliseconds sort later, whatever the entropy.
 	if a, b := ULID(1000, [10]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}), ULID(1001, [10]byte{}); a >= b {
 		t.Errorf("%s (1000 ms) sorts after %s (1001 ms)", a, b)
+	}
+}
+
+// TestULIDTag: a tag takes the first 20 bits of the randomness, characters
+// 11–14, and leaves the other 60 to the entropy; the tools' seeded ULIDs
+// carry their device's tag.
+func TestULIDTag(t *testing.T) {
+	var ones [10]byte
+	for i := range ones {
+		ones[i] = 0xff
+	}
+	for _, tt := range []struct {
+		tag     ULIDTag
+		entropy [10]byte
+		want    string
+	}{
+		{ULIDTag{0xff, 0xff, 0xff}, [10]byte{}, "0000000000ZZZZ000000000000"},
+		{ULIDTag{}, ones, "00000000000000ZZZZZZZZZZZZ"},
+		{ULIDTag{0xa5, 0x5a, 0xc3}, [10]byte{}, "0000000000MNDC000000000000"},
+	} {
+		if got := ULID(0, tt.tag.Tagged(tt.entropy)); got != tt.want {
+			t.Errorf("ULID with tag %x over entropy %x = %s, want %s", tt.tag, tt.entropy, got, tt.want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	want := ULID(0, TagOf("dev_a").Tagged([10]byte{}))[10:14]
+	for ms := range int64(50) {
+		if got := SeededULID(ms, TagOf("dev_a"), rng); got[10:14] != want {
+			t.Fatalf("SeededULID for dev_a = %s, tag %s; want %s in every one", got, got[10:14], want)
+		}
+	}
+	if TagOf("dev_a") == TagOf("dev_b") {
+		t.Errorf("dev_a and dev_b share the tag %x", TagOf("dev_a"))
 	}
 }
